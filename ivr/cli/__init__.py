@@ -1,0 +1,32 @@
+"""The `ivr` command: one click group, one module per family of subcommands."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from ivr.config import Settings
+
+
+@click.group()
+@click.option("--log-level", default=None, help="DEBUG, INFO, WARNING... (CIVICLINE_LOG_LEVEL)")
+@click.pass_context
+def main(ctx: click.Context, log_level: str | None) -> None:
+    """civicline: a phone IVR for city halls."""
+    settings = Settings()
+    logging.basicConfig(
+        level=(log_level or settings.log_level).upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    ctx.obj = settings
+
+
+def _register() -> None:
+    from ivr.cli import call, db, flows, serve, tickets, users, worker
+
+    for module in (call, db, flows, serve, tickets, users, worker):
+        module.register(main)
+
+
+_register()

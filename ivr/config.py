@@ -1,0 +1,43 @@
+"""Settings from `CIVICLINE_*` environment variables or a `.env` file, with demo defaults.
+
+Secrets are never defaults: the Flask secret key is generated once per data directory and
+kept in a file only its owner can read, so `make run` works without any configuration.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CIVICLINE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    """SQLAlchemy URL; empty means a SQLite file in the data directory."""
+    flow_path: Path = Path("callflows.yaml")
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""
+    """Public base URL as Twilio sees it (behind a proxy); empty means the request's own."""
+    worker_poll_seconds: float = 1.0
+    log_level: str = "INFO"
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'civicline.db').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(32))
+        return path.read_text().strip()

@@ -1,0 +1,138 @@
+"""What happens to a call, in the past tense: the only input of the engine.
+
+Channels turn a phone line into these events; the shell turns the outcome of a storage
+action (a ticket filed, a PIN checked) into one too, so a session can be rebuilt by replaying
+the stored events alone. Every event carries its time (UTC); the engine never reads a clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+TransferResult = Literal["answered", "no-answer", "busy", "failed"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    at: datetime
+
+    def __post_init__(self) -> None:
+        if self.at.utcoffset() != timedelta(0):
+            raise ValueError(f"{type(self).__name__}.at must be an aware UTC time, not {self.at!r}")
+
+    def redacted(self) -> Event:
+        """The event as it may be stored when it carries a secret (a PIN)."""
+        return self
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallStarted(Event):
+    call_id: str
+    caller: str | None
+    """E.164 number, or None when the caller withholds it."""
+    channel: str
+    language: str | None = None
+    """Known ahead (chosen on the command line, or remembered for this number)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DigitsPressed(Event):
+    digits: str
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.digits or set(self.digits) - set("0123456789*#"):
+            raise ValueError(f"not DTMF keys: {self.digits!r}")
+
+    def redacted(self) -> DigitsPressed:
+        return replace(self, digits="*" * len(self.digits))
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpeechStarted(Event):
+    """The caller started speaking (barge-in)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpeechRecognized(Event):
+    text: str
+    confidence: float = 1.0
+    alternatives: tuple[tuple[str, float], ...] = field(default=())
+
+    def redacted(self) -> SpeechRecognized:
+        return replace(self, text="[redacted]", alternatives=())
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoSpeech(Event):
+    """The recogniser heard nothing it could use before its own timeout."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PromptFinished(Event):
+    mark: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordingFinished(Event):
+    recording_id: str | None
+    seconds: float
+    transcript: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimerExpired(Event):
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransferFinished(Event):
+    result: TransferResult
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutboundAnswered(Event):
+    """An outbound call (a callback) was answered."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallerHungUp(Event):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketCreated(Event):
+    ref: str
+    pin: str | None
+
+    def redacted(self) -> TicketCreated:
+        return replace(self, pin=None if self.pin is None else "****")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TicketLookedUp(Event):
+    """Outcome of LookupTicket, or of CheckTicketPin when `pin_checked`."""
+
+    ref: str
+    found: bool
+    granted: bool
+    """The caller may hear the status (caller ID matches, or the right PIN)."""
+    locked: bool = False
+    pin_checked: bool = False
+    status: str | None = None
+    deadline: date | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallbackScheduled(Event):
+    slot: datetime | None
+    """Start of the booked slot (UTC), or None when no callback could be booked."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StorageFailed(Event):
+    """The shell could not carry out a storage action (database down, disk full)."""
+
+    action: str

@@ -1,0 +1,1 @@
+"""callflows.yaml: its schema, loader, validator and the registry of loaded versions."""

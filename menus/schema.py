@@ -1,0 +1,297 @@
+"""The shape of callflows.yaml: frozen pydantic models, one per section and one per node type.
+
+This module owns the *syntax* of a flow: field names, types, allowed values, unknown keys.
+Rules that need the whole file (a `goto` naming a missing node, a prompt missing for a
+declared language, reachability, failure paths) live in `menus.validator`.
+
+A flow is data: the engine walks it, routing reads its schedules, speech builds grammars
+from its phrases. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+LOCALIZED = "localized"
+"""Marker on fields that hold one text per declared language (checked by the validator)."""
+
+Localized = Annotated[dict[str, str], LOCALIZED]
+Phrases = dict[str, list[str]]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+KEYS = frozenset("0123456789*#")
+SIP_URI = re.compile(r"^sips?:[^@\s]+@[^\s]+$")
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _parse_time_range(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
+    if not match:
+        raise ValueError(f"bad time range {value!r}: expected HH:MM-HH:MM")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h2 == 24 and m2 == 0:
+        h2, m2 = 23, 59
+    try:
+        start, end = time(h1, m1), time(h2, m2)
+    except ValueError:
+        raise ValueError(f"bad time range {value!r}: not a time of day") from None
+    if end <= start:
+        raise ValueError(f"bad time range {value!r}: ends before it starts")
+    return {"start": start, "end": end}
+
+
+class TimeRange(Model):
+    """Opening hours within one day, local time; `end` is exclusive."""
+
+    start: time
+    end: time
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+OpeningHours = Annotated[TimeRange, BeforeValidator(_parse_time_range)]
+
+
+def _check_transfer_target(value: str | None) -> str | None:
+    if value is not None and not (E164.match(value) or SIP_URI.match(value)):
+        raise ValueError(f"transfer target {value!r} is neither an E.164 number nor a SIP URI")
+    return value
+
+
+TransferTarget = Annotated[str | None, BeforeValidator(_check_transfer_target)]
+
+
+class City(Model):
+    name: Localized
+    country: Literal["RO", "BG"]
+    timezone: str
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class Language(Model):
+    name: str
+    model: str | None = None
+    """Vosk model for speech; without one the language is keypad-only."""
+
+
+class Settings(Model):
+    no_input_seconds: float = Field(6.0, gt=0)
+    inter_digit_seconds: float = Field(3.0, gt=0)
+    retries: int = Field(2, ge=0, le=5)
+    """Re-prompts after the first attempt before the node's failure path is taken."""
+    confirm_threshold: float = Field(0.6, ge=0, le=1)
+    record_max_seconds: int = Field(60, gt=0, le=600)
+    callback_window_hours: int = Field(48, gt=0)
+    callback_slot_minutes: int = Field(30, gt=0)
+    max_failure_hops: int = Field(3, ge=1)
+    """How many failure paths in a row may follow each other before a human, ticket or callback."""
+
+
+class Schedule(Model):
+    """Weekly opening hours; `extends` copies another schedule and overrides whole days."""
+
+    extends: str | None = None
+    weekly: dict[Weekday, list[OpeningHours]] = {}
+    public_holidays: bool = True
+    """Closed on the country's public holidays (the `holidays` package)."""
+    closures: list[date] = []
+
+
+class Department(Model):
+    name: Localized
+    schedule: str | None = None
+    transfer: TransferTarget = None
+
+
+class Category(Model):
+    name: Localized
+    department: str
+    deadline_days: int = Field(gt=0)
+
+
+class EscalationLevel(Model):
+    role: str
+    name: Localized
+    transfer: TransferTarget = None
+
+
+class Intent(Model):
+    keys: str | None = None
+    phrases: Phrases = {}
+    goto: str | None = None
+    set: dict[str, str] = {}
+
+    @field_validator("keys")
+    @classmethod
+    def _one_key(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) != 1 or value not in KEYS):
+            raise ValueError(f"keys must be one of 0-9, * or #, not {value!r}")
+        return value
+
+
+class GlobalIntents(Model):
+    repeat: Intent
+    back: Intent
+    main_menu: Intent
+    operator: Intent
+
+
+class Texts(Model):
+    """Prompts shared by every node."""
+
+    no_input: Localized
+    no_match: Localized
+    apology: Localized
+    """Said when storage fails mid-call, before the caller is offered a human."""
+    goodbye: Localized
+    statuses: dict[str, Localized]
+    sms_ticket: Localized
+    """SMS copy of a new registration number: {ref}, {category}."""
+    sms_callback: Localized
+    """SMS confirming a callback: {ref}, {when}."""
+
+
+class NodeBase(Model):
+    prompt: Localized
+    no_input: Localized | None = None
+    no_match: Localized | None = None
+    on_failure: str | None = None
+    """Where to go when the retries are spent; the flow's `failure` node by default."""
+
+
+class SayNode(NodeBase):
+    type: Literal["say"]
+    next: str
+
+
+class LanguageNode(NodeBase):
+    """Asks the caller's language; skipped when it is known (remembered or chosen ahead)."""
+
+    type: Literal["language"]
+    options: dict[str, Intent]
+    next: str
+
+
+class MenuNode(NodeBase):
+    type: Literal["menu"]
+    intents: dict[str, Intent]
+
+
+class NumberNode(NodeBase):
+    type: Literal["number"]
+    slot: str
+    min_value: int = 0
+    max_value: int
+    next: str
+
+
+class RecordNode(NodeBase):
+    type: Literal["record"]
+    slot: str
+    max_seconds: int | None = None
+    next: str
+
+
+class TicketNode(NodeBase):
+    """Files a ticket from the call's slots and reads its number back ({ref}, {pin})."""
+
+    type: Literal["ticket"]
+    kind: Literal["report", "message"]
+    next: str
+
+
+class StatusNode(NodeBase):
+    """Asks a registration number (the prompt) and reads its status to its owner only."""
+
+    type: Literal["status"]
+    ask_pin: Localized
+    not_found: Localized
+    wrong_pin: Localized
+    locked: Localized
+    result: Localized
+    """{ref}, {status}, {deadline}"""
+    next: str
+
+
+class CallbackNode(NodeBase):
+    """Books a callback from the department in the call's `department` slot."""
+
+    type: Literal["callback"]
+    department: str | None = None
+    confirm: Localized
+    """{when}"""
+    full: Localized
+    next: str
+
+
+class TransferNode(NodeBase):
+    """Connects to a department in its hours (the prompt is said first); else `after_hours`."""
+
+    type: Literal["transfer"]
+    department: str
+    after_hours: str
+    on_no_answer: str
+
+
+class HangupNode(NodeBase):
+    type: Literal["hangup"]
+
+
+Node = Annotated[
+    SayNode
+    | LanguageNode
+    | MenuNode
+    | NumberNode
+    | RecordNode
+    | TicketNode
+    | StatusNode
+    | CallbackNode
+    | TransferNode
+    | HangupNode,
+    Field(discriminator="type"),
+]
+INPUT_NODE_TYPES = ("language", "menu", "number", "record", "status")
+SERVICE_NODE_TYPES = ("transfer", "ticket", "callback")
+"""Nodes where a caller reaches a human, a ticket or a callback."""
+
+
+class Flow(Model):
+    flow: Literal[1]
+    city: City
+    languages: dict[str, Language]
+    default_language: str
+    settings: Settings = Settings()
+    start: str
+    main: str
+    failure: str
+    global_intents: GlobalIntents
+    schedules: dict[str, Schedule]
+    departments: dict[str, Department]
+    categories: dict[str, Category]
+    districts: int = Field(gt=0)
+    escalation: list[EscalationLevel]
+    texts: Texts
+    nodes: dict[str, Node]
+
+    def keypad_only(self, language: str) -> bool:
+        return self.languages[language].model is None

@@ -1,0 +1,1 @@
+"""Speech: intent matching (and, with the speech issue, Vosk recognition and prompts)."""

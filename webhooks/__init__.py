@@ -1,0 +1,1 @@
+"""The HTTP/WebSocket edge (Twilio webhooks, Media Streams, browser stream)."""
