@@ -1,0 +1,7 @@
+"""`ivr tickets`: being written."""
+
+import click
+
+
+def register(main: click.Group) -> None:
+    """Nothing to add yet."""
