@@ -1,7 +1,41 @@
-"""`ivr flows`: being written."""
+"""`ivr flows check [FILE...]`: every problem of a flow file as FILE:LINE: message."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
+from ivr.config import Settings
+from menus.loader import load_flow
+from menus.problems import FlowError
+
+
+@click.group()
+def flows() -> None:
+    """Call flow files (callflows.yaml)."""
+
+
+@flows.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_obj
+def check(settings: Settings, files: tuple[Path, ...]) -> None:
+    """Check flow files (default: the configured flow_path); exit 1 on any problem."""
+    failed = False
+    for path in files or (settings.flow_path,):
+        try:
+            loaded = load_flow(path)
+        except FlowError as error:
+            failed = True
+            for problem in error.problems:
+                click.echo(str(problem), err=True)
+            continue
+        flow = loaded.flow
+        languages = ", ".join(flow.languages)
+        click.echo(f"{path}: ok ({len(flow.nodes)} nodes, languages {languages})")
+    if failed:
+        raise SystemExit(1)
+
 
 def register(main: click.Group) -> None:
-    """Nothing to add yet."""
+    main.add_command(flows)

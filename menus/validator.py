@@ -1,0 +1,332 @@
+"""The rules a flow must follow beyond its syntax, each problem at the line it is about.
+
+`menus.schema` checks each section on its own; the rules here need the whole file: names
+that must exist (nodes, departments, schedules, categories), every node reachable, one text
+per declared language, keys where a language is keypad-only, the 112 notice, failure paths
+that end at a human, a ticket or a callback, and schedules with hours. Each rule is a
+function from a `_Check` to problems; `validate` runs them all. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+from menus.graph import (
+    all_choices,
+    choices,
+    failure_link,
+    flow_links,
+    global_choices,
+    listens,
+    reachable,
+)
+from menus.lines import LineMap, Location, about
+from menus.localized import localized_texts
+from menus.problems import Problem
+from menus.schema import (
+    SERVICE_NODE_TYPES,
+    CallbackNode,
+    Flow,
+    Intent,
+    MenuNode,
+    SayNode,
+    TimeRange,
+    TransferNode,
+    Weekday,
+)
+
+REQUIRED_STATUSES = ("draft", "registered", "in_progress", "resolved", "closed", "rejected")
+SLOTS_SET_BY_INTENTS = ("category", "department")
+NODE_PLACEHOLDERS = frozenset({"category", "district", "department"})
+PLACEHOLDERS_BY_NODE_TYPE = {"ticket": frozenset({"ref", "pin"})}
+PLACEHOLDERS_BY_NODE_FIELD = {
+    ("status", "result"): frozenset({"ref", "status", "deadline"}),
+    ("callback", "confirm"): frozenset({"when"}),
+}
+PLACEHOLDERS_BY_TEXT: dict[Location, frozenset[str]] = {
+    ("texts", "sms_ticket"): frozenset({"category", "ref"}),
+    ("texts", "sms_callback"): frozenset({"department", "when"}),
+}
+_EMERGENCY_NUMBER = re.compile(r"(?<!\d)112(?!\d)")
+
+
+@dataclass(frozen=True)
+class _Check:
+    flow: Flow
+    lines: LineMap
+    file: str
+
+    def problem(self, location: Location, message: str) -> Problem:
+        return Problem(self.file, self.lines.line(location), about(location, message))
+
+
+def validate(flow: Flow, lines: LineMap, file: str) -> list[Problem]:
+    """Every problem of a flow that passed the schema, sorted by line."""
+    check = _Check(flow, lines, file)
+    return sorted(problem for rule in RULES for problem in rule(check))
+
+
+def _unknown_nodes(check: _Check) -> Iterator[Problem]:
+    for location, target in flow_links(check.flow):
+        if target not in check.flow.nodes:
+            yield check.problem(location, f"unknown node `{target}`")
+
+
+def _unreachable_nodes(check: _Check) -> Iterator[Problem]:
+    seen = reachable(check.flow)
+    for name in check.flow.nodes:
+        if name not in seen:
+            yield check.problem(("nodes", name), f"unreachable from `{check.flow.start}`")
+
+
+def _languages_of_texts(check: _Check) -> Iterator[Problem]:
+    declared = check.flow.languages
+    for location, texts in localized_texts(check.flow):
+        for language in declared:
+            if language not in texts:
+                yield check.problem(location, f"no text in `{language}`")
+        for language in texts:
+            if language not in declared:
+                yield check.problem(location + (language,), "not a declared language")
+
+
+def _intents_without_target(check: _Check) -> Iterator[Problem]:
+    for name, node in check.flow.nodes.items():
+        if isinstance(node, MenuNode):
+            for location, intent in choices(name, node):
+                if intent.goto is None:
+                    yield check.problem(location, "no `goto`")
+    for location, intent in global_choices(check.flow):
+        if location[-1] in ("main_menu", "operator") and intent.goto is None:
+            yield check.problem(location, "no `goto`")
+
+
+def _departments(check: _Check) -> Iterator[Problem]:
+    flow = check.flow
+    for name, department in flow.departments.items():
+        location: Location = ("departments", name, "schedule")
+        if department.schedule is None:
+            yield check.problem(("departments", name), "no `schedule`")
+        elif department.schedule not in flow.schedules:
+            yield check.problem(location, f"unknown schedule `{department.schedule}`")
+        elif _has_no_hours(flow, department.schedule):
+            yield check.problem(location, f"schedule `{department.schedule}` has no opening hours")
+    for name, category in flow.categories.items():
+        if category.department not in flow.departments:
+            location = ("categories", name, "department")
+            yield check.problem(location, f"unknown department `{category.department}`")
+    for name, node in flow.nodes.items():
+        if isinstance(node, TransferNode | CallbackNode) and node.department is not None:
+            yield from _node_department(check, name, node.department, node.type)
+    if flow.default_language not in flow.languages:
+        yield check.problem(("default_language",), "not a declared language")
+
+
+def _node_department(check: _Check, name: str, department: str, kind: str) -> Iterator[Problem]:
+    location = ("nodes", name, "department")
+    if department not in check.flow.departments:
+        yield check.problem(location, f"unknown department `{department}`")
+    elif kind == "transfer" and check.flow.departments[department].transfer is None:
+        yield check.problem(location, f"department `{department}` has no `transfer` target")
+
+
+def _slots_set(check: _Check) -> Iterator[Problem]:
+    known: dict[str, Mapping[str, object]] = {
+        "category": check.flow.categories,
+        "department": check.flow.departments,
+    }
+    for location, intent in all_choices(check.flow):
+        for slot, value in intent.set.items():
+            where = location + ("set", slot)
+            if slot not in SLOTS_SET_BY_INTENTS:
+                yield check.problem(where, f"unknown slot `{slot}` (only category, department)")
+            elif value not in known[slot]:
+                yield check.problem(where, f"unknown {slot} `{value}`")
+
+
+def _clashing_keys(check: _Check) -> Iterator[Problem]:
+    global_keys = list(global_choices(check.flow))
+    yield from _clashes_within(check, global_keys)
+    for name, node in check.flow.nodes.items():
+        own = list(choices(name, node))
+        yield from _clashes_within(check, own)
+        for location, intent in own:
+            for global_location, global_intent in global_keys:
+                if intent.keys is not None and intent.keys == global_intent.keys:
+                    message = f"key `{intent.keys}` is also the global `{global_location[-1]}` key"
+                    yield check.problem(location + ("keys",), message)
+
+
+def _clashes_within(check: _Check, intents: list[tuple[Location, Intent]]) -> Iterator[Problem]:
+    first: dict[str, Location] = {}
+    for location, intent in intents:
+        if intent.keys is None:
+            continue
+        if intent.keys in first:
+            message = f"key `{intent.keys}` is also used by `{first[intent.keys][-1]}`"
+            yield check.problem(location + ("keys",), message)
+        else:
+            first[intent.keys] = location
+
+
+def _overlapping_hours(check: _Check) -> Iterator[Problem]:
+    for name, schedule in check.flow.schedules.items():
+        for day, ranges in schedule.weekly.items():
+            latest: TimeRange | None = None
+            for index, hours in sorted(enumerate(ranges), key=lambda item: item[1].start):
+                if latest is not None and hours.start < latest.end:
+                    location = ("schedules", name, "weekly", day, index)
+                    yield check.problem(location, f"`{hours}` overlaps `{latest}`")
+                if latest is None or hours.end > latest.end:
+                    latest = hours
+
+
+def _keys_and_phrases(check: _Check) -> Iterator[Problem]:
+    languages = check.flow.languages
+    keypad_only = [code for code, language in languages.items() if language.model is None]
+    for location, intent in all_choices(check.flow):
+        if keypad_only and intent.keys is None:
+            yield check.problem(location, f"no `keys`, needed by keypad-only {keypad_only[0]}")
+        for code, language in languages.items():
+            if language.model is not None and not intent.phrases.get(code):
+                yield check.problem(location + ("phrases",), f"no phrases in `{code}`")
+        for code in intent.phrases:
+            if code not in languages:
+                yield check.problem(location + ("phrases", code), "not a declared language")
+
+
+def _emergency_notice(check: _Check) -> Iterator[Problem]:
+    start = check.flow.nodes.get(check.flow.start)
+    if start is None:
+        return
+    for language, text in start.prompt.items():
+        if language in check.flow.languages and not _EMERGENCY_NUMBER.search(text):
+            location = ("nodes", check.flow.start, "prompt", language)
+            yield check.problem(location, "the welcome must give 112 for emergencies")
+
+
+def _failure_paths(check: _Check) -> Iterator[Problem]:
+    reported: set[Location] = set()
+    for name, node in check.flow.nodes.items():
+        if listens(node):
+            found = _failure_path_problem(check, name)
+            if found is not None and found[0] not in reported:
+                reported.add(found[0])
+                yield check.problem(*found)
+
+
+def _failure_path_problem(check: _Check, start: str) -> tuple[Location, str] | None:
+    """Follows the failure path from one listening node; (edge, message) if it ends badly."""
+    flow = check.flow
+    path, hops, current = [start], 0, start
+    while True:
+        node = flow.nodes[current]
+        edge: Location
+        if isinstance(node, SayNode):
+            edge, target = ("nodes", current, "next"), node.next
+        else:
+            (edge, target), hops = failure_link(flow, current, node), hops + 1
+        if target not in flow.nodes:
+            return None
+        path.append(target)
+        shown = " → ".join(path)
+        if hops > flow.settings.max_failure_hops:
+            limit = flow.settings.max_failure_hops
+            return edge, f"failure path {shown} takes more than {limit} hops to reach a human"
+        following = flow.nodes[target]
+        if following.type in SERVICE_NODE_TYPES:
+            return None
+        if target in path[:-1] or not (listens(following) or isinstance(following, SayNode)):
+            return edge, f"failure path {shown} never reaches a human, a ticket or a callback"
+        current = target
+
+
+def _schedule_cycles(check: _Check) -> Iterator[Problem]:
+    schedules = check.flow.schedules
+    reported: set[str] = set()
+    for name, schedule in schedules.items():
+        if schedule.extends is not None and schedule.extends not in schedules:
+            location = ("schedules", name, "extends")
+            yield check.problem(location, f"unknown schedule `{schedule.extends}`")
+        chain = _extends_chain(check.flow, name)
+        if chain[-1] == name and len(chain) > 1 and name not in reported:
+            reported.update(chain)
+            shown = " → ".join(chain)
+            yield check.problem(("schedules", name, "extends"), f"schedule cycle {shown}")
+
+
+def _extends_chain(flow: Flow, name: str) -> list[str]:
+    """`name`, what it extends, and so on, ending at a schedule extending nothing known or
+    at the first schedule seen twice."""
+    chain = [name]
+    current = flow.schedules[name].extends
+    while current in flow.schedules and current not in chain:
+        chain.append(current)
+        current = flow.schedules[current].extends
+    if current in chain:
+        chain.append(current)
+    return chain
+
+
+def _has_no_hours(flow: Flow, schedule: str) -> bool:
+    chain = _extends_chain(flow, schedule)
+    if chain[-1] in chain[:-1] or flow.schedules[chain[-1]].extends is not None:
+        return False
+    week: dict[Weekday, list[TimeRange]] = {}
+    for name in reversed(chain):
+        week.update(flow.schedules[name].weekly)
+    return not any(week.values())
+
+
+def _placeholders(check: _Check) -> Iterator[Problem]:
+    for location, texts in localized_texts(check.flow):
+        allowed = _allowed_placeholders(check.flow, location)
+        for language, text in texts.items():
+            try:
+                names = [field for _, field, _, _ in string.Formatter().parse(text)]
+            except ValueError as error:
+                yield check.problem(location + (language,), f"bad placeholder: {error}")
+                continue
+            for field in names:
+                if field is not None and field not in allowed:
+                    known = ", ".join(f"{{{name}}}" for name in sorted(allowed)) or "none"
+                    message = f"unknown placeholder `{{{field}}}` (allowed: {known})"
+                    yield check.problem(location + (language,), message)
+
+
+def _allowed_placeholders(flow: Flow, location: Location) -> frozenset[str]:
+    if location[0] != "nodes":
+        return PLACEHOLDERS_BY_TEXT.get(location[:2], frozenset())
+    kind = flow.nodes[str(location[1])].type
+    return (
+        NODE_PLACEHOLDERS
+        | PLACEHOLDERS_BY_NODE_TYPE.get(kind, frozenset())
+        | PLACEHOLDERS_BY_NODE_FIELD.get((kind, str(location[2])), frozenset())
+    )
+
+
+def _statuses(check: _Check) -> Iterator[Problem]:
+    for status in REQUIRED_STATUSES:
+        if status not in check.flow.texts.statuses:
+            yield check.problem(("texts", "statuses"), f"missing `{status}`")
+
+
+RULES: tuple[Callable[[_Check], Iterator[Problem]], ...] = (
+    _unknown_nodes,
+    _unreachable_nodes,
+    _languages_of_texts,
+    _intents_without_target,
+    _departments,
+    _slots_set,
+    _clashing_keys,
+    _overlapping_hours,
+    _keys_and_phrases,
+    _emergency_notice,
+    _failure_paths,
+    _schedule_cycles,
+    _placeholders,
+    _statuses,
+)
