@@ -5,7 +5,7 @@ This module owns the meaning of a flow's `schedules`: the week of a schedule (re
 a clock: every function takes the instant it is about. Instants come in aware (any zone)
 and go out in UTC; schedules are in the city's local time (`flow.city.timezone`).
 
-A department without a schedule is open round the clock, holidays included.
+A department without a schedule is a bad flow (the validator rejects it) and raises here.
 
 Local days and daylight saving time
 -----------------------------------
@@ -107,22 +107,21 @@ class _Hours:
 
 @dataclass(frozen=True)
 class _Calendar:
-    """One department's days in the city's zone; `hours` None means round the clock."""
+    """One department's days in the city's zone."""
 
     country: str
     zone: ZoneInfo
-    hours: _Hours | None
+    hours: _Hours
 
     @classmethod
     def of(cls, flow: Flow, name: str) -> _Calendar:
         schedule = department(flow, name).schedule
-        hours = None if schedule is None else _resolve(flow, schedule)
-        return cls(flow.city.country, ZoneInfo(flow.city.timezone), hours)
+        if schedule is None:
+            raise ValueError(f"department {name!r} has no schedule")
+        return cls(flow.city.country, ZoneInfo(flow.city.timezone), _resolve(flow, schedule))
 
     def day_off(self, day: date) -> str | None:
         """Why the whole local `day` is closed (a holiday or a closure), or None."""
-        if self.hours is None:
-            return None
         if self.hours.public_holidays:
             name = holiday_name(self.country, day)
             if name is not None:
@@ -134,8 +133,6 @@ class _Calendar:
     def day_intervals(self, day: date) -> list[Interval]:
         """The open intervals of the local `day`, in order, in UTC."""
         day_start, day_end = self._instant(day, time()), self._instant(day + _DAY, time())
-        if self.hours is None:
-            return [(day_start, day_end)]
         if self.day_off(day) is not None:
             return []
         intervals = []

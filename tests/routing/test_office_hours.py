@@ -173,15 +173,10 @@ def test_public_holidays_setting_comes_from_the_schedule_itself(make_flow):
     assert closed_reason(flow, "office", national_day) == "public holiday: National Day"
 
 
-def test_department_without_schedule_is_open_round_the_clock(make_flow):
-    flow = make_flow(
-        {},
-        departments={"dispatch": {"name": {"ro": "Dispecerat", "en": "Dispatch"}}},
-    )
-    christmas_night = datetime(2026, 12, 25, 3, tzinfo=BUCHAREST)
-    assert is_open(flow, "dispatch", christmas_night)
-    assert closed_reason(flow, "dispatch", christmas_night) is None
-    assert next_opening(flow, "dispatch", christmas_night) == christmas_night
+def test_department_without_schedule_is_refused(make_flow):
+    flow = make_flow({}, departments={"dispatch": {"name": {"ro": "Dispecerat", "en": "Dispatch"}}})
+    with pytest.raises(ValueError, match="department 'dispatch' has no schedule"):
+        is_open(flow, "dispatch", TUESDAY)
 
 
 def test_next_opening(demo_flow):
