@@ -1,0 +1,698 @@
+"""The call session: one call's dialog, events in, actions out, no I/O and no clock.
+
+Theory of operation
+-------------------
+A session walks the nodes of one flow version. Entering a node says its prompt; an input
+node (language, menu, number, status) then emits Listen, a record node emits Record. The
+no-input timer starts only once the caller has heard the last prompt of the turn (the
+PromptFinished carrying its mark), so a slow line never eats the caller's time; keys and
+speech are taken at once (barge-in).
+
+Input is read by the node's type: a menu maps one key or an utterance to an intent (or to a
+global intent: repeat, back, main menu, operator); number and status nodes collect digits
+until `#`, enough digits, or the inter-digit timer. Nodes that need storage (ticket, status,
+callback) emit a storage action and wait for the shell's answer event; anything else that
+arrives meanwhile is ignored.
+
+No dead ends: no-input and no-match re-prompt `settings.retries` times, then the node's
+failure path is taken (a human, a ticket or a callback, as the validator guarantees). After
+`settings.max_failure_hops` failure paths in a row without one successful input the session
+says goodbye and hangs up, so every call ends within a bounded number of turns.
+
+Every transition lives in this module. Events that make no sense for a session (anything
+before CallStarted, a storage answer nobody asked for) are bugs in a channel or the shell and
+raise ProtocolError; a caller's misbehaviour never raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ivr.engine import actions as act
+from ivr.engine import events as ev
+from ivr.engine.ports import IntentMatcher
+from ivr.engine.render import digits, fill, spoken_date, spoken_slot
+from menus.schema import (
+    INPUT_NODE_TYPES,
+    CallbackNode,
+    Flow,
+    Intent,
+    LanguageNode,
+    MenuNode,
+    Node,
+    NumberNode,
+    RecordNode,
+    StatusNode,
+    TicketNode,
+    TransferNode,
+)
+from routing.departments import deadline_days, department_for_category, transfer_target
+from routing.hours import is_open
+
+NO_INPUT = "no_input"
+INTER_DIGIT = "inter_digit"
+REF_DIGITS = 8
+PIN_DIGITS = 4
+MAX_ENTERS_WITHOUT_INPUT = 50
+MIN_RECORDING_SECONDS = 0.5
+REPORT_SLOTS = ("category", "district", "description")
+OUTCOME_ORDER = ("transferred", "ticket", "message", "callback", "status", "draft")
+GLOBAL = "@"
+"""Prefix of global intents among a node's choices, so a node may reuse their names."""
+
+
+class ProtocolError(Exception):
+    """An event the session cannot accept in its state: a bug in a channel or the shell."""
+
+
+@dataclass
+class _State:
+    call_id: str = ""
+    caller: str | None = None
+    channel: str = ""
+    language: str | None = None
+    node: str = ""
+    back_stack: list[str] = field(default_factory=list)
+    slots: dict[str, str] = field(default_factory=dict)
+    recording_id: str | None = None
+    unfiled: bool = False
+    attempts: int = 0
+    failure_hops: int = 0
+    enters: int = 0
+    inputs: int = 0
+    marks: int = 0
+    last_mark: str | None = None
+    listening: bool = False
+    recording: bool = False
+    timers: set[str] = field(default_factory=set)
+    buffer: str = ""
+    status_ref: str | None = None
+    asking_pin: bool = False
+    waiting: str | None = None
+    transferring: bool = False
+    ended_by: str | None = None
+    outcomes: list[str] = field(default_factory=list)
+    ticket_refs: list[str] = field(default_factory=list)
+
+
+class CallSession:
+    def __init__(self, flow: Flow, matcher: IntentMatcher) -> None:
+        self.flow = flow
+        self.zone = ZoneInfo(flow.city.timezone)
+        self._matcher = matcher
+        self._s = _State()
+        self._started = False
+        self._handlers: dict[type[ev.Event], Callable[[Any], list[act.Action]]] = {
+            ev.DigitsPressed: self._on_digits,
+            ev.SpeechStarted: self._on_speech_started,
+            ev.SpeechRecognized: self._on_speech,
+            ev.NoSpeech: lambda e: self._on_no_input(e.at),
+            ev.PromptFinished: self._on_prompt_finished,
+            ev.RecordingFinished: self._on_recording,
+            ev.TimerExpired: self._on_timer,
+            ev.TransferFinished: self._on_transfer_finished,
+            ev.OutboundAnswered: lambda e: [],
+            ev.CallerHungUp: self._on_hang_up,
+            ev.TicketCreated: self._on_ticket_created,
+            ev.TicketLookedUp: self._on_ticket_looked_up,
+            ev.CallbackScheduled: self._on_callback_scheduled,
+            ev.StorageFailed: self._on_storage_failed,
+        }
+
+    # -- what the shell and the channels read -------------------------------------------
+
+    @property
+    def node(self) -> str:
+        return self._s.node
+
+    @property
+    def language(self) -> str:
+        return self._s.language or self.flow.default_language
+
+    @property
+    def slots(self) -> Mapping[str, str]:
+        return dict(self._s.slots)
+
+    @property
+    def ended(self) -> bool:
+        return self._s.ended_by is not None
+
+    @property
+    def ticket_refs(self) -> tuple[str, ...]:
+        return tuple(self._s.ticket_refs)
+
+    @property
+    def collecting_secret(self) -> bool:
+        """True while the caller is keying a PIN: the next input must be stored redacted."""
+        return self._s.asking_pin and self._s.listening
+
+    @property
+    def department(self) -> str | None:
+        if "department" in self._s.slots:
+            return self._s.slots["department"]
+        category = self._s.slots.get("category")
+        return department_for_category(self.flow, category) if category else None
+
+    @property
+    def outcome(self) -> str:
+        for outcome in OUTCOME_ORDER:
+            if outcome in self._s.outcomes:
+                return outcome
+        if self._s.ended_by == "failures":
+            return "failed"
+        return "handled" if self._s.inputs else "abandoned"
+
+    # -- the one entry point --------------------------------------------------------------
+
+    def handle(self, event: ev.Event) -> list[act.Action]:
+        if isinstance(event, ev.CallStarted):
+            if self._started:
+                raise ProtocolError(f"CallStarted twice for call {self._s.call_id}")
+            return self._start(event)
+        if not self._started:
+            raise ProtocolError(f"{type(event).__name__} before CallStarted")
+        if self.ended:
+            return []
+        return self._handlers[type(event)](event)
+
+    # -- entering nodes -------------------------------------------------------------------
+
+    def _start(self, e: ev.CallStarted) -> list[act.Action]:
+        self._started = True
+        s = self._s
+        s.call_id, s.caller, s.channel = e.call_id, e.caller, e.channel
+        if e.language in self.flow.languages:
+            s.language = e.language
+        return self._enter(self.flow.start, e.at)
+
+    def _enter(self, name: str, at: datetime, *, push: bool = True) -> list[act.Action]:
+        s = self._s
+        s.enters += 1
+        if s.enters > MAX_ENTERS_WITHOUT_INPUT:
+            raise ProtocolError(f"flow loops without input through node {name!r}")
+        node = self.flow.nodes[name]
+        actions = self._stop_listening()
+        s.node, s.attempts, s.buffer, s.asking_pin = name, 0, "", False
+        if push and node.type in INPUT_NODE_TYPES and s.back_stack[-1:] != [name]:
+            s.back_stack.append(name)
+        match node.type:
+            case "say":
+                return actions + [self._say(name, node.prompt)] + self._enter(node.next, at)
+            case "language" if s.language is not None:
+                return actions + self._enter(node.next, at, push=False)
+            case "language" | "menu" | "number" | "record" | "status":
+                return actions + self._prompt(node)
+            case "ticket":
+                return actions + self._create_ticket(node.kind, draft=False)
+            case "callback":
+                return actions + self._book_callback(name, node, at)
+            case "transfer":
+                return actions + self._transfer(name, node, at)
+            case "hangup":
+                s.ended_by = "ivr"
+                return actions + [self._say(name, node.prompt), act.HangUp(reason="completed")]
+        raise AssertionError(f"unhandled node type {node.type}")
+
+    def _prompt(self, node: Node, *, prefix: list[act.Action] | None = None) -> list[act.Action]:
+        """The node's question again (first time, retry or repeat), then listen or record."""
+        s = self._s
+        said = list(prefix or [])
+        if isinstance(node, StatusNode) and s.asking_pin:
+            said.append(self._say(s.node, node.ask_pin, field_name="ask_pin"))
+        else:
+            said.append(self._say(s.node, node.prompt))
+        if isinstance(node, RecordNode):
+            s.recording = True
+            seconds = node.max_seconds or self.flow.settings.record_max_seconds
+            return [*said, act.Record(slot=node.slot, max_seconds=seconds)]
+        s.listening = True
+        return [*said, self._listen(node)]
+
+    def _listen(self, node: Node) -> act.Listen:
+        lang = self.language
+        if isinstance(node, NumberNode | StatusNode):
+            return act.Listen(
+                node=self._s.node,
+                language=lang,
+                intents={},
+                keys="0123456789*#",
+                max_digits=self._max_digits(node),
+                secret=self._s.asking_pin,
+            )
+        return act.Listen(
+            node=self._s.node,
+            language=lang,
+            intents={name: tuple(phrases) for name, phrases in self._grammar(node).items()},
+            keys="".join(i.keys for i in self._choices(node).values() if i.keys),
+        )
+
+    def _max_digits(self, node: NumberNode | StatusNode) -> int:
+        if isinstance(node, NumberNode):
+            return len(str(node.max_value))
+        return PIN_DIGITS if self._s.asking_pin else REF_DIGITS
+
+    @staticmethod
+    def _own(node: Node) -> Mapping[str, Intent]:
+        if isinstance(node, LanguageNode):
+            return node.options
+        if isinstance(node, MenuNode):
+            return node.intents
+        return {}
+
+    def _choices(self, node: Node) -> dict[str, Intent]:
+        """The intents a caller may pick here: the node's own, then the global ones."""
+        return {**self._own(node), **{GLOBAL + n: i for n, i in self.flow.global_intents}}
+
+    def _grammar(self, node: Node) -> dict[str, list[str]]:
+        """Phrases per choice; before a language is chosen, every language's phrases."""
+        choices = self._choices(node)
+        if isinstance(node, LanguageNode):
+            return {
+                name: [p for phrases in i.phrases.values() for p in phrases]
+                for name, i in choices.items()
+            }
+        return {name: i.phrases.get(self.language, []) for name, i in choices.items()}
+
+    def _stop_listening(self) -> list[act.Action]:
+        s = self._s
+        s.listening = s.recording = False
+        cancelled = [act.CancelTimer(name=t) for t in sorted(s.timers)]
+        s.timers.clear()
+        return cancelled
+
+    # -- saying things --------------------------------------------------------------------
+
+    def _say(
+        self,
+        owner: str,
+        texts: Mapping[str, str],
+        *,
+        field_name: str = "prompt",
+        params: Mapping[str, str] | None = None,
+        secret: bool = False,
+    ) -> act.Say:
+        s = self._s
+        s.marks += 1
+        s.last_mark = f"m{s.marks}"
+        values = {**self._slot_params(), **(params or {})}
+        prompt = f"{owner}.{field_name}" if owner in self.flow.nodes else f"texts.{field_name}"
+        return act.Say(
+            prompt=prompt,
+            language=self.language,
+            text=fill(texts[self.language], values),
+            params=values,
+            mark=s.last_mark,
+            secret=secret,
+        )
+
+    def _text(self, name: str, texts: Mapping[str, str]) -> act.Say:
+        return self._say("texts", texts, field_name=name)
+
+    def _slot_params(self) -> dict[str, str]:
+        lang, slots, flow = self.language, self._s.slots, self.flow
+        params = {}
+        if "category" in slots:
+            params["category"] = flow.categories[slots["category"]].name[lang]
+        department = self.department
+        if department:
+            params["department"] = flow.departments[department].name[lang]
+        if "district" in slots:
+            params["district"] = slots["district"]
+        return params
+
+    # -- input ----------------------------------------------------------------------------
+
+    def _current(self) -> Node:
+        return self.flow.nodes[self._s.node]
+
+    def _on_prompt_finished(self, e: ev.PromptFinished) -> list[act.Action]:
+        s = self._s
+        if e.mark != s.last_mark or not s.listening or s.buffer or NO_INPUT in s.timers:
+            return []
+        return [self._start_timer(NO_INPUT, self.flow.settings.no_input_seconds)]
+
+    def _start_timer(self, name: str, seconds: float) -> act.StartTimer:
+        self._s.timers.add(name)
+        return act.StartTimer(name=name, seconds=seconds)
+
+    def _cancel_timer(self, name: str) -> list[act.Action]:
+        if name not in self._s.timers:
+            return []
+        self._s.timers.discard(name)
+        return [act.CancelTimer(name=name)]
+
+    def _on_speech_started(self, e: ev.SpeechStarted) -> list[act.Action]:
+        return self._cancel_timer(NO_INPUT) if self._s.listening else []
+
+    def _on_timer(self, e: ev.TimerExpired) -> list[act.Action]:
+        if e.name not in self._s.timers:
+            return []
+        self._s.timers.discard(e.name)
+        if e.name == INTER_DIGIT:
+            return self._submit_digits(e.at)
+        return self._on_no_input(e.at)
+
+    def _on_no_input(self, at: datetime) -> list[act.Action]:
+        if not self._s.listening:
+            return []
+        return self._stop_listening() + self._retry("no_input", at)
+
+    def _on_digits(self, e: ev.DigitsPressed) -> list[act.Action]:
+        s = self._s
+        if not s.listening:
+            return []
+        node = self._current()
+        if isinstance(node, NumberNode | StatusNode):
+            return self._collect_digits(e.digits, e.at)
+        actions = self._stop_listening()
+        key = e.digits[0]
+        for name, intent in self._choices(node).items():
+            if intent.keys == key:
+                return actions + self._choose(name, e.at)
+        return actions + self._retry("no_match", e.at)
+
+    def _on_speech(self, e: ev.SpeechRecognized) -> list[act.Action]:
+        s = self._s
+        if not s.listening:
+            return []
+        node = self._current()
+        actions = self._stop_listening()
+        threshold = self.flow.settings.confirm_threshold
+        if e.confidence < threshold:
+            return actions + self._retry("no_match", e.at)
+        if isinstance(node, NumberNode | StatusNode):
+            s.buffer = "".join(c for c in e.text if c.isdigit())
+            return actions + self._submit_digits(e.at)
+        found = self._matcher.match(e.text, self._grammar(node), self.language)
+        if found is None or found.confidence < threshold:
+            return actions + self._retry("no_match", e.at)
+        return actions + self._choose(found.intent, e.at)
+
+    def _choose(self, name: str, at: datetime) -> list[act.Action]:
+        """A successful pick of intent `name` at the current node."""
+        node = self._current()
+        self._succeeded()
+        if name.startswith(GLOBAL):
+            return self._global(name.removeprefix(GLOBAL), at)
+        if isinstance(node, LanguageNode):
+            return self._choose_language(node, name, at)
+        assert isinstance(node, MenuNode)
+        intent = node.intents[name]
+        self._s.slots.update(intent.set)
+        if "category" in intent.set:
+            self._s.unfiled = True
+        assert intent.goto is not None  # the validator requires a target
+        return self._enter(intent.goto, at)
+
+    def _choose_language(self, node: LanguageNode, name: str, at: datetime) -> list[act.Action]:
+        s = self._s
+        s.language = name
+        remembered: list[act.Action] = []
+        if s.caller:
+            remembered = [act.RememberLanguage(caller=s.caller, language=name)]
+        return remembered + self._enter(node.next, at)
+
+    def _global(self, name: str, at: datetime) -> list[act.Action]:
+        s = self._s
+        target = getattr(self.flow.global_intents, name).goto
+        if name == "back" and len(s.back_stack) > 1:
+            s.back_stack.pop()
+            return self._enter(s.back_stack[-1], at, push=False)
+        if target is None:  # repeat, or back with nowhere to go
+            s.buffer = ""
+            return self._prompt(self._current())
+        return self._enter(target, at)
+
+    def _succeeded(self) -> None:
+        s = self._s
+        s.attempts = s.failure_hops = s.enters = 0
+        s.inputs += 1
+
+    # -- digits ---------------------------------------------------------------------------
+
+    def _collect_digits(self, keys: str, at: datetime) -> list[act.Action]:
+        s = self._s
+        node = self._current()
+        assert isinstance(node, NumberNode | StatusNode)
+        actions = self._cancel_timer(NO_INPUT) + self._cancel_timer(INTER_DIGIT)
+        for key in keys:
+            if key == "*":
+                self._succeeded()
+                return actions + self._stop_listening() + self._global("back", at)
+            if key == "#":
+                return actions + self._submit_digits(at)
+            s.buffer += key
+            if len(s.buffer) >= self._max_digits(node):
+                return actions + self._submit_digits(at)
+        return [*actions, self._start_timer(INTER_DIGIT, self.flow.settings.inter_digit_seconds)]
+
+    def _submit_digits(self, at: datetime) -> list[act.Action]:
+        s = self._s
+        node = self._current()
+        value, s.buffer = s.buffer, ""
+        actions = self._stop_listening()
+        if isinstance(node, NumberNode):
+            if not value or not node.min_value <= int(value) <= node.max_value:
+                return actions + self._retry("no_match", at)
+            self._succeeded()
+            s.slots[node.slot] = str(int(value))
+            return actions + self._enter(node.next, at)
+        if s.asking_pin:
+            if len(value) != PIN_DIGITS or s.status_ref is None:
+                return actions + self._retry("no_match", at)
+            s.waiting = "lookup"
+            return [*actions, act.CheckTicketPin(ref=s.status_ref, pin=value, caller=s.caller)]
+        if len(value) != REF_DIGITS:
+            return actions + self._retry("no_match", at)
+        s.status_ref = f"{value[:2]}-{value[2:]}"
+        s.waiting = "lookup"
+        return [*actions, act.LookupTicket(ref=s.status_ref, caller=s.caller)]
+
+    # -- retries and failure paths --------------------------------------------------------
+
+    def _retry(
+        self, kind: str, at: datetime, *, said: list[act.Action] | None = None
+    ) -> list[act.Action]:
+        """Re-prompt after no input or no match, or take the failure path once retries are spent.
+
+        `said` replaces the generic "I did not hear/understand" (e.g. "wrong PIN").
+        """
+        s = self._s
+        node = self._current()
+        s.attempts += 1
+        if s.attempts > self.flow.settings.retries:
+            return (said or []) + self._divert(node.on_failure or self.flow.failure, at)
+        if said is None:
+            own = getattr(node, kind)
+            said = [
+                self._say(s.node, own, field_name=kind)
+                if own
+                else self._text(kind, getattr(self.flow.texts, kind))
+            ]
+        return self._prompt(node, prefix=said)
+
+    def _divert(self, target: str, at: datetime) -> list[act.Action]:
+        """Take a failure path; too many in a row and the call ends politely."""
+        s = self._s
+        s.failure_hops += 1
+        if s.failure_hops > self.flow.settings.max_failure_hops:
+            s.ended_by = "failures"
+            goodbye = self._text("goodbye", self.flow.texts.goodbye)
+            return [*self._stop_listening(), goodbye, act.HangUp(reason="no input")]
+        return self._enter(target, at)
+
+    # -- recordings -----------------------------------------------------------------------
+
+    def _on_recording(self, e: ev.RecordingFinished) -> list[act.Action]:
+        s = self._s
+        node = self._current()
+        if not s.recording or not isinstance(node, RecordNode):
+            return []
+        s.recording = False
+        if e.seconds < MIN_RECORDING_SECONDS and not e.transcript:
+            return self._retry("no_input", e.at)
+        self._succeeded()
+        s.slots[node.slot] = e.transcript or ""
+        s.recording_id = e.recording_id
+        s.unfiled = True
+        return self._enter(node.next, e.at)
+
+    # -- storage round trips --------------------------------------------------------------
+
+    def _expect(self, what: str, event: ev.Event) -> None:
+        if self._s.waiting != what:
+            raise ProtocolError(f"{type(event).__name__} while waiting for {self._s.waiting}")
+        self._s.waiting = None
+
+    def _create_ticket(self, kind: str, *, draft: bool) -> list[act.Action]:
+        s = self._s
+        category = s.slots.get("category")
+        if not draft:
+            s.waiting = "ticket"
+        return [
+            act.CreateTicket(
+                kind="report" if kind == "report" else "message",
+                draft=draft,
+                caller=s.caller,
+                language=self.language,
+                department=self.department,
+                category=category,
+                district=int(s.slots["district"]) if "district" in s.slots else None,
+                recording_id=s.recording_id,
+                description=s.slots.get("description"),
+                deadline_days=deadline_days(self.flow, category) if category else None,
+            )
+        ]
+
+    def _on_ticket_created(self, e: ev.TicketCreated) -> list[act.Action]:
+        self._expect("ticket", e)
+        s = self._s
+        node = self._current()
+        assert isinstance(node, TicketNode)
+        s.outcomes.append("ticket" if node.kind == "report" else "message")
+        s.ticket_refs.append(e.ref)
+        params = {"ref": digits(e.ref), "pin": digits(e.pin or "")}
+        actions: list[act.Action] = [self._say(s.node, node.prompt, params=params, secret=True)]
+        if s.caller:
+            sms_params = {**self._slot_params(), "ref": e.ref}
+            actions.append(
+                act.QueueSms(
+                    to=s.caller,
+                    template="sms_ticket",
+                    language=self.language,
+                    params=sms_params,
+                    text=fill(self.flow.texts.sms_ticket[self.language], sms_params),
+                    ticket_ref=e.ref,
+                )
+            )
+        for slot in REPORT_SLOTS:
+            s.slots.pop(slot, None)
+        s.recording_id, s.unfiled = None, False
+        return actions + self._enter(node.next, e.at)
+
+    def _on_ticket_looked_up(self, e: ev.TicketLookedUp) -> list[act.Action]:
+        self._expect("lookup", e)
+        s = self._s
+        node = self._current()
+        assert isinstance(node, StatusNode)
+        if e.locked:
+            return [self._say(s.node, node.locked, field_name="locked")] + self._divert(
+                node.on_failure or self.flow.failure, e.at
+            )
+        if not e.found:
+            said = [self._say(s.node, node.not_found, field_name="not_found")]
+            return self._retry("no_match", e.at, said=said)
+        if e.granted:
+            self._succeeded()
+            s.outcomes.append("status")
+            s.asking_pin = False
+            return [self._read_status(node, e)] + self._enter(node.next, e.at)
+        if not e.pin_checked:
+            s.asking_pin = True
+            s.attempts = 0
+            return self._prompt(node)
+        said = [self._say(s.node, node.wrong_pin, field_name="wrong_pin")]
+        return self._retry("no_match", e.at, said=said)
+
+    def _read_status(self, node: StatusNode, e: ev.TicketLookedUp) -> act.Say:
+        lang = self.language
+        statuses = self.flow.texts.statuses
+        params = {
+            "ref": digits(e.ref),
+            "status": statuses[e.status][lang] if e.status in statuses else (e.status or ""),
+            "deadline": spoken_date(e.deadline, lang) if e.deadline else "",
+        }
+        return self._say(self._s.node, node.result, field_name="result", params=params)
+
+    def _book_callback(self, name: str, node: CallbackNode, at: datetime) -> list[act.Action]:
+        s = self._s
+        department = s.slots.get("department") or node.department
+        if s.caller is None or department is None:
+            return [self._say(name, node.full, field_name="full")] + self._enter(node.next, at)
+        s.slots["department"] = department
+        s.waiting = "callback"
+        settings = self.flow.settings
+        return [
+            self._say(name, node.prompt),
+            act.ScheduleCallback(
+                caller=s.caller,
+                department=department,
+                language=self.language,
+                requested_at=at,
+                window_hours=settings.callback_window_hours,
+                slot_minutes=settings.callback_slot_minutes,
+                ticket_ref=s.ticket_refs[-1] if s.ticket_refs else None,
+            ),
+        ]
+
+    def _on_callback_scheduled(self, e: ev.CallbackScheduled) -> list[act.Action]:
+        self._expect("callback", e)
+        s = self._s
+        node = self._current()
+        assert isinstance(node, CallbackNode)
+        if e.slot is None:
+            return [self._say(s.node, node.full, field_name="full")] + self._enter(node.next, e.at)
+        s.outcomes.append("callback")
+        when = spoken_slot(e.slot, self.zone, self.language)
+        actions: list[act.Action] = [
+            self._say(s.node, node.confirm, field_name="confirm", params={"when": when})
+        ]
+        assert s.caller is not None  # no callback is booked for a withheld number
+        params = {**self._slot_params(), "when": when}
+        actions.append(
+            act.QueueSms(
+                to=s.caller,
+                template="sms_callback",
+                language=self.language,
+                params=params,
+                text=fill(self.flow.texts.sms_callback[self.language], params),
+                ticket_ref=s.ticket_refs[-1] if s.ticket_refs else None,
+            )
+        )
+        return actions + self._enter(node.next, e.at)
+
+    def _on_storage_failed(self, e: ev.StorageFailed) -> list[act.Action]:
+        s = self._s
+        s.waiting = None
+        apology = self._text("apology", self.flow.texts.apology)
+        return [apology] + self._divert(self.flow.failure, e.at)
+
+    # -- transfers and the end ------------------------------------------------------------
+
+    def _transfer(self, name: str, node: TransferNode, at: datetime) -> list[act.Action]:
+        s = self._s
+        s.slots["department"] = node.department
+        target = transfer_target(self.flow, node.department)
+        if target is None or not is_open(self.flow, node.department, at):
+            return self._enter(node.after_hours, at)
+        s.transferring = True
+        return [
+            self._say(name, node.prompt),
+            act.Transfer(target=target, department=node.department),
+        ]
+
+    def _on_transfer_finished(self, e: ev.TransferFinished) -> list[act.Action]:
+        s = self._s
+        node = self._current()
+        if not s.transferring or not isinstance(node, TransferNode):
+            return []
+        s.transferring = False
+        if e.result == "answered":
+            s.outcomes.append("transferred")
+            s.ended_by = "transfer"
+            return []
+        return self._enter(node.on_no_answer, e.at)
+
+    def _on_hang_up(self, e: ev.CallerHungUp) -> list[act.Action]:
+        s = self._s
+        actions = self._stop_listening()
+        if s.unfiled and s.waiting != "ticket":
+            kind = "report" if "category" in s.slots else "message"
+            actions += self._create_ticket(kind, draft=True)
+            s.outcomes.append("draft")
+        s.ended_by = "caller"
+        return actions
