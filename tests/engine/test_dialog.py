@@ -97,7 +97,7 @@ def test_the_no_input_timer_starts_only_once_the_prompt_was_heard():
     )
     assert not [a for a in actions if isinstance(a, act.StartTimer)]
     last_mark = [a for a in actions if isinstance(a, act.Say)][-1].mark
-    first_mark = [a for a in actions if isinstance(a, act.Say)][0].mark
+    first_mark = next(a for a in actions if isinstance(a, act.Say)).mark
     assert session.handle(ev.PromptFinished(at=at, mark=first_mark)) == []
     assert session.handle(ev.PromptFinished(at=at, mark=last_mark)) == [
         act.StartTimer(name="no_input", seconds=6.0)
