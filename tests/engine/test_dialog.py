@@ -8,7 +8,7 @@ import sys
 from datetime import datetime
 
 import pytest
-from conftest import CALLER, DEMO, OWNED_REF, ROOT, FakeStore, Phone, local, owned_ticket_store
+from phone import CALLER, DEMO, OWNED_REF, ROOT, FakeStore, Phone, local, owned_ticket_store
 
 from ivr.engine import actions as act
 from ivr.engine import events as ev

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import DEMO, call_along, route_to
+from phone import DEMO, call_along, route_to
 
 from ivr.engine import actions as act
 from menus.schema import Flow

@@ -7,12 +7,12 @@ until the test lets them expire.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 import yaml
 
 from ivr.engine import actions as act
@@ -165,6 +165,16 @@ class Phone:
     def hang_up(self) -> Phone:
         return self._send(ev.CallerHungUp(at=self._tick()))
 
+    def fork(self) -> Phone:
+        """Another phone in the same state, rebuilt by replaying this call's events."""
+        twin = copy.copy(self)
+        twin.session = CallSession(self.session.flow, PhraseMatcher())
+        for event in self.events:
+            twin.session.handle(event)
+        twin.store = copy.deepcopy(self.store)
+        twin.log, twin.events, twin.timers = list(self.log), list(self.events), set(self.timers)
+        return twin
+
     # -- what the test reads ---------------------------------------------------------------
     @property
     def node(self) -> str:
@@ -205,11 +215,6 @@ class Phone:
             self.timers.discard(action.name)
         answer = self.store.answer(action, self.now)
         return [answer] if answer else []
-
-
-@pytest.fixture
-def phone() -> type[Phone]:
-    return Phone
 
 
 OWNED_REF = "26-999999"
