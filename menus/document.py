@@ -51,7 +51,9 @@ def read_document(text: str, file: str) -> tuple[Any, LineMap]:
 def _syntax_problem(error: yaml.MarkedYAMLError, file: str) -> Problem:
     mark = error.problem_mark or error.context_mark
     message = error.problem or "not valid YAML"
-    if error.context:
+    if error.context and error.context_mark and error.context_mark is not mark:
+        message = f"{message} ({error.context} at line {error.context_mark.line + 1})"
+    elif error.context:
         message = f"{message} ({error.context})"
     return Problem(file, mark.line + 1 if mark else 1, f"YAML: {message}")
 

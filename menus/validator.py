@@ -122,7 +122,8 @@ def _departments(check: _Check) -> Iterator[Problem]:
         if isinstance(node, TransferNode | CallbackNode) and node.department is not None:
             yield from _node_department(check, name, node.department, node.type)
     if flow.default_language not in flow.languages:
-        yield check.problem(("default_language",), "not a declared language")
+        message = f"`{flow.default_language}` is not a declared language"
+        yield check.problem(("default_language",), message)
 
 
 def _node_department(check: _Check, name: str, department: str, kind: str) -> Iterator[Problem]:
@@ -189,7 +190,7 @@ def _keys_and_phrases(check: _Check) -> Iterator[Problem]:
     keypad_only = [code for code, language in languages.items() if language.model is None]
     for location, intent in all_choices(check.flow):
         if keypad_only and intent.keys is None:
-            yield check.problem(location, f"no `keys`, needed by keypad-only {keypad_only[0]}")
+            yield check.problem(location, f"no `keys` (keypad-only: {', '.join(keypad_only)})")
         for code, language in languages.items():
             if language.model is not None and not intent.phrases.get(code):
                 yield check.problem(location + ("phrases",), f"no phrases in `{code}`")
@@ -235,7 +236,7 @@ def _failure_path_problem(check: _Check, start: str) -> tuple[Location, str] | N
         shown = " → ".join(path)
         if hops > flow.settings.max_failure_hops:
             limit = flow.settings.max_failure_hops
-            return edge, f"failure path {shown} takes more than {limit} hops to reach a human"
+            return edge, f"failure path {shown} is longer than max_failure_hops ({limit})"
         following = flow.nodes[target]
         if following.type in SERVICE_NODE_TYPES:
             return None
