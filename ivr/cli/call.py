@@ -1,7 +1,128 @@
-"""`ivr call`: being written."""
+"""`ivr call`: walk the phone line from the terminal (DESIGN §10)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 
+from ivr.bootstrap import call_services, open_database
+from ivr.channels.terminal import InputError, TerminalCall, parse_input
+from ivr.config import Settings
+from ivr.engine import actions as act
+from ivr.recordings import BadRecording, LocalRecordingStore
+from menus.problems import FlowError
+
 
 def register(main: click.Group) -> None:
-    """Nothing to add yet."""
+    main.add_command(call)
+
+
+@click.command()
+@click.option(
+    "--from", "caller", metavar="NUMBER", help="The caller's number; omit to withhold it."
+)
+@click.option("--lang", help="Answer the language question ahead (ro, en...).")
+@click.option(
+    "--input",
+    "inputs",
+    multiple=True,
+    metavar="VALUE",
+    help="keys:12#, say:TEXT, wav:PATH, silence, transfer:no-answer; repeatable, in order.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event and action.")
+@click.option("--at", "at_local", metavar="YYYY-MM-DDTHH:MM", help="Local time of the call.")
+@click.option("--flow", "flow_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def call(
+    settings: Settings,
+    caller: str | None,
+    lang: str | None,
+    inputs: tuple[str, ...],
+    as_json: bool,
+    at_local: str | None,
+    flow_path: Path | None,
+) -> None:
+    """Call the IVR: typed lines are what you say, digits/*/# are keys, an empty line is silence."""
+    if flow_path:
+        settings = settings.model_copy(update={"flow_path": flow_path})
+    database = open_database(settings)
+    try:
+        services = call_services(settings, database)
+    except FlowError as error:
+        raise click.ClickException(f"the flow cannot be used:\n{error}") from None
+    flow = services.flows.current().flow
+    if lang is not None and lang not in flow.languages:
+        raise click.BadParameter(
+            f"the flow speaks {', '.join(flow.languages)}", param_hint="--lang"
+        )
+    phone = TerminalCall(
+        services=services,
+        recordings=LocalRecordingStore(database, settings.data_dir / "recordings"),
+        show=_show_text if not as_json else lambda action: None,
+        now=_start_time(at_local, ZoneInfo(flow.city.timezone)),
+    )
+    phone.start(caller=caller, language=lang, observe=_print_json if as_json else None)
+    for line in inputs if inputs else _typed_lines():
+        if phone.ended:
+            break
+        try:
+            phone.answer(parse_input(line))
+        except (InputError, BadRecording) as error:
+            if inputs:
+                raise click.ClickException(f"--input {line!r}: {error}") from None
+            click.echo(f"  ({error})", err=True)
+    phone.hang_up()
+    summary = phone.summary()
+    if as_json:
+        click.echo(json.dumps({"summary": True, **summary}, ensure_ascii=False))
+    else:
+        click.echo(
+            f"[call {summary['call_id']} ended: {summary['outcome']}"
+            + (f", ticket {summary['ticket_ref']}" if summary["ticket_ref"] else "")
+            + "]"
+        )
+
+
+def _start_time(at_local: str | None, zone: ZoneInfo) -> datetime:
+    if at_local is None:
+        return datetime.now(UTC)
+    try:
+        at = datetime.fromisoformat(at_local)
+    except ValueError:
+        raise click.BadParameter(
+            "expected a local time like 2026-12-25T10:00", param_hint="--at"
+        ) from None
+    return (at if at.tzinfo else at.replace(tzinfo=zone)).astimezone(UTC)
+
+
+def _typed_lines() -> Iterator[str]:
+    while True:
+        try:
+            yield input("> ") if sys.stdin.isatty() else next(sys.stdin).rstrip("\n")
+        except (EOFError, StopIteration):
+            return
+
+
+def _show_text(action: act.Action) -> None:
+    match action:
+        case act.Say():
+            click.echo(f"IVR: {action.text}")
+        case act.Record():
+            click.echo(
+                f"  [recording, up to {action.max_seconds} s: type what you say, or wav:PATH]"
+            )
+        case act.Transfer():
+            click.echo(f"  [transferring to {action.target}: answered, or type transfer:no-answer]")
+        case act.HangUp():
+            click.echo("  [the IVR hangs up]")
+
+
+def _print_json(kind: str, type_name: str, payload: dict[str, Any]) -> None:
+    click.echo(json.dumps({kind: type_name, **payload}, ensure_ascii=False))

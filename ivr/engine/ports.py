@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 
@@ -31,7 +32,13 @@ class SmsSender(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class StoredRecording:
+    id: str
+    seconds: float
+
+
 class RecordingStore(Protocol):
-    def save_wav(self, call_id: str, kind: str, wav: bytes) -> str:
-        """Store a WAV file for a call; returns the recording id."""
+    def save_wav(self, call_id: str, kind: str, wav: bytes, at: datetime) -> StoredRecording:
+        """Keep a WAV file of a call (a description, a message, the whole call)."""
         ...

@@ -1,0 +1,40 @@
+"""The composition root: builds the services a process needs from its settings.
+
+Nothing here runs at import time; `ivr serve`, `ivr worker` and `ivr call` call these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from ivr.calls import CallServices
+from ivr.config import Settings
+from ivr.storage.db import Database
+from ivr.storage.directory import sync_departments
+from ivr.jobs import sms_handlers
+from ivr.storage.outbox import LoggingSmsSender
+from menus.registry import FlowRegistry
+from speech.intents import PhraseMatcher
+
+
+def open_database(settings: Settings) -> Database:
+    """The database, migrated to the newest schema (the data directory is created)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = Database(settings.resolved_database_url())
+    database.upgrade()
+    return database
+
+
+def call_services(settings: Settings, database: Database) -> CallServices:
+    """Everything a call needs; loads the flow and syncs its departments into the database."""
+    flows = FlowRegistry(settings.flow_path)
+    with database.session() as session:
+        sync_departments(session, flows.current().flow, datetime.now(UTC))
+    return CallServices(database=database, flows=flows, matcher=PhraseMatcher())
+
+
+def job_handlers(database: Database) -> dict[str, Callable[[dict[str, Any]], None]]:
+    """The worker's job kinds. SMS go to the log until a Twilio sender is configured."""
+    return dict(sms_handlers(database, LoggingSmsSender()))

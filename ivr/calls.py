@@ -1,0 +1,215 @@
+"""The shell around one call: every channel drives its calls through a CallRunner.
+
+A runner feeds events to the engine's session, stores every event and action as it happens
+(redacted where they carry a PIN), carries out storage actions (`ivr.effects`) and feeds
+their answers back, and hands the line actions (Say, Listen, Record, timers, Transfer,
+HangUp) to the channel. If the database fails while a row is being written, the row waits in
+memory and is written with the next one, so the call goes on and nothing said is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from ivr.engine import actions as act
+from ivr.engine import events as ev
+from ivr.engine.ports import IntentMatcher
+from ivr.engine.records import event_from_record, to_record
+from ivr.engine.session import CallSession
+from ivr.effects import STORAGE_ACTIONS, Effects
+from ivr.phones import normalize_number
+from ivr.storage import calls, preferences, tickets
+from ivr.storage.db import Database
+from ivr.storage.models import Call
+from menus.loader import LoadedFlow, load_flow_text
+from menus.registry import FlowRegistry
+
+log = logging.getLogger(__name__)
+
+SECRET_INPUT = (ev.DigitsPressed, ev.SpeechRecognized)
+
+
+@dataclass(frozen=True)
+class CallServices:
+    """What every call needs, built once per process by `ivr.bootstrap`."""
+
+    database: Database
+    flows: FlowRegistry
+    matcher: IntentMatcher
+
+
+@dataclass
+class _Row:
+    seq: int
+    kind: str
+    type: str
+    payload: dict[str, Any]
+    at: datetime
+
+
+Observer = Callable[[str, str, dict[str, Any]], None]
+"""Sees each row as it is stored: kind ("event" or "action"), type name, redacted payload."""
+
+
+@dataclass
+class CallRunner:
+    services: CallServices
+    loaded: LoadedFlow
+    call_id: str
+    session: CallSession
+    seq: int = 0
+    backlog: list[_Row] = field(default_factory=list)
+    observe: Observer | None = None
+
+    @classmethod
+    def start(
+        cls,
+        services: CallServices,
+        *,
+        caller: str | None,
+        channel: str,
+        at: datetime,
+        language: str | None = None,
+        call_id: str | None = None,
+        observe: Observer | None = None,
+    ) -> tuple[CallRunner, list[act.Action]]:
+        """A new call on the current flow version; the first line actions to carry out."""
+        loaded = services.flows.current()
+        flow = loaded.flow
+        number = normalize_number(caller, flow.city.country)
+        call_id = call_id or uuid.uuid4().hex
+        with services.database.session() as db:
+            if language is None and number is not None:
+                language = preferences.remembered_language(db, number)
+            calls.save_flow_version(db, loaded.version, loaded.source, loaded.path, at)
+            calls.start_call(
+                db,
+                call_id=call_id,
+                caller=number,
+                channel=channel,
+                flow_version=loaded.version,
+                language=language,
+                at=at,
+            )
+        runner = cls(
+            services, loaded, call_id, CallSession(flow, services.matcher), observe=observe
+        )
+        started = ev.CallStarted(
+            at=at, call_id=call_id, caller=number, channel=channel, language=language
+        )
+        return runner, runner.feed(started)
+
+    @classmethod
+    def resume(cls, services: CallServices, call_id: str) -> CallRunner:
+        """Rebuild a call in progress from its stored events, on the flow version it began on."""
+        with services.database.session() as db:
+            call = db.get(Call, call_id)
+            if call is None:
+                raise LookupError(f"no call {call_id!r}")
+            rows = [(r.kind, r.type, r.payload) for r in calls.call_events(db, call_id)]
+            loaded = services.flows.get(call.flow_version)
+            if loaded is None:
+                source = calls.flow_source(db, call.flow_version)
+                assert source is not None  # saved with the call, by start()
+                loaded = load_flow_text(source, f"stored flow {call.flow_version[:12]}")
+                services.flows.remember(loaded)
+        session = CallSession(loaded.flow, services.matcher)
+        for kind, type_name, payload in rows:
+            if kind == "event":
+                session.handle(event_from_record(type_name, payload))
+        return cls(services, loaded, call_id, session, seq=len(rows))
+
+    @property
+    def effects(self) -> Effects:
+        return Effects(self.services.database, self.loaded.flow, self.call_id)
+
+    def feed(self, event: ev.Event) -> list[act.Action]:
+        """Handle one event from the line; the line actions the channel must carry out."""
+        line: list[act.Action] = []
+        pending = [event]
+        while pending:
+            current = pending.pop(0)
+            self._store("event", self._storable(current), current.at)
+            self._flush()  # what the caller did is safe before anything acts on it
+            for action in self.session.handle(current):
+                self._store("action", action.redacted(), current.at)
+                if isinstance(action, STORAGE_ACTIONS):
+                    self._flush()
+                    answer = self.effects.carry_out(action, current.at)
+                    if answer is not None:
+                        pending.append(answer)
+                else:
+                    line.append(action)
+        self._flush(node=self.session.node, ended_at=event.at if self.session.ended else None)
+        return line
+
+    def summary(self) -> dict[str, Any]:
+        s = self.session
+        return {
+            "call_id": self.call_id,
+            "outcome": s.outcome,
+            "ticket_ref": s.ticket_refs[-1] if s.ticket_refs else None,
+            "department": s.department,
+            "language": s.language,
+            "node": s.node,
+            "flow_version": self.loaded.version,
+            "ended": s.ended,
+        }
+
+    # -- storage of the call itself -------------------------------------------------------
+
+    def _storable(self, event: ev.Event) -> ev.Event:
+        """Keys and words are stored as they are, except while a PIN is being keyed; events
+        that always carry a secret (a new ticket's PIN) are always redacted."""
+        if isinstance(event, SECRET_INPUT) and not self.session.collecting_secret:
+            return event
+        return event.redacted()
+
+    def _store(self, kind: str, item: ev.Event | act.Action, at: datetime) -> None:
+        type_name, payload = to_record(item)
+        self.seq += 1
+        self.backlog.append(_Row(self.seq, kind, type_name, payload, at))
+        if self.observe:
+            self.observe(kind, type_name, payload)
+
+    def _flush(self, *, node: str | None = None, ended_at: datetime | None = None) -> None:
+        """Write what waits in memory; on a database error keep it for the next try."""
+        try:
+            with self.services.database.session() as db:
+                for row in self.backlog:
+                    calls.append_event(
+                        db,
+                        call_id=self.call_id,
+                        seq=row.seq,
+                        kind=row.kind,
+                        type=row.type,
+                        payload=row.payload,
+                        at=row.at,
+                    )
+                if node is not None:
+                    calls.set_current_node(db, self.call_id, node)
+                if ended_at is not None:
+                    self._finish(db, ended_at)
+        except SQLAlchemyError:
+            log.exception("call %s: %d rows wait to be stored", self.call_id, len(self.backlog))
+            return
+        self.backlog.clear()
+
+    def _finish(self, db: Any, at: datetime) -> None:
+        refs = self.session.ticket_refs
+        ticket = tickets.find_ticket(db, refs[-1]) if refs else None
+        calls.finish_call(
+            db,
+            call_id=self.call_id,
+            at=at,
+            outcome=self.session.outcome,
+            department=self.session.department,
+            ticket_id=ticket.id if ticket else None,
+        )

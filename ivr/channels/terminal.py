@@ -1,0 +1,167 @@
+"""The terminal channel behind `ivr call`: typed lines are what the caller says or keys.
+
+Inputs follow DESIGN §10: `keys:12#`, `say:text`, `wav:PATH`, `silence`; a bare value of
+only digits, `*` and `#` is keys, other bare text is speech, an empty value is silence.
+`transfer:answered|no-answer|busy|failed` says how a transfer ends (answered by default).
+
+Time is simulated: the call starts at `at`, each input takes two seconds and silence lasts
+as long as the timer that is running, so a call runs at once and the same inputs always
+give the same call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ivr.calls import CallRunner, CallServices, Observer
+from ivr.engine import actions as act
+from ivr.engine import events as ev
+from ivr.engine.ports import RecordingStore
+
+SECONDS_PER_INPUT = 2.0
+SECONDS_PER_WORD = 0.4
+TRANSFER_RESULTS = ("answered", "no-answer", "busy", "failed")
+
+
+class InputError(ValueError):
+    """An input line that is not in the grammar (a missing WAV file, an unknown prefix)."""
+
+
+@dataclass(frozen=True)
+class Input:
+    kind: str
+    """keys, say, wav, silence or transfer"""
+    value: str = ""
+
+
+def parse_input(line: str) -> Input:
+    text = line.strip()
+    prefix, sep, rest = text.partition(":")
+    if sep and prefix in ("keys", "say", "wav", "transfer"):
+        if prefix == "keys" and (not rest or set(rest) - set("0123456789*#")):
+            raise InputError(f"not keys: {rest!r}")
+        if prefix == "transfer" and rest not in TRANSFER_RESULTS:
+            raise InputError(f"transfer ends with one of {', '.join(TRANSFER_RESULTS)}")
+        return Input(prefix, rest)
+    if text in ("", "silence"):
+        return Input("silence")
+    if not set(text) - set("0123456789*#"):
+        return Input("keys", text)
+    return Input("say", text)
+
+
+@dataclass
+class TerminalCall:
+    """One call driven by lines of input; `show` receives every line action."""
+
+    services: CallServices
+    recordings: RecordingStore
+    show: Callable[[act.Action], None]
+    now: datetime
+    runner: CallRunner | None = None
+    timers: dict[str, float] = field(default_factory=dict)
+    waiting_for: str = "input"
+    """input, recording or transfer: what the next line answers."""
+
+    def start(
+        self, *, caller: str | None, language: str | None, observe: Observer | None = None
+    ) -> None:
+        self.runner, actions = CallRunner.start(
+            self.services,
+            caller=caller,
+            channel="terminal",
+            at=self.now,
+            language=language,
+            observe=observe,
+        )
+        self._carry_out(actions)
+
+    def summary(self) -> dict[str, Any]:
+        assert self.runner is not None
+        return self.runner.summary()
+
+    @property
+    def ended(self) -> bool:
+        return self.runner is not None and self.runner.session.ended
+
+    def answer(self, line: Input) -> None:
+        """What the caller does next."""
+        if self.waiting_for == "transfer":
+            result = line.value if line.kind == "transfer" else "answered"
+            return self._send(ev.TransferFinished(at=self._tick(), result=result))  # type: ignore[arg-type]
+        if self.waiting_for == "recording":
+            return self._send(self._recording(line))
+        match line.kind:
+            case "keys":
+                self._send(ev.DigitsPressed(at=self._tick(), digits=line.value))
+            case "say":
+                self._send(ev.SpeechRecognized(at=self._tick(), text=line.value))
+            case "silence":
+                self._silence()
+            case "wav":
+                raise InputError("a WAV as speech needs the speech package (ivr transcribe)")
+            case "transfer":
+                raise InputError("no transfer is under way")
+
+    def hang_up(self) -> None:
+        if not self.ended:
+            self._send(ev.CallerHungUp(at=self._tick()))
+
+    def _recording(self, line: Input) -> ev.Event:
+        assert self.runner is not None
+        if line.kind == "wav":
+            path = Path(line.value)
+            if not path.is_file():
+                raise InputError(f"no such WAV file: {path}")
+            stored = self.recordings.save_wav(
+                self.runner.call_id, "description", path.read_bytes(), self.now
+            )
+            return ev.RecordingFinished(
+                at=self._tick(stored.seconds), recording_id=stored.id, seconds=stored.seconds
+            )
+        if line.kind == "say":
+            seconds = SECONDS_PER_WORD * len(line.value.split())
+            return ev.RecordingFinished(
+                at=self._tick(seconds), recording_id=None, seconds=seconds, transcript=line.value
+            )
+        return ev.RecordingFinished(at=self._tick(5), recording_id=None, seconds=0.0)
+
+    def _silence(self) -> None:
+        name = "inter_digit" if "inter_digit" in self.timers else next(iter(self.timers), None)
+        if name is None:
+            self._send(ev.NoSpeech(at=self._tick()))
+            return
+        self._send(ev.TimerExpired(at=self._tick(self.timers.pop(name)), name=name))
+
+    def _tick(self, seconds: float = SECONDS_PER_INPUT) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+    def _send(self, event: ev.Event) -> None:
+        assert self.runner is not None
+        self._carry_out(self.runner.feed(event))
+
+    def _carry_out(self, actions: list[act.Action]) -> None:
+        assert self.runner is not None
+        for action in actions:
+            self.show(action)
+            match action:
+                case act.Say():
+                    # The terminal "plays" a prompt the moment it prints it.
+                    self._carry_out(
+                        self.runner.feed(ev.PromptFinished(at=self.now, mark=action.mark))
+                    )
+                case act.StartTimer():
+                    self.timers[action.name] = action.seconds
+                case act.CancelTimer():
+                    self.timers.pop(action.name, None)
+                case act.Listen():
+                    self.waiting_for = "input"
+                case act.Record():
+                    self.waiting_for = "recording"
+                case act.Transfer():
+                    self.waiting_for = "transfer"

@@ -1,0 +1,157 @@
+"""Carrying out the engine's storage actions, answering some of them with an event.
+
+CreateTicket → TicketCreated, LookupTicket / CheckTicketPin → TicketLookedUp,
+ScheduleCallback → CallbackScheduled; QueueSms and RememberLanguage need no answer. A database
+error becomes StorageFailed, so the caller hears an apology and is offered a human instead of
+silence; what was stored before stays stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from ivr.engine import actions as act
+from ivr.engine import events as ev
+from ivr.storage import callbacks, outbox, preferences, tickets
+from ivr.storage.db import Database
+from menus.schema import Flow
+from routing.callbacks import callback_slots
+
+log = logging.getLogger(__name__)
+
+STORAGE_ACTIONS = (
+    act.CreateTicket,
+    act.LookupTicket,
+    act.CheckTicketPin,
+    act.ScheduleCallback,
+    act.QueueSms,
+    act.RememberLanguage,
+)
+SLOT_SEARCH = timedelta(days=31)
+
+
+@dataclass(frozen=True)
+class Effects:
+    """The storage side of one call."""
+
+    database: Database
+    flow: Flow
+    call_id: str
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.flow.city.timezone)
+
+    def carry_out(self, action: act.Action, at: datetime) -> ev.Event | None:
+        """Do one storage action at time `at`; the answer event, if the action has one."""
+        try:
+            with self.database.session() as session:
+                return self._dispatch(session, action, at)
+        except SQLAlchemyError:
+            log.exception("call %s: %s failed", self.call_id, type(action).__name__)
+            if isinstance(action, act.QueueSms | act.RememberLanguage):
+                return None  # nothing the caller waits for
+            return ev.StorageFailed(at=at, action=type(action).__name__)
+
+    def _dispatch(self, session: Session, action: act.Action, at: datetime) -> ev.Event | None:
+        match action:
+            case act.CreateTicket():
+                return self._create_ticket(session, action, at)
+            case act.LookupTicket():
+                access = tickets.lookup_for_caller(session, action.ref, action.caller, at)
+                return self._looked_up(action.ref, access, at, pin_checked=False)
+            case act.CheckTicketPin():
+                access = tickets.check_pin(session, action.ref, action.pin, action.caller, at)
+                return self._looked_up(action.ref, access, at, pin_checked=True)
+            case act.ScheduleCallback():
+                return self._schedule_callback(session, action, at)
+            case act.QueueSms():
+                self._queue_sms(session, action, at)
+            case act.RememberLanguage():
+                preferences.remember_language(session, action.caller, action.language, at)
+            case _:
+                raise TypeError(f"{type(action).__name__} is not a storage action")
+        return None
+
+    def _create_ticket(self, session: Session, a: act.CreateTicket, at: datetime) -> ev.Event:
+        ticket, pin = tickets.create_ticket(
+            session,
+            kind=a.kind,
+            draft=a.draft,
+            caller=a.caller,
+            language=a.language,
+            department=a.department,
+            category=a.category,
+            district=a.district,
+            recording_id=a.recording_id,
+            description=a.description,
+            deadline_days=a.deadline_days,
+            call_id=self.call_id,
+            at=at,
+            zone=self.zone,
+        )
+        return ev.TicketCreated(at=at, ref=ticket.ref, pin=pin)
+
+    @staticmethod
+    def _looked_up(
+        ref: str, access: tickets.TicketAccess, at: datetime, *, pin_checked: bool
+    ) -> ev.Event:
+        return ev.TicketLookedUp(
+            at=at,
+            ref=ref,
+            found=access.found,
+            granted=access.granted,
+            locked=access.locked,
+            pin_checked=pin_checked,
+            status=access.status,
+            deadline=access.deadline,
+        )
+
+    def _schedule_callback(
+        self, session: Session, a: act.ScheduleCallback, at: datetime
+    ) -> ev.Event:
+        booked = callbacks.booked_slots(
+            session, a.department, a.requested_at, a.requested_at + SLOT_SEARCH
+        )
+        free = callback_slots(
+            self.flow,
+            a.department,
+            a.requested_at,
+            booked,
+            capacity=callbacks.capacity(session, a.department),
+            window_hours=a.window_hours,
+            slot_minutes=a.slot_minutes,
+            count=1,
+        )
+        if not free:
+            return ev.CallbackScheduled(at=at, slot=None)
+        ticket = tickets.find_ticket(session, a.ticket_ref) if a.ticket_ref else None
+        callbacks.book_callback(
+            session,
+            caller=a.caller,
+            department=a.department,
+            slot_start=free[0],
+            language=a.language,
+            call_id=self.call_id,
+            ticket_id=ticket.id if ticket else None,
+            at=at,
+        )
+        return ev.CallbackScheduled(at=at, slot=free[0])
+
+    def _queue_sms(self, session: Session, a: act.QueueSms, at: datetime) -> None:
+        ticket = tickets.find_ticket(session, a.ticket_ref) if a.ticket_ref else None
+        outbox.queue_sms(
+            session,
+            to=a.to,
+            body=a.text,
+            template=a.template,
+            language=a.language,
+            ticket_id=ticket.id if ticket else None,
+            at=at,
+        )
