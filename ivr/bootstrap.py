@@ -11,9 +11,9 @@ from typing import Any
 
 from ivr.calls import CallServices
 from ivr.config import Settings
+from ivr.jobs import sms_handlers
 from ivr.storage.db import Database
 from ivr.storage.directory import sync_departments
-from ivr.jobs import sms_handlers
 from ivr.storage.outbox import LoggingSmsSender
 from menus.registry import FlowRegistry
 from speech.intents import PhraseMatcher

@@ -18,12 +18,12 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from ivr.effects import STORAGE_ACTIONS, Effects
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.engine.ports import IntentMatcher
 from ivr.engine.records import event_from_record, to_record
 from ivr.engine.session import CallSession
-from ivr.effects import STORAGE_ACTIONS, Effects
 from ivr.phones import normalize_number
 from ivr.storage import calls, preferences, tickets
 from ivr.storage.db import Database
