@@ -29,7 +29,11 @@ _READ_AS = {
 
 def read_document(text: str, file: str) -> tuple[Any, LineMap]:
     """The data of the single YAML document in `text`, and where each of its keys is."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as error:
+        line = text[: error.position].count("\n") + 1
+        raise FlowError([Problem(file, line, f"YAML: {error.reason}")]) from None
     try:
         root = loader.get_single_node()
         if root is None:
@@ -38,9 +42,6 @@ def read_document(text: str, file: str) -> tuple[Any, LineMap]:
         data = walker.visit(root, ())
     except yaml.MarkedYAMLError as error:
         raise FlowError([_syntax_problem(error, file)]) from None
-    except yaml.reader.ReaderError as error:
-        line = text[: error.position].count("\n") + 1
-        raise FlowError([Problem(file, line, f"YAML: {error.reason}")]) from None
     finally:
         loader.dispose()
     if walker.problems:

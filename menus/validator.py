@@ -104,25 +104,31 @@ def _intents_without_target(check: _Check) -> Iterator[Problem]:
             yield check.problem(location, "no `goto`")
 
 
-def _departments(check: _Check) -> Iterator[Problem]:
+def _department_hours(check: _Check) -> Iterator[Problem]:
     flow = check.flow
     for name, department in flow.departments.items():
-        location: Location = ("departments", name, "schedule")
+        location = ("departments", name, "schedule")
         if department.schedule is None:
             yield check.problem(("departments", name), "no `schedule`")
         elif department.schedule not in flow.schedules:
             yield check.problem(location, f"unknown schedule `{department.schedule}`")
         elif _has_no_hours(flow, department.schedule):
             yield check.problem(location, f"schedule `{department.schedule}` has no opening hours")
-    for name, category in flow.categories.items():
-        if category.department not in flow.departments:
+
+
+def _named_departments(check: _Check) -> Iterator[Problem]:
+    for name, category in check.flow.categories.items():
+        if category.department not in check.flow.departments:
             location = ("categories", name, "department")
             yield check.problem(location, f"unknown department `{category.department}`")
-    for name, node in flow.nodes.items():
+    for name, node in check.flow.nodes.items():
         if isinstance(node, TransferNode | CallbackNode) and node.department is not None:
             yield from _node_department(check, name, node.department, node.type)
-    if flow.default_language not in flow.languages:
-        message = f"`{flow.default_language}` is not a declared language"
+
+
+def _default_language(check: _Check) -> Iterator[Problem]:
+    if check.flow.default_language not in check.flow.languages:
+        message = f"`{check.flow.default_language}` is not a declared language"
         yield check.problem(("default_language",), message)
 
 
@@ -320,7 +326,9 @@ RULES: tuple[Callable[[_Check], Iterator[Problem]], ...] = (
     _unreachable_nodes,
     _languages_of_texts,
     _intents_without_target,
-    _departments,
+    _department_hours,
+    _named_departments,
+    _default_language,
     _slots_set,
     _clashing_keys,
     _overlapping_hours,

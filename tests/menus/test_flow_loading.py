@@ -183,3 +183,10 @@ def test_an_invalid_date_is_reported_at_its_line(demo: FlowText) -> None:
     broken = demo.replace("closures: [2026-12-24,", "closures: [2026-13-24,")
     message = "schedules.office.closures.0: `2026-13-24` is not valid: month must be in 1..12"
     assert broken.problems() == [broken.at("closures:", message)]
+
+
+def test_a_control_character_is_reported_at_its_line(demo: FlowText) -> None:
+    broken = demo.replace("Nu v-am auzit.", "Nu v-am\x07 auzit.")
+    assert broken.problems() == [
+        broken.at("Nu v-am\x07", "YAML: special characters are not allowed")
+    ]
