@@ -108,6 +108,9 @@ class TerminalCall:
                 raise InputError("no transfer is under way")
 
     def hang_up(self) -> None:
+        """The caller is done; a transfer still ringing counts as answered."""
+        if not self.ended and self.waiting_for == "transfer":
+            self._send(ev.TransferFinished(at=self._tick(), result="answered"))
         if not self.ended:
             self._send(ev.CallerHungUp(at=self._tick()))
 

@@ -79,6 +79,8 @@ class _State:
     back_stack: list[str] = field(default_factory=list)
     slots: dict[str, str] = field(default_factory=dict)
     recording_id: str | None = None
+    routed_to: str | None = None
+    """The department the call was last routed to (a ticket, a transfer, a callback)."""
     unfiled: bool = False
     attempts: int = 0
     failure_hops: int = 0
@@ -152,10 +154,13 @@ class CallSession:
 
     @property
     def department(self) -> str | None:
+        """The department the call is about: the one being spoken of, or the last routed to."""
         if "department" in self._s.slots:
             return self._s.slots["department"]
         category = self._s.slots.get("category")
-        return department_for_category(self.flow, category) if category else None
+        if category:
+            return department_for_category(self.flow, category)
+        return self._s.routed_to
 
     @property
     def outcome(self) -> str:
@@ -555,6 +560,7 @@ class CallSession:
         assert isinstance(node, TicketNode)
         s.outcomes.append("ticket" if node.kind == "report" else "message")
         s.ticket_refs.append(e.ref)
+        s.routed_to = self.department
         params = {"ref": digits(e.ref), "pin": digits(e.pin or "")}
         actions: list[act.Action] = [self._say(s.node, node.prompt, params=params, secret=True)]
         if s.caller:

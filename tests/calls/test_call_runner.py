@@ -1,0 +1,182 @@
+"""The call runner on a real SQLite database: everything stored as it happens, PINs never,
+calls rebuilt from their events on the flow version they began on, storage failures heard
+as an apology."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select, text
+
+from ivr.calls import CallRunner, CallServices
+from ivr.engine import actions as act
+from ivr.engine import events as ev
+from ivr.storage.models import Call, CallEvent, SmsOutbox, Ticket
+from menus.registry import FlowRegistry
+from speech.intents import PhraseMatcher
+
+ROOT = Path(__file__).resolve().parents[2]
+TUESDAY = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Europe/Bucharest")).astimezone(UTC)
+OWNER = "+40722111222"
+
+
+@pytest.fixture
+def flow_file(tmp_path: Path) -> Path:
+    return Path(shutil.copy(ROOT / "callflows.yaml", tmp_path / "callflows.yaml"))
+
+
+@pytest.fixture
+def services(database, flow_file) -> CallServices:
+    return CallServices(database=database, flows=FlowRegistry(flow_file), matcher=PhraseMatcher())
+
+
+class Line:
+    """Drives a runner the way a channel does: prompts heard at once, keys, recordings."""
+
+    def __init__(self, services: CallServices, caller: str | None = OWNER, at: datetime = TUESDAY):
+        self.at = at
+        self.runner, self.actions = CallRunner.start(
+            services, caller=caller, channel="test", at=at, language="en"
+        )
+        self._hear()
+
+    def send(self, event_type, **fields) -> list[act.Action]:
+        self.at += timedelta(seconds=2)
+        self.actions = self.runner.feed(event_type(at=self.at, **fields))
+        return self._hear()
+
+    def keys(self, digits: str) -> list[act.Action]:
+        return self.send(ev.DigitsPressed, digits=digits)
+
+    def _hear(self) -> list[act.Action]:
+        heard = list(self.actions)
+        for action in self.actions:
+            if isinstance(action, act.Say):
+                heard += self.runner.feed(ev.PromptFinished(at=self.at, mark=action.mark))
+        return heard
+
+    def said(self) -> list[str]:
+        return [a.text for a in self.actions if isinstance(a, act.Say)]
+
+
+def report(line: Line) -> str:
+    line.keys("1")
+    line.keys("1")
+    line.keys("3")
+    line.send(ev.RecordingFinished, recording_id=None, seconds=6.0, transcript="hole by the school")
+    line.keys("1")
+    [readback] = [t for t in line.said() if "registered with number" in t]
+    return readback
+
+
+def test_every_event_and_action_is_stored_in_order_as_it_happens(services, database):
+    line = Line(services)
+    line.keys("5")
+    with database.session() as session:
+        rows = session.scalars(select(CallEvent).order_by(CallEvent.seq)).all()
+        call = session.get(Call, line.runner.call_id)
+    assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
+    assert rows[0].type == "CallStarted" and rows[0].kind == "event"
+    assert ("event", "DigitsPressed") in {(r.kind, r.type) for r in rows}
+    assert rows[-1].type == "StartTimer"
+    assert call.current_node == "faq" and call.flow_version == services.flows.current().version
+
+
+def test_a_report_files_a_numbered_ticket_and_queues_its_sms(services, database):
+    line = Line(services)
+    readback = report(line)
+    assert "2 6, 0 0 0 0 0 1" in readback
+    with database.session() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        sms = session.scalars(select(SmsOutbox)).one()
+    assert (ticket.ref, ticket.category, ticket.department, ticket.district) == (
+        "26-000001",
+        "pothole",
+        "roads",
+        3,
+    )
+    assert ticket.description == "hole by the school" and ticket.caller == OWNER
+    assert sms.to == OWNER and "26-000001" in sms.body and sms.status == "queued"
+
+
+def test_no_pin_is_ever_stored_in_the_calls_events(services, database):
+    readback = report(Line(services))
+    pin = readback.split("Its PIN is ")[1].split(".")[0].replace(" ", "")
+    stranger = Line(services, caller="+40733000000")
+    stranger.keys("2")
+    stranger.keys("26000001")
+    stranger.keys(pin)
+    assert any("is registered" in t for t in stranger.said())
+    with database.session() as session:
+        payloads = " ".join(str(r.payload) for r in session.scalars(select(CallEvent)).all())
+    assert pin not in payloads.replace(" ", "").replace(",", "")
+    assert " ".join(pin) not in payloads
+
+
+def test_a_call_is_rebuilt_from_its_events_by_another_process(services, database, flow_file):
+    line = Line(services)
+    line.keys("1")
+    line.keys("4")
+    other = CallServices(database=database, flows=FlowRegistry(flow_file), matcher=PhraseMatcher())
+    resumed = CallRunner.resume(other, line.runner.call_id)
+    assert resumed.session.node == "report_district"
+    assert resumed.session.slots == {"category": "abandoned_car"}
+    actions = resumed.feed(ev.DigitsPressed(at=line.at + timedelta(seconds=3), digits="2"))
+    assert [a.prompt for a in actions if isinstance(a, act.Say)] == ["report_description.prompt"]
+
+
+def test_a_changed_flow_applies_to_new_calls_only(services, database, flow_file):
+    first = Line(services)
+    first.keys("4")
+    flow_file.write_text(
+        flow_file.read_text().replace(
+            "Connecting you to Urban planning.", "Urban planning, one moment."
+        )
+    )
+    second = Line(services)
+    assert second.runner.loaded.version != first.runner.loaded.version
+    fresh = CallServices(database=database, flows=FlowRegistry(flow_file), matcher=PhraseMatcher())
+    resumed = CallRunner.resume(fresh, first.runner.call_id)
+    said = [
+        a.text
+        for a in resumed.feed(ev.DigitsPressed(at=first.at + timedelta(seconds=3), digits="1"))
+        if isinstance(a, act.Say)
+    ]
+    assert said == ["Connecting you to Urban planning."]
+    second.keys("4")
+    second.keys("1")
+    assert second.said() == ["Urban planning, one moment."]
+
+
+def test_a_database_error_mid_call_is_an_apology_and_keeps_what_was_stored(services, database):
+    line = Line(services)
+    line.keys("1")
+    line.keys("2")
+    line.keys("5")
+    line.send(ev.RecordingFinished, recording_id=None, seconds=4.0, transcript="dark street")
+    with database.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE tickets RENAME TO tickets_away"))
+    line.keys("1")
+    assert line.said()[:2] == [
+        "We are sorry, we have a technical problem.",
+        "I cannot help you automatically. To speak to an operator, press 1. To be called back, press 2.",
+    ]
+    with database.session() as session:
+        types = [r.type for r in session.scalars(select(CallEvent).order_by(CallEvent.seq))]
+    assert "RecordingFinished" in types and "StorageFailed" in types
+
+
+def test_a_hang_up_mid_report_leaves_a_draft_and_closes_the_call(services, database):
+    line = Line(services)
+    line.keys("1")
+    line.keys("3")
+    line.send(ev.CallerHungUp)
+    with database.session() as session:
+        ticket = session.scalars(select(Ticket)).one()
+        call = session.get(Call, line.runner.call_id)
+    assert ticket.draft and ticket.status == "draft" and ticket.category == "waste"
+    assert call.outcome == "draft" and call.ended_at is not None and call.department == "sanitation"
