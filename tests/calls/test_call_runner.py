@@ -163,7 +163,8 @@ def test_a_database_error_mid_call_is_an_apology_and_keeps_what_was_stored(servi
     line.keys("1")
     assert line.said()[:2] == [
         "We are sorry, we have a technical problem.",
-        "I cannot help you automatically. To speak to an operator, press 1. To be called back, press 2.",
+        "I cannot help you automatically. To speak to an operator, press 1. "
+        "To be called back, press 2.",
     ]
     with database.session() as session:
         types = [r.type for r in session.scalars(select(CallEvent).order_by(CallEvent.seq))]
