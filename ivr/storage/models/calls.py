@@ -1,0 +1,69 @@
+"""Calls, what was said and decided in them, and the flow versions they ran on.
+
+A call's CallEvent rows (events in, actions out, in `seq` order) are enough to rebuild its
+session by replaying them against the FlowVersion it started on (DESIGN §3).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ivr.storage.models.base import Base
+
+
+class FlowVersion(Base):
+    """A callflows.yaml as loaded, kept under its content hash."""
+
+    __tablename__ = "flow_versions"
+
+    hash: Mapped[str] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    path: Mapped[str]
+    first_loaded_at: Mapped[datetime]
+
+
+class Call(Base):
+    """One phone call; `id` is the channel's own call id (CallSid, SIP Call-ID, ...)."""
+
+    __tablename__ = "calls"
+    __table_args__ = (
+        Index("ix_calls_started_at_id", "started_at", "id"),
+        Index("ix_calls_caller", "caller"),
+        Index("ix_calls_outcome", "outcome"),
+    )
+
+    id: Mapped[str] = mapped_column(primary_key=True)
+    caller: Mapped[str | None]
+    """E.164, or None when withheld."""
+    channel: Mapped[str]
+    flow_version: Mapped[str] = mapped_column(ForeignKey("flow_versions.hash"))
+    language: Mapped[str | None]
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    outcome: Mapped[str | None]
+    current_node: Mapped[str | None]
+    department: Mapped[str | None]
+    ticket_id: Mapped[int | None]
+    """The ticket filed in this call (tickets.call_id is the foreign key of the pair)."""
+
+
+class CallEvent(Base):
+    """One event the engine was given, or one action it asked for, already redacted."""
+
+    __tablename__ = "call_events"
+    __table_args__ = (
+        UniqueConstraint("call_id", "seq"),
+        CheckConstraint("kind IN ('event', 'action')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"))
+    seq: Mapped[int]
+    kind: Mapped[str]
+    type: Mapped[str]
+    payload: Mapped[dict[str, Any]]
+    at: Mapped[datetime]

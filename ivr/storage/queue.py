@@ -1,0 +1,161 @@
+"""The jobs table's operations (DESIGN §6): enqueue, claim one due job atomically, finish.
+
+A claim is one `UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING`: on PostgreSQL the
+inner SELECT is `FOR UPDATE SKIP LOCKED`, so concurrent workers take different rows; on
+SQLite the write session's BEGIN IMMEDIATE already lets one writer in at a time. A job whose
+worker vanished (still `running` after its lease) is due again. The retry policy (backoff,
+giving up) belongs to the worker, `ivr.jobs`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ivr.storage.models import JOB_STATUSES, Job
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    """Including the run just claimed."""
+    max_attempts: int
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    at: datetime,
+    run_after: datetime | None = None,
+    max_attempts: int = 5,
+) -> Job:
+    """Add a job of `kind`, due at `run_after` (at once by default), in the caller's
+    transaction: it exists only if the work that asked for it is committed too."""
+    if max_attempts < 1:
+        raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
+    job = Job(
+        kind=kind,
+        payload=payload,
+        status="queued",
+        attempts=0,
+        max_attempts=max_attempts,
+        run_after=run_after or at,
+        created_at=at,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def claim(session: Session, worker_id: str, now: datetime, lease: timedelta) -> ClaimedJob | None:
+    """Lease the next due job to `worker_id` until `now + lease`; None when nothing is due.
+
+    A job abandoned (lease over) after its last attempt is failed instead of run again.
+    """
+    abandoned = and_(Job.status == "running", Job.locked_until < now)
+    session.execute(
+        update(Job)
+        .where(abandoned, Job.attempts >= Job.max_attempts)
+        .values(
+            status="failed",
+            last_error="the worker running it stopped (lease expired)",
+            finished_at=now,
+            locked_by=None,
+            locked_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    due = or_(and_(Job.status == "queued", Job.run_after <= now), abandoned)
+    next_id = (
+        select(Job.id)
+        .where(due)
+        .order_by(Job.run_after, Job.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    row = session.execute(
+        update(Job)
+        .where(Job.id == next_id)
+        .values(
+            status="running",
+            attempts=Job.attempts + 1,
+            locked_by=worker_id,
+            locked_until=now + lease,
+        )
+        .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if row is None:
+        return None
+    return ClaimedJob(
+        id=row.id,
+        kind=row.kind,
+        payload=row.payload,
+        attempts=row.attempts,
+        max_attempts=row.max_attempts,
+    )
+
+
+def complete(session: Session, job_id: int, worker_id: str, now: datetime) -> bool:
+    """Mark a job done; False when `worker_id` no longer holds it (its lease was taken over)."""
+    return _finish(session, job_id, worker_id, status="done", now=now, error=None)
+
+
+def fail(session: Session, job_id: int, worker_id: str, now: datetime, error: str) -> bool:
+    """Mark a job failed for good."""
+    return _finish(session, job_id, worker_id, status="failed", now=now, error=error)
+
+
+def retry(session: Session, job_id: int, worker_id: str, run_after: datetime, error: str) -> bool:
+    """Put a job back in the queue, due at `run_after`."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_by == worker_id, Job.status == "running")
+        .values(
+            status="queued",
+            run_after=run_after,
+            last_error=error,
+            locked_by=None,
+            locked_until=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult
+
+
+def job_counts(session: Session) -> dict[str, int]:
+    """How many jobs are in each status (every status, zeros included), for the health page."""
+    rows = session.execute(select(Job.status, func.count()).group_by(Job.status))
+    counts = dict.fromkeys(JOB_STATUSES, 0)
+    counts.update({status: count for status, count in rows})
+    return counts
+
+
+def _finish(
+    session: Session, job_id: int, worker_id: str, *, status: str, now: datetime, error: str | None
+) -> bool:
+    values: dict[str, Any] = {
+        "status": status,
+        "finished_at": now,
+        "locked_by": None,
+        "locked_until": None,
+    }
+    if error is not None:
+        values["last_error"] = error
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_by == worker_id, Job.status == "running")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult
