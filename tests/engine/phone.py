@@ -138,6 +138,7 @@ class Phone:
         """Let the running timer expire (no input, or the end of a digit entry)."""
         assert self.timers, f"no timer running at node {self.session.node}"
         name = "inter_digit" if "inter_digit" in self.timers else sorted(self.timers)[0]
+        self.timers.discard(name)
         return self._send(ev.TimerExpired(at=self._tick(6), name=name))
 
     def fail(self) -> Phone:
