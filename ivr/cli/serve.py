@@ -1,7 +1,54 @@
-"""`ivr serve`: being written."""
+"""`ivr serve`: the web application under gunicorn's threaded workers (DESIGN §1)."""
+
+from __future__ import annotations
+
+from typing import Any
 
 import click
+from gunicorn.app.base import BaseApplication
+
+from ivr.config import Settings
 
 
 def register(main: click.Group) -> None:
-    """Nothing to add yet."""
+    main.add_command(serve)
+
+
+class _Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
+    """gunicorn run from our own command, so `ivr serve` needs no separate config file."""
+
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from ivr.web import create_app
+
+        return create_app(self.settings)
+
+
+@click.command()
+@click.option("--host", help="Address to listen on (CIVICLINE_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, help="Port (CIVICLINE_PORT, default 8080).")
+@click.option("--threads", default=16, show_default=True, help="Threads (a WebSocket holds one).")
+@click.pass_obj
+def serve(settings: Settings, host: str | None, port: int | None, threads: int) -> None:
+    """Serve the health page (and, as they land, the supervisor site and the webhooks)."""
+    bind = f"{host or settings.host}:{port or settings.port}"
+    click.echo(f"civicline listening on http://{bind}")
+    _Server(
+        settings,
+        {
+            "bind": bind,
+            "workers": 1,
+            "worker_class": "gthread",
+            "threads": threads,
+            "accesslog": "-",
+            "preload_app": True,
+        },
+    ).run()

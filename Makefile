@@ -1,0 +1,47 @@
+# civicline: `make run` starts the IVR with its demo defaults, `make test` runs every test.
+# Both install what is missing first (Debian/Ubuntu packages with apt-get, Python packages
+# into .venv with pip).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint bench system-packages test-system-packages clean
+
+run: system-packages $(INSTALLED)
+	$(BIN)/ivr db upgrade
+	$(BIN)/ivr flows check
+	@echo "Starting the worker and the server; Ctrl-C stops both."
+	@trap 'kill 0' INT TERM EXIT; $(BIN)/ivr worker & $(BIN)/ivr serve
+
+test: test-system-packages $(INSTALLED)
+	$(BIN)/pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy ivr/engine menus routing
+
+bench: $(INSTALLED) test-system-packages
+	$(BIN)/python bench/engine.py
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# Python's venv module (Debian splits it out of python3).
+system-packages:
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends python3-venv)
+
+# The tests start their own PostgreSQL server from Debian's binaries.
+test-system-packages: system-packages
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends postgresql)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache

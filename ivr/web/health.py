@@ -1,0 +1,62 @@
+"""The health page: the database, the flow in use (and why a newer file was refused), jobs.
+
+It shows no personal data, so it needs no login; `/health` answers 200 when the line can
+take calls and 503 when it cannot, for load balancers and monitoring.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from ivr.calls import CallServices
+from ivr.jobs import job_counts
+
+blueprint = Blueprint("health", __name__)
+
+
+def _services() -> CallServices:
+    services: CallServices = current_app.extensions["civicline"]
+    return services
+
+
+def _report() -> dict[str, Any]:
+    services = _services()
+    loaded = services.flows.current()
+    report: dict[str, Any] = {
+        "flow": {
+            "path": loaded.path,
+            "version": loaded.version,
+            "languages": {
+                code: ("speech" if language.model else "keypad only")
+                for code, language in loaded.flow.languages.items()
+            },
+            "problems": [str(problem) for problem in services.flows.problems],
+        },
+    }
+    try:
+        with services.database.session() as session:
+            session.execute(text("SELECT 1"))
+            report["jobs"] = job_counts(session)
+        report["database"] = {"ok": True, "dialect": services.database.dialect}
+    except SQLAlchemyError as error:
+        report["database"] = {"ok": False, "error": type(error).__name__}
+    report["ok"] = report["database"]["ok"]
+    return report
+
+
+@blueprint.get("/health")
+def health() -> Any:
+    report = _report()
+    status = 200 if report["ok"] else 503
+    if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
+        return render_template("health.html", report=report), status
+    return report, status
+
+
+@blueprint.get("/")
+def index() -> Any:
+    return render_template("index.html", flow=_services().flows.current().flow)
