@@ -1,0 +1,81 @@
+"""The health page through the app factory, and `ivr serve` as a real gunicorn process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from ivr.config import Settings
+from ivr.web import create_app
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def app_for(tmp_path: Path):
+    flow = Path(shutil.copy(ROOT / "callflows.yaml", tmp_path / "callflows.yaml"))
+    return create_app(Settings(data_dir=tmp_path / "data", flow_path=flow)), flow
+
+
+def test_health_reports_the_database_the_flow_and_the_jobs(tmp_path):
+    app, _ = app_for(tmp_path)
+    response = app.test_client().get("/health")
+    assert response.status_code == 200
+    report = response.json
+    assert report["ok"] and report["database"] == {"ok": True, "dialect": "sqlite"}
+    assert report["flow"]["languages"] == {"ro": "keypad only", "en": "keypad only"}
+    assert report["jobs"]["queued"] == 0 and report["flow"]["problems"] == []
+
+
+def test_a_broken_flow_file_keeps_the_last_good_version_and_says_why(tmp_path):
+    app, flow = app_for(tmp_path)
+    client = app.test_client()
+    good = client.get("/health").json["flow"]["version"]
+    flow.write_text(
+        flow.read_text().replace("  goodbye:\n    type: hangup", "  goodbye:\n    type: hangpu")
+    )
+    report = client.get("/health").json
+    assert report["flow"]["version"] == good
+    [problem] = report["flow"]["problems"]
+    assert problem.startswith(f"{flow}:") and "hangpu" in problem
+    page = client.get("/health", headers={"Accept": "text/html"})
+    assert b"the last good version is in use" in page.data
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_ivr_serve_answers_over_http(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "CIVICLINE_DATA_DIR": str(tmp_path)}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("ivr")), "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as reply:
+                    report = json.load(reply)
+                break
+            except OSError:
+                assert server.poll() is None, server.stdout.read().decode()
+                assert time.monotonic() < deadline, "ivr serve did not answer within 30 s"
+                time.sleep(0.2)
+        assert report["ok"] and report["database"]["dialect"] == "sqlite"
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
