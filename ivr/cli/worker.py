@@ -1,7 +1,54 @@
-"""`ivr worker`: being written."""
+"""`ivr worker`: runs background jobs (DESIGN §6) until stopped (SIGTERM or Ctrl-C)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from types import FrameType
 
 import click
 
+from ivr.bootstrap import job_handlers, open_database
+from ivr.config import Settings
+from ivr.jobs import Worker
+
+logger = logging.getLogger(__name__)
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run the jobs due now, then exit.")
+@click.pass_obj
+def worker(settings: Settings, once: bool) -> None:
+    """Run background jobs: SMS sending, transcriptions, callbacks..."""
+    database = open_database(settings)
+    runner = Worker(
+        database,
+        job_handlers(database),
+        worker_id=f"{socket.gethostname()}:{os.getpid()}",
+    )
+    try:
+        if once:
+            ran = 0
+            while runner.run_once():
+                ran += 1
+            click.echo(f"{ran} jobs run")
+            return
+        stop = threading.Event()
+
+        def request_stop(signum: int, _frame: FrameType | None) -> None:
+            logger.info("%s received: stopping after the current job", signal.Signals(signum).name)
+            stop.set()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
+        logger.info("worker %s polling every %ss", runner.worker_id, settings.worker_poll_seconds)
+        runner.run_forever(stop, settings.worker_poll_seconds)
+    finally:
+        database.dispose()
+
 
 def register(main: click.Group) -> None:
-    """Nothing to add yet."""
+    main.add_command(worker)
