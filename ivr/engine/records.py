@@ -6,7 +6,6 @@ a new session rebuilds it, so any process can serve the next request of a call.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -20,9 +19,14 @@ EVENT_TYPES: dict[str, type[events.Event]] = {
 }
 
 
-@cache
+_ADAPTERS: dict[type, TypeAdapter[Any]] = {}
+
+
 def _adapter(cls: type) -> TypeAdapter[Any]:
-    return TypeAdapter(cls)
+    """One pydantic adapter per dataclass, built on first use (building one is slow)."""
+    if cls not in _ADAPTERS:
+        _ADAPTERS[cls] = TypeAdapter(cls)
+    return _ADAPTERS[cls]
 
 
 def to_record(item: events.Event | actions.Action) -> tuple[str, dict[str, Any]]:

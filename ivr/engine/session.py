@@ -26,7 +26,8 @@ raise ProtocolError; a caller's misbehaviour never raises.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -53,6 +54,8 @@ from menus.schema import (
 from routing.departments import deadline_days, department_for_category, transfer_target
 from routing.hours import is_open
 
+ASCII_DIGIT = re.compile("[0-9]")
+"""Digits in recognised text; `str.isdigit` would also take "²", which `int` refuses."""
 NO_INPUT = "no_input"
 INTER_DIGIT = "inter_digit"
 REF_DIGITS = 8
@@ -222,7 +225,9 @@ class CallSession:
                 return actions + [self._say(name, node.prompt), act.HangUp(reason="completed")]
         raise AssertionError(f"unhandled node type {node.type}")
 
-    def _prompt(self, node: Node, *, prefix: list[act.Action] | None = None) -> list[act.Action]:
+    def _prompt(
+        self, node: Node, *, prefix: Sequence[act.Action] | None = None
+    ) -> list[act.Action]:
         """The node's question again (first time, retry or repeat), then listen or record."""
         s = self._s
         said = list(prefix or [])
@@ -285,7 +290,7 @@ class CallSession:
     def _stop_listening(self) -> list[act.Action]:
         s = self._s
         s.listening = s.recording = False
-        cancelled = [act.CancelTimer(name=t) for t in sorted(s.timers)]
+        cancelled: list[act.Action] = [act.CancelTimer(name=t) for t in sorted(s.timers)]
         s.timers.clear()
         return cancelled
 
@@ -390,7 +395,7 @@ class CallSession:
         if e.confidence < threshold:
             return actions + self._retry("no_match", e.at)
         if isinstance(node, NumberNode | StatusNode):
-            s.buffer = "".join(c for c in e.text if c.isdigit())
+            s.buffer = "".join(ASCII_DIGIT.findall(e.text))
             return actions + self._submit_digits(e.at)
         found = self._matcher.match(e.text, self._grammar(node), self.language)
         if found is None or found.confidence < threshold:
@@ -480,7 +485,7 @@ class CallSession:
     # -- retries and failure paths --------------------------------------------------------
 
     def _retry(
-        self, kind: str, at: datetime, *, said: list[act.Action] | None = None
+        self, kind: str, at: datetime, *, said: Sequence[act.Action] | None = None
     ) -> list[act.Action]:
         """Re-prompt after no input or no match, or take the failure path once retries are spent.
 
@@ -490,7 +495,7 @@ class CallSession:
         node = self._current()
         s.attempts += 1
         if s.attempts > self.flow.settings.retries:
-            return (said or []) + self._divert(node.on_failure or self.flow.failure, at)
+            return [*(said or []), *self._divert(node.on_failure or self.flow.failure, at)]
         if said is None:
             own = getattr(node, kind)
             said = [

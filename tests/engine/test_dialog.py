@@ -143,6 +143,11 @@ def test_district_number_validation_and_the_inter_digit_timer():
     assert phone.node == "report_description" and phone.session.slots["district"] == "4"
 
 
+def test_odd_unicode_digits_in_speech_are_no_match_not_a_crash():
+    phone = Phone().press("1").press("1").say("district ²")
+    assert phone.prompts() == ["report_district.no_match", "report_district.prompt"]
+
+
 def test_digits_wait_for_hash_or_the_inter_digit_timer():
     phone = Phone().press("2").press("2699")
     assert act.StartTimer(name="inter_digit", seconds=3.0) in phone.turn
