@@ -28,7 +28,7 @@ from ivr.phones import normalize_number
 from ivr.storage import calls, preferences, tickets
 from ivr.storage.db import Database
 from ivr.storage.models import Call
-from menus.loader import LoadedFlow, load_flow_text
+from menus.loader import LoadedFlow, load_stored_flow
 from menus.registry import FlowRegistry
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class CallRunner:
             if loaded is None:
                 source = calls.flow_source(db, call.flow_version)
                 assert source is not None  # saved with the call, by start()
-                loaded = load_flow_text(source, f"stored flow {call.flow_version[:12]}")
+                loaded = load_stored_flow(source, f"stored flow {call.flow_version[:12]}")
                 services.flows.remember(loaded)
         session = CallSession(loaded.flow, services.matcher)
         for kind, type_name, payload in rows:

@@ -181,3 +181,17 @@ def test_a_hang_up_mid_report_leaves_a_draft_and_closes_the_call(services, datab
         call = session.get(Call, line.runner.call_id)
     assert ticket.draft and ticket.status == "draft" and ticket.category == "waste"
     assert call.outcome == "draft" and call.ended_at is not None and call.department == "sanitation"
+
+
+def test_a_call_resumes_on_its_stored_flow_even_when_the_file_is_broken(
+    services, database, flow_file
+):
+    line = Line(services)
+    line.keys("5")
+    original = line.runner.loaded.version
+    flow_file.write_text("not: a flow\n")
+    other = CallServices(database=database, flows=FlowRegistry(flow_file), matcher=PhraseMatcher())
+    resumed = CallRunner.resume(other, line.runner.call_id)
+    assert resumed.loaded.version == original and resumed.session.node == "faq"
+    actions = resumed.feed(ev.DigitsPressed(at=line.at + timedelta(seconds=3), digits="3"))
+    assert [a.prompt for a in actions if isinstance(a, act.Say)][0] == "faq_hours.prompt"
