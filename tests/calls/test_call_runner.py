@@ -194,4 +194,4 @@ def test_a_call_resumes_on_its_stored_flow_even_when_the_file_is_broken(
     resumed = CallRunner.resume(other, line.runner.call_id)
     assert resumed.loaded.version == original and resumed.session.node == "faq"
     actions = resumed.feed(ev.DigitsPressed(at=line.at + timedelta(seconds=3), digits="3"))
-    assert [a.prompt for a in actions if isinstance(a, act.Say)][0] == "faq_hours.prompt"
+    assert next(a.prompt for a in actions if isinstance(a, act.Say)) == "faq_hours.prompt"
