@@ -35,7 +35,11 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = make_url(url)
-        self.engine: Engine = create_engine(self.url, json_serializer=_json_dumps)
+        self.engine: Engine = create_engine(
+            self.url,
+            json_serializer=_json_dumps,
+            pool_pre_ping=self.dialect == "postgresql",
+        )
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _configure_sqlite_connection)
             event.listen(self.engine, "begin", _begin_sqlite_transaction)

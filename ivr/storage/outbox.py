@@ -12,7 +12,7 @@ import logging
 import math
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import gsm0338  # noqa: F401  # registers the "gsm03.38" codec
@@ -104,7 +104,11 @@ def queue_sms(
 
 
 def send_queued(
-    database: Database, outbox_id: int, sender: SmsSender, *, clock: Callable[[], datetime]
+    database: Database,
+    outbox_id: int,
+    sender: SmsSender,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
     """Send outbox row `outbox_id` once (the "sms.send" job). A sender error puts the row
     back to `queued` and is raised again, so the job is retried."""

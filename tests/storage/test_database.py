@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -18,6 +19,29 @@ def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(database: Data
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def other_writer_can_begin(database: Database) -> bool:
+    """Whether a plain sqlite3 connection gets the write lock at once."""
+    other = sqlite3.connect(database.url.database or "", timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        other.close()
+
+
+def test_write_sessions_lock_at_once_and_read_only_sessions_never(database: Database) -> None:
+    with database.session() as session:
+        session.execute(text("SELECT 1"))
+        assert not other_writer_can_begin(database)
+    with database.session(read_only=True) as session:
+        session.execute(text("SELECT last FROM ticket_counters"))
+        assert other_writer_can_begin(database)
+    assert other_writer_can_begin(database)
 
 
 def test_dialect_names_the_backend(any_database: Database) -> None:

@@ -20,7 +20,7 @@ class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
         Index("ix_jobs_status_run_after", "status", "run_after"),
-        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+        CheckConstraint(f"status IN {JOB_STATUSES!r}", name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
