@@ -17,7 +17,7 @@ from ivr.storage.directory import verify_user
 from ivr.storage.models import AuditEntry
 from ivr.storage.tickets import set_status
 
-from .test_ticket_numbers import file_ticket
+from .filing import file_ticket
 
 REPO = Path(__file__).resolve().parents[2]
 IVR = str(Path(sys.executable).with_name("ivr"))

@@ -11,7 +11,7 @@ from ivr.storage.db import Database
 from ivr.storage.models import PinAttempt
 from ivr.storage.tickets import TicketAccess, check_pin, lookup_for_caller, set_status
 
-from .test_ticket_numbers import file_ticket
+from .filing import file_ticket
 
 OWNER = "+40722111222"
 STRANGER = "+40733000111"

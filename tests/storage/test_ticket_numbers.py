@@ -6,7 +6,6 @@ from __future__ import annotations
 import multiprocessing
 import threading
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -15,27 +14,7 @@ from ivr.storage.db import Database
 from ivr.storage.models import Ticket, TicketStatusChange
 from ivr.storage.tickets import create_ticket, format_ref, parse_ref
 
-BUCHAREST = ZoneInfo("Europe/Bucharest")
-AT = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
-
-
-def file_ticket(database: Database, at: datetime = AT, **changes: object) -> tuple[Ticket, str]:
-    fields: dict[str, object] = {
-        "kind": "report",
-        "draft": False,
-        "caller": "+40722111222",
-        "language": "ro",
-        "department": "roads",
-        "category": "pothole",
-        "district": 2,
-        "recording_id": None,
-        "description": None,
-        "deadline_days": 10,
-        "call_id": None,
-    }
-    fields.update(changes)
-    with database.session() as session:
-        return create_ticket(session, at=at, zone=BUCHAREST, **fields)  # type: ignore[arg-type]
+from .filing import AT, BUCHAREST, file_ticket
 
 
 def file_many(url: str, count: int, start: threading.Barrier | None = None) -> None:

@@ -1,0 +1,33 @@
+"""Filing a ticket in tests: a pothole report from a Romanian mobile, changeable per test."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from ivr.storage.db import Database
+from ivr.storage.models import Ticket
+from ivr.storage.tickets import create_ticket
+
+BUCHAREST = ZoneInfo("Europe/Bucharest")
+AT = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+"""12:00 in Bucharest."""
+
+
+def file_ticket(database: Database, at: datetime = AT, **changes: object) -> tuple[Ticket, str]:
+    fields: dict[str, object] = {
+        "kind": "report",
+        "draft": False,
+        "caller": "+40722111222",
+        "language": "ro",
+        "department": "roads",
+        "category": "pothole",
+        "district": 2,
+        "recording_id": None,
+        "description": None,
+        "deadline_days": 10,
+        "call_id": None,
+    }
+    fields.update(changes)
+    with database.session() as session:
+        return create_ticket(session, at=at, zone=BUCHAREST, **fields)  # type: ignore[arg-type]
