@@ -14,7 +14,8 @@ run: system-packages $(INSTALLED)
 	$(BIN)/ivr db upgrade
 	$(BIN)/ivr flows check
 	@echo "Starting the worker and the server; Ctrl-C stops both."
-	@trap 'kill 0' INT TERM EXIT; $(BIN)/ivr worker & $(BIN)/ivr serve
+	@$(BIN)/ivr worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/ivr serve
 
 test: test-system-packages $(INSTALLED)
 	$(BIN)/pytest

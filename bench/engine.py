@@ -116,6 +116,7 @@ def one_call(services: CallServices, recordings: LocalRecordingStore, number: in
         recordings=recordings,
         show=lambda action: None,
         now=TUESDAY_10_BUCHAREST + timedelta(minutes=number % 400),
+        simulated=True,
     )
     phone.start(caller=f"+4072{number:07d}", language="en")
     for line in CALL_SCRIPT:

@@ -4,16 +4,17 @@ Inputs follow DESIGN §10: `keys:12#`, `say:text`, `wav:PATH`, `silence`; a bare
 only digits, `*` and `#` is keys, other bare text is speech, an empty value is silence.
 `transfer:answered|no-answer|busy|failed` says how a transfer ends (answered by default).
 
-Time is simulated: the call starts at `at`, each input takes two seconds and silence lasts
-as long as the timer that is running, so a call runs at once and the same inputs always
-give the same call.
+A call placed at a chosen time (`ivr call --at`) runs on simulated time: each input takes
+two seconds and silence lasts as long as the timer that is running, so the call runs at once
+and the same inputs always give the same call; what it queues (the SMS copy) is due at that
+simulated time. Otherwise the call runs on the real clock, at the caller's own pace.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,7 @@ class TerminalCall:
     recordings: RecordingStore
     show: Callable[[act.Action], None]
     now: datetime
+    simulated: bool = False
     runner: CallRunner | None = None
     timers: dict[str, float] = field(default_factory=dict)
     waiting_for: str = "input"
@@ -141,7 +143,10 @@ class TerminalCall:
         self._send(ev.TimerExpired(at=self._tick(self.timers.pop(name)), name=name))
 
     def _tick(self, seconds: float = SECONDS_PER_INPUT) -> datetime:
-        self.now += timedelta(seconds=seconds)
+        if self.simulated:
+            self.now += timedelta(seconds=seconds)
+        else:
+            self.now = max(self.now, datetime.now(UTC))
         return self.now
 
     def _send(self, event: ev.Event) -> None:

@@ -67,6 +67,7 @@ def call(
         recordings=LocalRecordingStore(database, settings.data_dir / "recordings"),
         show=_show_text if not as_json else lambda action: None,
         now=_start_time(at_local, ZoneInfo(flow.city.timezone)),
+        simulated=at_local is not None,
     )
     phone.start(caller=caller, language=lang, observe=_print_json if as_json else None)
     for line in inputs if inputs else _typed_lines():
