@@ -109,7 +109,10 @@ def bench_engine(calls: int) -> dict[str, float]:
     }
 
 
-def one_call(services: CallServices, recordings: LocalRecordingStore, number: int) -> float:
+def one_call(
+    services: CallServices, recordings: LocalRecordingStore, number: int, turns: list[float]
+) -> float:
+    """One scripted call; appends each input's turn time to `turns`, returns the call's."""
     t0 = time.perf_counter()
     phone = TerminalCall(
         services=services,
@@ -120,7 +123,9 @@ def one_call(services: CallServices, recordings: LocalRecordingStore, number: in
     )
     phone.start(caller=f"+4072{number:07d}", language="en")
     for line in CALL_SCRIPT:
+        turn_started = time.perf_counter()
         phone.answer(parse_input(line))
+        turns.append(time.perf_counter() - turn_started)
     phone.hang_up()
     assert phone.summary()["outcome"] == "ticket"
     return time.perf_counter() - t0
@@ -134,16 +139,21 @@ def bench_calls(url: str, data_dir: Path, calls: int, threads: int) -> dict[str,
         sync_departments(session, flows.current().flow, datetime.now(UTC))
     services = CallServices(database=database, flows=flows, matcher=PhraseMatcher())
     recordings = LocalRecordingStore(database, data_dir / "recordings")
-    one_call(services, recordings, 0)  # warm up: imports, connections, first flow version
+    one_call(services, recordings, 0, [])  # warm up: imports, connections, first flow version
+    turns: list[float] = []
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        durations = list(pool.map(lambda n: one_call(services, recordings, n), range(1, calls + 1)))
+        durations = list(
+            pool.map(lambda n: one_call(services, recordings, n, turns), range(1, calls + 1))
+        )
     elapsed = time.perf_counter() - started
     database.dispose()
     return {
         "calls/s": calls / elapsed,
         "call p50 ms": percentile(durations, 0.50) * 1e3,
         "call p95 ms": percentile(durations, 0.95) * 1e3,
+        "turn p50 ms": percentile(turns, 0.50) * 1e3,
+        "turn p95 ms": percentile(turns, 0.95) * 1e3,
     }
 
 
