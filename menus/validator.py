@@ -251,6 +251,32 @@ def _failure_path_problem(check: _Check, start: str) -> tuple[Location, str] | N
         current = target
 
 
+AUTOMATIC_EDGES = {"say": "next", "ticket": "next", "callback": "next", "transfer": "after_hours"}
+"""Edges the engine follows without waiting for the caller."""
+
+
+def _loops_without_input(check: _Check) -> Iterator[Problem]:
+    """Nodes that lead back to themselves without ever listening would never end a call."""
+    nodes = check.flow.nodes
+    reported: set[str] = set()
+    for start in nodes:
+        path, current = [start], start
+        while (field := AUTOMATIC_EDGES.get(nodes[current].type)) is not None:
+            target = getattr(nodes[current], field)
+            if target not in nodes:
+                break
+            if target in path:
+                loop = path[path.index(target) :]
+                if not reported.intersection(loop):
+                    reported.update(loop)
+                    shown = " → ".join([*loop, target])
+                    message = f"{shown} loops without ever listening to the caller"
+                    yield check.problem(("nodes", current, field), message)
+                break
+            path.append(target)
+            current = target
+
+
 def _schedule_cycles(check: _Check) -> Iterator[Problem]:
     schedules = check.flow.schedules
     reported: set[str] = set()
@@ -335,6 +361,7 @@ RULES: tuple[Callable[[_Check], Iterator[Problem]], ...] = (
     _keys_and_phrases,
     _emergency_notice,
     _failure_paths,
+    _loops_without_input,
     _schedule_cycles,
     _placeholders,
     _statuses,

@@ -439,3 +439,17 @@ def test_placeholders(demo: FlowText, old: str, new: str, needle: str, message: 
 def test_statuses_needed_by_the_status_node(demo: FlowText) -> None:
     broken = demo.replace('    rejected: {ro: "respinsă", en: "rejected"}\n', "")
     assert broken.problems() == [broken.at("  statuses:", "texts.statuses: missing `rejected`")]
+
+
+def test_nodes_that_loop_without_listening(demo: FlowText) -> None:
+    broken = demo.replace(
+        'same day."\n    next: faq\n', 'same day."\n    next: faq_hours\n'
+    ).replace(
+        'until 6 pm on Tuesdays."\n    next: faq\n',
+        'until 6 pm on Tuesdays."\n    next: faq_civil_status\n',
+    )
+    message = (
+        "nodes.faq_civil_status.next: faq_hours → faq_civil_status → faq_hours "
+        "loops without ever listening to the caller"
+    )
+    assert broken.problems() == [broken.at("next: faq_hours", message)]
