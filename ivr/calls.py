@@ -67,6 +67,8 @@ class CallRunner:
     seq: int = 0
     backlog: list[_Row] = field(default_factory=list)
     observe: Observer | None = None
+    finished: bool = False
+    """The call's end (time, outcome) is stored; late events do not move it."""
 
     @classmethod
     def start(
@@ -147,7 +149,8 @@ class CallRunner:
                         pending.append(answer)
                 else:
                     line.append(action)
-        self._flush(node=self.session.node, ended_at=event.at if self.session.ended else None)
+        ending = self.session.ended and not self.finished
+        self._flush(node=self.session.node, ended_at=event.at if ending else None)
         return line
 
     def summary(self) -> dict[str, Any]:
@@ -201,6 +204,7 @@ class CallRunner:
             log.exception("call %s: %d rows wait to be stored", self.call_id, len(self.backlog))
             return
         self.backlog.clear()
+        self.finished = self.finished or ended_at is not None
 
     def _finish(self, db: Any, at: datetime) -> None:
         refs = self.session.ticket_refs

@@ -181,6 +181,10 @@ def test_a_hang_up_mid_report_leaves_a_draft_and_closes_the_call(services, datab
         call = session.get(Call, line.runner.call_id)
     assert ticket.draft and ticket.status == "draft" and ticket.category == "waste"
     assert call.outcome == "draft" and call.ended_at is not None and call.department == "sanitation"
+    ended_at = call.ended_at
+    line.runner.feed(ev.PromptFinished(at=line.at + timedelta(seconds=30), mark="m1"))
+    with database.session() as session:
+        assert session.get(Call, line.runner.call_id).ended_at == ended_at
 
 
 def test_a_call_resumes_on_its_stored_flow_even_when_the_file_is_broken(
