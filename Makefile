@@ -39,10 +39,13 @@ system-packages:
 	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || \
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends python3-venv)
 
-# The tests start their own PostgreSQL server from Debian's binaries.
+# The tests start their own PostgreSQL server from Debian's binaries; the speech tests and
+# `ivr prompts build` speak with espeak-ng.
 test-system-packages: system-packages
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends postgresql)
+	@command -v espeak-ng >/dev/null || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends espeak-ng)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -1,36 +1,68 @@
-"""Text → intent: a normalised phrase matcher (case, diacritics, punctuation, digits).
+"""Text → intent: the IntentMatcher port's adapter, robust to how people really speak.
 
-Foundation version of the IntentMatcher port: exact phrase → 1.0, a phrase contained in
-the utterance → 0.9, otherwise the share of the phrase's words heard. The speech issue makes
-it robust to spoken numbers, fillers and repeated words.
+Both the utterance and each phrase are normalised (`speech.text`: case, Latin diacritics
+such as ș/ş and ț/ţ, punctuation; Cyrillic and Hangul kept), their number words become
+digits (`speech.numbers`: "doi", "two", "две" and "이" all read "2"), and the utterance loses
+its fillers ("um", "păi", "ами", "음") and repeated words ("이 이" → "이"), unless the phrase
+itself has them. Then: the phrase exactly → 1.0, the phrase inside the utterance → 0.9,
+otherwise 0.8 × the share of the phrase's words heard, a word counting as heard when it is
+nearly the same (one letter off in a long word: a recogniser's or a typist's slip).
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Mapping, Sequence
+from difflib import SequenceMatcher
+from itertools import pairwise
 
 from ivr.engine.ports import IntentMatch
+from speech.numbers import to_digits
+from speech.text import normalise
 
-_NON_WORD = re.compile(r"[^\w]+")
+__all__ = ["PhraseMatcher", "normalise"]
+
+FILLERS: dict[str, frozenset[str]] = {
+    "en": frozenset({"um", "umm", "uh", "uhm", "er", "erm", "hmm", "hm", "ah", "please", "well"}),
+    "ro": frozenset({"a", "aa", "aaa", "am", "hm", "hmm", "pai", "deci", "rog", "va", "te"}),
+    "bg": frozenset({"ъъ", "ъ", "ами", "хм", "моля", "ми", "ей"}),
+    "ko": frozenset({"음", "어", "저", "그", "아", "저기", "주세요"}),
+}
+"""Hesitations and politeness that carry no intent (Romanian "vă rog" → "va", "rog")."""
+
+NEAR_WORD = 0.8
+"""Similarity above which a word of four letters or more counts as the phrase's word."""
 
 
-def normalise(text: str) -> str:
-    """Casefold, strip diacritics (ș/ş → s, ț/ţ → t, ă → a) and punctuation; Cyrillic stays."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(_NON_WORD.sub(" ", bare).split())
+def _tokens(text: str, language: str) -> list[str]:
+    return to_digits(text, language).split()
 
 
-def _score(utterance: str, phrase: str) -> float:
+def _without_noise(tokens: list[str], phrase: list[str], language: str) -> list[str]:
+    fillers = FILLERS.get(language, frozenset()) - set(phrase)
+    doubled = {a for a, b in pairwise(phrase) if a == b}
+    kept: list[str] = []
+    for token in tokens:
+        if token in fillers or (kept and token == kept[-1] and token not in doubled):
+            continue
+        kept.append(token)
+    return kept
+
+
+def _near(word: str, heard: set[str]) -> bool:
+    if word in heard:
+        return True
+    return len(word) >= 4 and any(
+        SequenceMatcher(None, word, other).ratio() >= NEAR_WORD for other in heard
+    )
+
+
+def _score(utterance: list[str], phrase: list[str]) -> float:
     if utterance == phrase:
         return 1.0
-    if f" {phrase} " in f" {utterance} ":
+    if f" {' '.join(phrase)} " in f" {' '.join(utterance)} ":
         return 0.9
-    heard = set(utterance.split())
-    words = phrase.split()
-    return 0.8 * sum(w in heard for w in words) / len(words)
+    heard = set(utterance)
+    return 0.8 * sum(_near(w, heard) for w in phrase) / len(phrase)
 
 
 class PhraseMatcher:
@@ -39,16 +71,17 @@ class PhraseMatcher:
     def match(
         self, text: str, intents: Mapping[str, Sequence[str]], language: str
     ) -> IntentMatch | None:
-        utterance = normalise(text)
-        if not utterance:
+        tokens = _tokens(text, language)
+        if not tokens:
             return None
         best: IntentMatch | None = None
         for intent, phrases in intents.items():
             for phrase in phrases:
-                normalised = normalise(phrase)
-                if not normalised:
+                words = _tokens(phrase, language)
+                if not words:
                     continue
-                score = _score(utterance, normalised)
+                utterance = _without_noise(tokens, words, language)
+                score = _score(utterance, words) if utterance else 0.0
                 if score > 0 and (best is None or score > best.confidence):
                     best = IntentMatch(intent, score)
         return best

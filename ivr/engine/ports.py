@@ -1,7 +1,8 @@
 """The ports the core owns: small protocols that adapters at the edge implement.
 
 The engine itself calls only the IntentMatcher (a pure function of text); the other ports
-are used by the shell and the channels to carry out the engine's actions.
+(the Recognizer among them) are used by the shell and the channels to carry out the
+engine's actions.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
+
+from ivr.engine.actions import Listen
+from ivr.engine.events import Event
 
 
 @dataclass(frozen=True)
@@ -42,3 +46,18 @@ class RecordingStore(Protocol):
     def save_wav(self, call_id: str, kind: str, wav: bytes, at: datetime) -> StoredRecording:
         """Keep a WAV file of a call (a description, a message, the whole call)."""
         ...
+
+
+class Recognizer(Protocol):
+    """One call's speech recogniser: audio in, SpeechStarted/SpeechRecognized/NoSpeech out.
+
+    The channel starts a turn with each Listen, pushes the caller's audio (16-bit mono PCM at
+    the line's rate) with the time at the end of each chunk, and calls `finish` when the audio
+    ends. Between turns audio is ignored.
+    """
+
+    def listen(self, listen: Listen) -> None: ...
+
+    def accept(self, pcm: bytes, at: datetime) -> list[Event]: ...
+
+    def finish(self, at: datetime) -> list[Event]: ...

@@ -1,0 +1,114 @@
+"""Telephone audio (DESIGN §7): codecs, resampling and WAV files, all as 16-bit mono PCM.
+
+Inside civicline audio is signed 16-bit little-endian mono PCM at 8 kHz (phone lines) or
+16 kHz (the browser). μ-law and A-law go through the standard library's `audioop` (the
+`audioop-lts` package on Python ≥ 3.13); resampling goes through `soxr`, a proper
+band-limited filter. Nothing here touches a network or a clock.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+import wave
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+try:
+    with warnings.catch_warnings():  # deprecated in 3.11, kept alive by audioop-lts from 3.13
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import audioop
+except ImportError:  # Python ≥ 3.13 ships it as the audioop-lts package
+    import audioop_lts as audioop  # type: ignore[import-not-found, no-redef]
+
+PHONE_RATE = 8000
+BROWSER_RATE = 16000
+SAMPLE_WIDTH = 2
+
+
+class AudioError(ValueError):
+    """Audio that cannot be used: not a WAV file, empty, or in a format we refuse."""
+
+
+def ulaw_to_pcm(ulaw: bytes) -> bytes:
+    return audioop.ulaw2lin(ulaw, SAMPLE_WIDTH)
+
+
+def pcm_to_ulaw(pcm: bytes) -> bytes:
+    return audioop.lin2ulaw(pcm, SAMPLE_WIDTH)
+
+
+def alaw_to_pcm(alaw: bytes) -> bytes:
+    return audioop.alaw2lin(alaw, SAMPLE_WIDTH)
+
+
+def pcm_to_alaw(pcm: bytes) -> bytes:
+    return audioop.lin2alaw(pcm, SAMPLE_WIDTH)
+
+
+def resample(pcm: bytes, from_rate: int, to_rate: int) -> bytes:
+    """16-bit mono PCM at `from_rate` → `to_rate` through soxr's high-quality filter."""
+    if from_rate == to_rate or not pcm:
+        return pcm
+    samples = np.frombuffer(pcm, dtype="<i2")
+    out = soxr.resample(samples, from_rate, to_rate, quality="HQ")
+    return np.asarray(out, dtype="<i2").tobytes()
+
+
+def seconds(pcm: bytes, rate: int) -> float:
+    return len(pcm) / (SAMPLE_WIDTH * rate)
+
+
+def silence(duration: float, rate: int) -> bytes:
+    return b"\0" * (SAMPLE_WIDTH * round(duration * rate))
+
+
+def read_wav(source: Path | bytes, rate: int = PHONE_RATE, *, mix_stereo: bool = True) -> bytes:
+    """A PCM WAV file as 16-bit mono PCM at `rate`.
+
+    Another sample rate is resampled; 8-, 24- and 32-bit samples are converted; stereo is
+    mixed down to mono (or refused when `mix_stereo` is false). A missing, empty, truncated
+    or non-PCM file raises AudioError naming the problem.
+    """
+    name = str(source) if isinstance(source, Path) else "the WAV data"
+    try:
+        data = source.read_bytes() if isinstance(source, Path) else source
+    except OSError as exc:
+        raise AudioError(f"{name}: {exc.strerror}") from None
+    if not data:
+        raise AudioError(f"{name}: the file is empty")
+    try:
+        with wave.open(io.BytesIO(data)) as reader:
+            channels = reader.getnchannels()
+            width = reader.getsampwidth()
+            source_rate = reader.getframerate()
+            frames = reader.readframes(reader.getnframes())
+    except (wave.Error, EOFError) as exc:
+        raise AudioError(f"{name}: not a PCM WAV file ({exc or 'truncated'})") from None
+    if not frames:
+        raise AudioError(f"{name}: the file holds no audio")
+    frames = frames[: len(frames) - len(frames) % (width * channels)]
+    if width == 1:
+        frames = audioop.bias(frames, 1, -128)  # WAV's 8-bit samples are unsigned
+    if width != SAMPLE_WIDTH:
+        frames = audioop.lin2lin(frames, width, SAMPLE_WIDTH)
+    if channels == 2:
+        if not mix_stereo:
+            raise AudioError(f"{name}: stereo audio; a call is mono")
+        frames = audioop.tomono(frames, SAMPLE_WIDTH, 0.5, 0.5)
+    elif channels != 1:
+        raise AudioError(f"{name}: {channels} channels; only mono or stereo can be used")
+    return resample(frames, source_rate, rate)
+
+
+def wav_bytes(pcm: bytes, rate: int) -> bytes:
+    """16-bit mono PCM as a WAV file."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(SAMPLE_WIDTH)
+        writer.setframerate(rate)
+        writer.writeframes(pcm)
+    return buffer.getvalue()

@@ -1,0 +1,153 @@
+"""The Vosk adapter of the Recognizer port: one KaldiRecognizer per call, a grammar per Listen.
+
+Audio is pushed in chunks of 16-bit mono PCM; `accept` answers with engine events:
+- SpeechStarted on the first non-empty partial result (barge-in: the channel stops the
+  prompt, the engine cancels its no-input timer);
+- SpeechRecognized(text, confidence) at the end of speech. The confidence is the mean of
+  Vosk's word confidences (`SetWords`), and 0.0 when the result holds "[unk]" or a decoy
+  (`speech.grammar`), so the engine treats it as a no-match. At number and status nodes the
+  number words become digits ("이 육" → "2 6"), so the engine reads the digits it knows.
+  `alternatives` stays empty: with `SetMaxAlternatives` above 0 Vosk drops the word
+  confidences and gives unnormalised lattice scores, which cannot be compared with a threshold;
+- NoSpeech when `no_input_seconds` of audio pass without speech.
+A turn also ends after `max_speech_seconds` of speech (30 s of noise ends as a no-match).
+
+End of speech: the model's endpoint rules (Kaldi's rule2, 0.5 s of trailing silence in the
+Korean model's conf/model.conf) or a VAD (webrtcvad, `vad_silence_seconds` of unvoiced
+20 ms frames after speech) — both are here so bench/speech.py can measure them. The default
+is the VAD: measured on the same synthetic speech it answers sooner after the end of speech
+(its silence can be set in the flow's terms, while Vosk 0.3.45 has no endpointer setter and
+the model's rule holds on until Kaldi's silence phones decide) with the same recognition.
+
+Time is the audio itself: seconds are counted from the samples pushed, never from a clock.
+Vosk is imported lazily; the model comes from `speech.models.ModelCache`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from ivr.engine import events as ev
+from ivr.engine.actions import Listen
+from speech import grammar
+from speech.audio import SAMPLE_WIDTH
+from speech.numbers import to_digits
+
+Endpoint = Literal["model", "vad"]
+FRAME_SECONDS = 0.02
+VAD_AGGRESSIVENESS = 2
+
+
+@dataclass
+class VoskRecognizer:
+    model: Any
+    rate: int
+    endpoint: Endpoint = "vad"
+    no_input_seconds: float = 6.0
+    max_speech_seconds: float = 20.0
+    vad_silence_seconds: float = 0.3
+    _kaldi: Any = None
+    _vad: Any = None
+    _grammar: grammar.Grammar | None = None
+    _pending: bytes = b""
+    _heard: float = 0.0
+    _speech_at: float | None = None
+    _silent_for: float = 0.0
+    _early_result: dict[str, Any] | None = None
+    unknown_phrases: list[str] = field(default_factory=list)
+
+    def listen(self, listen: Listen) -> None:
+        """Start a turn listening for the phrases of `listen`."""
+        import vosk
+
+        self._grammar = grammar.build(
+            listen, lambda word: self.model.vosk_model_find_word(word) >= 0
+        )
+        self.unknown_phrases = list(self._grammar.unknown)
+        if self._kaldi is None:
+            self._kaldi = vosk.KaldiRecognizer(self.model, self.rate, self._grammar.as_json())
+            self._kaldi.SetWords(True)
+            self._kaldi.SetMaxAlternatives(0)
+        else:
+            self._kaldi.SetGrammar(self._grammar.as_json())
+            self._kaldi.Reset()
+        if self.endpoint == "vad" and self._vad is None:
+            import webrtcvad
+
+            self._vad = webrtcvad.Vad(VAD_AGGRESSIVENESS)
+        self._pending, self._heard, self._speech_at = b"", 0.0, None
+        self._silent_for, self._early_result = 0.0, None
+
+    @property
+    def listening(self) -> bool:
+        return self._grammar is not None
+
+    def accept(self, pcm: bytes, at: datetime) -> list[ev.Event]:
+        """Push audio; the events it completes (the turn ends with a result or NoSpeech)."""
+        if self._grammar is None:
+            return []
+        frame = int(FRAME_SECONDS * self.rate) * SAMPLE_WIDTH
+        self._pending += pcm
+        events: list[ev.Event] = []
+        while len(self._pending) >= frame and self._grammar is not None:
+            chunk, self._pending = self._pending[:frame], self._pending[frame:]
+            events += self._frame(chunk, at)
+        return events
+
+    def finish(self, at: datetime) -> list[ev.Event]:
+        """The audio ended: what was said so far, or NoSpeech."""
+        if self._grammar is None:
+            return []
+        if self._pending:
+            self._kaldi.AcceptWaveform(self._pending)
+        return self._end(self._early_result or json.loads(self._kaldi.FinalResult()), at)
+
+    def _frame(self, chunk: bytes, at: datetime) -> list[ev.Event]:
+        self._heard += FRAME_SECONDS
+        final = self._kaldi.AcceptWaveform(chunk)
+        events: list[ev.Event] = []
+        if final:
+            result = json.loads(self._kaldi.Result())
+            if result.get("text") and self.endpoint == "model":
+                return self._started(at) + self._end(result, at)
+            if result.get("text"):
+                self._early_result = result
+        elif self._speech_at is None and json.loads(self._kaldi.PartialResult()).get("partial"):
+            events += self._started(at)
+        if self.endpoint == "vad" and self._vad_ended(chunk):
+            return events + self._end(
+                self._early_result or json.loads(self._kaldi.FinalResult()), at
+            )
+        if self._speech_at is None and self._heard >= self.no_input_seconds:
+            return events + self._end({}, at)
+        if self._speech_at is not None and self._heard - self._speech_at >= self.max_speech_seconds:
+            return events + self._end(json.loads(self._kaldi.FinalResult()), at)
+        return events
+
+    def _vad_ended(self, chunk: bytes) -> bool:
+        voiced = self._vad.is_speech(chunk, self.rate)
+        self._silent_for = 0.0 if voiced else self._silent_for + FRAME_SECONDS
+        return self._speech_at is not None and self._silent_for >= self.vad_silence_seconds
+
+    def _started(self, at: datetime) -> list[ev.Event]:
+        if self._speech_at is not None:
+            return []
+        self._speech_at = self._heard
+        return [ev.SpeechStarted(at=at)]
+
+    def _end(self, result: dict[str, Any], at: datetime) -> list[ev.Event]:
+        judged = self._grammar
+        assert judged is not None
+        self._grammar = None
+        words = [w["word"] for w in result.get("result", [])]
+        if not words:
+            return [ev.NoSpeech(at=at)]
+        confidences = [float(w.get("conf", 1.0)) for w in result["result"]]
+        confidence = 0.0 if judged.rejected(words) else sum(confidences) / len(confidences)
+        text = " ".join(words)
+        if judged.digits:
+            text = to_digits(text, judged.language)
+        return [ev.SpeechRecognized(at=at, text=text, confidence=round(confidence, 3))]
