@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     port: int = 8080
     public_url: str = ""
     """Public base URL as Twilio sees it (behind a proxy); empty means the request's own."""
+    secure_cookies: bool = False
+    """Send the session cookie only over HTTPS (set it when the site is served over HTTPS)."""
+    live_refresh_seconds: float = 2.0
+    """How often the live calls page's event stream reads the database."""
     worker_poll_seconds: float = 1.0
     log_level: str = "INFO"
 

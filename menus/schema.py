@@ -169,6 +169,11 @@ class Texts(Model):
     """SMS copy of a new registration number: {ref}, {category}."""
     sms_callback: Localized
     """SMS confirming a callback: {ref}, {when}."""
+    sms_status_changed: Localized | None = None
+    """SMS telling a caller their ticket changed status: {ref}, {status}. Without it the
+    supervisor site cannot tell callers, so it refuses status changes that need an SMS."""
+    replies: dict[str, Localized] = {}
+    """Predefined replies a supervisor sends a ticket's caller by SMS: {ref}."""
 
 
 class NodeBase(Model):

@@ -49,6 +49,8 @@ PLACEHOLDERS_BY_NODE_FIELD = {
 PLACEHOLDERS_BY_TEXT: dict[Location, frozenset[str]] = {
     ("texts", "sms_ticket"): frozenset({"category", "ref"}),
     ("texts", "sms_callback"): frozenset({"department", "when"}),
+    ("texts", "sms_status_changed"): frozenset({"ref", "status"}),
+    ("texts", "replies"): frozenset({"ref"}),
 }
 _EMERGENCY_NUMBER = re.compile(r"(?<!\d)112(?!\d)")
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ivr.storage import stats
 from ivr.storage.models import Call, CallEvent, FlowVersion
 from ivr.storage.upsert import insert_statement
 
@@ -82,11 +83,13 @@ def finish_call(
     department: str | None,
     ticket_id: int | None,
 ) -> None:
+    """End a call and count it in the dashboard's summaries, in the same transaction."""
     call = _call(session, call_id)
     call.ended_at = at
     call.outcome = outcome
     call.department = department
     call.ticket_id = ticket_id
+    stats.count_finished_call(session, call, call_events(session, call_id))
 
 
 def call_events(session: Session, call_id: str) -> list[CallEvent]:

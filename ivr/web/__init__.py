@@ -1,12 +1,15 @@
 """The web application: `create_app(settings)` builds it; blueprints add its parts.
 
-The supervisor site, the Twilio webhooks and the browser phone join as blueprints in their
-own issues; the foundation serves the health page that says whether the line can take calls.
+The health page answers without a login; every other page of the supervisor site needs one
+(`ivr.web.auth`), every form carries a CSRF token (Flask-WTF), and the session cookie is
+HttpOnly, SameSite=Lax and, with `CIVICLINE_SECURE_COOKIES`, Secure. Jinja escapes every
+value it prints, so what a caller said or an SMS carried is shown as text.
 """
 
 from __future__ import annotations
 
 from flask import Flask
+from flask_wtf import CSRFProtect
 
 from ivr.bootstrap import call_services, open_database
 from ivr.config import Settings
@@ -19,11 +22,20 @@ def create_app(settings: Settings | None = None) -> Flask:
         SECRET_KEY=settings.resolved_secret_key(),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+        WTF_CSRF_TIME_LIMIT=None,
     )
     database = open_database(settings)
     app.extensions["civicline"] = call_services(settings, database)
+    app.extensions["civicline.settings"] = settings
+    CSRFProtect(app)
 
-    from ivr.web import health
+    from ivr.web import audit, auth, callbacks, calls, dashboard, health, live, tickets
 
-    app.register_blueprint(health.blueprint)
+    auth.init_app(app)
+    for module in (health, auth, dashboard, calls, tickets, callbacks, live, audit):
+        app.register_blueprint(module.blueprint)
     return app

@@ -55,8 +55,3 @@ def health() -> Any:
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
         return render_template("health.html", report=report), status
     return report, status
-
-
-@blueprint.get("/")
-def index() -> Any:
-    return render_template("index.html", flow=_services().flows.current().flow)

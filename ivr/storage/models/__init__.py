@@ -9,14 +9,22 @@ from ivr.storage.models.directory import (
     Officer,
     OfficerLeave,
     User,
+    UserDepartment,
 )
 from ivr.storage.models.jobs import JOB_STATUSES, Job
 from ivr.storage.models.messaging import Callback, CallerPreference, SmsOptOut, SmsOutbox
+from ivr.storage.models.stats import (
+    CallHourStats,
+    ChoiceDayStats,
+    NodeDayStats,
+    TicketDayStats,
+)
 from ivr.storage.models.tickets import (
     PinAttempt,
     Recording,
     Ticket,
     TicketCounter,
+    TicketNote,
     TicketStatusChange,
 )
 
@@ -26,12 +34,15 @@ __all__ = [
     "Base",
     "Call",
     "CallEvent",
+    "CallHourStats",
     "Callback",
     "CallerPreference",
     "Category",
+    "ChoiceDayStats",
     "Department",
     "FlowVersion",
     "Job",
+    "NodeDayStats",
     "Officer",
     "OfficerLeave",
     "PinAttempt",
@@ -40,6 +51,9 @@ __all__ = [
     "SmsOutbox",
     "Ticket",
     "TicketCounter",
+    "TicketDayStats",
+    "TicketNote",
     "TicketStatusChange",
     "User",
+    "UserDepartment",
 ]

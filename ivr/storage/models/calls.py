@@ -34,6 +34,9 @@ class Call(Base):
         Index("ix_calls_started_at_id", "started_at", "id"),
         Index("ix_calls_caller", "caller"),
         Index("ix_calls_outcome", "outcome"),
+        Index("ix_calls_department_started_at_id", "department", "started_at", "id"),
+        Index("ix_calls_ticket_id", "ticket_id"),
+        Index("ix_calls_ended_at", "ended_at"),
     )
 
     id: Mapped[str] = mapped_column(primary_key=True)

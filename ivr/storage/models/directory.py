@@ -74,6 +74,15 @@ class User(Base):
     created_at: Mapped[datetime]
 
 
+class UserDepartment(Base):
+    """A department whose calls, tickets and callbacks an officer's account may see."""
+
+    __tablename__ = "user_departments"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    department: Mapped[str] = mapped_column(primary_key=True)
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
 

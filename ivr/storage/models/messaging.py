@@ -73,3 +73,7 @@ class Callback(Base):
     status: Mapped[str]
     language: Mapped[str]
     created_at: Mapped[datetime]
+    outcome: Mapped[str | None]
+    """What came of the call back, as a supervisor or officer recorded it."""
+    resolution: Mapped[str | None] = mapped_column(Text)
+    done_at: Mapped[datetime | None]

@@ -23,6 +23,7 @@ class Ticket(Base):
         CheckConstraint("kind IN ('report', 'message')", name="kind"),
         Index("ix_tickets_status_created_at", "status", "created_at"),
         Index("ix_tickets_caller", "caller"),
+        Index("ix_tickets_department_created_at", "department", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +49,8 @@ class Ticket(Base):
     call_id: Mapped[str | None] = mapped_column(ForeignKey("calls.id"), index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    escalation_level: Mapped[int] = mapped_column(default=0, server_default="0")
+    """Index into the flow's `escalation` ladder: 0 is its first rung."""
 
     history: Mapped[list[TicketStatusChange]] = relationship(
         back_populates="ticket", order_by="TicketStatusChange.id"
@@ -65,6 +68,21 @@ class TicketStatusChange(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     ticket: Mapped[Ticket] = relationship(back_populates="history")
+
+
+class TicketNote(Base):
+    """An internal note on a ticket, or a reply sent to its caller by SMS (`sms_id`)."""
+
+    __tablename__ = "ticket_notes"
+    __table_args__ = (CheckConstraint("kind IN ('note', 'reply')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str]
+    body: Mapped[str] = mapped_column(Text)
+    author: Mapped[str]
+    sms_id: Mapped[int | None] = mapped_column(ForeignKey("sms_outbox.id"))
+    at: Mapped[datetime]
 
 
 class TicketCounter(Base):

@@ -1,0 +1,59 @@
+"""Summary tables for the dashboard, kept up to date as calls end and tickets close.
+
+Each row is a counter under its key; the dashboard reads ranges of these rows and never
+scans call events. Hours and days are UTC; the page shows them in the flow's zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ivr.storage.models.base import Base
+
+
+class CallHourStats(Base):
+    """Calls that ended, by the UTC hour they started in, their outcome and department."""
+
+    __tablename__ = "call_hour_stats"
+
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    outcome: Mapped[str] = mapped_column(primary_key=True)
+    department: Mapped[str] = mapped_column(primary_key=True)
+    """The call's department, or "" for none."""
+    calls: Mapped[int]
+
+
+class NodeDayStats(Base):
+    """Turns taken at a node on a UTC day, and how many of them matched nothing or were
+    silence: where the flow confuses callers."""
+
+    __tablename__ = "node_day_stats"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    node: Mapped[str] = mapped_column(primary_key=True)
+    turns: Mapped[int]
+    no_match: Mapped[int]
+    no_input: Mapped[int]
+
+
+class ChoiceDayStats(Base):
+    """Choices made at a menu on a UTC day: the node left and the node it led to."""
+
+    __tablename__ = "choice_day_stats"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    node: Mapped[str] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(primary_key=True)
+    count: Mapped[int]
+
+
+class TicketDayStats(Base):
+    """Tickets filed by phone and tickets closed (resolved, closed, rejected) on a UTC day."""
+
+    __tablename__ = "ticket_day_stats"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    opened: Mapped[int]
+    closed: Mapped[int]

@@ -1,0 +1,92 @@
+"""A stored call read as turns: at which node the caller was asked, what they did (keys,
+words with confidence, silence), what came of it (a choice leading to another node, no
+match, no input) and how long the line took to answer (input event → next Say).
+
+Pure: it reads CallEvent-like rows (kind, type, payload, at) in `seq` order. The call detail
+page shows these turns; the dashboard's summary tables count them as each call ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+INPUT_EVENTS = ("DigitsPressed", "SpeechRecognized", "NoSpeech", "TimerExpired")
+
+
+class StoredRow(Protocol):
+    kind: str
+    type: str
+    payload: dict[str, Any]
+    at: datetime
+
+
+@dataclass
+class Turn:
+    node: str
+    at: datetime
+    input: str
+    """`keys`, `speech` or `silence`."""
+    value: str | None
+    confidence: float | None
+    result: str = "pending"
+    """`choice` (left for `target`), `no_match`, `no_input`, `stayed` or `pending`."""
+    target: str | None = None
+    latency: float | None = None
+    """Seconds from the input to the next Say, when one followed."""
+
+
+def turns(rows: Iterable[StoredRow]) -> list[Turn]:
+    """The caller's turns, in order, each with what followed it."""
+    found: list[Turn] = []
+    node: str | None = None
+    current: Turn | None = None
+    for row in rows:
+        if row.kind == "action" and row.type == "Listen":
+            listened = str(row.payload.get("node"))
+            if current is not None and current.result == "pending":
+                _settle(current, listened)
+            node = listened
+        elif row.kind == "action" and row.type == "Say" and current is not None:
+            if current.latency is None:
+                current.latency = (row.at - current.at).total_seconds()
+            if current.result == "pending":
+                _settle(current, str(row.payload.get("prompt", "")).split(".")[0], row.payload)
+        elif row.kind == "event" and _is_input(row) and node is not None:
+            if current is not None and current.result == "pending":
+                current.result = "stayed"
+            current = _turn(node, row)
+            found.append(current)
+    return found
+
+
+def _is_input(row: StoredRow) -> bool:
+    if row.type == "TimerExpired":
+        return row.payload.get("name") == "no_input"
+    return row.type in INPUT_EVENTS
+
+
+def _turn(node: str, row: StoredRow) -> Turn:
+    if row.type == "DigitsPressed":
+        return Turn(node, row.at, "keys", str(row.payload.get("digits")), None)
+    if row.type == "SpeechRecognized":
+        confidence = row.payload.get("confidence")
+        return Turn(node, row.at, "speech", str(row.payload.get("text")), confidence)
+    return Turn(node, row.at, "silence", None, None)
+
+
+def _settle(turn: Turn, owner: str, say: dict[str, Any] | None = None) -> None:
+    """Decide a turn's result from the first prompt or Listen that followed it."""
+    prompt = str((say or {}).get("prompt", ""))
+    if prompt.endswith(".no_match"):
+        turn.result = "no_match"
+    elif prompt.endswith(".no_input"):
+        turn.result = "no_input"
+    elif owner == "texts":
+        return
+    elif owner != turn.node:
+        turn.result, turn.target = "choice", owner
+    else:
+        turn.result = "stayed"

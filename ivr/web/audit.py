@@ -1,0 +1,35 @@
+"""The audit log page, for admins: every supervisor action, newest first, keyset pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template, request
+from sqlalchemy import select
+
+from ivr.storage.models import AuditEntry
+from ivr.web.access import require_role, services, zone
+
+blueprint = Blueprint("audit", __name__)
+PAGE_SIZE = 100
+
+
+@blueprint.get("/audit")
+@require_role("admin")
+def audit_log() -> Any:
+    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if (before := request.args.get("before", "")).isdigit():
+        query = query.where(AuditEntry.id < int(before))
+    if actor := request.args.get("actor", "").strip():
+        query = query.where(AuditEntry.actor == actor)
+    with services().database.session(read_only=True) as session:
+        entries = list(session.scalars(query.limit(PAGE_SIZE + 1)))
+    more = len(entries) > PAGE_SIZE
+    entries = entries[:PAGE_SIZE]
+    return render_template(
+        "audit.html",
+        entries=entries,
+        actor=actor,
+        next_before=entries[-1].id if more else None,
+        zone=zone(),
+    )

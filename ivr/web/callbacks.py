@@ -1,0 +1,113 @@
+"""The callback queue of one local day: due, overdue and done; assigning a callback to an
+officer of its department; recording what came of it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from wtforms.fields.choices import SelectChoice
+
+from ivr.storage.models import Callback, Officer, Ticket
+from ivr.web.access import may_see, record, services, visible, zone
+from ivr.web.forms import AssignForm, OutcomeForm
+
+blueprint = Blueprint("callbacks", __name__)
+DONE_STATUSES = frozenset({"answered", "missed", "cancelled"})
+
+
+@blueprint.get("/callbacks")
+def queue() -> Any:
+    local = zone()
+    now = datetime.now(UTC)
+    try:
+        day = date.fromisoformat(request.args.get("day", ""))
+    except ValueError:
+        day = now.astimezone(local).date()
+    start = datetime.combine(day, time(0), local)
+    statement = (
+        select(Callback, Ticket.ref)
+        .outerjoin(Ticket, Ticket.id == Callback.ticket_id)
+        .where(
+            visible(Callback.department),
+            Callback.slot_start >= start,
+            Callback.slot_start < start + timedelta(days=1),
+        )
+        .order_by(Callback.slot_start, Callback.id)
+    )
+    groups: dict[str, list[Any]] = {"overdue": [], "due": [], "done": []}
+    with services().database.session(read_only=True) as session:
+        rows = list(session.execute(statement))
+        officers = {o.id: o for o in session.scalars(select(Officer).where(Officer.active))}
+    for callback, ref in rows:
+        if callback.status in DONE_STATUSES or callback.done_at is not None:
+            group = "done"
+        elif callback.slot_start < now:
+            group = "overdue"
+        else:
+            group = "due"
+        groups[group].append((callback, ref, _assign_form(callback, officers), OutcomeForm()))
+    return render_template(
+        "callbacks.html",
+        day=day,
+        previous=day - timedelta(days=1),
+        following=day + timedelta(days=1),
+        groups=groups,
+        officers=officers,
+        zone=local,
+    )
+
+
+def _assign_form(callback: Callback, officers: dict[int, Officer]) -> AssignForm:
+    form = AssignForm(officer=callback.officer_id)
+    form.officer.choices = [
+        SelectChoice(o.id, o.name) for o in officers.values() if o.department == callback.department
+    ]
+    return form
+
+
+def _visible_callback(session: Session, callback_id: int) -> Callback:
+    callback = session.get(Callback, callback_id)
+    if callback is None or not may_see(callback.department):
+        abort(404)
+    return callback
+
+
+def _back(callback: Callback) -> Any:
+    day = callback.slot_start.astimezone(zone()).date()
+    return redirect(url_for("callbacks.queue", day=day.isoformat()))
+
+
+@blueprint.post("/callbacks/<int:callback_id>/assign")
+def assign(callback_id: int) -> Any:
+    with services().database.session() as session:
+        callback = _visible_callback(session, callback_id)
+        officers = {
+            o.id: o
+            for o in session.scalars(
+                select(Officer).where(Officer.active, Officer.department == callback.department)
+            )
+        }
+        form = _assign_form(callback, officers)
+        if not form.validate_on_submit():
+            abort(400)
+        callback.officer_id = form.officer.data
+        record(session, "callback.assign", str(callback.id), officer=form.officer.data)
+    return _back(callback)
+
+
+@blueprint.post("/callbacks/<int:callback_id>/outcome")
+def outcome(callback_id: int) -> Any:
+    form = OutcomeForm()
+    if not form.validate_on_submit():
+        abort(400)
+    with services().database.session() as session:
+        callback = _visible_callback(session, callback_id)
+        callback.status = callback.outcome = form.outcome.data
+        callback.resolution = form.resolution.data or None
+        callback.done_at = datetime.now(UTC)
+        record(session, "callback.outcome", str(callback.id), outcome=form.outcome.data)
+    return _back(callback)

@@ -1,0 +1,163 @@
+"""The call log (filters, keyset pages, CSV) and a call's detail: its timeline, route,
+transcript, keys, turn latencies, recordings (served from the store, audited), ticket,
+callback and outcome. Every query is limited to the departments the user may see."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    render_template,
+    request,
+    send_file,
+    stream_with_context,
+)
+from sqlalchemy import select
+
+from ivr.storage.calls import call_events
+from ivr.storage.models import Call, Callback, Recording, Ticket
+from ivr.turns import turns
+from ivr.web.access import flow, may_see, record, services, settings, visible, zone
+from ivr.web.callfilter import PAGE_SIZE, CallFilter, before, cursor_of
+
+blueprint = Blueprint("calls", __name__)
+OUTCOMES = ("handled", "transferred", "ticket", "message", "callback", "status", "draft")
+EXTRA_OUTCOMES = ("failed", "abandoned")
+CSV_LIMIT = 100_000
+
+
+def _log_query(filters: CallFilter) -> Any:
+    current = flow()
+    query = (
+        select(Call, Ticket.ref)
+        .outerjoin(Ticket, Ticket.id == Call.ticket_id)
+        .where(visible(Call.department))
+        .order_by(Call.started_at.desc(), Call.id.desc())
+    )
+    return filters.apply(query, zone(), current.city.country)
+
+
+@blueprint.get("/calls")
+def log() -> Any:
+    filters = CallFilter.from_args(request.args)
+    query = _log_query(filters)
+    older = before(request.args.get("before"))
+    if older is not None:
+        query = query.where(older)
+    with services().database.session(read_only=True) as session:
+        rows = list(session.execute(query.limit(PAGE_SIZE + 1)))
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    next_cursor = cursor_of(rows[-1][0]) if more else None
+    return render_template(
+        "calls.html",
+        rows=rows,
+        filters=filters,
+        next_cursor=next_cursor,
+        flow=flow(),
+        outcomes=OUTCOMES + EXTRA_OUTCOMES,
+        zone=zone(),
+    )
+
+
+@blueprint.get("/calls.csv")
+def export() -> Any:
+    filters = CallFilter.from_args(request.args)
+    with services().database.session() as session:
+        record(session, "calls.export", "calls", filters=filters.query_args())
+    local = zone()
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(
+            ["call", "started", "ended", "caller", "language", "department", "outcome", "ticket"]
+        )
+        with services().database.session(read_only=True) as session:
+            for call, ref in session.execute(_log_query(filters).limit(CSV_LIMIT)):
+                writer.writerow(
+                    [
+                        call.id,
+                        call.started_at.astimezone(local).isoformat(),
+                        call.ended_at.astimezone(local).isoformat() if call.ended_at else "",
+                        call.caller or "",
+                        call.language or "",
+                        call.department or "",
+                        call.outcome or "",
+                        ref or "",
+                    ]
+                )
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+
+    headers = {"Content-Disposition": "attachment; filename=calls.csv"}
+    return Response(stream_with_context(lines()), mimetype="text/csv", headers=headers)
+
+
+def _visible_call(session: Any, call_id: str) -> Call:
+    call = session.get(Call, call_id)
+    if call is None or not may_see(call.department):
+        abort(404)
+    return call
+
+
+@blueprint.get("/calls/<call_id>")
+def detail(call_id: str) -> Any:
+    with services().database.session(read_only=True) as session:
+        call = _visible_call(session, call_id)
+        events = call_events(session, call_id)
+        recordings = list(session.scalars(select(Recording).where(Recording.call_id == call_id)))
+        ticket = session.scalar(
+            select(Ticket).where((Ticket.call_id == call_id) | (Ticket.id == call.ticket_id))
+        )
+        callback = session.scalar(select(Callback).where(Callback.call_id == call_id))
+    return render_template(
+        "call.html",
+        call=call,
+        events=events,
+        turns=turns(events),
+        route=_route(events),
+        recordings=recordings,
+        ticket=ticket,
+        callback=callback,
+        zone=zone(),
+    )
+
+
+@blueprint.get("/calls/<call_id>/recordings/<recording_id>")
+def recording(call_id: str, recording_id: str) -> Any:
+    with services().database.session() as session:
+        _visible_call(session, call_id)
+        found = session.get(Recording, recording_id)
+        if found is None or found.call_id != call_id:
+            abort(404)
+        record(session, "recording.play", recording_id, call=call_id)
+        relative = found.path
+    root = (settings().data_dir / "recordings").resolve()
+    path = (root / relative).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        abort(404)
+    return send_file(Path(path), mimetype="audio/wav", conditional=True)
+
+
+def _route(events: list[Any]) -> list[str]:
+    """The nodes the call went through, in order (a node listed again when revisited)."""
+    route: list[str] = []
+    for row in events:
+        node = None
+        if row.kind == "action" and row.type == "Listen":
+            node = row.payload.get("node")
+        elif row.kind == "action" and row.type == "Say":
+            owner = str(row.payload.get("prompt", "")).split(".")[0]
+            node = owner if owner != "texts" else None
+        if node and (not route or route[-1] != node):
+            route.append(node)
+    return route

@@ -1,0 +1,45 @@
+"""The site's forms (Flask-WTF): each carries a CSRF token and validates its own fields."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=100)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something: only the CSRF token."""
+
+
+class StatusForm(FlaskForm):
+    status = SelectField("Status", validators=[DataRequired()])
+    note = StringField("Note", validators=[Length(max=500)])
+
+
+class ReplyForm(FlaskForm):
+    reply = SelectField("Reply", validators=[DataRequired()])
+
+
+class NoteForm(FlaskForm):
+    body = TextAreaField("Note", validators=[DataRequired(), Length(max=2000)])
+
+
+class DepartmentForm(FlaskForm):
+    department = SelectField("Department", validators=[DataRequired()])
+
+
+class AssignForm(FlaskForm):
+    officer = SelectField("Officer", coerce=int)
+
+
+class OutcomeForm(FlaskForm):
+    outcome = SelectField(
+        "Outcome",
+        choices=["answered", "missed", "cancelled"],
+    )
+    resolution = TextAreaField("Resolution", validators=[Length(max=2000)])

@@ -1,0 +1,67 @@
+"""Live calls: every call without an end, in whichever process it runs, and the node it is
+in; the page follows a server-sent event stream that reads the database every few seconds."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, render_template, request, stream_with_context
+from sqlalchemy import select
+
+from ivr.storage.models import Call
+from ivr.web.access import services, settings, visible, zone
+
+blueprint = Blueprint("live", __name__)
+LIVE_LIMIT = 500
+
+
+def snapshot() -> list[dict[str, Any]]:
+    """The calls in progress that the user may see, oldest first."""
+    statement = (
+        select(Call)
+        .where(Call.ended_at.is_(None), visible(Call.department))
+        .order_by(Call.started_at)
+        .limit(LIVE_LIMIT)
+    )
+    now = datetime.now(UTC)
+    local = zone()
+    with services().database.session(read_only=True) as session:
+        return [
+            {
+                "id": call.id,
+                "caller": call.caller or "withheld",
+                "channel": call.channel,
+                "language": call.language or "",
+                "node": call.current_node or "",
+                "started": call.started_at.astimezone(local).strftime("%H:%M:%S"),
+                "seconds": int((now - call.started_at).total_seconds()),
+            }
+            for call in session.scalars(statement)
+        ]
+
+
+@blueprint.get("/live")
+def page() -> Any:
+    return render_template("live.html", calls=snapshot())
+
+
+@blueprint.get("/live/stream")
+def stream() -> Any:
+    """`data:` lines of JSON, one list of live calls every CIVICLINE_LIVE_REFRESH_SECONDS;
+    `?once=1` sends one and ends (for scripts and tests)."""
+    once = request.args.get("once") == "1"
+    every = settings().live_refresh_seconds
+
+    def events() -> Iterator[str]:
+        while True:
+            yield f"data: {json.dumps(snapshot())}\n\n"
+            if once:
+                return
+            time.sleep(every)
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return Response(stream_with_context(events()), mimetype="text/event-stream", headers=headers)

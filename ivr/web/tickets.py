@@ -1,0 +1,323 @@
+"""Tickets: the list (filters, keyset pages, CSV), a ticket's detail with its history, and
+what a supervisor or officer does to it: change the status (the caller is told by SMS),
+send a predefined reply by SMS, write an internal note, reassign the department, escalate
+one rung up the flow's ladder. Every change is audited in its own transaction."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from ivr.storage import stats
+from ivr.storage.models import Callback, SmsOutbox, Ticket, TicketNote
+from ivr.storage.outbox import queue_sms
+from ivr.storage.tickets import set_status
+from ivr.web.access import flow, may_see, record, services, visible, zone
+from ivr.web.forms import ActionForm, DepartmentForm, NoteForm, ReplyForm, StatusForm
+
+blueprint = Blueprint("tickets", __name__)
+PAGE_SIZE = 50
+FILTERS = ("status", "department", "category", "ref", "start", "end")
+
+
+def _list_query(args: Any) -> Any:
+    query = select(Ticket).where(visible(Ticket.department))
+    for name in ("status", "department", "category", "ref"):
+        if value := args.get(name, "").strip():
+            query = query.where(getattr(Ticket, name) == value)
+    local = zone()
+    if start := _date(args.get("start")):
+        query = query.where(Ticket.created_at >= datetime.combine(start, time(0), local))
+    if end := _date(args.get("end")):
+        query = query.where(
+            Ticket.created_at < datetime.combine(end + timedelta(days=1), time(0), local)
+        )
+    return query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+
+
+def _filters(args: Any) -> dict[str, str]:
+    return {name: args[name] for name in FILTERS if args.get(name)}
+
+
+@blueprint.get("/tickets")
+def ticket_list() -> Any:
+    query = _list_query(request.args)
+    cursor = request.args.get("before", "")
+    if "|" in cursor:
+        stamp, ticket_id = cursor.split("|", 1)
+        with_time = datetime.fromisoformat(stamp)
+        query = query.where(
+            or_(
+                Ticket.created_at < with_time,
+                and_(Ticket.created_at == with_time, Ticket.id < int(ticket_id)),
+            )
+        )
+    with services().database.session(read_only=True) as session:
+        rows = list(session.scalars(query.limit(PAGE_SIZE + 1)))
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    last = rows[-1] if more else None
+    return render_template(
+        "tickets.html",
+        tickets=rows,
+        filters=_filters(request.args),
+        next_cursor=f"{last.created_at.isoformat()}|{last.id}" if last else None,
+        flow=flow(),
+        zone=zone(),
+    )
+
+
+@blueprint.get("/tickets.csv")
+def export() -> Any:
+    args = request.args.copy()
+    with services().database.session() as session:
+        record(session, "tickets.export", "tickets", filters=_filters(args))
+    local = zone()
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        header = ["ref", "created", "status", "kind", "category", "department", "caller"]
+        writer.writerow(header + ["deadline", "description"])
+        with services().database.session(read_only=True) as session:
+            for ticket in session.scalars(_list_query(args)):
+                writer.writerow(
+                    [
+                        ticket.ref,
+                        ticket.created_at.astimezone(local).isoformat(),
+                        ticket.status,
+                        ticket.kind,
+                        ticket.category or "",
+                        ticket.department or "",
+                        ticket.caller or "",
+                        ticket.deadline.isoformat() if ticket.deadline else "",
+                        ticket.description or "",
+                    ]
+                )
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+
+    headers = {"Content-Disposition": "attachment; filename=tickets.csv"}
+    return Response(stream_with_context(lines()), mimetype="text/csv", headers=headers)
+
+
+def _visible_ticket(session: Session, ref: str) -> Ticket:
+    ticket = session.scalar(select(Ticket).where(Ticket.ref == ref))
+    if ticket is None or not may_see(ticket.department):
+        abort(404)
+    return ticket
+
+
+def _forms() -> dict[str, Any]:
+    current = flow()
+    status = StatusForm()
+    status.status.choices = list(current.texts.statuses)
+    reply = ReplyForm()
+    reply.reply.choices = list(current.texts.replies)
+    department = DepartmentForm()
+    department.department.choices = list(current.departments)
+    return {
+        "status_form": status,
+        "reply_form": reply,
+        "note_form": NoteForm(),
+        "department_form": department,
+        "escalate_form": ActionForm(),
+    }
+
+
+@blueprint.get("/tickets/<ref>")
+def detail(ref: str) -> Any:
+    with services().database.session(read_only=True) as session:
+        ticket = _visible_ticket(session, ref)
+        history = list(ticket.history)
+        notes = list(
+            session.scalars(
+                select(TicketNote).where(TicketNote.ticket_id == ticket.id).order_by(TicketNote.id)
+            )
+        )
+        messages = list(
+            session.scalars(
+                select(SmsOutbox).where(SmsOutbox.ticket_id == ticket.id).order_by(SmsOutbox.id)
+            )
+        )
+        callbacks = list(session.scalars(select(Callback).where(Callback.ticket_id == ticket.id)))
+    current = flow()
+    ladder = current.escalation
+    return render_template(
+        "ticket.html",
+        ticket=ticket,
+        history=history,
+        notes=notes,
+        messages=messages,
+        callbacks=callbacks,
+        rung=ladder[min(ticket.escalation_level, len(ladder) - 1)] if ladder else None,
+        can_escalate=ticket.escalation_level + 1 < len(ladder),
+        zone=zone(),
+        **_forms(),
+    )
+
+
+def _language(ticket: Ticket) -> str:
+    current = flow()
+    return ticket.language if ticket.language in current.languages else current.default_language
+
+
+def _text(texts: dict[str, str] | None, ticket: Ticket) -> str | None:
+    if not texts:
+        return None
+    return texts.get(_language(ticket))
+
+
+@blueprint.post("/tickets/<ref>/status")
+def change_status(ref: str) -> Any:
+    form = _forms()["status_form"]
+    if not form.validate_on_submit():
+        abort(400)
+    now = datetime.now(UTC)
+    current = flow()
+    with services().database.session() as session:
+        ticket = _visible_ticket(session, ref)
+        before = ticket.status
+        status = form.status.data
+        set_status(session, ticket, status, form_actor(), now, note=form.note.data or None)
+        closes = stats.CLOSED_STATUSES
+        if status in closes and before not in closes:
+            stats.count_tickets(session, now.date(), closed=1)
+        template = _text(current.texts.sms_status_changed, ticket)
+        sms = None
+        if ticket.caller and template and status != before:
+            spoken = current.texts.statuses[status].get(_language(ticket), status)
+            sms = queue_sms(
+                session,
+                to=ticket.caller,
+                body=template.format(ref=ticket.ref, status=spoken),
+                template="sms_status_changed",
+                language=_language(ticket),
+                ticket_id=ticket.id,
+                at=now,
+            )
+        record(session, "ticket.status", ticket.ref, before=before, after=status, sms=bool(sms))
+    flash(f"Status is now {status}" + ("; the caller is told by SMS." if sms else "."))
+    return redirect(url_for("tickets.detail", ref=ref))
+
+
+@blueprint.post("/tickets/<ref>/reply")
+def reply(ref: str) -> Any:
+    form = _forms()["reply_form"]
+    if not form.validate_on_submit():
+        abort(400)
+    now = datetime.now(UTC)
+    with services().database.session() as session:
+        ticket = _visible_ticket(session, ref)
+        template = _text(flow().texts.replies.get(form.reply.data), ticket)
+        if not ticket.caller or template is None:
+            flash("This ticket has no number to reply to.")
+            return redirect(url_for("tickets.detail", ref=ref))
+        body = template.format(ref=ticket.ref)
+        sms = queue_sms(
+            session,
+            to=ticket.caller,
+            body=body,
+            template=f"replies.{form.reply.data}",
+            language=_language(ticket),
+            ticket_id=ticket.id,
+            at=now,
+        )
+        session.add(
+            TicketNote(
+                ticket_id=ticket.id,
+                kind="reply",
+                body=body,
+                author=form_actor(),
+                sms_id=sms.id if sms else None,
+                at=now,
+            )
+        )
+        record(session, "ticket.reply", ticket.ref, reply=form.reply.data, sent=bool(sms))
+    flash("Reply queued." if sms else "The caller opted out of SMS: reply stored, not sent.")
+    return redirect(url_for("tickets.detail", ref=ref))
+
+
+@blueprint.post("/tickets/<ref>/notes")
+def note(ref: str) -> Any:
+    form = NoteForm()
+    if not form.validate_on_submit():
+        abort(400)
+    with services().database.session() as session:
+        ticket = _visible_ticket(session, ref)
+        session.add(
+            TicketNote(
+                ticket_id=ticket.id,
+                kind="note",
+                body=form.body.data,
+                author=form_actor(),
+                at=datetime.now(UTC),
+            )
+        )
+        record(session, "ticket.note", ticket.ref)
+    return redirect(url_for("tickets.detail", ref=ref))
+
+
+@blueprint.post("/tickets/<ref>/department")
+def reassign(ref: str) -> Any:
+    form = _forms()["department_form"]
+    if not form.validate_on_submit():
+        abort(400)
+    with services().database.session() as session:
+        ticket = _visible_ticket(session, ref)
+        before, ticket.department = ticket.department, form.department.data
+        ticket.updated_at = datetime.now(UTC)
+        record(session, "ticket.department", ticket.ref, before=before, after=ticket.department)
+        still_visible = may_see(ticket.department)
+    flash(f"Reassigned to {form.department.data}.")
+    if still_visible:
+        return redirect(url_for("tickets.detail", ref=ref))
+    return redirect(url_for("tickets.ticket_list"))
+
+
+@blueprint.post("/tickets/<ref>/escalate")
+def escalate(ref: str) -> Any:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    ladder = flow().escalation
+    with services().database.session() as session:
+        ticket = _visible_ticket(session, ref)
+        if ticket.escalation_level + 1 >= len(ladder):
+            flash("The ticket is already at the top of the escalation ladder.")
+            return redirect(url_for("tickets.detail", ref=ref))
+        ticket.escalation_level += 1
+        ticket.updated_at = datetime.now(UTC)
+        role = ladder[ticket.escalation_level].role
+        record(session, "ticket.escalate", ticket.ref, level=ticket.escalation_level, role=role)
+    flash(f"Escalated to {role}.")
+    return redirect(url_for("tickets.detail", ref=ref))
+
+
+def form_actor() -> str:
+    return f"user:{current_user.username}"
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None

@@ -1,0 +1,78 @@
+"""End to end in Debian's Chromium (Playwright, `executable_path`): sign in, filter the call
+log, open a call and play its recording, change a ticket's status and see the SMS in the
+outbox. The site runs on a werkzeug server thread on a free port."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect, sync_playwright
+from site_data import PASSWORD, Site, build_site
+from werkzeug.serving import make_server
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Site, str]]:
+    site = build_site(tmp_path)
+    site.app.config["TESTING"] = False
+    server = make_server("127.0.0.1", 0, site.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield site, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+def test_a_supervisor_reviews_a_call_and_closes_its_ticket(served, browser):
+    site, base = served
+    page = browser.new_page()
+    page.goto(f"{base}/calls")
+    page.fill("input[name=username]", "super")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("#calls")).to_contain_text("taxes")
+
+    page.select_option("select[name=department]", "roads")
+    page.click("#call-filters button[type=submit]")
+    rows = page.locator("#calls tr")
+    expect(rows).to_have_count(2)
+    expect(page.locator("#calls")).not_to_contain_text("taxes")
+    rows.nth(1).locator("a").first.click()
+
+    expect(page.locator("h1")).to_have_text(f"Call {site.roads_call}")
+    audio = page.locator("audio")
+    audio.evaluate("element => element.play()")
+    page.wait_for_function(
+        "(audio) => audio.readyState >= 2 && audio.duration > 0.4", arg=audio.element_handle()
+    )
+
+    page.click(f"text={site.roads_ref}")
+    page.select_option("#new-status", "resolved")
+    page.click("#status-form button[type=submit]")
+    expect(page.locator("#status")).to_have_text("resolved")
+    expect(page.locator("#outbox")).to_contain_text(f"report {site.roads_ref} is now resolved")
+    expect(page.locator("#outbox")).to_contain_text("queued")

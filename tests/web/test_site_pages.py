@@ -1,0 +1,179 @@
+"""The supervisor site's pages and actions through the Flask test client."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from site_data import STARTED, token, wav
+from sqlalchemy import select
+
+from ivr.storage import calls
+from ivr.storage.models import AuditEntry, SmsOutbox, Ticket, TicketNote
+
+
+def _body(client, path):
+    response = client.get(path)
+    assert response.status_code == 200, path
+    text = response.get_data(as_text=True)
+    response.close()
+    return text
+
+
+def _database(site):
+    return site.app.extensions["civicline"].database
+
+
+def test_the_call_log_filters(site, supervisor):
+    both = _body(supervisor, "/calls")
+    assert site.roads_call in both and site.taxes_call in both
+    only_taxes = _body(supervisor, "/calls?department=taxes")
+    assert site.taxes_call in only_taxes and site.roads_call not in only_taxes
+    assert site.roads_call not in _body(supervisor, "/calls?outcome=transferred")
+    assert site.roads_call in _body(supervisor, "/calls?language=en&has_ticket=yes")
+    assert site.roads_call not in _body(supervisor, "/calls?has_ticket=no")
+    assert site.roads_call in _body(supervisor, "/calls?caller=0722111222")
+    day = STARTED.date()
+    assert site.roads_call not in _body(supervisor, f"/calls?end={day - timedelta(days=2)}")
+    assert site.roads_call in _body(supervisor, f"/calls?start={day - timedelta(days=1)}")
+
+
+def test_the_call_log_pages_by_started_at_and_id(site, supervisor):
+    database = _database(site)
+    version = site.app.extensions["civicline"].flows.current().version
+    with database.session() as session:
+        for n in range(60):
+            calls.start_call(
+                session,
+                call_id=f"page-{n:03d}",
+                caller=None,
+                channel="terminal",
+                flow_version=version,
+                language="ro",
+                at=STARTED - timedelta(days=1, minutes=n),
+            )
+    first = _body(supervisor, "/calls")
+    assert "page-000" in first and "page-059" not in first
+    cursor = first.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&")
+    second = _body(supervisor, cursor)
+    assert "page-059" in second and "page-000" not in second and 'rel="next"' not in second
+
+
+def test_the_call_detail_shows_timeline_turns_route_and_recording(site, supervisor):
+    page = _body(supervisor, f"/calls/{site.roads_call}")
+    assert "main → report_category" in page
+    assert "no_match" in page and "choice → report_category" in page
+    assert "0.42" in page and "keys <code>7</code>" in page
+    assert "250 ms" in page
+    assert site.roads_ref in page and "booked" in page
+    assert f"/calls/{site.roads_call}/recordings/{site.recording_id}" in page
+    audio = supervisor.get(f"/calls/{site.roads_call}/recordings/{site.recording_id}")
+    assert audio.status_code == 200 and audio.mimetype == "audio/wav"
+    assert audio.data == wav()
+    audio.close()
+    with _database(site).session() as session:
+        actions = session.scalars(select(AuditEntry.action)).all()
+    assert "recording.play" in actions
+    assert supervisor.get(f"/calls/{site.roads_call}/recordings/nope").status_code == 404
+    assert supervisor.get("/calls/nope").status_code == 404
+
+
+def test_changing_a_status_tells_the_caller_by_sms(site, supervisor):
+    path = f"/tickets/{site.roads_ref}"
+    reply = supervisor.post(
+        f"{path}/status",
+        data={"status": "in_progress", "note": "crew sent", "csrf_token": token(supervisor, path)},
+    )
+    assert reply.status_code == 302
+    page = _body(supervisor, path)
+    assert "in_progress" in page and "crew sent" in page
+    assert f"report {site.roads_ref} is now in progress." in page
+    with _database(site).session() as session:
+        [sms] = session.scalars(
+            select(SmsOutbox).where(SmsOutbox.template == "sms_status_changed")
+        ).all()
+        assert sms.to == "+40722111222" and sms.status == "queued"
+        entry = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "ticket.status")
+        ).one()
+        assert entry.actor == "super" and entry.details["after"] == "in_progress"
+
+
+def test_closing_a_ticket_counts_on_the_dashboard(site, supervisor):
+    path = f"/tickets/{site.roads_ref}"
+    supervisor.post(
+        f"{path}/status", data={"status": "resolved", "csrf_token": token(supervisor, path)}
+    )
+    page = _body(supervisor, "/")
+    assert "Tickets opened and closed" in page and "<svg" in page
+    assert 'id="handled">2<' in page
+    assert "src=" not in page and "kozea.github.io" not in page  # no CDN script
+
+
+def test_replies_notes_reassignment_and_escalation(site, supervisor):
+    path = f"/tickets/{site.roads_ref}"
+    csrf = token(supervisor, path)
+    supervisor.post(f"{path}/reply", data={"reply": "scheduled", "csrf_token": csrf})
+    supervisor.post(f"{path}/notes", data={"body": "<b>call the school</b>", "csrf_token": csrf})
+    supervisor.post(f"{path}/escalate", data={"csrf_token": csrf})
+    supervisor.post(f"{path}/department", data={"department": "lighting", "csrf_token": csrf})
+    page = _body(supervisor, path)
+    assert f"the work for report {site.roads_ref} is scheduled" in page
+    assert "&lt;b&gt;call the school&lt;/b&gt;" in page
+    assert "head_of_service" in page and "lighting" in page
+    with _database(site).session() as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.ref == site.roads_ref)).one()
+        assert ticket.escalation_level == 1 and ticket.department == "lighting"
+        kinds = sorted(n.kind for n in session.scalars(select(TicketNote)))
+        assert kinds == ["note", "reply"]
+
+
+def test_an_officer_who_reassigns_away_loses_the_ticket(site, officer):
+    path = f"/tickets/{site.roads_ref}"
+    reply = officer.post(
+        f"{path}/department", data={"department": "taxes", "csrf_token": token(officer, path)}
+    )
+    assert reply.headers["Location"] == "/tickets"
+    assert officer.get(path).status_code == 404
+
+
+def test_the_ticket_list_filters_and_exports(site, supervisor):
+    assert site.taxes_ref not in _body(supervisor, "/tickets?department=roads")
+    assert site.roads_ref in _body(supervisor, "/tickets?status=registered&category=pothole")
+    csv = _body(supervisor, "/tickets.csv?department=taxes")
+    assert csv.startswith("ref,created,status") and site.taxes_ref in csv
+    assert site.roads_ref not in csv
+    calls_csv = _body(supervisor, "/calls.csv?department=roads")
+    assert site.roads_call in calls_csv and site.taxes_call not in calls_csv
+
+
+def test_callbacks_assign_and_record_the_outcome(site, supervisor):
+    slot = datetime.now(UTC) + timedelta(minutes=30)
+    path = f"/callbacks?day={slot.astimezone(ZoneInfo('Europe/Bucharest')).date()}"
+    page = _body(supervisor, path)
+    assert "Due (1)" in page and "unassigned" in page
+    csrf = token(supervisor, path)
+    supervisor.post(
+        f"/callbacks/{site.callback_id}/assign", data={"officer": "1", "csrf_token": csrf}
+    )
+    assert "Ana Pop" in _body(supervisor, path)
+    supervisor.post(
+        f"/callbacks/{site.callback_id}/outcome",
+        data={"outcome": "answered", "resolution": "fixed", "csrf_token": csrf},
+    )
+    page = _body(supervisor, path)
+    assert "Done (1)" in page and "answered fixed" in page
+
+
+def test_the_audit_log_lists_supervisor_actions(site, supervisor, admin):
+    path = f"/tickets/{site.roads_ref}"
+    supervisor.post(f"{path}/notes", data={"body": "n", "csrf_token": token(supervisor, path)})
+    page = _body(admin, "/audit?actor=super")
+    assert "ticket.note" in page and site.roads_ref in page and "login" in page
+
+
+def test_live_calls_page_and_stream(site, supervisor):
+    page = _body(supervisor, "/live")
+    assert "EventSource" in page and "main" in page
+    stream = _body(supervisor, "/live/stream?once=1")
+    assert stream.startswith("data: [") and '"node": "main"' in stream
