@@ -1,4 +1,4 @@
-"""`ivr users add`: accounts of the supervisor site."""
+"""`ivr users add`: accounts of the supervisor site, and the departments an officer sees."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 
 from ivr.bootstrap import open_database
 from ivr.config import Settings
+from ivr.storage.accounts import link_departments
 from ivr.storage.audit import audit
 from ivr.storage.directory import ROLES, add_user
 
@@ -26,8 +27,21 @@ def users() -> None:
     metavar="NAME",
     help="Read the password from this environment variable instead of a prompt.",
 )
+@click.option(
+    "--department",
+    "departments",
+    multiple=True,
+    metavar="CODE",
+    help="A department an officer may see (repeatable; admins and supervisors see all).",
+)
 @click.pass_obj
-def add(settings: Settings, username: str, role: str, password_env: str | None) -> None:
+def add(
+    settings: Settings,
+    username: str,
+    role: str,
+    password_env: str | None,
+    departments: tuple[str, ...],
+) -> None:
     """Add a user; the password is asked twice (or read from --password-env)."""
     if password_env:
         password = os.environ.get(password_env, "")
@@ -39,13 +53,14 @@ def add(settings: Settings, username: str, role: str, password_env: str | None) 
     database = open_database(settings)
     try:
         with database.session() as session:
-            add_user(session, username, password, role, at=now)
+            user = add_user(session, username, password, role, at=now)
+            link_departments(session, user, departments)
             audit(
                 session,
                 actor="cli",
                 action="user.add",
                 target=username,
-                details={"role": role},
+                details={"role": role, "departments": sorted(departments)},
                 at=now,
             )
     except ValueError as error:
