@@ -5,6 +5,7 @@ Nothing here runs at import time; `ivr serve`, `ivr worker` and `ivr call` call 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,10 @@ from ivr.storage.db import Database
 from ivr.storage.directory import sync_departments
 from ivr.storage.outbox import LoggingSmsSender
 from menus.registry import FlowRegistry
+from menus.schema import Flow
 from speech.intents import PhraseMatcher
+from speech.models import ModelCache, ModelError
+from speech.recognizer import VoskRecognizer
 
 
 def open_database(settings: Settings) -> Database:
@@ -38,3 +42,19 @@ def call_services(settings: Settings, database: Database) -> CallServices:
 def job_handlers(database: Database) -> dict[str, Callable[[dict[str, Any]], None]]:
     """The worker's job kinds. SMS go to the log until a Twilio sender is configured."""
     return dict(sms_handlers(database, LoggingSmsSender()))
+
+
+@functools.cache
+def shared_models() -> ModelCache:
+    """The process's Vosk models: each loaded once, on first use, and shared by all calls."""
+    return ModelCache()
+
+
+def recognizer_for(flow: Flow, language: str, rate: int = 8000) -> VoskRecognizer:
+    """A new recogniser for one call in `language`; ModelError when it is keypad-only."""
+    name = flow.languages[language].model if language in flow.languages else None
+    if name is None:
+        raise ModelError(f"the flow has no speech model for {language!r} (keypad only)")
+    return VoskRecognizer(
+        shared_models().get(name), rate, no_input_seconds=flow.settings.no_input_seconds
+    )

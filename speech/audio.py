@@ -86,7 +86,7 @@ def read_wav(source: Path | bytes, rate: int = PHONE_RATE, *, mix_stereo: bool =
             source_rate = reader.getframerate()
             frames = reader.readframes(reader.getnframes())
     except (wave.Error, EOFError) as exc:
-        raise AudioError(f"{name}: not a PCM WAV file ({exc or 'truncated'})") from None
+        raise AudioError(f"{name}: not a PCM WAV file ({str(exc) or 'truncated'})") from None
     if not frames:
         raise AudioError(f"{name}: the file holds no audio")
     frames = frames[: len(frames) - len(frames) % (width * channels)]

@@ -21,10 +21,12 @@ from typing import Any
 from ivr.calls import CallRunner, CallServices, Observer
 from ivr.engine import actions as act
 from ivr.engine import events as ev
-from ivr.engine.ports import RecordingStore
+from ivr.engine.ports import Recognizer, RecordingStore
 
 SECONDS_PER_INPUT = 2.0
 SECONDS_PER_WORD = 0.4
+SPEECH_CHUNK_SECONDS = 0.1
+PHONE_LINE_RATE = 8000
 TRANSFER_RESULTS = ("answered", "no-answer", "busy", "failed")
 
 
@@ -68,6 +70,11 @@ class TerminalCall:
     timers: dict[str, float] = field(default_factory=dict)
     waiting_for: str = "input"
     """input, recording or transfer: what the next line answers."""
+    speech: Callable[[str], Recognizer] | None = None
+    """The recogniser for a language (raises InputError when it has no model)."""
+    read_audio: Callable[[Path], bytes] | None = None
+    """A WAV file as 8 kHz 16-bit mono PCM (raises InputError when it cannot be used)."""
+    listen: act.Listen | None = None
 
     def start(
         self, *, caller: str | None, language: str | None, observe: Observer | None = None
@@ -105,7 +112,7 @@ class TerminalCall:
             case "silence":
                 self._silence()
             case "wav":
-                raise InputError("a WAV as speech needs the speech package (ivr transcribe)")
+                self._speak(Path(line.value))
             case "transfer":
                 raise InputError("no transfer is under way")
 
@@ -134,6 +141,25 @@ class TerminalCall:
                 at=self._tick(seconds), recording_id=None, seconds=seconds, transcript=line.value
             )
         return ev.RecordingFinished(at=self._tick(5), recording_id=None, seconds=0.0)
+
+    def _speak(self, path: Path) -> None:
+        """Feed a WAV through the recogniser as the caller's speech, until it answers."""
+        if self.speech is None or self.read_audio is None or self.listen is None:
+            raise InputError("a WAV as speech needs a recogniser (the call is not listening)")
+        recognizer = self.speech(self.listen.language)
+        pcm = self.read_audio(path)
+        recognizer.listen(self.listen)
+        chunk = int(SPEECH_CHUNK_SECONDS * PHONE_LINE_RATE) * 2
+        for offset in range(0, len(pcm), chunk):
+            at = self._tick(SPEECH_CHUNK_SECONDS)
+            events = recognizer.accept(pcm[offset : offset + chunk], at)
+            if events:
+                for event in events:
+                    self._send(event)
+                if not isinstance(events[-1], ev.SpeechStarted):
+                    return
+        for event in recognizer.finish(self._tick(0)):
+            self._send(event)
 
     def _silence(self) -> None:
         name = "inter_digit" if "inter_digit" in self.timers else next(iter(self.timers), None)
@@ -169,6 +195,7 @@ class TerminalCall:
                     self.timers.pop(action.name, None)
                 case act.Listen():
                     self.waiting_for = "input"
+                    self.listen = action
                 case act.Record():
                     self.waiting_for = "recording"
                 case act.Transfer():

@@ -23,9 +23,9 @@ def main(ctx: click.Context, log_level: str | None) -> None:
 
 
 def _register() -> None:
-    from ivr.cli import call, db, flows, serve, tickets, users, worker
+    from ivr.cli import call, db, flows, models, serve, tickets, transcribe, users, worker
 
-    for module in (call, db, flows, serve, tickets, users, worker):
+    for module in (call, db, flows, models, serve, tickets, transcribe, users, worker):
         module.register(main)
 
 

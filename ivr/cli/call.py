@@ -12,12 +12,16 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from ivr.bootstrap import call_services, open_database
+from ivr.bootstrap import call_services, open_database, recognizer_for
 from ivr.channels.terminal import InputError, TerminalCall, parse_input
 from ivr.config import Settings
 from ivr.engine import actions as act
+from ivr.engine.ports import Recognizer
 from ivr.recordings import BadRecording, LocalRecordingStore
 from menus.problems import FlowError
+from menus.schema import Flow
+from speech.audio import PHONE_RATE, AudioError, read_wav
+from speech.models import ModelError
 
 
 def register(main: click.Group) -> None:
@@ -68,6 +72,8 @@ def call(
         show=_show_text if not as_json else lambda action: None,
         now=_start_time(at_local, ZoneInfo(flow.city.timezone)),
         simulated=at_local is not None,
+        speech=lambda language: _recognizer(flow, language),
+        read_audio=_read_audio,
     )
     phone.start(caller=caller, language=lang, observe=_print_json if as_json else None)
     for line in inputs if inputs else _typed_lines():
@@ -101,6 +107,20 @@ def _start_time(at_local: str | None, zone: ZoneInfo) -> datetime:
             "expected a local time like 2026-12-25T10:00", param_hint="--at"
         ) from None
     return (at if at.tzinfo else at.replace(tzinfo=zone)).astimezone(UTC)
+
+
+def _recognizer(flow: Flow, language: str) -> Recognizer:
+    try:
+        return recognizer_for(flow, language)
+    except ModelError as error:
+        raise InputError(str(error)) from None
+
+
+def _read_audio(path: Path) -> bytes:
+    try:
+        return read_wav(path, PHONE_RATE)
+    except AudioError as error:
+        raise InputError(str(error)) from None
 
 
 def _typed_lines() -> Iterator[str]:
