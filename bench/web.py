@@ -1,0 +1,208 @@
+"""Benchmark of the supervisor site: call log, call detail and dashboard page times over a
+generated database of N calls (default 1,000,000) with their events, on SQLite and on
+PostgreSQL. Figures are defined in bench/README.md; run `.venv/bin/python bench/web.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))  # the throwaway PostgreSQL server of the tests
+
+from pgserver import running_postgres  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+
+from ivr.config import Settings  # noqa: E402
+from ivr.storage.calls import save_flow_version  # noqa: E402
+from ivr.storage.directory import add_user  # noqa: E402
+from ivr.storage.models import (  # noqa: E402
+    Call,
+    CallEvent,
+    CallHourStats,
+    ChoiceDayStats,
+    NodeDayStats,
+)
+from ivr.web import create_app  # noqa: E402
+
+DEPARTMENTS = ("roads", "lighting", "taxes", "urbanism", "public_relations")
+OUTCOMES = ("ticket", "ticket", "transferred", "status", "callback", "handled", "abandoned")
+BATCH = 5_000
+PASSWORD = "bench password"
+
+
+def call_rows(n: int, now: datetime, version: str) -> Iterator[tuple[dict, list]]:
+    """Call `n`'s row and its 12 event rows (menu, a no-match, speech, a choice, an SMS)."""
+    rng = random.Random(n)
+    at = now - timedelta(seconds=rng.randrange(90 * 86_400))
+    call_id = f"bench-{n:08d}"
+    department = rng.choice(DEPARTMENTS)
+    outcome = rng.choice(OUTCOMES)
+    call = {
+        "id": call_id,
+        "caller": f"+40722{n % 1_000_000:06d}",
+        "channel": "sip",
+        "flow_version": version,
+        "language": rng.choice(("ro", "en")),
+        "started_at": at,
+        "ended_at": at + timedelta(seconds=rng.randrange(20, 300)),
+        "outcome": outcome,
+        "current_node": "anything_else",
+        "department": department,
+        "ticket_id": None,
+    }
+    events = [
+        ("event", "CallStarted", {"call_id": call_id, "caller": call["caller"]}),
+        ("action", "Say", {"prompt": "welcome.prompt", "text": "Welcome", "mark": "m1"}),
+        ("action", "Say", {"prompt": "main.prompt", "text": "Press 1", "mark": "m2"}),
+        ("action", "Listen", {"node": "main", "keys": "123450"}),
+        ("event", "PromptFinished", {"mark": "m2"}),
+        ("event", "DigitsPressed", {"digits": "8"}),
+        ("action", "Say", {"prompt": "texts.no_match", "text": "Sorry?", "mark": "m3"}),
+        ("action", "Listen", {"node": "main", "keys": "123450"}),
+        ("event", "SpeechRecognized", {"text": "pothole", "confidence": 0.8}),
+        ("action", "Say", {"prompt": "report_category.prompt", "text": "What?", "mark": "m4"}),
+        ("action", "Listen", {"node": "report_category", "keys": "12345"}),
+        ("event", "CallerHungUp", {}),
+    ]
+    rows = [
+        {
+            "call_id": call_id,
+            "seq": seq,
+            "kind": kind,
+            "type": kind_type,
+            "payload": payload,
+            "at": at + timedelta(seconds=2 * seq),
+        }
+        for seq, (kind, kind_type, payload) in enumerate(events, start=1)
+    ]
+    yield call, rows
+
+
+def generate(app: Any, calls: int) -> float:
+    """Bulk-insert `calls` calls, their events and their summary rows; seconds taken."""
+    services = app.extensions["civicline"]
+    loaded = services.flows.current()
+    now = datetime.now(UTC).replace(microsecond=0)
+    began = time.perf_counter()
+    hours: Counter[tuple[datetime, str, str]] = Counter()
+    days: Counter[Any] = Counter()
+    engine = services.database.engine
+    with services.database.session() as session:
+        save_flow_version(session, loaded.version, loaded.source, loaded.path, now)
+        add_user(session, "bench", PASSWORD, "supervisor")
+    for first in range(0, calls, BATCH):
+        call_batch, event_batch = [], []
+        for n in range(first, min(first + BATCH, calls)):
+            for call, rows in call_rows(n, now, loaded.version):
+                call_batch.append(call)
+                event_batch.extend(rows)
+                hour = call["started_at"].replace(minute=0, second=0)
+                hours[(hour, call["outcome"], call["department"])] += 1
+                days[call["started_at"].date()] += 1
+        with engine.begin() as connection:
+            connection.execute(insert(Call), call_batch)
+            connection.execute(insert(CallEvent), event_batch)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(CallHourStats),
+            [
+                {"hour": h, "outcome": o, "department": d, "calls": c}
+                for (h, o, d), c in hours.items()
+            ],
+        )
+        connection.execute(
+            insert(NodeDayStats),
+            [{"day": d, "node": "main", "turns": 2 * c, "no_match": c, "no_input": 0}
+             for d, c in days.items()],
+        )  # fmt: skip
+        connection.execute(
+            insert(ChoiceDayStats),
+            [{"day": d, "node": "main", "target": "report_category", "count": c}
+             for d, c in days.items()],
+        )  # fmt: skip
+    return time.perf_counter() - began
+
+
+def p95(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=20)[-1] * 1000
+
+
+def measure(app: Any, calls: int, repeats: int) -> dict[str, tuple[float, float]]:
+    """Page → (p50 ms, p95 ms), signed in as a supervisor, through the WSGI app in-process."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    client.post("/login", data={"username": "bench", "password": PASSWORD, "csrf_token": token})
+    rng = random.Random(7)
+    pages = {
+        "call log, first page": lambda: "/calls",
+        "call log, filtered": lambda: f"/calls?department={rng.choice(DEPARTMENTS)}&outcome=ticket",
+        "call detail": lambda: f"/calls/bench-{rng.randrange(calls):08d}",
+        "dashboard, 30 days": lambda: "/?days=30",
+    }
+    figures = {}
+    for name, path in pages.items():
+        samples = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            response = client.get(path())
+            assert response.status_code == 200, (name, response.status_code)
+            response.get_data()
+            samples.append(time.perf_counter() - began)
+        figures[name] = (statistics.median(samples) * 1000, p95(samples))
+    return figures
+
+
+@contextmanager
+def site(database_url: str) -> Iterator[Any]:
+    data = Path(tempfile.mkdtemp(prefix="civicline-bench-web-"))
+    try:
+        settings = Settings(
+            data_dir=data, database_url=database_url, flow_path=ROOT / "callflows.yaml",
+            secret_key="bench",
+        )  # fmt: skip
+        app = create_app(settings)
+        yield app
+        app.extensions["civicline"].database.dispose()
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def report(dialect: str, app: Any, calls: int, repeats: int) -> None:
+    seconds = generate(app, calls)
+    print(f"{dialect}: {calls:,} calls, {12 * calls:,} events generated in {seconds:.0f} s")
+    for name, (p50, p95_ms) in measure(app, calls, repeats).items():
+        print(f"  {name:<24} p50 {p50:7.1f} ms   p95 {p95_ms:7.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=100)
+    parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    args = parser.parse_args()
+    if args.only != "postgresql":
+        directory = Path(tempfile.mkdtemp(prefix="civicline-bench-sqlite-"))
+        with site(f"sqlite:///{directory / 'bench.db'}") as app:
+            report("SQLite", app, args.calls, args.repeats)
+        shutil.rmtree(directory, ignore_errors=True)
+    if args.only != "sqlite":
+        with running_postgres() as server, site(server.create_database("bench")) as app:
+            report("PostgreSQL", app, args.calls, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
