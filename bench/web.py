@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # the throwaway PostgreSQL server of the tests
+# bench/ itself off the path (bench/speech.py would shadow the speech package); the tests'
+# folder on it, for their throwaway PostgreSQL server.
+sys.path[0:1] = [str(ROOT), str(ROOT / "tests")]
 
 from pgserver import running_postgres  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
