@@ -23,9 +23,20 @@ def main(ctx: click.Context, log_level: str | None) -> None:
 
 
 def _register() -> None:
-    from ivr.cli import call, db, flows, models, serve, tickets, transcribe, users, worker
+    from ivr.cli import (
+        call,
+        db,
+        flows,
+        models,
+        prompts,
+        serve,
+        tickets,
+        transcribe,
+        users,
+        worker,
+    )
 
-    for module in (call, db, flows, models, serve, tickets, transcribe, users, worker):
+    for module in (call, db, flows, models, prompts, serve, tickets, transcribe, users, worker):
         module.register(main)
 
 
