@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))  # the throwaway PostgreSQL server of the tests
+# bench/ itself must not be on the path (bench/speech.py would shadow the speech package);
+# tests/ holds the throwaway PostgreSQL server.
+sys.path[0:1] = [str(ROOT), str(ROOT / "tests")]
 
 from pgserver import running_postgres  # noqa: E402
 
