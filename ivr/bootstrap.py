@@ -19,6 +19,7 @@ from ivr.storage.outbox import LoggingSmsSender
 from menus.registry import FlowRegistry
 from menus.schema import Flow
 from speech.intents import PhraseMatcher
+from speech.job import transcription_handlers
 from speech.models import ModelCache, ModelError
 from speech.recognizer import VoskRecognizer
 
@@ -39,9 +40,21 @@ def call_services(settings: Settings, database: Database) -> CallServices:
     return CallServices(database=database, flows=flows, matcher=PhraseMatcher())
 
 
-def job_handlers(database: Database) -> dict[str, Callable[[dict[str, Any]], None]]:
-    """The worker's job kinds. SMS go to the log until a Twilio sender is configured."""
-    return dict(sms_handlers(database, LoggingSmsSender()))
+def job_handlers(
+    settings: Settings, database: Database
+) -> dict[str, Callable[[dict[str, Any]], None]]:
+    """The worker's job kinds. SMS go to the log until a Twilio sender is configured;
+    descriptions are transcribed with the flow's model for the ticket's language."""
+    handlers = dict(sms_handlers(database, LoggingSmsSender()))
+    handlers.update(
+        transcription_handlers(
+            database,
+            FlowRegistry(settings.flow_path),
+            shared_models(),
+            settings.data_dir / "recordings",
+        )
+    )
+    return handlers
 
 
 @functools.cache
@@ -58,3 +71,4 @@ def recognizer_for(flow: Flow, language: str, rate: int = 8000) -> VoskRecognize
     return VoskRecognizer(
         shared_models().get(name), rate, no_input_seconds=flow.settings.no_input_seconds
     )
+

@@ -1,6 +1,7 @@
 """Carrying out the engine's storage actions, answering some of them with an event.
 
-CreateTicket → TicketCreated, LookupTicket / CheckTicketPin → TicketLookedUp,
+CreateTicket → TicketCreated (and, with a recording, a transcription job in the same
+transaction), LookupTicket / CheckTicketPin → TicketLookedUp,
 ScheduleCallback → CallbackScheduled; QueueSms and RememberLanguage need no answer. A database
 error becomes StorageFailed, so the caller hears an apology and is offered a human instead of
 silence; what was stored before stays stored.
@@ -20,6 +21,7 @@ from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.storage import callbacks, outbox, preferences, tickets
 from ivr.storage.db import Database
+from ivr.storage.queue import enqueue
 from menus.schema import Flow
 from routing.callbacks import callback_slots
 
@@ -34,6 +36,9 @@ STORAGE_ACTIONS = (
     act.RememberLanguage,
 )
 SLOT_SEARCH = timedelta(days=31)
+TRANSCRIBE = "speech.transcribe"
+"""The job that transcribes a ticket's recorded description (speech/job.py)."""
+TRANSCRIBE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,9 @@ class Effects:
             at=at,
             zone=self.zone,
         )
+        if a.recording_id is not None:
+            payload = {"ticket_id": ticket.id, "recording_id": a.recording_id}
+            enqueue(session, TRANSCRIBE, payload, at=at, max_attempts=TRANSCRIBE_ATTEMPTS)
         return ev.TicketCreated(at=at, ref=ticket.ref, pin=pin)
 
     @staticmethod

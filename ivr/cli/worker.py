@@ -26,7 +26,7 @@ def worker(settings: Settings, once: bool) -> None:
     database = open_database(settings)
     runner = Worker(
         database,
-        job_handlers(database),
+        job_handlers(settings, database),
         worker_id=f"{socket.gethostname()}:{os.getpid()}",
     )
     try:

