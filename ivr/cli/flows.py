@@ -1,4 +1,8 @@
-"""`ivr flows check [FILE...]`: every problem of a flow file as FILE:LINE: message."""
+"""`ivr flows check [FILE...]`: every problem of a flow file as FILE:LINE: message.
+
+Beyond the menus rules, each phrase is checked against the vocabulary of its language's
+installed Vosk model (`speech.vocabulary`); a model that is not installed is a warning.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,12 @@ from pathlib import Path
 
 import click
 
+from ivr.bootstrap import shared_models
 from ivr.config import Settings
+from menus.document import read_document
 from menus.loader import load_flow
 from menus.problems import FlowError
+from speech.vocabulary import check_vocabulary
 
 
 @click.group()
@@ -31,6 +38,15 @@ def check(settings: Settings, files: tuple[Path, ...]) -> None:
                 click.echo(str(problem), err=True)
             continue
         flow = loaded.flow
+        _, lines = read_document(loaded.source, loaded.path)
+        vocabulary = check_vocabulary(flow, lines, loaded.path, shared_models())
+        for warning in vocabulary.warnings:
+            click.echo(f"{path}: {warning}", err=True)
+        if vocabulary.problems:
+            failed = True
+            for problem in vocabulary.problems:
+                click.echo(str(problem), err=True)
+            continue
         languages = ", ".join(flow.languages)
         click.echo(f"{path}: ok ({len(flow.nodes)} nodes, languages {languages})")
     if failed:
