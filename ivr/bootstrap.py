@@ -18,6 +18,7 @@ from ivr.storage.directory import sync_departments
 from ivr.storage.outbox import LoggingSmsSender
 from menus.registry import FlowRegistry
 from menus.schema import Flow
+from speech.admission import LiveRecognizers
 from speech.intents import PhraseMatcher
 from speech.job import transcription_handlers
 from speech.models import ModelCache, ModelError
@@ -63,12 +64,21 @@ def shared_models() -> ModelCache:
     return ModelCache()
 
 
-def recognizer_for(flow: Flow, language: str, rate: int = 8000) -> VoskRecognizer:
-    """A new recogniser for one call in `language`; ModelError when it is keypad-only."""
+@functools.cache
+def live_recognizers() -> LiveRecognizers:
+    """The process's live recognisers, at most CIVICLINE_MAX_RECOGNIZERS of them."""
+    return LiveRecognizers(Settings().max_recognizers)
+
+
+def recognizer_for(
+    flow: Flow, language: str, rate: int = 8000, *, live: LiveRecognizers | None = None
+) -> VoskRecognizer:
+    """A new recogniser for one call in `language`; ModelError when it is keypad-only, and
+    KeypadFirst (a ModelError) when `live` (the process's count) is at its limit."""
     name = flow.languages[language].model if language in flow.languages else None
     if name is None:
         raise ModelError(f"the flow has no speech model for {language!r} (keypad only)")
-    return VoskRecognizer(
+    recognizer = VoskRecognizer(
         shared_models().get(name), rate, no_input_seconds=flow.settings.no_input_seconds
     )
-
+    return (live if live is not None else live_recognizers()).admit(recognizer)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +30,8 @@ class Settings(BaseSettings):
     live_refresh_seconds: float = 2.0
     """How often the live calls page's event stream reads the database."""
     worker_poll_seconds: float = 1.0
+    max_recognizers: int = Field(40, ge=0)
+    """Live speech recognisers per process; beyond them a new call is served keypad-first."""
     log_level: str = "INFO"
 
     def resolved_database_url(self) -> str:

