@@ -72,8 +72,8 @@ class VoskRecognizer:
             self._kaldi.SetWords(True)
             self._kaldi.SetMaxAlternatives(0)
         else:
+            self._kaldi.Reset()  # first: Vosk aborts the process on SetGrammar mid-utterance
             self._kaldi.SetGrammar(self._grammar.as_json())
-            self._kaldi.Reset()
         if self.endpoint == "vad" and self._vad is None:
             import webrtcvad
 

@@ -6,7 +6,7 @@ import random
 from typing import Any
 
 import pytest
-from listening import first_listen, push
+from listening import START, first_listen, push
 from voice import speak, utterance
 
 from ivr.engine import actions as act
@@ -112,3 +112,20 @@ def test_spoken_digits_become_digits_at_a_number_node(korean_model: Any) -> None
 def test_audio_outside_a_turn_is_ignored(korean_model: Any, korean_flow: Flow) -> None:
     recognizer = VoskRecognizer(korean_model, PHONE_RATE)
     assert push(recognizer, utterance("나무")) == []
+
+
+def test_a_new_listen_while_the_caller_speaks_starts_a_fresh_turn(
+    korean_model: Any, korean_flow: Flow
+) -> None:
+    """Vosk aborts the process when a grammar is set mid-utterance; the turn is reset first."""
+    listen = first_listen(korean_flow)
+    recognizer = VoskRecognizer(korean_model, PHONE_RATE)
+    pcm = utterance("나무")
+    half = len(pcm) // 2 - len(pcm) // 2 % 2
+    recognizer.listen(listen)
+    assert [type(e) for e in recognizer.accept(pcm[:half], START)] == [ev.SpeechStarted]
+    recognizer.listen(listen)
+    heard = [e for _, e in push(recognizer, pcm)]
+    assert [
+        understood(korean_flow, listen, e) for e in heard if not isinstance(e, ev.SpeechStarted)
+    ] == ["report"]
