@@ -44,9 +44,9 @@ def call_services(settings: Settings, database: Database) -> CallServices:
 def job_handlers(
     settings: Settings, database: Database
 ) -> dict[str, Callable[[dict[str, Any]], None]]:
-    """The worker's job kinds. SMS go to the log until a Twilio sender is configured;
+    """The worker's job kinds. SMS go through Twilio when it is configured, else to the log;
     descriptions are transcribed with the flow's model for the ticket's language."""
-    handlers = dict(sms_handlers(database, LoggingSmsSender()))
+    handlers = sms_job_handlers(settings, database)
     handlers.update(
         transcription_handlers(
             database,
@@ -82,3 +82,18 @@ def recognizer_for(
         shared_models().get(name), rate, no_input_seconds=flow.settings.no_input_seconds
     )
     return (live if live is not None else live_recognizers()).admit(recognizer)
+
+
+def sms_job_handlers(
+    settings: Settings, database: Database
+) -> dict[str, Callable[[dict[str, Any]], None]]:
+    """The "sms.send" job: through Twilio when its credentials are set, else to the log."""
+    if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from:
+        from twilio.rest import Client
+
+        from webhooks.sms_sender import TwilioSmsSender
+        from webhooks.sms_sender import sms_handlers as twilio_sms_handlers
+
+        client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
+        return twilio_sms_handlers(database, TwilioSmsSender(client, settings.twilio_from))
+    return dict(sms_handlers(database, LoggingSmsSender()))

@@ -25,6 +25,13 @@ class Settings(BaseSettings):
     port: int = 8080
     public_url: str = ""
     """Public base URL as Twilio sees it (behind a proxy); empty means the request's own."""
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    """Signs every Twilio request; without it every Twilio webhook answers 403."""
+    twilio_from: str = ""
+    """The Twilio number SMS are sent from (and transfers show as caller ID)."""
+    twilio_dial_timeout: int = 25
+    """Seconds a transfer rings before it counts as not answered."""
     secure_cookies: bool = False
     """Send the session cookie only over HTTPS (set it when the site is served over HTTPS)."""
     live_refresh_seconds: float = 2.0

@@ -13,6 +13,7 @@ from flask_wtf import CSRFProtect
 
 from ivr.bootstrap import call_services, open_database
 from ivr.config import Settings
+from webhooks import voice as twilio_voice
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -38,4 +39,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     auth.init_app(app)
     for module in (health, auth, dashboard, calls, tickets, callbacks, live, audit):
         app.register_blueprint(module.blueprint)
+    twilio_voice.init_app(app)
     return app

@@ -27,6 +27,7 @@ from ivr.storage.models.tickets import (
     TicketNote,
     TicketStatusChange,
 )
+from ivr.storage.models.twilio import TwilioCallStatus, TwilioStreamToken
 
 __all__ = [
     "JOB_STATUSES",
@@ -54,6 +55,8 @@ __all__ = [
     "TicketDayStats",
     "TicketNote",
     "TicketStatusChange",
+    "TwilioCallStatus",
+    "TwilioStreamToken",
     "User",
     "UserDepartment",
 ]

@@ -1,0 +1,94 @@
+"""Twilio's side of calls in the database: one-time stream tokens and status callbacks.
+
+A token is kept only as its SHA-256 and redeemed once (an UPDATE that only one request can
+win). Status callbacks are stored once per (CallSid, SequenceNumber) and a call's status only
+moves forward: a late `ringing` never undoes `in-progress` or `completed`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ivr.storage.models import TwilioCallStatus, TwilioStreamToken
+from ivr.storage.upsert import insert_statement
+
+STATUS_ORDER = {
+    "queued": 0,
+    "initiated": 1,
+    "ringing": 2,
+    "in-progress": 3,
+    "completed": 4,
+    "busy": 4,
+    "failed": 4,
+    "no-answer": 4,
+    "canceled": 4,
+}
+
+
+def issue_token(
+    session: Session, call_sid: str, actions: list[dict[str, Any]], at: datetime
+) -> str:
+    """A new one-time token for a stream of `call_sid` that starts with `actions`."""
+    token = secrets.token_urlsafe(24)
+    session.add(
+        TwilioStreamToken(
+            token_hash=_digest(token),
+            call_sid=call_sid,
+            actions={"actions": actions},
+            issued_at=at,
+            used_at=None,
+        )
+    )
+    session.flush()
+    return token
+
+
+def redeem_token(
+    session: Session, token: str, call_sid: str, at: datetime
+) -> list[dict[str, Any]] | None:
+    """The first actions of the stream `token` was issued for, once; None when the token is
+    unknown, used already or issued for another call."""
+    digest = _digest(token)
+    issued = session.get(TwilioStreamToken, digest)
+    if issued is None or issued.call_sid != call_sid:
+        return None
+    actions = list(issued.actions["actions"])
+    won = session.execute(
+        update(TwilioStreamToken)
+        .where(TwilioStreamToken.token_hash == digest, TwilioStreamToken.used_at.is_(None))
+        .values(used_at=at, actions={"actions": []})
+        .execution_options(synchronize_session=False)
+    )
+    return actions if won.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+def record_status(
+    session: Session, call_sid: str, sequence_number: int, status: str, at: datetime
+) -> bool:
+    """Keep one status callback; False when this (CallSid, SequenceNumber) came already."""
+    statement = (
+        insert_statement(session, TwilioCallStatus)
+        .values(call_sid=call_sid, sequence_number=sequence_number, status=status, received_at=at)
+        .on_conflict_do_nothing(
+            index_elements=[TwilioCallStatus.call_sid, TwilioCallStatus.sequence_number]
+        )
+    )
+    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+def call_status(session: Session, call_sid: str) -> str | None:
+    """The furthest status Twilio reported for the call, whatever order the callbacks came in."""
+    statuses = session.scalars(
+        select(TwilioCallStatus.status).where(TwilioCallStatus.call_sid == call_sid)
+    ).all()
+    return max(statuses, key=lambda s: STATUS_ORDER.get(s, -1), default=None)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

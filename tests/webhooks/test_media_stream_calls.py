@@ -1,0 +1,189 @@
+"""A real WebSocket client speaking Media Streams to the server in a thread: the Korean test
+flow, the caller's speech synthesised by espeak-ng through μ-law, recognised by real Vosk.
+
+The client acknowledges every mark as soon as it arrives, so the call runs faster than real
+time; the server's clock is the caller's audio, so nothing here waits on a timer.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import threading
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import Twilio, new_call_sid
+from flask import Flask
+from simple_websocket import Client, ConnectionClosed
+from werkzeug.serving import make_server
+
+from ivr.storage.models import Call
+from speech.audio import PHONE_RATE, pcm_to_ulaw, read_wav, silence
+
+RECEIVE_LIMIT_SECONDS = 60  # a broken server fails the test instead of hanging it
+
+
+def spoken(text: str) -> bytes:
+    """`text` said by espeak-ng's Korean voice, as μ-law at 8 kHz, framed by silence."""
+    if shutil.which("espeak-ng") is None:
+        pytest.fail("espeak-ng is not installed (apt-get install espeak-ng)", pytrace=False)
+    wav = subprocess.run(
+        ["espeak-ng", "-v", "ko", "-s", "150", "--stdout", text],
+        capture_output=True,
+        check=True,
+    ).stdout
+    pcm = silence(0.3, PHONE_RATE) + read_wav(wav, PHONE_RATE) + silence(1.0, PHONE_RATE)
+    return pcm_to_ulaw(pcm)
+
+
+@pytest.fixture
+def server(app: Flask) -> Iterator[str]:
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"ws://127.0.0.1:{http.server_port}/twilio/stream"
+    http.shutdown()
+    thread.join()
+
+
+class Caller:
+    """The Twilio side of one stream (closed by the `callers` fixture)."""
+
+    def __init__(self, url: str, call_sid: str) -> None:
+        self.ws = Client.connect(url)
+        self.call_sid = call_sid
+        self.sequence = 0
+        self.audio_frames: list[bytes] = []
+        self.marks: list[str] = []
+
+    def send(self, event: str, **body: Any) -> None:
+        self.sequence += 1
+        message = {"event": event, "sequenceNumber": str(self.sequence), "streamSid": "MZ1"}
+        self.ws.send(json.dumps({**message, **body}))
+
+    def start(self, token: str) -> None:
+        self.ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+        self.send(
+            "start",
+            start={
+                "streamSid": "MZ1",
+                "callSid": self.call_sid,
+                "tracks": ["inbound"],
+                "customParameters": {"token": token},
+                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+            },
+        )
+
+    def say(self, ulaw: bytes) -> None:
+        for offset in range(0, len(ulaw), 160):
+            payload = base64.b64encode(ulaw[offset : offset + 160]).decode()
+            self.send("media", media={"track": "inbound", "payload": payload})
+
+    def hear_prompt(self) -> str:
+        """Audio until the next mark, which is acknowledged at once; the mark's name."""
+        while True:
+            text = self.ws.receive(timeout=RECEIVE_LIMIT_SECONDS)
+            assert text is not None, "the server sent nothing"
+            message = json.loads(text)
+            assert message["streamSid"] == "MZ1"
+            if message["event"] == "media":
+                self.audio_frames.append(base64.b64decode(message["media"]["payload"]))
+            elif message["event"] == "mark":
+                name = str(message["mark"]["name"])
+                self.marks.append(name)
+                self.send("mark", mark={"name": name})
+                return name
+
+
+@pytest.fixture
+def callers(server: str) -> Iterator[list[Caller]]:
+    """Where a test keeps its callers: each socket is closed after the test, so no client
+    thread outlives it."""
+    opened: list[Caller] = []
+    yield opened
+    for caller in opened:
+        if caller.ws.connected:
+            caller.ws.close()
+
+
+def dial_in(callers: list[Caller], url: str, sid: str) -> Caller:
+    caller = Caller(url, sid)
+    callers.append(caller)
+    return caller
+
+
+def node_of(app: Flask, sid: str) -> Call:
+    with app.extensions["civicline"].database.session() as db:
+        call = db.get(Call, sid)
+        assert call is not None
+        db.expunge(call)
+        return call
+
+
+def voice(twilio: Twilio, sid: str) -> str:
+    response = twilio.post("/twilio/voice", {"CallSid": sid, "From": "+35988123456"})
+    parameter = ET.fromstring(response.data).find("./Connect/Stream/Parameter")
+    assert parameter is not None
+    return str(parameter.get("value"))
+
+
+def test_a_caller_speaks_and_keys_through_a_media_stream(
+    app: Flask, twilio: Twilio, server: str, callers: list[Caller]
+) -> None:
+    sid = new_call_sid()
+    caller = dial_in(callers, server, sid)
+    caller.start(voice(twilio, sid))
+    welcome, menu = caller.hear_prompt(), caller.hear_prompt()
+    assert welcome != menu
+    assert caller.audio_frames and {len(f) for f in caller.audio_frames} == {160}
+    assert node_of(app, sid).current_node == "main"
+
+    caller.ws.send("{not json")
+    caller.send("media", media={"payload": "garbage!!"})
+    caller.say(spoken("나무"))
+    caller.hear_prompt()  # the district question: the menu heard "나무"
+    assert node_of(app, sid).current_node == "report_district"
+
+    caller.send("dtmf", dtmf={"track": "inbound_track", "digit": "3"})
+    caller.hear_prompt()
+    assert node_of(app, sid).current_node == "report_description"
+
+    caller.send("stop", stop={"accountSid": "AC1", "callSid": sid})
+    with pytest.raises(ConnectionClosed):
+        while True:
+            caller.ws.receive(timeout=RECEIVE_LIMIT_SECONDS)
+    call = node_of(app, sid)
+    assert call.ended_at is not None and len(set(caller.marks)) == 4
+
+
+def test_a_stream_without_a_token_of_ours_is_refused(
+    app: Flask, twilio: Twilio, server: str, callers: list[Caller]
+) -> None:
+    sid = new_call_sid()
+    voice(twilio, sid)
+    caller = dial_in(callers, server, sid)
+    caller.start("a-token-we-never-issued")
+    with pytest.raises(ConnectionClosed):
+        while True:
+            assert caller.ws.receive(timeout=RECEIVE_LIMIT_SECONDS) is None
+    assert node_of(app, sid).current_node == "main"
+
+
+def test_a_token_starts_one_stream_only(
+    app: Flask, twilio: Twilio, server: str, callers: list[Caller]
+) -> None:
+    sid = new_call_sid()
+    token = voice(twilio, sid)
+    first = dial_in(callers, server, sid)
+    first.start(token)
+    first.hear_prompt()
+    replay = dial_in(callers, server, sid)
+    replay.start(token)
+    with pytest.raises(ConnectionClosed):
+        while True:
+            assert replay.ws.receive(timeout=RECEIVE_LIMIT_SECONDS) is None

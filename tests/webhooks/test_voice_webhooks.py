@@ -1,0 +1,135 @@
+"""The voice webhooks through Flask's test client, with signed, unsigned and forged requests."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+
+import pytest
+from conftest import PUBLIC_URL, Twilio, new_call_sid
+from flask import Flask
+from twilio.request_validator import RequestValidator
+
+from ivr.calls import CallRunner
+from ivr.engine import actions as act
+from ivr.engine import events as ev
+from ivr.storage import twilio as twilio_store
+from ivr.storage.models import Call
+
+
+def stream_token(body: bytes) -> str:
+    parameter = ET.fromstring(body).find("./Connect/Stream/Parameter")
+    assert parameter is not None and parameter.get("name") == "token"
+    return str(parameter.get("value"))
+
+
+def test_an_incoming_call_starts_and_is_connected_to_our_stream(app: Flask, twilio: Twilio) -> None:
+    sid = new_call_sid()
+    response = twilio.post("/twilio/voice", {"CallSid": sid, "From": "+35988123456"})
+    assert response.status_code == 200 and response.mimetype == "text/xml"
+    root = ET.fromstring(response.data)
+    stream = root.find("./Connect/Stream")
+    assert stream is not None and stream.get("url") == "wss://city.example/twilio/stream"
+    redirect = root.find("Redirect")
+    assert redirect is not None and redirect.text == "https://city.example/twilio/next"
+    with app.extensions["civicline"].database.session() as db:
+        call = db.get(Call, sid)
+        assert call is not None and call.channel == "twilio" and call.caller == "+35988123456"
+        first = twilio_store.redeem_token(db, stream_token(response.data), sid, call.started_at)
+        assert first is not None and [r["type"] for r in first][:1] == ["Say"]
+
+
+def test_a_token_serves_one_stream_of_its_own_call_only(app: Flask, twilio: Twilio) -> None:
+    sid = new_call_sid()
+    token = stream_token(twilio.post("/twilio/voice", {"CallSid": sid}).data)
+    with app.extensions["civicline"].database.session() as db:
+        call = db.get(Call, sid)
+        assert call is not None
+        assert twilio_store.redeem_token(db, token, new_call_sid(), call.started_at) is None
+        assert twilio_store.redeem_token(db, "made-up", sid, call.started_at) is None
+        assert twilio_store.redeem_token(db, token, sid, call.started_at) is not None
+        assert twilio_store.redeem_token(db, token, sid, call.started_at) is None
+
+
+def test_a_retried_voice_webhook_does_not_start_the_call_twice(app: Flask, twilio: Twilio) -> None:
+    sid = new_call_sid()
+    assert twilio.post("/twilio/voice", {"CallSid": sid}).status_code == 200
+    again = twilio.post("/twilio/voice", {"CallSid": sid})
+    assert again.status_code == 200 and stream_token(again.data)
+    with app.extensions["civicline"].database.session() as db:
+        assert db.query(Call).filter_by(id=sid).count() == 1
+
+
+def test_unsigned_forged_and_wrongly_addressed_requests_are_refused(
+    app: Flask, twilio: Twilio, caplog: pytest.LogCaptureFixture
+) -> None:
+    sid = new_call_sid()
+    assert twilio.post("/twilio/voice", {"CallSid": sid}, signed=False).status_code == 403
+    forged = Twilio(twilio.client, token="someone-else")
+    assert forged.post("/twilio/voice", {"CallSid": sid}).status_code == 403
+    signature = RequestValidator(twilio.token).compute_signature(
+        PUBLIC_URL + "/twilio/voice", {"CallSid": sid}
+    )
+    tampered = twilio.client.post(
+        "/twilio/voice",
+        data={"CallSid": sid, "From": "+35988000000"},
+        headers={"X-Twilio-Signature": signature},
+    )
+    assert tampered.status_code == 403
+    assert "refused an unsigned or forged Twilio request" in caplog.text
+    with app.extensions["civicline"].database.session() as db:
+        assert db.get(Call, sid) is None
+
+
+def test_without_an_auth_token_every_request_is_refused(app: Flask, twilio: Twilio) -> None:
+    app.extensions["civicline.settings"].twilio_auth_token = ""
+    assert twilio.post("/twilio/voice", {"CallSid": new_call_sid()}).status_code == 403
+
+
+def test_missing_or_malformed_call_sid_is_a_clean_400(twilio: Twilio) -> None:
+    assert twilio.post("/twilio/voice", {"From": "+35988123456"}).status_code == 400
+    assert twilio.post("/twilio/voice", {"CallSid": "CA'; drop table"}).status_code == 400
+    assert twilio.post("/twilio/status", {"CallSid": "x" * 5000}).status_code == 400
+
+
+def test_status_callbacks_are_kept_once_and_only_move_forward(app: Flask, twilio: Twilio) -> None:
+    sid = new_call_sid()
+    for status, sequence in [("in-progress", "1"), ("completed", "3"), ("ringing", "0")]:
+        response = twilio.post(
+            "/twilio/status", {"CallSid": sid, "CallStatus": status, "SequenceNumber": sequence}
+        )
+        assert response.status_code == 204
+    repeated = {"CallSid": sid, "CallStatus": "completed", "SequenceNumber": "3"}
+    assert twilio.post("/twilio/status", repeated).status_code == 204
+    with app.extensions["civicline"].database.session() as db:
+        assert twilio_store.call_status(db, sid) == "completed"
+        assert db.query(twilio_store.TwilioCallStatus).filter_by(call_sid=sid).count() == 3
+    bad = {"CallSid": sid, "CallStatus": "exploded", "SequenceNumber": "4"}
+    assert twilio.post("/twilio/status", bad).status_code == 400
+    assert twilio.post("/twilio/status", {**bad, "SequenceNumber": "four"}).status_code == 400
+
+
+def test_a_transfer_dials_the_department_then_no_answer_returns_to_the_flow(
+    app: Flask, twilio: Twilio
+) -> None:
+    sid = new_call_sid()
+    twilio.post("/twilio/voice", {"CallSid": sid, "From": "+35988123456"})
+    runner = CallRunner.resume(app.extensions["civicline"], sid)
+    in_office_hours = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # Tuesday 10:00 in Sofia
+    assert runner.session.node == "main"
+    actions = runner.feed(ev.DigitsPressed(at=in_office_hours, digits="0"))
+    assert any(isinstance(a, act.Transfer) for a in actions)
+    dial = ET.fromstring(twilio.post("/twilio/next", {"CallSid": sid}).data).find("Dial")
+    assert dial is not None and dial.get("action") == "https://city.example/twilio/dial-result"
+    number = dial.find("Number")
+    assert number is not None and number.text == "+35982500100"
+    assert str(number.get("url")).startswith("https://city.example/twilio/whisper")
+    after = twilio.post("/twilio/dial-result", {"CallSid": sid, "DialCallStatus": "no-answer"})
+    assert after.status_code == 200 and stream_token(after.data)
+    with app.extensions["civicline"].database.session() as db:
+        call = db.get(Call, sid)
+        assert call is not None
+        records = twilio_store.redeem_token(db, stream_token(after.data), sid, call.started_at)
+    assert records is not None
+    prompts = [r["payload"]["prompt"] for r in records if r["type"] == "Say"]
+    assert prompts[0].startswith("callback.")  # back in the flow: the callback offer

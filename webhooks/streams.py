@@ -1,0 +1,180 @@
+"""One Media Streams call at the edge: the WebSocket's messages in, the call's line out.
+
+`StreamCall.receive` takes each text message (decoded by `media_streams`), and answers with
+the messages to send back and whether the stream goes on. A stream is served only when its
+`start` carries a one-time token a TwiML of ours issued for that CallSid; the token holds the
+line actions the stream carries out first.
+
+Time is the caller's audio: a stream's clock starts at `start` and moves with each 20 ms of
+media received, so timers (no input, inter-digit) expire as the audio passes, tests run as
+fast as the client sends, and nothing here reads a clock after the start.
+
+Prompts are the files `speech.prompts.PromptLibrary.compose` names (built ahead by `ivr
+prompts build`); a prompt missing from that cache is silence as long as the text would take
+to say, and is logged; nothing is synthesised during a call. Record: the caller's audio is not
+kept yet; the recording ends after its maximum length or at a key, without a file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ivr.calls import CallRunner, CallServices
+from ivr.engine import actions as act
+from ivr.engine import events as ev
+from ivr.engine.ports import Recognizer
+from ivr.storage import twilio as twilio_store
+from speech.audio import AudioError, read_wav, seconds, silence
+from speech.prompts import PromptLibrary, PromptMissing
+from webhooks import media_streams as ms
+from webhooks.line_actions import from_records
+from webhooks.twiml import TOKEN_PARAMETER
+
+log = logging.getLogger(__name__)
+
+SECONDS_PER_CHARACTER = 0.07
+MIN_PROMPT_SECONDS = 0.5
+
+RecognizerFactory = Callable[[CallRunner, str, int], Recognizer | None]
+"""The recogniser for a call's language at a rate, or None when the language is keypad-only."""
+
+
+def prompt_audio(prompts: PromptLibrary, say: act.Say, rate: int) -> bytes:
+    """A prompt's audio as 16-bit PCM at `rate`: its files, or plausible silence."""
+    try:
+        return b"".join(read_wav(path, rate) for path in prompts.compose(say))
+    except (PromptMissing, AudioError) as error:
+        log.warning("prompt %s played as silence: %s", say.prompt, error)
+    return silence(max(MIN_PROMPT_SECONDS, SECONDS_PER_CHARACTER * len(say.text)), rate)
+
+
+@dataclass
+class StreamCall:
+    services: CallServices
+    prompts: PromptLibrary
+    recognizers: RecognizerFactory
+    started_at: datetime
+    decoder: ms.StreamDecoder = field(default_factory=ms.StreamDecoder)
+    encoder: ms.StreamEncoder | None = None
+    runner: CallRunner | None = None
+    heard: float = 0.0
+    """Seconds of the caller's audio received: the stream's clock."""
+    timers: dict[str, float] = field(default_factory=dict)
+    marks: list[str] = field(default_factory=list)
+    """Marks sent whose audio the caller has not finished hearing."""
+    recognizer: Recognizer | None = None
+    recognizer_language: str | None = None
+    """One recogniser per call and language (a live one counts against the process's limit)."""
+    recording_until: float | None = None
+    recording_from: float = 0.0
+    closing: bool = False
+    outbox: list[str] = field(default_factory=list)
+
+    @property
+    def now(self) -> datetime:
+        return self.started_at + timedelta(seconds=self.heard)
+
+    def receive(self, text: str | bytes) -> tuple[list[str], bool]:
+        """Handle one message; the messages to send and whether the stream goes on."""
+        value = self.decoder.decode(text)
+        if isinstance(value, ms.StreamError):
+            log.warning("stream %s: %s", self._sid(), value.reason)
+        elif isinstance(value, ms.Started):
+            if not self._start(value):
+                return [], False
+        elif isinstance(value, ms.Audio):
+            self._audio(value.pcm)
+        elif self.runner is not None:
+            self._other(value)
+        out, self.outbox = self.outbox, []
+        going_on = not (isinstance(value, ms.Stopped) or (self.closing and not self.marks))
+        return out, going_on
+
+    def hang_up(self) -> None:
+        """The socket closed without a `stop`: the caller is gone."""
+        if self.runner is not None and not self.runner.session.ended and not self.closing:
+            self._feed(ev.CallerHungUp(at=self.now))
+
+    def _start(self, started: ms.Started) -> bool:
+        token = started.parameters.get(TOKEN_PARAMETER, "")
+        with self.services.database.session() as db:
+            records = twilio_store.redeem_token(db, token, started.call_sid, self.now)
+        if records is None:
+            log.warning("stream %s: refused, no valid token", started.stream_sid)
+            return False
+        try:
+            self.runner = CallRunner.resume(self.services, started.call_sid)
+        except LookupError:
+            log.warning("stream %s: no call %s", started.stream_sid, started.call_sid)
+            return False
+        self.encoder = ms.StreamEncoder(started.stream_sid, started.media_format)
+        self._carry_out(from_records(records))
+        return True
+
+    def _audio(self, pcm: bytes) -> None:
+        if self.encoder is None:
+            return
+        self.heard += seconds(pcm, self.encoder.media_format.sample_rate)
+        if self.recognizer is not None and self.recording_until is None:
+            for event in self.recognizer.accept(pcm, self.now):
+                if isinstance(event, ev.SpeechStarted) and self.marks:
+                    self.outbox.append(self.encoder.clear())
+                self._feed(event)
+        if self.recording_until is not None and self.heard >= self.recording_until:
+            self._end_recording()
+        for name, due in sorted(self.timers.items(), key=lambda item: item[1]):
+            if due <= self.heard and self.timers.pop(name, None) is not None:
+                self._feed(ev.TimerExpired(at=self.now, name=name))
+
+    def _other(self, value: ms.Inbound) -> None:
+        if isinstance(value, ms.KeyPressed) and self.recording_until is not None:
+            self._end_recording()
+            return
+        if isinstance(value, ms.MarkReached):
+            if value.name not in self.marks:
+                return
+            self.marks.remove(value.name)
+        event = ms.to_event(value, self.now)
+        if event is not None and not (self.runner and self.runner.session.ended):
+            self._feed(event)
+
+    def _end_recording(self) -> None:
+        assert self.recording_until is not None
+        length = self.heard - self.recording_from
+        self.recording_until = None
+        self._feed(ev.RecordingFinished(at=self.now, recording_id=None, seconds=length))
+
+    def _feed(self, event: ev.Event) -> None:
+        assert self.runner is not None
+        self._carry_out(self.runner.feed(event))
+
+    def _carry_out(self, actions: list[act.Action]) -> None:
+        assert self.encoder is not None and self.runner is not None
+        rate = self.encoder.media_format.sample_rate
+        for action in actions:
+            match action:
+                case act.Say():
+                    pcm = prompt_audio(self.prompts, action, rate)
+                    self.outbox += self.encoder.prompt(pcm, action.mark)
+                    self.marks.append(action.mark)
+                case act.Listen():
+                    if action.language != self.recognizer_language:
+                        self.recognizer_language = action.language
+                        self.recognizer = self.recognizers(self.runner, action.language, rate)
+                    if self.recognizer is not None:
+                        self.recognizer.listen(action)
+                case act.StartTimer():
+                    self.timers[action.name] = self.heard + action.seconds
+                case act.CancelTimer():
+                    self.timers.pop(action.name, None)
+                case act.Record():
+                    self.recording_from = self.heard
+                    self.recording_until = self.heard + action.max_seconds
+                case act.Transfer() | act.HangUp():
+                    self.closing = True
+
+    def _sid(self) -> str:
+        return self.encoder.stream_sid if self.encoder else "(not started)"

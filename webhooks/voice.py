@@ -1,0 +1,247 @@
+"""Twilio's voice webhooks (a Flask blueprint under /twilio), each signed (`signatures`).
+
+- POST /twilio/voice: a call arrives; it starts on the CallRunner with the CallSid as its id
+  and is answered with `<Connect><Stream>` carrying a one-time token that also holds the
+  first line actions, then a `<Redirect>` to /twilio/next for when the stream ends.
+- POST /twilio/next: the stream ended; the call's stored actions say what follows: a
+  `<Dial action=…>` for a transfer, a hang-up, or a new stream.
+- POST /twilio/dial-result: the transfer ended → TransferFinished into the resumed call.
+- POST /twilio/whisper: what the officer hears first (the ticket reference).
+- POST /twilio/status: call status callbacks, kept once per (CallSid, SequenceNumber).
+- WebSocket /twilio/stream: the Media Streams of those calls (`streams.StreamCall`).
+A garbled body or a missing CallSid answers 400; other calls never notice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Blueprint, Flask, Response, abort, current_app, request
+from flask_sock import Sock
+from simple_websocket import ConnectionClosed
+from werkzeug.exceptions import BadRequest
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+from ivr.bootstrap import recognizer_for
+from ivr.calls import CallRunner, CallServices
+from ivr.config import Settings
+from ivr.engine import actions as act
+from ivr.engine import events as ev
+from ivr.engine.ports import Recognizer
+from ivr.storage import calls as stored_calls
+from ivr.storage import twilio as twilio_store
+from ivr.storage.models import Call
+from speech.models import ModelError
+from speech.prompts import PromptLibrary
+from webhooks import twiml
+from webhooks.line_actions import to_records
+from webhooks.signatures import twilio_signed
+from webhooks.streams import StreamCall
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("twilio", __name__)
+sock = Sock()
+
+CALL_SID = re.compile(r"^CA[0-9a-f]{32}$")
+DIAL_RESULTS: dict[str, ev.TransferResult] = {
+    "completed": "answered",
+    "answered": "answered",
+    "busy": "busy",
+    "no-answer": "no-answer",
+    "failed": "failed",
+    "canceled": "failed",
+}
+
+
+def init_app(app: Flask) -> None:
+    """Serve Twilio's webhooks and streams under /twilio as an application of their own:
+    Twilio signs its requests, so the site's login, session and CSRF token do not apply."""
+    twilio_app = Flask(__name__)
+    for name in ("civicline", "civicline.settings"):
+        twilio_app.extensions[name] = app.extensions[name]
+    twilio_app.register_blueprint(blueprint)
+    app.extensions["civicline.twilio"] = twilio_app
+    app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/twilio": twilio_app})  # type: ignore[method-assign]
+
+
+def _services() -> CallServices:
+    services: CallServices = current_app.extensions["civicline"]
+    return services
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.extensions["civicline.settings"]
+    return settings
+
+
+def _base_url(websocket: bool = False) -> str:
+    base = (_settings().public_url or request.host_url).rstrip("/")
+    if websocket:
+        base = re.sub(r"^http", "ws", base)
+    return base
+
+
+def _form(name: str) -> str:
+    try:
+        value = request.form.get(name, "")
+    except BadRequest:
+        abort(400)
+    return value.strip()
+
+
+def _call_sid() -> str:
+    sid = _form("CallSid")
+    if not CALL_SID.match(sid):
+        abort(400, description="missing or malformed CallSid")
+    return sid
+
+
+def _xml(document: str) -> Response:
+    return Response(document, mimetype="text/xml")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@blueprint.post("/voice")
+@twilio_signed
+def voice() -> Response:
+    sid = _call_sid()
+    services = _services()
+    with services.database.session() as db:
+        known = db.get(Call, sid) is not None
+    if known:  # Twilio retried the webhook: the call goes on where it is
+        return _answer(sid, [])
+    _runner, actions = CallRunner.start(
+        services, caller=_form("From") or None, channel="twilio", at=_now(), call_id=sid
+    )
+    return _answer(sid, actions)
+
+
+@blueprint.post("/next")
+@twilio_signed
+def next_step() -> Response:
+    sid = _call_sid()
+    services = _services()
+    try:
+        runner = CallRunner.resume(services, sid)
+    except LookupError:
+        abort(404)
+    if runner.session.ended:
+        return _xml(twiml.hang_up())
+    with services.database.session() as db:
+        rows = stored_calls.call_events(db, sid)
+        last = rows[-1] if rows else None
+        transfer = act.Transfer(**last.payload) if last and last.type == "Transfer" else None
+    if transfer is not None:
+        return _answer(sid, [transfer], ticket_ref=_last_ref(runner))
+    return _answer(sid, [])
+
+
+@blueprint.post("/dial-result")
+@twilio_signed
+def dial_result() -> Response:
+    sid = _call_sid()
+    result = DIAL_RESULTS.get(_form("DialCallStatus"), "failed")
+    try:
+        runner = CallRunner.resume(_services(), sid)
+    except LookupError:
+        abort(404)
+    if runner.session.ended:
+        return _xml(twiml.hang_up())
+    actions = runner.feed(ev.TransferFinished(at=_now(), result=result))
+    return _answer(sid, actions, ticket_ref=_last_ref(runner))
+
+
+@blueprint.post("/whisper")
+@twilio_signed
+def whisper() -> Response:
+    ref = request.args.get("ref", "")
+    if not re.fullmatch(r"[0-9]{2}-[0-9]{6}", ref):
+        return _xml(twiml.whisper("civicline"))
+    return _xml(twiml.whisper(f"civicline: {' '.join(ref.replace('-', ''))}"))
+
+
+@blueprint.post("/status")
+@twilio_signed
+def status() -> Response:
+    sid = _call_sid()
+    try:
+        sequence = int(_form("SequenceNumber") or "0")
+    except ValueError:
+        abort(400, description="bad SequenceNumber")
+    call_status = _form("CallStatus")
+    if call_status not in twilio_store.STATUS_ORDER:
+        abort(400, description="unknown CallStatus")
+    with _services().database.session() as db:
+        twilio_store.record_status(db, sid, sequence, call_status, _now())
+    return Response(status=204)
+
+
+@sock.route("/stream", bp=blueprint)
+def stream(ws: Any) -> None:
+    call = StreamCall(
+        _services(),
+        PromptLibrary(_settings().data_dir / "prompts"),
+        _recognizer,
+        started_at=_now(),
+    )
+    going_on = True
+    while going_on:
+        try:
+            message = ws.receive()
+        except ConnectionClosed:
+            message = None
+        if message is None:
+            call.hang_up()
+            return
+        out, going_on = call.receive(message)
+        for text in out:
+            ws.send(text)
+
+
+def _recognizer(runner: CallRunner, language: str, rate: int) -> Recognizer | None:
+    try:
+        return recognizer_for(runner.loaded.flow, language, rate)
+    except ModelError:
+        return None
+
+
+def _answer(sid: str, actions: list[act.Action], *, ticket_ref: str | None = None) -> Response:
+    """TwiML for what the call does next: a transfer, a hang-up, or a stream."""
+    transfer = next((a for a in actions if isinstance(a, act.Transfer)), None)
+    if transfer is not None:
+        settings = _settings()
+        whisper_url = f"{_base_url()}/twilio/whisper"
+        if ticket_ref:
+            whisper_url += "?" + urlencode({"ref": ticket_ref})
+        return _xml(
+            twiml.dial(
+                transfer.target,
+                action=f"{_base_url()}/twilio/dial-result",
+                timeout=settings.twilio_dial_timeout,
+                caller_id=settings.twilio_from or None,
+                whisper_url=whisper_url,
+            )
+        )
+    if actions and all(isinstance(a, act.HangUp) for a in actions):
+        return _xml(twiml.hang_up())
+    with _services().database.session() as db:
+        token = twilio_store.issue_token(db, sid, to_records(actions), _now())
+    return _xml(
+        twiml.stream(
+            f"{_base_url(websocket=True)}/twilio/stream",
+            token,
+            next_url=f"{_base_url()}/twilio/next",
+        )
+    )
+
+
+def _last_ref(runner: CallRunner) -> str | None:
+    refs = runner.session.ticket_refs
+    return refs[-1] if refs else None
