@@ -43,7 +43,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("twilio_stream_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_twilio_stream_tokens_call_sid"))
