@@ -322,6 +322,20 @@ class CallSession:
     def _text(self, name: str, texts: Mapping[str, str]) -> act.Say:
         return self._say("texts", texts, field_name=name)
 
+    def _sms(
+        self, to: str, template: str, params: Mapping[str, str], ticket_ref: str | None
+    ) -> act.QueueSms:
+        """An SMS from one of the flow's text templates, filled like a prompt."""
+        values = {**self._slot_params(), **params}
+        return act.QueueSms(
+            to=to,
+            template=template,
+            language=self.language,
+            params=values,
+            text=fill(getattr(self.flow.texts, template)[self.language], values),
+            ticket_ref=ticket_ref,
+        )
+
     def _slot_params(self) -> dict[str, str]:
         lang, slots, flow = self.language, self._s.slots, self.flow
         params = {}
@@ -569,17 +583,7 @@ class CallSession:
         params = {"ref": digits(e.ref), "pin": digits(e.pin or "")}
         actions: list[act.Action] = [self._say(s.node, node.prompt, params=params, secret=True)]
         if s.caller:
-            sms_params = {**self._slot_params(), "ref": e.ref}
-            actions.append(
-                act.QueueSms(
-                    to=s.caller,
-                    template="sms_ticket",
-                    language=self.language,
-                    params=sms_params,
-                    text=fill(self.flow.texts.sms_ticket[self.language], sms_params),
-                    ticket_ref=e.ref,
-                )
-            )
+            actions.append(self._sms(s.caller, "sms_ticket", {"ref": e.ref}, e.ref))
         for slot in REPORT_SLOTS:
             s.slots.pop(slot, None)
         s.recording_id, s.unfiled = None, False
@@ -653,17 +657,8 @@ class CallSession:
             self._say(s.node, node.confirm, field_name="confirm", params={"when": when})
         ]
         assert s.caller is not None  # no callback is booked for a withheld number
-        params = {**self._slot_params(), "when": when}
-        actions.append(
-            act.QueueSms(
-                to=s.caller,
-                template="sms_callback",
-                language=self.language,
-                params=params,
-                text=fill(self.flow.texts.sms_callback[self.language], params),
-                ticket_ref=s.ticket_refs[-1] if s.ticket_refs else None,
-            )
-        )
+        ref = s.ticket_refs[-1] if s.ticket_refs else None
+        actions.append(self._sms(s.caller, "sms_callback", {"when": when}, ref))
         return actions + self._enter(node.next, e.at)
 
     def _on_storage_failed(self, e: ev.StorageFailed) -> list[act.Action]:
