@@ -12,9 +12,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Request, abort, current_app, request
+from flask import Request, abort, request
 from twilio.request_validator import RequestValidator
 
+from ivr import app_context
 from ivr.config import Settings
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,7 @@ def twilio_signed(view: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        settings: Settings = current_app.extensions["civicline.settings"]
-        if not is_signed(settings, request):
+        if not is_signed(app_context.settings(), request):
             log.warning(
                 "refused an unsigned or forged Twilio request: %s %s from %s",
                 request.method,

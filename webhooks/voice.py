@@ -20,15 +20,15 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, Response, abort, current_app, request
+from flask import Blueprint, Flask, Response, abort, request
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
+from ivr import app_context
 from ivr.bootstrap import recognizer_for
-from ivr.calls import CallRunner, CallServices
-from ivr.config import Settings
+from ivr.calls import CallRunner
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.engine.ports import Recognizer
@@ -61,25 +61,14 @@ def init_app(app: Flask) -> None:
     """Serve Twilio's webhooks and streams under /twilio as an application of their own:
     Twilio signs its requests, so the site's login, session and CSRF token do not apply."""
     twilio_app = Flask(__name__)
-    for name in ("civicline", "civicline.settings"):
-        twilio_app.extensions[name] = app.extensions[name]
+    app_context.share(app, twilio_app)
     twilio_app.register_blueprint(blueprint)
     app.extensions["civicline.twilio"] = twilio_app
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/twilio": twilio_app})  # type: ignore[method-assign]
 
 
-def _services() -> CallServices:
-    services: CallServices = current_app.extensions["civicline"]
-    return services
-
-
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["civicline.settings"]
-    return settings
-
-
 def _base_url(websocket: bool = False) -> str:
-    base = (_settings().public_url or request.host_url).rstrip("/")
+    base = (app_context.settings().public_url or request.host_url).rstrip("/")
     if websocket:
         base = re.sub(r"^http", "ws", base)
     return base
@@ -112,7 +101,7 @@ def _now() -> datetime:
 @twilio_signed
 def voice() -> Response:
     sid = _call_sid()
-    services = _services()
+    services = app_context.services()
     with services.database.session() as db:
         known = db.get(Call, sid) is not None
     if known:  # Twilio retried the webhook: the call goes on where it is
@@ -127,7 +116,7 @@ def voice() -> Response:
 @twilio_signed
 def next_step() -> Response:
     sid = _call_sid()
-    services = _services()
+    services = app_context.services()
     try:
         runner = CallRunner.resume(services, sid)
     except LookupError:
@@ -149,7 +138,7 @@ def dial_result() -> Response:
     sid = _call_sid()
     result = DIAL_RESULTS.get(_form("DialCallStatus"), "failed")
     try:
-        runner = CallRunner.resume(_services(), sid)
+        runner = CallRunner.resume(app_context.services(), sid)
     except LookupError:
         abort(404)
     if runner.session.ended:
@@ -178,7 +167,7 @@ def status() -> Response:
     call_status = _form("CallStatus")
     if call_status not in twilio_store.STATUS_ORDER:
         abort(400, description="unknown CallStatus")
-    with _services().database.session() as db:
+    with app_context.services().database.session() as db:
         twilio_store.record_status(db, sid, sequence, call_status, _now())
     return Response(status=204)
 
@@ -186,8 +175,8 @@ def status() -> Response:
 @sock.route("/stream", bp=blueprint)
 def stream(ws: Any) -> None:
     call = StreamCall(
-        _services(),
-        PromptLibrary(_settings().data_dir / "prompts"),
+        app_context.services(),
+        PromptLibrary(app_context.settings().data_dir / "prompts"),
         _recognizer,
         started_at=_now(),
     )
@@ -216,7 +205,7 @@ def _answer(sid: str, actions: list[act.Action], *, ticket_ref: str | None = Non
     """TwiML for what the call does next: a transfer, a hang-up, or a stream."""
     transfer = next((a for a in actions if isinstance(a, act.Transfer)), None)
     if transfer is not None:
-        settings = _settings()
+        settings = app_context.settings()
         whisper_url = f"{_base_url()}/twilio/whisper"
         if ticket_ref:
             whisper_url += "?" + urlencode({"ref": ticket_ref})
@@ -231,7 +220,7 @@ def _answer(sid: str, actions: list[act.Action], *, ticket_ref: str | None = Non
         )
     if actions and all(isinstance(a, act.HangUp) for a in actions):
         return _xml(twiml.hang_up())
-    with _services().database.session() as db:
+    with app_context.services().database.session() as db:
         token = twilio_store.issue_token(db, sid, to_records(actions), _now())
     return _xml(
         twiml.stream(

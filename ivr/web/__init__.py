@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_wtf import CSRFProtect
 
+from ivr.app_context import keep
 from ivr.bootstrap import call_services, open_database
 from ivr.config import Settings
 from webhooks import voice as twilio_voice
@@ -30,8 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
     )
     database = open_database(settings)
-    app.extensions["civicline"] = call_services(settings, database)
-    app.extensions["civicline.settings"] = settings
+    keep(app, call_services(settings, database), settings)
     CSRFProtect(app)
 
     from ivr.web import audit, auth, callbacks, calls, dashboard, health, live, tickets

@@ -14,27 +14,16 @@ from functools import wraps
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app
+from flask import abort
 from flask_login import current_user
 from sqlalchemy import ColumnElement, true
 from sqlalchemy.orm import Session
 
-from ivr.calls import CallServices
-from ivr.config import Settings
+from ivr.app_context import services
 from ivr.storage.audit import audit
 from menus.schema import Flow
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def services() -> CallServices:
-    found: CallServices = current_app.extensions["civicline"]
-    return found
-
-
-def settings() -> Settings:
-    found: Settings = current_app.extensions["civicline.settings"]
-    return found
 
 
 def flow() -> Flow:

@@ -7,8 +7,9 @@ from typing import Any
 from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
+from ivr.app_context import services
 from ivr.storage.models import AuditEntry
-from ivr.web.access import require_role, services, zone
+from ivr.web.access import require_role, zone
 
 blueprint = Blueprint("audit", __name__)
 PAGE_SIZE = 100

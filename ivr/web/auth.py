@@ -15,11 +15,12 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Flask, redirect, render_template, request, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
+from ivr.app_context import services
 from ivr.storage.accounts import departments_of
 from ivr.storage.audit import audit
 from ivr.storage.directory import verify_user
 from ivr.storage.models import User
-from ivr.web.access import record, services
+from ivr.web.access import record
 from ivr.web.forms import ActionForm, LoginForm
 
 blueprint = Blueprint("auth", __name__)

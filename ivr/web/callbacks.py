@@ -11,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms.fields.choices import SelectChoice
 
+from ivr.app_context import services
 from ivr.storage.models import Callback, Officer, Ticket
-from ivr.web.access import may_see, record, services, visible, zone
+from ivr.web.access import may_see, record, visible, zone
 from ivr.web.forms import AssignForm, OutcomeForm
 
 blueprint = Blueprint("callbacks", __name__)

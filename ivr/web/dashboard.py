@@ -13,8 +13,9 @@ import pygal
 from flask import Blueprint, render_template, request
 from markupsafe import Markup
 
+from ivr.app_context import services
 from ivr.storage import stats
-from ivr.web.access import departments, flow, services, zone
+from ivr.web.access import departments, flow, zone
 from menus.schema import Flow
 
 blueprint = Blueprint("dashboard", __name__)

@@ -10,26 +10,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from ivr.app_context import services
 from ivr.bootstrap import live_recognizers
-from ivr.calls import CallServices
 from ivr.jobs import job_counts
 from speech.models import ModelError, locate
 
 blueprint = Blueprint("health", __name__)
 
 
-def _services() -> CallServices:
-    services: CallServices = current_app.extensions["civicline"]
-    return services
-
-
 def _report() -> dict[str, Any]:
-    services = _services()
-    loaded = services.flows.current()
+    line = services()
+    loaded = line.flows.current()
     report: dict[str, Any] = {
         "flow": {
             "path": loaded.path,
@@ -37,7 +32,7 @@ def _report() -> dict[str, Any]:
             "languages": {
                 code: _mode(language.model) for code, language in loaded.flow.languages.items()
             },
-            "problems": [str(problem) for problem in services.flows.problems],
+            "problems": [str(problem) for problem in line.flows.problems],
         },
         "speech": {
             "live_recognizers": live_recognizers().count(),
@@ -45,10 +40,10 @@ def _report() -> dict[str, Any]:
         },
     }
     try:
-        with services.database.session() as session:
+        with line.database.session() as session:
             session.execute(text("SELECT 1"))
             report["jobs"] = job_counts(session)
-        report["database"] = {"ok": True, "dialect": services.database.dialect}
+        report["database"] = {"ok": True, "dialect": line.database.dialect}
     except SQLAlchemyError as error:
         report["database"] = {"ok": False, "error": type(error).__name__}
     report["ok"] = report["database"]["ok"]

@@ -12,8 +12,9 @@ from typing import Any
 from flask import Blueprint, Response, render_template, request, stream_with_context
 from sqlalchemy import select
 
+from ivr.app_context import services, settings
 from ivr.storage.models import Call
-from ivr.web.access import services, settings, visible, zone
+from ivr.web.access import visible, zone
 
 blueprint = Blueprint("live", __name__)
 LIVE_LIMIT = 500
