@@ -4,28 +4,26 @@ callback and outcome. Every query is limited to the departments the user may see
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     render_template,
     request,
     send_file,
-    stream_with_context,
 )
 from sqlalchemy import select
 
+from ivr.app_context import services, settings
 from ivr.storage.calls import call_events
 from ivr.storage.models import Call, Callback, Recording, Ticket
 from ivr.turns import turns
-from ivr.web.access import flow, may_see, record, services, settings, visible, zone
+from ivr.web.access import flow, may_see, record, visible, zone
 from ivr.web.callfilter import PAGE_SIZE, CallFilter, before, cursor_of
+from ivr.web.export import csv_download
 
 blueprint = Blueprint("calls", __name__)
 OUTCOMES = ("handled", "transferred", "ticket", "message", "callback", "status", "draft")
@@ -74,32 +72,22 @@ def export() -> Any:
         record(session, "calls.export", "calls", filters=filters.query_args())
     local = zone()
 
-    def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(
-            ["call", "started", "ended", "caller", "language", "department", "outcome", "ticket"]
-        )
+    def rows() -> Iterator[list[str]]:
         with services().database.session(read_only=True) as session:
             for call, ref in session.execute(_log_query(filters).limit(CSV_LIMIT)):
-                writer.writerow(
-                    [
-                        call.id,
-                        call.started_at.astimezone(local).isoformat(),
-                        call.ended_at.astimezone(local).isoformat() if call.ended_at else "",
-                        call.caller or "",
-                        call.language or "",
-                        call.department or "",
-                        call.outcome or "",
-                        ref or "",
-                    ]
-                )
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
+                yield [
+                    call.id,
+                    call.started_at.astimezone(local).isoformat(),
+                    call.ended_at.astimezone(local).isoformat() if call.ended_at else "",
+                    call.caller or "",
+                    call.language or "",
+                    call.department or "",
+                    call.outcome or "",
+                    ref or "",
+                ]
 
-    headers = {"Content-Disposition": "attachment; filename=calls.csv"}
-    return Response(stream_with_context(lines()), mimetype="text/csv", headers=headers)
+    header = ["call", "started", "ended", "caller", "language", "department", "outcome", "ticket"]
+    return csv_download("calls.csv", header, rows)
 
 
 def _visible_call(session: Any, call_id: str) -> Call:

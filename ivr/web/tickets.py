@@ -5,32 +5,30 @@ one rung up the flow's ladder. Every change is audited in its own transaction.""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from ivr.app_context import services
 from ivr.storage import stats
 from ivr.storage.models import Callback, SmsOutbox, Ticket, TicketNote
 from ivr.storage.outbox import queue_sms
 from ivr.storage.tickets import set_status
-from ivr.web.access import flow, may_see, record, services, visible, zone
+from ivr.web.access import flow, may_see, record, visible, zone
+from ivr.web.export import csv_download
 from ivr.web.forms import ActionForm, DepartmentForm, NoteForm, ReplyForm, StatusForm
 
 blueprint = Blueprint("tickets", __name__)
@@ -92,32 +90,23 @@ def export() -> Any:
         record(session, "tickets.export", "tickets", filters=_filters(args))
     local = zone()
 
-    def lines() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        header = ["ref", "created", "status", "kind", "category", "department", "caller"]
-        writer.writerow(header + ["deadline", "description"])
+    def rows() -> Iterator[list[str]]:
         with services().database.session(read_only=True) as session:
             for ticket in session.scalars(_list_query(args)):
-                writer.writerow(
-                    [
-                        ticket.ref,
-                        ticket.created_at.astimezone(local).isoformat(),
-                        ticket.status,
-                        ticket.kind,
-                        ticket.category or "",
-                        ticket.department or "",
-                        ticket.caller or "",
-                        ticket.deadline.isoformat() if ticket.deadline else "",
-                        ticket.description or "",
-                    ]
-                )
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
+                yield [
+                    ticket.ref,
+                    ticket.created_at.astimezone(local).isoformat(),
+                    ticket.status,
+                    ticket.kind,
+                    ticket.category or "",
+                    ticket.department or "",
+                    ticket.caller or "",
+                    ticket.deadline.isoformat() if ticket.deadline else "",
+                    ticket.description or "",
+                ]
 
-    headers = {"Content-Disposition": "attachment; filename=tickets.csv"}
-    return Response(stream_with_context(lines()), mimetype="text/csv", headers=headers)
+    header = ["ref", "created", "status", "kind", "category", "department", "caller"]
+    return csv_download("tickets.csv", [*header, "deadline", "description"], rows)
 
 
 def _visible_ticket(session: Session, ref: str) -> Ticket:

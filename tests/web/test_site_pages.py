@@ -147,6 +147,11 @@ def test_the_ticket_list_filters_and_exports(site, supervisor):
     assert site.roads_call in calls_csv and site.taxes_call not in calls_csv
 
 
+def test_an_export_with_no_rows_still_has_its_header(site, supervisor):
+    assert _body(supervisor, "/tickets.csv?department=nowhere").startswith("ref,created,status")
+    assert _body(supervisor, "/calls.csv?department=nowhere").startswith("call,started,ended")
+
+
 def test_callbacks_assign_and_record_the_outcome(site, supervisor):
     slot = datetime.now(UTC) + timedelta(minutes=30)
     path = f"/callbacks?day={slot.astimezone(ZoneInfo('Europe/Bucharest')).date()}"
