@@ -21,13 +21,18 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
+from simple_websocket import ConnectionClosed
+
+from ivr.bootstrap import recognizer_for
 from ivr.calls import CallRunner, CallServices
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.engine.ports import Recognizer
 from ivr.storage import twilio as twilio_store
 from speech.audio import AudioError, read_wav, seconds, silence
+from speech.models import ModelError
 from speech.prompts import PromptLibrary, PromptMissing
 from webhooks import media_streams as ms
 from webhooks.line_actions import from_records
@@ -49,6 +54,31 @@ def prompt_audio(prompts: PromptLibrary, say: act.Say, rate: int) -> bytes:
     except (PromptMissing, AudioError) as error:
         log.warning("prompt %s played as silence: %s", say.prompt, error)
     return silence(max(MIN_PROMPT_SECONDS, SECONDS_PER_CHARACTER * len(say.text)), rate)
+
+
+def call_recognizer(runner: CallRunner, language: str, rate: int) -> Recognizer | None:
+    """The process's recogniser for a call (a `RecognizerFactory`); None when keypad-only."""
+    try:
+        return recognizer_for(runner.loaded.flow, language, rate)
+    except ModelError:
+        return None
+
+
+def serve(ws: Any, call: StreamCall) -> None:
+    """Carry one WebSocket's messages through `call` until the stream ends; a socket that
+    closes first is the caller hanging up. Both the Twilio and the browser stream run here."""
+    going_on = True
+    while going_on:
+        try:
+            message = ws.receive()
+        except ConnectionClosed:
+            message = None
+        if message is None:
+            call.hang_up()
+            return
+        out, going_on = call.receive(message)
+        for text in out:
+            ws.send(text)
 
 
 @dataclass
@@ -94,8 +124,13 @@ class StreamCall:
         return out, going_on
 
     def hang_up(self) -> None:
-        """The socket closed without a `stop`: the caller is gone."""
-        if self.runner is not None and not self.runner.session.ended and not self.closing:
+        """The socket closed without a `stop`, or the `stop` came: the caller is gone (unless
+        the call's status callback said so first)."""
+        if self.runner is None or self.runner.session.ended or self.closing:
+            return
+        with self.services.database.session() as db:
+            first = twilio_store.claim_call_end(db, self.runner.call_id, "stream", self.now)
+        if first:
             self._feed(ev.CallerHungUp(at=self.now))
 
     def _start(self, started: ms.Started) -> bool:
@@ -130,6 +165,9 @@ class StreamCall:
                 self._feed(ev.TimerExpired(at=self.now, name=name))
 
     def _other(self, value: ms.Inbound) -> None:
+        if isinstance(value, ms.Stopped):
+            self.hang_up()
+            return
         if isinstance(value, ms.KeyPressed) and self.recording_until is not None:
             self._end_recording()
             return

@@ -7,7 +7,8 @@
   `<Dial action=…>` for a transfer, a hang-up, or a new stream.
 - POST /twilio/dial-result: the transfer ended → TransferFinished into the resumed call.
 - POST /twilio/whisper: what the officer hears first (the ticket reference).
-- POST /twilio/status: call status callbacks, kept once per (CallSid, SequenceNumber).
+- POST /twilio/status: call status callbacks, kept once per (CallSid, SequenceNumber); a final
+  one (completed, busy, no-answer, failed, canceled) ends a call still going on.
 - WebSocket /twilio/stream: the Media Streams of those calls (`streams.StreamCall`).
 A garbled body or a missing CallSid answers 400; other calls never notice.
 """
@@ -22,25 +23,21 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, abort, request
 from flask_sock import Sock
-from simple_websocket import ConnectionClosed
 from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from ivr import app_context
-from ivr.bootstrap import recognizer_for
-from ivr.calls import CallRunner
+from ivr.calls import CallRunner, CallServices
 from ivr.engine import actions as act
 from ivr.engine import events as ev
-from ivr.engine.ports import Recognizer
 from ivr.storage import calls as stored_calls
 from ivr.storage import twilio as twilio_store
 from ivr.storage.models import Call
-from speech.models import ModelError
 from speech.prompts import PromptLibrary
 from webhooks import twiml
 from webhooks.line_actions import to_records
 from webhooks.signatures import twilio_signed
-from webhooks.streams import StreamCall
+from webhooks.streams import StreamCall, call_recognizer, serve
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("twilio", __name__)
@@ -167,38 +164,34 @@ def status() -> Response:
     call_status = _form("CallStatus")
     if call_status not in twilio_store.STATUS_ORDER:
         abort(400, description="unknown CallStatus")
-    with app_context.services().database.session() as db:
+    services = app_context.services()
+    with services.database.session() as db:
         twilio_store.record_status(db, sid, sequence, call_status, _now())
+    if call_status in twilio_store.FINAL_STATUSES:
+        _caller_gone(services, sid)
     return Response(status=204)
+
+
+def _caller_gone(services: CallServices, sid: str) -> None:
+    """The call is over at Twilio: a call still going on hears CallerHungUp (its draft ticket
+    kept), unless its stream said so first."""
+    with services.database.session() as db:
+        call = db.get(Call, sid)
+        if call is None or call.ended_at is not None:
+            return
+        if not twilio_store.claim_call_end(db, sid, "status", _now()):
+            return
+    try:
+        runner = CallRunner.resume(services, sid)
+    except LookupError:
+        return
+    runner.feed(ev.CallerHungUp(at=_now()))
 
 
 @sock.route("/stream", bp=blueprint)
 def stream(ws: Any) -> None:
-    call = StreamCall(
-        app_context.services(),
-        PromptLibrary(app_context.settings().data_dir / "prompts"),
-        _recognizer,
-        started_at=_now(),
-    )
-    going_on = True
-    while going_on:
-        try:
-            message = ws.receive()
-        except ConnectionClosed:
-            message = None
-        if message is None:
-            call.hang_up()
-            return
-        out, going_on = call.receive(message)
-        for text in out:
-            ws.send(text)
-
-
-def _recognizer(runner: CallRunner, language: str, rate: int) -> Recognizer | None:
-    try:
-        return recognizer_for(runner.loaded.flow, language, rate)
-    except ModelError:
-        return None
+    prompts = PromptLibrary(app_context.settings().data_dir / "prompts")
+    serve(ws, StreamCall(app_context.services(), prompts, call_recognizer, started_at=_now()))
 
 
 def _answer(sid: str, actions: list[act.Action], *, ticket_ref: str | None = None) -> Response:
