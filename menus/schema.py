@@ -100,6 +100,11 @@ class Settings(Model):
     retries: int = Field(2, ge=0, le=5)
     """Re-prompts after the first attempt before the node's failure path is taken."""
     confirm_threshold: float = Field(0.6, ge=0, le=1)
+    """Speech heard at least this sure (the lower of the recogniser's and the intent
+    matcher's confidence) is taken at once."""
+    reject_threshold: float = Field(0.3, ge=0, le=1)
+    """Speech heard less sure than this is a no-match; in between, the caller is asked
+    `texts.confirm`. Must be below `confirm_threshold` (the validator checks)."""
     record_max_seconds: int = Field(60, gt=0, le=600)
     callback_window_hours: int = Field(48, gt=0)
     callback_slot_minutes: int = Field(30, gt=0)
@@ -156,6 +161,39 @@ class GlobalIntents(Model):
     operator: Intent
 
 
+class CallbackSms(Model):
+    """The SMS of callbacks and of the SMS conversation (`ivr.sms_conversation`); each must
+    fit in 2 SMS segments with its placeholders filled. Replies are 1 (confirm), 2 (the next
+    free slot), 0 (cancel), STATUS <ref> and ESCALATE <ref>."""
+
+    help: Localized
+    confirmed: Localized
+    """{when}, {department}"""
+    moved: Localized
+    """{when}, {department}: the next free slot, now held for the caller."""
+    no_other_slot: Localized
+    """{when}: the slot the caller keeps."""
+    cancelled: Localized
+    """{when}"""
+    no_offer: Localized
+    """A reply 1/2/0 from a number with no pending callback (expired, cancelled, none)."""
+    status: Localized
+    """{ref}, {status}, {deadline}"""
+    unknown_ref: Localized
+    """{ref}: no such report for this number (the same answer whether it exists or not)."""
+    escalated: Localized
+    """{ref}, {level}, {when}"""
+    top_level: Localized
+    """{ref}: the case is at the top of the ladder already."""
+    opted_in: Localized
+    reminder: Localized
+    """{when}, {department}: an hour before the slot."""
+    missed: Localized
+    """{department}: the citizen did not answer twice."""
+    resolution: Localized
+    """{ref}, {resolution}: the officer's resolution after the callback."""
+
+
 class Texts(Model):
     """Prompts shared by every node."""
 
@@ -174,6 +212,14 @@ class Texts(Model):
     supervisor site cannot tell callers, so it refuses status changes that need an SMS."""
     replies: dict[str, Localized] = {}
     """Predefined replies a supervisor sends a ticket's caller by SMS: {ref}."""
+    confirm: Localized | None = None
+    """Asked about speech heard with medium confidence: {choice} is the intent's first phrase
+    or the number read back. Key 1 or a `confirm_yes` phrase takes it; key 2 or a `confirm_no`
+    phrase asks the node again. Required when a language has a speech model."""
+    confirm_yes: Phrases = {}
+    confirm_no: Phrases = {}
+    callback_sms: CallbackSms | None = None
+    """Without it the line answers no SMS and sends no callback reminders."""
 
 
 class NodeBase(Model):

@@ -51,6 +51,18 @@ PLACEHOLDERS_BY_TEXT: dict[Location, frozenset[str]] = {
     ("texts", "sms_callback"): frozenset({"department", "when"}),
     ("texts", "sms_status_changed"): frozenset({"ref", "status"}),
     ("texts", "replies"): frozenset({"ref"}),
+    ("texts", "confirm"): frozenset({"choice"}),
+    ("texts", "callback_sms", "confirmed"): frozenset({"when", "department"}),
+    ("texts", "callback_sms", "moved"): frozenset({"when", "department"}),
+    ("texts", "callback_sms", "no_other_slot"): frozenset({"when"}),
+    ("texts", "callback_sms", "cancelled"): frozenset({"when"}),
+    ("texts", "callback_sms", "status"): frozenset({"ref", "status", "deadline"}),
+    ("texts", "callback_sms", "unknown_ref"): frozenset({"ref"}),
+    ("texts", "callback_sms", "escalated"): frozenset({"ref", "level", "when"}),
+    ("texts", "callback_sms", "top_level"): frozenset({"ref"}),
+    ("texts", "callback_sms", "reminder"): frozenset({"when", "department"}),
+    ("texts", "callback_sms", "missed"): frozenset({"department"}),
+    ("texts", "callback_sms", "resolution"): frozenset({"ref", "resolution"}),
 }
 _EMERGENCY_NUMBER = re.compile(r"(?<!\d)112(?!\d)")
 
@@ -334,13 +346,36 @@ def _placeholders(check: _Check) -> Iterator[Problem]:
 
 def _allowed_placeholders(flow: Flow, location: Location) -> frozenset[str]:
     if location[0] != "nodes":
-        return PLACEHOLDERS_BY_TEXT.get(location[:2], frozenset())
+        return PLACEHOLDERS_BY_TEXT.get(
+            location[:3], PLACEHOLDERS_BY_TEXT.get(location[:2], frozenset())
+        )
     kind = flow.nodes[str(location[1])].type
     return (
         NODE_PLACEHOLDERS
         | PLACEHOLDERS_BY_NODE_TYPE.get(kind, frozenset())
         | PLACEHOLDERS_BY_NODE_FIELD.get((kind, str(location[2])), frozenset())
     )
+
+
+def _confirmation(check: _Check) -> Iterator[Problem]:
+    """Thresholds in order, and the question and its answers in every language with speech."""
+    flow, texts = check.flow, check.flow.texts
+    settings = flow.settings
+    if settings.reject_threshold >= settings.confirm_threshold:
+        message = f"must be below confirm_threshold ({settings.confirm_threshold})"
+        yield check.problem(("settings", "reject_threshold"), message)
+    spoken = [code for code, language in flow.languages.items() if language.model is not None]
+    if spoken and texts.confirm is None:
+        message = f"no `confirm` question (speech in {', '.join(spoken)})"
+        yield check.problem(("texts",), message)
+    for name in ("confirm_yes", "confirm_no"):
+        phrases: dict[str, list[str]] = getattr(texts, name)
+        for code in spoken:
+            if not phrases.get(code):
+                yield check.problem(("texts", name), f"no `{name}` phrases in `{code}`")
+        for code in phrases:
+            if code not in flow.languages:
+                yield check.problem(("texts", name, code), "not a declared language")
 
 
 def _statuses(check: _Check) -> Iterator[Problem]:
@@ -367,4 +402,5 @@ RULES: tuple[Callable[[_Check], Iterator[Problem]], ...] = (
     _schedule_cycles,
     _placeholders,
     _statuses,
+    _confirmation,
 )

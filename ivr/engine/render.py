@@ -41,3 +41,8 @@ def spoken_date(day: date, language: str) -> str:
 def spoken_slot(at: datetime, zone: ZoneInfo, language: str) -> str:
     """A callback slot as `luni 30 noiembrie, 10:00`, in the city's time zone."""
     return format_datetime(at, "EEEE d MMMM, HH:mm", tzinfo=zone, locale=language)
+
+
+def sms_slot(at: datetime, zone: ZoneInfo, language: str) -> str:
+    """A slot as an SMS shows it, short and free of diacritics: `24.11 10:00` (local time)."""
+    return format_datetime(at, "dd.MM HH:mm", tzinfo=zone, locale=language)

@@ -1,8 +1,12 @@
-"""Twilio's side of calls in the database: one-time stream tokens and status callbacks.
+"""Twilio's side of calls in the database: one-time stream tokens, status callbacks, call
+ends and the recordings Twilio made for us.
 
 A token is kept only as its SHA-256 and redeemed once (an UPDATE that only one request can
 win). Status callbacks are stored once per (CallSid, SequenceNumber) and a call's status only
-moves forward: a late `ringing` never undoes `in-progress` or `completed`.
+moves forward: a late `ringing` never undoes `in-progress` or `completed`. A call's end is
+claimed once (`claim_call_end`), by the stream's `stop` or a final status callback, whichever
+comes first. A recording is kept once per RecordingSid, with the job that downloads it
+enqueued in the same transaction.
 """
 
 from __future__ import annotations
@@ -15,7 +19,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ivr.storage.models import TwilioCallStatus, TwilioStreamToken
+from ivr.storage.models import (
+    TwilioCallEnd,
+    TwilioCallStatus,
+    TwilioRecording,
+    TwilioStreamToken,
+)
+from ivr.storage.queue import enqueue
 from ivr.storage.upsert import insert_statement
 
 STATUS_ORDER = {
@@ -29,6 +39,10 @@ STATUS_ORDER = {
     "no-answer": 4,
     "canceled": 4,
 }
+FINAL_STATUSES = frozenset(s for s, rank in STATUS_ORDER.items() if rank == 4)
+DOWNLOAD_RECORDING = "twilio.recording"
+"""The job that downloads a Twilio recording into the store, then deletes it at Twilio."""
+DOWNLOAD_ATTEMPTS = 8
 
 
 def issue_token(
@@ -88,6 +102,41 @@ def call_status(session: Session, call_sid: str) -> str | None:
         select(TwilioCallStatus.status).where(TwilioCallStatus.call_sid == call_sid)
     ).all()
     return max(statuses, key=lambda s: STATUS_ORDER.get(s, -1), default=None)
+
+
+def claim_call_end(session: Session, call_sid: str, source: str, at: datetime) -> bool:
+    """True for the first of the stream and the status callback to say the call ended: only
+    that one tells the engine the caller hung up."""
+    statement = (
+        insert_statement(session, TwilioCallEnd)
+        .values(call_sid=call_sid, source=source, at=at)
+        .on_conflict_do_nothing(index_elements=[TwilioCallEnd.call_sid])
+    )
+    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+def record_recording(
+    session: Session, recording_sid: str, call_sid: str, kind: str, status: str, at: datetime
+) -> bool:
+    """Keep a recording callback once per RecordingSid; a completed recording gets its
+    download job in the same transaction. False when this RecordingSid came already."""
+    statement = (
+        insert_statement(session, TwilioRecording)
+        .values(
+            recording_sid=recording_sid,
+            call_sid=call_sid,
+            kind=kind,
+            status=status,
+            received_at=at,
+        )
+        .on_conflict_do_nothing(index_elements=[TwilioRecording.recording_sid])
+    )
+    if not session.execute(statement).rowcount:  # type: ignore[attr-defined]
+        return False
+    if status == "completed":
+        payload = {"recording_sid": recording_sid}
+        enqueue(session, DOWNLOAD_RECORDING, payload, at=at, max_attempts=DOWNLOAD_ATTEMPTS)
+    return True
 
 
 def _digest(token: str) -> str:

@@ -13,8 +13,10 @@ from twilio.request_validator import RequestValidator
 from ivr.calls import CallRunner
 from ivr.engine import actions as act
 from ivr.engine import events as ev
+from ivr.storage import calls as stored_calls
 from ivr.storage import twilio as twilio_store
-from ivr.storage.models import Call
+from ivr.storage.models import Call, Ticket
+from webhooks.line_actions import from_records
 
 
 def stream_token(body: bytes) -> str:
@@ -112,11 +114,8 @@ def test_status_callbacks_are_kept_once_and_only_move_forward(app: Flask, twilio
 def test_a_transfer_dials_the_department_then_no_answer_returns_to_the_flow(
     app: Flask, twilio: Twilio
 ) -> None:
-    sid = new_call_sid()
-    twilio.post("/twilio/voice", {"CallSid": sid, "From": "+35988123456"})
-    runner = CallRunner.resume(app.extensions["civicline"], sid)
+    sid, runner = call_at_main(app, twilio)
     in_office_hours = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # Tuesday 10:00 in Sofia
-    assert runner.session.node == "main"
     actions = runner.feed(ev.DigitsPressed(at=in_office_hours, digits="0"))
     assert any(isinstance(a, act.Transfer) for a in actions)
     dial = ET.fromstring(twilio.post("/twilio/next", {"CallSid": sid}).data).find("Dial")
@@ -133,3 +132,85 @@ def test_a_transfer_dials_the_department_then_no_answer_returns_to_the_flow(
     assert records is not None
     prompts = [r["payload"]["prompt"] for r in records if r["type"] == "Say"]
     assert prompts[0].startswith("callback.")  # back in the flow: the callback offer
+
+
+def walk_to_main(runner: CallRunner, actions: list[act.Action]) -> None:
+    """Hear every prompt until the main menu listens (past the welcome and any notice)."""
+    while runner.session.node != "main":
+        marks = [a.mark for a in actions if isinstance(a, act.Say)]
+        assert marks, f"stuck at {runner.session.node}"
+        at = datetime.now(UTC)
+        actions = [a for mark in marks for a in runner.feed(ev.PromptFinished(at=at, mark=mark))]
+
+
+def call_at_main(app: Flask, twilio: Twilio) -> tuple[str, CallRunner]:
+    """A call answered by /twilio/voice whose caller heard the prompts up to the main menu."""
+    sid = new_call_sid()
+    answer = twilio.post("/twilio/voice", {"CallSid": sid, "From": "+35988123456"})
+    runner = CallRunner.resume(app.extensions["civicline"], sid)
+    with app.extensions["civicline"].database.session() as db:
+        records = twilio_store.redeem_token(db, stream_token(answer.data), sid, datetime.now(UTC))
+    assert records is not None
+    walk_to_main(runner, from_records(records))
+    return sid, runner
+
+
+def started_report(app: Flask, twilio: Twilio) -> str:
+    """A call that chose a category (so hanging up leaves a draft) and waits for a district."""
+    sid, runner = call_at_main(app, twilio)
+    runner.feed(ev.DigitsPressed(at=datetime.now(UTC), digits="1"))
+    assert runner.session.node == "report_district"
+    return sid
+
+
+def hang_ups(app: Flask, sid: str) -> int:
+    with app.extensions["civicline"].database.session() as db:
+        rows = stored_calls.call_events(db, sid)
+        return sum(1 for r in rows if r.type == "CallerHungUp")
+
+
+def test_a_final_status_callback_hangs_up_a_call_in_progress_once(
+    app: Flask, twilio: Twilio
+) -> None:
+    sid = started_report(app, twilio)
+    for sequence in ("5", "5", "6"):
+        form = {"CallSid": sid, "CallStatus": "completed", "SequenceNumber": sequence}
+        assert twilio.post("/twilio/status", form).status_code == 204
+    assert hang_ups(app, sid) == 1
+    with app.extensions["civicline"].database.session() as db:
+        call = db.get(Call, sid)
+        assert call is not None and call.ended_at is not None and call.outcome == "draft"
+        drafts = db.query(Ticket).filter_by(call_id=sid).all()
+        assert [(t.draft, t.category) for t in drafts] == [(True, "fallen_tree")]
+
+
+@pytest.mark.parametrize("status", ["no-answer", "busy", "failed", "canceled"])
+def test_every_final_status_ends_the_call(app: Flask, twilio: Twilio, status: str) -> None:
+    sid = started_report(app, twilio)
+    form = {"CallSid": sid, "CallStatus": status, "SequenceNumber": "2"}
+    assert twilio.post("/twilio/status", form).status_code == 204
+    assert hang_ups(app, sid) == 1
+
+
+def test_a_status_callback_after_the_stream_said_the_caller_left_changes_nothing(
+    app: Flask, twilio: Twilio
+) -> None:
+    sid = started_report(app, twilio)
+    with app.extensions["civicline"].database.session() as db:
+        assert twilio_store.claim_call_end(db, sid, "stream", datetime.now(UTC))
+    form = {"CallSid": sid, "CallStatus": "completed", "SequenceNumber": "3"}
+    assert twilio.post("/twilio/status", form).status_code == 204
+    assert hang_ups(app, sid) == 0
+    in_progress = {"CallSid": sid, "CallStatus": "in-progress", "SequenceNumber": "1"}
+    assert twilio.post("/twilio/status", in_progress).status_code == 204
+    with app.extensions["civicline"].database.session() as db:
+        assert twilio_store.call_status(db, sid) == "completed"
+
+
+def test_a_status_callback_for_an_unknown_call_is_only_kept(app: Flask, twilio: Twilio) -> None:
+    sid = new_call_sid()
+    form = {"CallSid": sid, "CallStatus": "completed", "SequenceNumber": "1"}
+    assert twilio.post("/twilio/status", form).status_code == 204
+    with app.extensions["civicline"].database.session() as db:
+        assert twilio_store.call_status(db, sid) == "completed"
+        assert db.get(Call, sid) is None

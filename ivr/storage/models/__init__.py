@@ -27,7 +27,12 @@ from ivr.storage.models.tickets import (
     TicketNote,
     TicketStatusChange,
 )
-from ivr.storage.models.twilio import TwilioCallStatus, TwilioStreamToken
+from ivr.storage.models.twilio import (
+    TwilioCallEnd,
+    TwilioCallStatus,
+    TwilioRecording,
+    TwilioStreamToken,
+)
 
 __all__ = [
     "JOB_STATUSES",
@@ -55,7 +60,9 @@ __all__ = [
     "TicketDayStats",
     "TicketNote",
     "TicketStatusChange",
+    "TwilioCallEnd",
     "TwilioCallStatus",
+    "TwilioRecording",
     "TwilioStreamToken",
     "User",
     "UserDepartment",
