@@ -1,0 +1,255 @@
+"""The SMS conversation (DESIGN §5): one inbound message + its sender + the state the shell
+loaded for it → the replies to send and the changes to make. Pure: no database, no clock.
+
+Commands, case and spacing ignored: `1` confirms the sender's newest pending callback, `2`
+moves it to the next free slot, `0` cancels it (each reply names the slot); `STATUS <ref>`
+reads a report's status, only to the number that filed it; `ESCALATE <ref>` takes it one
+level up the flow's ladder; STOP (and Twilio's other stop words) opts the number out, START
+opts it back in; anything else gets the short help. A number that opted out gets nothing
+but START answered: nothing is ever sent to it.
+
+The shell (`ivr.sms_inbound`) parses first (`parse`), loads the `SmsState` the command needs,
+calls `converse`, then applies the changes and queues the replies in one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from ivr.engine.render import fill, sms_slot
+from menus.schema import CallbackSms, Flow
+from routing.escalation import escalation_level, next_level
+
+STOP_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit"})
+"""Twilio's own opt-out keywords: Twilio blocks the number too, so our list must agree."""
+START_WORDS = frozenset({"start", "unstop", "yes"})
+MAX_READ = 200
+"""Only the start of a message is read: a 10,000-character body costs no more."""
+_REF = re.compile(r"^(?P<year>\d{2})[\s\-./]*(?P<number>\d{6})$")
+_REPLY = re.compile(r"^[^\w]*([012])[^\w]*$")
+
+CommandKind = Literal["confirm", "another", "cancel", "status", "escalate", "stop", "start", "help"]
+REPLY_KEYS: dict[str, CommandKind] = {"1": "confirm", "2": "another", "0": "cancel"}
+
+
+@dataclass(frozen=True)
+class Command:
+    kind: CommandKind
+    ref: str | None = None
+    """The report a STATUS or ESCALATE names, as `YY-NNNNNN`."""
+
+
+@dataclass(frozen=True)
+class Offer:
+    """The sender's newest pending callback (booked, slot not begun yet)."""
+
+    callback_id: int
+    slot: datetime
+    department: str
+    next_free: datetime | None = None
+    """The next free slot after `slot` (only loaded for a `2`)."""
+
+
+@dataclass(frozen=True)
+class TicketFacts:
+    ref: str
+    caller: str | None
+    status: str
+    deadline: date | None
+    department: str | None
+    level: int
+    """Index into the flow's escalation ladder."""
+    escalation_slot: datetime | None = None
+    """The first free slot of the next level (only loaded for an ESCALATE)."""
+
+
+@dataclass(frozen=True)
+class SmsState:
+    sender: str | None
+    """E.164, or None when the sender is no phone number we can answer (a short code)."""
+    language: str
+    opted_out: bool
+    offer: Offer | None = None
+    ticket: TicketFacts | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    to: str
+    template: str
+    language: str
+    text: str
+    ticket_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class ConfirmCallback:
+    callback_id: int
+
+
+@dataclass(frozen=True)
+class MoveCallback:
+    callback_id: int
+    slot: datetime
+
+
+@dataclass(frozen=True)
+class CancelCallback:
+    callback_id: int
+
+
+@dataclass(frozen=True)
+class OptOut:
+    number: str
+
+
+@dataclass(frozen=True)
+class OptIn:
+    number: str
+
+
+@dataclass(frozen=True)
+class Escalate:
+    ref: str
+    to_level: int
+    slot: datetime | None
+
+
+Change = ConfirmCallback | MoveCallback | CancelCallback | OptOut | OptIn | Escalate
+
+
+@dataclass(frozen=True)
+class Outcome:
+    replies: tuple[Reply, ...] = ()
+    changes: tuple[Change, ...] = field(default=())
+
+
+def parse(body: str) -> Command:
+    """What a message asks for; anything not understood is a request for help."""
+    text = " ".join(body[:MAX_READ].split()).casefold()
+    reply = _REPLY.match(text)
+    if reply:
+        return Command(REPLY_KEYS[reply.group(1)])
+    word, _, rest = text.partition(" ")
+    word = word.strip(".!,;:")
+    if word in STOP_WORDS and not rest:
+        return Command("stop")
+    if word in START_WORDS and not rest:
+        return Command("start")
+    ref = _ref(rest)
+    if word == "status" and ref:
+        return Command("status", ref)
+    if word == "escalate" and ref:
+        return Command("escalate", ref)
+    return Command("help")
+
+
+def _ref(text: str) -> str | None:
+    match = _REF.match(text.strip().strip(".!"))
+    return f"{match['year']}-{match['number']}" if match else None
+
+
+def converse(flow: Flow, command: Command, state: SmsState) -> Outcome:
+    """The replies and changes for `command` from `state.sender`."""
+    sender = state.sender
+    texts = flow.texts.callback_sms
+    if sender is None or texts is None:
+        return Outcome()
+    if command.kind == "stop":
+        return Outcome(changes=(OptOut(sender),))
+    if command.kind == "start":
+        reply = _Writer(flow, texts, state).reply("opted_in", {})
+        return Outcome((reply,), (OptIn(sender),))
+    if state.opted_out:
+        return Outcome()
+    write = _Writer(flow, texts, state)
+    match command.kind:
+        case "confirm" | "another" | "cancel":
+            return _answer_offer(write, command, state.offer)
+        case "status":
+            return _status(write, command, state)
+        case "escalate":
+            return _escalate(write, command, state)
+    return Outcome((write.reply("help", {}),))
+
+
+def _answer_offer(write: _Writer, command: Command, offer: Offer | None) -> Outcome:
+    if offer is None:
+        return Outcome((write.reply("no_offer", {}),))
+    params = {"when": write.slot(offer.slot), "department": write.department(offer.department)}
+    if command.kind == "confirm":
+        return Outcome((write.reply("confirmed", params),), (ConfirmCallback(offer.callback_id),))
+    if command.kind == "cancel":
+        return Outcome((write.reply("cancelled", params),), (CancelCallback(offer.callback_id),))
+    if offer.next_free is None:
+        return Outcome((write.reply("no_other_slot", params),))
+    moved = {**params, "when": write.slot(offer.next_free)}
+    return Outcome(
+        (write.reply("moved", moved),), (MoveCallback(offer.callback_id, offer.next_free),)
+    )
+
+
+def _owned(command: Command, state: SmsState) -> TicketFacts | None:
+    ticket = state.ticket
+    if ticket is None or ticket.ref != command.ref or ticket.caller != state.sender:
+        return None
+    return ticket
+
+
+def _status(write: _Writer, command: Command, state: SmsState) -> Outcome:
+    ticket = _owned(command, state)
+    if ticket is None:
+        return Outcome((write.reply("unknown_ref", {"ref": command.ref or ""}),))
+    statuses = write.flow.texts.statuses
+    status = statuses[ticket.status][write.language] if ticket.status in statuses else ""
+    deadline = f"{ticket.deadline:%d.%m.%Y}" if ticket.deadline else "-"
+    params = {"ref": ticket.ref, "status": status or ticket.status, "deadline": deadline}
+    return Outcome((write.reply("status", params, ticket.ref),))
+
+
+def _escalate(write: _Writer, command: Command, state: SmsState) -> Outcome:
+    ticket = _owned(command, state)
+    if ticket is None:
+        return Outcome((write.reply("unknown_ref", {"ref": command.ref or ""}),))
+    ladder = write.flow.escalation
+    role = ladder[min(ticket.level, len(ladder) - 1)].role
+    above = next_level(write.flow, role)
+    if above is None:
+        return Outcome((write.reply("top_level", {"ref": ticket.ref}, ticket.ref),))
+    slot = ticket.escalation_slot
+    params = {
+        "ref": ticket.ref,
+        "level": escalation_level(write.flow, above.role).name[write.language],
+        "when": write.slot(slot) if slot else "-",
+    }
+    change = Escalate(ticket.ref, ticket.level + 1, slot)
+    return Outcome((write.reply("escalated", params, ticket.ref),), (change,))
+
+
+@dataclass(frozen=True)
+class _Writer:
+    flow: Flow
+    texts: CallbackSms
+    state: SmsState
+
+    @property
+    def language(self) -> str:
+        lang = self.state.language
+        return lang if lang in self.flow.languages else self.flow.default_language
+
+    def reply(self, template: str, params: Mapping[str, str], ref: str | None = None) -> Reply:
+        assert self.state.sender is not None  # converse answers only a known sender
+        text = fill(getattr(self.texts, template)[self.language], params)
+        return Reply(self.state.sender, f"callback_sms.{template}", self.language, text, ref)
+
+    def slot(self, at: datetime) -> str:
+        return sms_slot(at, ZoneInfo(self.flow.city.timezone), self.language)
+
+    def department(self, code: str) -> str:
+        department = self.flow.departments.get(code)
+        return department.name[self.language] if department else code
