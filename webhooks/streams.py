@@ -98,6 +98,8 @@ class StreamCall:
     recognizer: Recognizer | None = None
     recognizer_language: str | None = None
     """One recogniser per call and language (a live one counts against the process's limit)."""
+    barge_in: bool = True
+    """The caller's speech may cut the prompts of the current Listen (not a notice's)."""
     recording_until: float | None = None
     recording_from: float = 0.0
     closing: bool = False
@@ -155,7 +157,7 @@ class StreamCall:
         self.heard += seconds(pcm, self.encoder.media_format.sample_rate)
         if self.recognizer is not None and self.recording_until is None:
             for event in self.recognizer.accept(pcm, self.now):
-                if isinstance(event, ev.SpeechStarted) and self.marks:
+                if isinstance(event, ev.SpeechStarted) and self.marks and self.barge_in:
                     self.outbox.append(self.encoder.clear())
                 self._feed(event)
         if self.recording_until is not None and self.heard >= self.recording_until:
@@ -199,6 +201,7 @@ class StreamCall:
                     self.outbox += self.encoder.prompt(pcm, action.mark)
                     self.marks.append(action.mark)
                 case act.Listen():
+                    self.barge_in = action.barge_in
                     if action.language != self.recognizer_language:
                         self.recognizer_language = action.language
                         self.recognizer = self.recognizers(self.runner, action.language, rate)

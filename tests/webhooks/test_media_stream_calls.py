@@ -61,6 +61,7 @@ class Caller:
         self.sequence = 0
         self.audio_frames: list[bytes] = []
         self.marks: list[str] = []
+        self.events: list[str] = []
 
     def send(self, event: str, **body: Any) -> None:
         self.sequence += 1
@@ -93,6 +94,7 @@ class Caller:
             assert text is not None, "the server sent nothing"
             message = json.loads(text)
             assert message["streamSid"] == "MZ1"
+            self.events.append(message["event"])
             if message["event"] == "media":
                 self.audio_frames.append(base64.b64decode(message["media"]["payload"]))
             elif message["event"] == "mark":
@@ -146,6 +148,15 @@ def hear_until(app: Flask, caller: Caller, node: str, limit: int = 6) -> None:
 def events_of(app: Flask, sid: str) -> list[str]:
     with app.extensions["civicline"].database.session() as db:
         return [row.type for row in stored_calls.call_events(db, sid)]
+
+
+def mark_of(app: Flask, sid: str, prompt: str) -> str:
+    """The mark of the first Say of `prompt` in the call."""
+    with app.extensions["civicline"].database.session() as db:
+        for row in stored_calls.call_events(db, sid):
+            if row.type == "Say" and row.payload["prompt"] == prompt:
+                return str(row.payload["mark"])
+    raise AssertionError(f"{prompt} was never said")
 
 
 def hang_ups(app: Flask, sid: str) -> int:
@@ -248,3 +259,42 @@ def test_a_stream_stopping_after_the_completed_status_does_not_hang_up_again(
     assert hang_ups(app, sid) == 1
     hang_up_stream(caller)
     assert hang_ups(app, sid) == 1
+
+
+def test_speech_during_a_prompt_clears_it_and_the_call_goes_on(
+    app: Flask, twilio: Twilio, server: str, callers: list[Caller]
+) -> None:
+    """Barge-in: the menu prompt is still playing (its mark not yet reached) when the caller
+    speaks; the server sends `clear` before anything else, and after Twilio's answer to a
+    clear (the cleared prompt's mark) the call goes on with what the caller said."""
+    sid = new_call_sid()
+    caller = dial_in(callers, server, sid)
+    caller.start(voice(twilio, sid))
+    while True:
+        playing = caller.hear_prompt(acknowledge=False)
+        if node_of(app, sid).current_node == "main":
+            break
+        caller.acknowledge(playing)
+    caller.say(spoken("나무"))
+    first = json.loads(caller.ws.receive(timeout=RECEIVE_LIMIT_SECONDS))
+    assert first == {"event": "clear", "streamSid": "MZ1"}
+    caller.acknowledge(playing)  # Twilio reports the marks of the audio a clear dropped
+    caller.hear_prompt()
+    assert node_of(app, sid).current_node == "report_district"
+
+
+def test_speech_during_the_recording_notice_does_not_cut_it(
+    app: Flask, twilio: Twilio, server: str, callers: list[Caller]
+) -> None:
+    """The notice is heard in full (its Listen allows no barge-in): no `clear`."""
+    sid = new_call_sid()
+    caller = dial_in(callers, server, sid)
+    caller.start(voice(twilio, sid))
+    notice = mark_of(app, sid, "recording_notice.prompt")
+    while caller.hear_prompt(acknowledge=False) != notice:
+        caller.acknowledge(caller.marks[-1])
+    caller.say(spoken("나무"))
+    caller.acknowledge(notice)
+    caller.hear_prompt(acknowledge=False)
+    assert node_of(app, sid).current_node == "main"
+    assert "clear" not in caller.events
