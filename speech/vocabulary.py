@@ -2,9 +2,10 @@
 
 A grammar word the model does not know is dropped by Vosk at run time (the caller's phrase
 then never matches), so `ivr flows check` reports it instead, as a `FILE:LINE` problem on
-the phrase. A language whose model is named but not installed is not a problem of the file:
-it runs keypad-only (the validator already demands keys there), so it is a warning. The
-`menus` package never imports Vosk; this module does, through `speech.models`.
+the phrase (an intent's, or a yes/no answer to the confirmation question). A language whose
+model is named but not installed is not a problem of the file: it runs keypad-only (the
+validator already demands keys there), so it is a warning. The `menus` package never
+imports Vosk; this module does, through `speech.models`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from menus.graph import all_choices
-from menus.lines import LineMap, about
+from menus.lines import LineMap, Location, about
 from menus.problems import Problem
 from menus.schema import Flow
 from speech.models import ModelCache, ModelError
@@ -47,12 +48,20 @@ def _unknown(
     flow: Flow, lines: LineMap, file: str, language: str, name: str, model: Any
 ) -> list[Problem]:
     problems: list[Problem] = []
-    for location, intent in all_choices(flow):
-        for index, phrase in enumerate(intent.phrases.get(language, [])):
+    for location, phrases in _phrase_lists(flow, language):
+        for index, phrase in enumerate(phrases):
             words = normalise(phrase).split()
             unknown = [w for w in words if model.vosk_model_find_word(w) == -1]
             if unknown:
-                where = (*location, "phrases", language, index)
+                where = (*location, language, index)
                 message = f"{name} cannot recognise {', '.join(map(repr, unknown))} in {phrase!r}"
                 problems.append(Problem(file, lines.line(where), about(where, message)))
     return sorted(problems)
+
+
+def _phrase_lists(flow: Flow, language: str) -> list[tuple[Location, list[str]]]:
+    """Every list of phrases a caller may say: the intents', and the confirmation's answers."""
+    found = [((*at, "phrases"), i.phrases.get(language, [])) for at, i in all_choices(flow)]
+    for name in ("confirm_yes", "confirm_no"):
+        found.append((("texts", name), getattr(flow.texts, name).get(language, [])))
+    return found

