@@ -3,7 +3,8 @@
 A prompt (`main.prompt`, `report_file.prompt`, `texts.no_input`: the ids the engine's Say
 actions carry) is split around its placeholders (`{ref}`, `{pin}`, `{district}`, `{when}`…)
 into fixed pieces and placeholder slots. What fills a slot at run time is one of
-- a flow text spoken whole: a category's or department's name, a status;
+- a flow text spoken whole: a category's or department's name, a status, an intent's first
+  phrase (the confirmation question's `{choice}`);
 - numbers 0–99 and years (districts, days, hours), digits one by one (registration numbers
   and PINs arrive as "2 6, 0 0 0 1 2 3"), a short pause at each comma;
 - the words Babel writes in dates and callback slots in that language (weekdays, months, "г.").
@@ -19,8 +20,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ivr.engine.render import spoken_date, spoken_slot
+from menus.graph import all_choices
 from menus.localized import localized_texts
-from menus.schema import Flow
+from menus.schema import Flow, Intent, LanguageNode
 
 PAUSE = ","
 NUMBERS = tuple(str(n) for n in range(100))
@@ -77,14 +79,27 @@ def prompts(flow: Flow, language: str) -> dict[str, str]:
 
 
 def values(flow: Flow, language: str) -> set[str]:
-    """Flow texts that fill placeholders whole: category and department names, statuses."""
-    found: set[str] = set()
+    """Flow texts that fill placeholders whole: category and department names, statuses, and
+    each intent's first phrase (a language node's options in every language's words)."""
+    found = {
+        intent.phrases[language][0]
+        for _, intent in all_choices(flow)
+        if intent.phrases.get(language)
+    }
+    for node in flow.nodes.values():
+        if isinstance(node, LanguageNode):
+            found |= {p for option in node.options.values() for p in _every_phrase(option)[:1]}
     for location, texts in localized_texts(flow):
         match location:
             case ("categories" | "departments", _, "name") | ("texts", "statuses", _):
                 if language in texts:
                     found.add(texts[language])
     return found
+
+
+def _every_phrase(intent: Intent) -> list[str]:
+    """An option's phrases in every language, as a language node listens for them."""
+    return [phrase for phrases in intent.phrases.values() for phrase in phrases]
 
 
 def calendar_words(language: str, zone: ZoneInfo) -> set[str]:

@@ -157,3 +157,18 @@ def test_a_hanging_render_times_out_with_a_clear_error(tmp_path: Path) -> None:
     ):
         build(flow, tmp_path / "prompts", synthesizer)
     assert not list((tmp_path / "prompts").glob("ko/*.wav"))
+
+
+def test_the_confirmation_question_is_composed_with_the_intent_or_the_number(
+    built: tuple[Path, str],
+) -> None:
+    data_dir, _ = built
+    confirm = load_flow(KOREAN_FLOW).flow.texts.confirm
+    assert confirm is not None
+    library = PromptLibrary(data_dir / "prompts")
+    folder = data_dir / "prompts" / "ko"
+    tree = library.compose(say("texts.confirm", confirm["ko"], choice="나무"))
+    assert tree[0] == folder / piece_name("나무", "ko", 150) and len(tree) == 2
+    number = library.compose(say("texts.confirm", confirm["ko"], choice="4"))
+    assert number[0] == folder / piece_name("4", "ko", 150)
+    assert all(path.is_file() for path in tree + number)
