@@ -164,6 +164,7 @@ class CallRunner:
             "node": s.node,
             "flow_version": self.loaded.version,
             "ended": s.ended,
+            "recording_consent": s.recording_consent,
         }
 
     # -- storage of the call itself -------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from menus.lines import Location
-from menus.schema import INPUT_NODE_TYPES, Flow, Intent, LanguageNode, MenuNode, Node
+from menus.schema import INPUT_NODE_TYPES, Flow, Intent, LanguageNode, MenuNode, Node, NoticeNode
 
 Link = tuple[Location, str]
 """Where a reference to a node is written, and the node it names."""
@@ -25,13 +25,15 @@ def listens(node: Node) -> bool:
 
 
 def choices(name: str, node: Node) -> Iterator[tuple[Location, Intent]]:
-    """The intents of a menu node or the options of a language node."""
+    """The intents of a menu node, the options of a language node, a notice's decline."""
     if isinstance(node, MenuNode):
         for key, intent in node.intents.items():
             yield ("nodes", name, "intents", key), intent
     elif isinstance(node, LanguageNode):
         for key, option in node.options.items():
             yield ("nodes", name, "options", key), option
+    elif isinstance(node, NoticeNode):
+        yield ("nodes", name, "decline"), node.decline
 
 
 def global_choices(flow: Flow) -> Iterator[tuple[Location, Intent]]:

@@ -92,6 +92,8 @@ class Language(Model):
     name: str
     model: str | None = None
     """Vosk model for speech; without one the language is keypad-only."""
+    twilio_language: str | None = None
+    """The language tag Twilio's `<Say>` and `<Gather>` use in gather mode (e.g. ro-RO)."""
 
 
 class Settings(Model):
@@ -110,6 +112,10 @@ class Settings(Model):
     callback_slot_minutes: int = Field(30, gt=0)
     max_failure_hops: int = Field(3, ge=1)
     """How many failure paths in a row may follow each other before a human, ticket or callback."""
+    twilio_mode: Literal["stream", "gather"] = "stream"
+    """How Twilio calls are driven: a Media Stream recognised by our Vosk, or Twilio's own
+    `<Gather>` speech and keys (its recognition; the speech option for languages we have no
+    model for)."""
 
 
 class Schedule(Model):
@@ -308,6 +314,22 @@ class HangupNode(NodeBase):
     type: Literal["hangup"]
 
 
+class NoticeNode(NodeBase):
+    """The recording notice: says the call is recorded and which key or words refuse it.
+
+    Heard in full without a decline, the call is recorded from then on (StartCallRecording);
+    declined, nothing of the call is recorded, not even descriptions at `record` nodes.
+    """
+
+    type: Literal["notice"]
+    decline: Intent
+    """The key and phrases that refuse the recording (no `goto`: the call goes on to `next`)."""
+    decline_seconds: float = Field(0.0, ge=0, le=10)
+    """How long after the notice a decline is still taken (0: only while it plays); any other
+    input in that time counts as heard and goes on to the next node."""
+    next: str
+
+
 Node = Annotated[
     SayNode
     | LanguageNode
@@ -318,7 +340,8 @@ Node = Annotated[
     | StatusNode
     | CallbackNode
     | TransferNode
-    | HangupNode,
+    | HangupNode
+    | NoticeNode,
     Field(discriminator="type"),
 ]
 INPUT_NODE_TYPES = ("language", "menu", "number", "record", "status")

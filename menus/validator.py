@@ -2,7 +2,8 @@
 
 `menus.schema` checks each section on its own; the rules here need the whole file: names
 that must exist (nodes, departments, schedules, categories), every node reachable, one text
-per declared language, keys where a language is keypad-only, the 112 notice, failure paths
+per declared language, keys where a language is keypad-only, the 112 notice, no recording
+before the recording notice, failure paths
 that end at a human, a ticket or a callback, and schedules with hours. Each rule is a
 function from a `_Check` to problems; `validate` runs them all. Nothing here does I/O.
 """
@@ -22,6 +23,7 @@ from menus.graph import (
     global_choices,
     listens,
     reachable,
+    successors,
 )
 from menus.lines import LineMap, Location, about
 from menus.localized import localized_texts
@@ -32,6 +34,7 @@ from menus.schema import (
     Flow,
     Intent,
     MenuNode,
+    NoticeNode,
     SayNode,
     TimeRange,
     TransferNode,
@@ -113,6 +116,9 @@ def _intents_without_target(check: _Check) -> Iterator[Problem]:
             for location, intent in choices(name, node):
                 if intent.goto is None:
                     yield check.problem(location, "no `goto`")
+        if isinstance(node, NoticeNode) and node.decline.goto is not None:
+            location = ("nodes", name, "decline", "goto")
+            yield check.problem(location, "a decline goes on to the notice's `next`, no `goto`")
     for location, intent in global_choices(check.flow):
         if location[-1] in ("main_menu", "operator") and intent.goto is None:
             yield check.problem(location, "no `goto`")
@@ -229,6 +235,27 @@ def _emergency_notice(check: _Check) -> Iterator[Problem]:
             yield check.problem(location, "the welcome must give 112 for emergencies")
 
 
+def _records_before_notice(check: _Check) -> Iterator[Problem]:
+    """A `record` node must only be reachable through a recording notice."""
+    flow = check.flow
+    paths: dict[str, list[str]] = {flow.start: [flow.start]}
+    waiting = [flow.start]
+    while waiting:
+        name = waiting.pop(0)
+        node = flow.nodes.get(name)
+        if node is None or isinstance(node, NoticeNode):
+            continue
+        if node.type == "record":
+            shown = " → ".join(paths[name])
+            message = f"records before the recording notice (a `notice` node): {shown}"
+            yield check.problem(("nodes", name), message)
+            continue
+        for target in successors(flow, name):
+            if target not in paths:
+                paths[target] = [*paths[name], target]
+                waiting.append(target)
+
+
 def _failure_paths(check: _Check) -> Iterator[Problem]:
     reported: set[Location] = set()
     for name, node in check.flow.nodes.items():
@@ -246,7 +273,7 @@ def _failure_path_problem(check: _Check, start: str) -> tuple[Location, str] | N
     while True:
         node = flow.nodes[current]
         edge: Location
-        if isinstance(node, SayNode):
+        if isinstance(node, SayNode | NoticeNode):
             edge, target = ("nodes", current, "next"), node.next
         else:
             (edge, target), hops = failure_link(flow, current, node), hops + 1
@@ -260,12 +287,19 @@ def _failure_path_problem(check: _Check, start: str) -> tuple[Location, str] | N
         following = flow.nodes[target]
         if following.type in SERVICE_NODE_TYPES:
             return None
-        if target in path[:-1] or not (listens(following) or isinstance(following, SayNode)):
+        passes_on = isinstance(following, SayNode | NoticeNode)
+        if target in path[:-1] or not (listens(following) or passes_on):
             return edge, f"failure path {shown} never reaches a human, a ticket or a callback"
         current = target
 
 
-AUTOMATIC_EDGES = {"say": "next", "ticket": "next", "callback": "next", "transfer": "after_hours"}
+AUTOMATIC_EDGES = {
+    "say": "next",
+    "ticket": "next",
+    "callback": "next",
+    "transfer": "after_hours",
+    "notice": "next",
+}
 """Edges the engine follows without waiting for the caller."""
 
 
@@ -397,6 +431,7 @@ RULES: tuple[Callable[[_Check], Iterator[Problem]], ...] = (
     _overlapping_hours,
     _keys_and_phrases,
     _emergency_notice,
+    _records_before_notice,
     _failure_paths,
     _loops_without_input,
     _schedule_cycles,

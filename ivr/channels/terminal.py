@@ -75,6 +75,10 @@ class TerminalCall:
     read_audio: Callable[[Path], bytes] | None = None
     """A WAV file as 8 kHz 16-bit mono PCM (raises InputError when it cannot be used)."""
     listen: act.Listen | None = None
+    unheard: str | None = None
+    """The mark of a prompt that cannot be barged in (the recording notice): it is "playing"
+    until the next line, which is taken while it plays when it means something there (a
+    decline), else after it."""
 
     def start(
         self, *, caller: str | None, language: str | None, observe: Observer | None = None
@@ -99,6 +103,8 @@ class TerminalCall:
 
     def answer(self, line: Input) -> None:
         """What the caller does next."""
+        if self.unheard is not None:
+            return self._during_prompt(line)
         if self.waiting_for == "transfer":
             result = line.value if line.kind == "transfer" else "answered"
             return self._send(ev.TransferFinished(at=self._tick(), result=result))  # type: ignore[arg-type]
@@ -115,6 +121,21 @@ class TerminalCall:
                 self._speak(Path(line.value))
             case "transfer":
                 raise InputError("no transfer is under way")
+
+    def _during_prompt(self, line: Input) -> None:
+        assert self.runner is not None and self.unheard is not None
+        mark, self.unheard = self.unheard, None
+        if line.kind in ("keys", "say"):
+            event: ev.Event = (
+                ev.DigitsPressed(at=self._tick(), digits=line.value)
+                if line.kind == "keys"
+                else ev.SpeechRecognized(at=self._tick(), text=line.value)
+            )
+            taken = self.runner.feed(event)
+            if taken:
+                return self._carry_out(taken)
+        self._send(ev.PromptFinished(at=self.now, mark=mark))
+        self.answer(line)
 
     def hang_up(self) -> None:
         """The caller is done; a transfer still ringing counts as answered."""
@@ -181,9 +202,13 @@ class TerminalCall:
 
     def _carry_out(self, actions: list[act.Action]) -> None:
         assert self.runner is not None
-        for action in actions:
+        for index, action in enumerate(actions):
             self.show(action)
             match action:
+                case act.Say() if any(
+                    isinstance(a, act.Listen) and not a.barge_in for a in actions[index + 1 :]
+                ):
+                    self.unheard = action.mark
                 case act.Say():
                     # The terminal "plays" a prompt the moment it prints it.
                     self._carry_out(

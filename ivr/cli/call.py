@@ -139,6 +139,8 @@ def _show_text(action: act.Action) -> None:
             click.echo(
                 f"  [recording, up to {action.max_seconds} s: type what you say, or wav:PATH]"
             )
+        case act.StartCallRecording():
+            click.echo("  [the call is recorded from now on; the terminal has no audio to keep]")
         case act.Transfer():
             click.echo(f"  [transferring to {action.target}: answered, or type transfer:no-answer]")
         case act.HangUp():

@@ -60,6 +60,12 @@ class Record(Action):
 
 
 @dataclass(frozen=True, kw_only=True)
+class StartCallRecording(Action):
+    """Record the whole call's audio from now until it ends: the caller heard the recording
+    notice and did not decline. Never emitted otherwise."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class StartTimer(Action):
     name: str
     seconds: float

@@ -14,13 +14,11 @@ until `#`, enough digits, or the inter-digit timer. Nodes that need storage (tic
 callback) emit a storage action and wait for the shell's answer event; anything else that
 arrives meanwhile is ignored.
 
-Medium confidence: speech heard less sure than `settings.confirm_threshold` (the lower of
-the recogniser's and the intent matcher's confidence) but not less than
-`settings.reject_threshold` is not taken at once. The session asks `texts.confirm` ("Did you
-mean {choice}?": the intent's first phrase, or the digits read back) and listens for key 1 or
-a `texts.confirm_yes` phrase (the choice is taken) and key 2 or a `texts.confirm_no` phrase
-(the node asks again, as a retry); anything else is a no-match, silence is no input. Below
-`reject_threshold`, or in a flow without `texts.confirm`, it is a no-match.
+Recording consent: a `notice` node says the call is recorded and listens only for its
+`decline` key or phrases, while it plays and for `decline_seconds` after. Heard without a
+decline, the session emits StartCallRecording once and goes on; declined, it never does, and
+`record` nodes are passed by without a Record (a report is filed without audio). Other input
+during the notice is ignored, and after it (in the decline window) goes on to the next node.
 
 No dead ends: no-input and no-match re-prompt `settings.retries` times, then the node's
 failure path is taken (a human, a ticket or a callback, as the validator guarantees). After
@@ -53,6 +51,7 @@ from menus.schema import (
     LanguageNode,
     MenuNode,
     Node,
+    NoticeNode,
     NumberNode,
     RecordNode,
     StatusNode,
@@ -66,6 +65,7 @@ ASCII_DIGIT = re.compile("[0-9]")
 """Digits in recognised text; `str.isdigit` would also take "²", which `int` refuses."""
 NO_INPUT = "no_input"
 INTER_DIGIT = "inter_digit"
+DECLINE_WINDOW = "decline_window"
 REF_DIGITS = 8
 PIN_DIGITS = 4
 MAX_ENTERS_WITHOUT_INPUT = 50
@@ -73,21 +73,11 @@ MIN_RECORDING_SECONDS = 0.5
 REPORT_SLOTS = ("category", "district", "description")
 OUTCOME_ORDER = ("transferred", "ticket", "message", "callback", "status", "draft")
 GLOBAL = "@"
-YES, NO = "yes", "no"
-YES_KEY, NO_KEY = "1", "2"
 """Prefix of global intents among a node's choices, so a node may reuse their names."""
 
 
 class ProtocolError(Exception):
     """An event the session cannot accept in its state: a bug in a channel or the shell."""
-
-
-@dataclass(frozen=True)
-class _Guess:
-    """What medium-confidence speech was taken to mean: an intent, or digits (no intent)."""
-
-    intent: str | None
-    digits: str = ""
 
 
 @dataclass
@@ -118,10 +108,10 @@ class _State:
     waiting: str | None = None
     transferring: bool = False
     ended_by: str | None = None
-    guess: _Guess | None = None
-    """Speech heard with medium confidence, while the caller is asked whether it was meant."""
     outcomes: list[str] = field(default_factory=list)
     ticket_refs: list[str] = field(default_factory=list)
+    consent: str | None = None
+    """accepted or declined once a recording notice was heard; None before."""
 
 
 class CallSession:
@@ -169,6 +159,11 @@ class CallSession:
     @property
     def ticket_refs(self) -> tuple[str, ...]:
         return tuple(self._s.ticket_refs)
+
+    @property
+    def recording_consent(self) -> str | None:
+        """accepted or declined once the caller heard a recording notice; None before."""
+        return self._s.consent
 
     @property
     def collecting_secret(self) -> bool:
@@ -225,13 +220,25 @@ class CallSession:
         node = self.flow.nodes[name]
         actions = self._stop_listening()
         s.node, s.attempts, s.buffer, s.asking_pin = name, 0, "", False
-        if push and node.type in INPUT_NODE_TYPES and s.back_stack[-1:] != [name]:
+        unrecorded = node.type == "record" and s.consent != "accepted"
+        if (
+            push
+            and node.type in INPUT_NODE_TYPES
+            and not unrecorded
+            and s.back_stack[-1:] != [name]
+        ):
             s.back_stack.append(name)
         match node.type:
             case "say":
                 return actions + [self._say(name, node.prompt)] + self._enter(node.next, at)
             case "language" if s.language is not None:
                 return actions + self._enter(node.next, at, push=False)
+            case "notice" if s.consent is not None:
+                return actions + self._enter(node.next, at, push=False)
+            case "notice":
+                return actions + self._notice(name, node)
+            case "record" if unrecorded:
+                return actions + self._enter(node.next, at)
             case "language" | "menu" | "number" | "record" | "status":
                 return actions + self._prompt(node)
             case "ticket":
@@ -310,7 +317,6 @@ class CallSession:
     def _stop_listening(self) -> list[act.Action]:
         s = self._s
         s.listening = s.recording = False
-        s.guess = None
         cancelled: list[act.Action] = [act.CancelTimer(name=t) for t in sorted(s.timers)]
         s.timers.clear()
         return cancelled
@@ -376,6 +382,9 @@ class CallSession:
 
     def _on_prompt_finished(self, e: ev.PromptFinished) -> list[act.Action]:
         s = self._s
+        node = self._current()
+        if isinstance(node, NoticeNode):
+            return self._notice_heard(node, e)
         if e.mark != s.last_mark or not s.listening or s.buffer or NO_INPUT in s.timers:
             return []
         return [self._start_timer(NO_INPUT, self.flow.settings.no_input_seconds)]
@@ -397,12 +406,14 @@ class CallSession:
         if e.name not in self._s.timers:
             return []
         self._s.timers.discard(e.name)
+        if e.name == DECLINE_WINDOW:
+            return self._consent("accepted", e.at)
         if e.name == INTER_DIGIT:
             return self._submit_digits(e.at)
         return self._on_no_input(e.at)
 
     def _on_no_input(self, at: datetime) -> list[act.Action]:
-        if not self._s.listening:
+        if not self._s.listening or isinstance(self._current(), NoticeNode):
             return []
         return self._stop_listening() + self._retry("no_input", at)
 
@@ -411,9 +422,8 @@ class CallSession:
         if not s.listening:
             return []
         node = self._current()
-        if s.guess is not None:
-            answer = {YES_KEY: YES, NO_KEY: NO}.get(e.digits[0])
-            return self._answered(answer, e.at)
+        if isinstance(node, NoticeNode):
+            return self._notice_input(node, e, declined=node.decline.keys == e.digits[0])
         if isinstance(node, NumberNode | StatusNode):
             return self._collect_digits(e.digits, e.at)
         actions = self._stop_listening()
@@ -428,76 +438,19 @@ class CallSession:
         if not s.listening:
             return []
         node = self._current()
-        if s.guess is not None:
-            found = self._matcher.match(e.text, self._yes_no(), self.language)
-            answer = None
-            if found is not None and min(e.confidence, found.confidence) >= self._sure:
-                answer = found.intent
-            return self._answered(answer, e.at)
+        if isinstance(node, NoticeNode):
+            return self._notice_input(node, e, declined=self._declines(node, e))
         actions = self._stop_listening()
-        if isinstance(node, NumberNode | StatusNode):
-            value = "".join(ASCII_DIGIT.findall(e.text))
-            return actions + self._weigh(_Guess(None, value), e.confidence, e.at)
-        found = self._matcher.match(e.text, self._grammar(node), self.language)
-        if found is None:
+        threshold = self.flow.settings.confirm_threshold
+        if e.confidence < threshold:
             return actions + self._retry("no_match", e.at)
-        confidence = min(e.confidence, found.confidence)
-        return actions + self._weigh(_Guess(found.intent), confidence, e.at)
-
-    # -- medium confidence: the confirmation question -------------------------------------
-
-    @property
-    def _sure(self) -> float:
-        return self.flow.settings.confirm_threshold
-
-    def _weigh(self, guess: _Guess, confidence: float, at: datetime) -> list[act.Action]:
-        """Take what was heard, ask whether it was meant, or refuse it, by its confidence."""
-        if confidence >= self._sure:
-            return self._take(guess, at)
-        if (
-            confidence < self.flow.settings.reject_threshold
-            or self.flow.texts.confirm is None
-            or (guess.intent is None and not self._acceptable(guess.digits))
-        ):
-            return self._retry("no_match", at)
-        return self._ask(guess)
-
-    def _take(self, guess: _Guess, at: datetime) -> list[act.Action]:
-        if guess.intent is not None:
-            return self._choose(guess.intent, at)
-        self._s.buffer = guess.digits
-        return self._submit_digits(at)
-
-    def _ask(self, guess: _Guess) -> list[act.Action]:
-        s = self._s
-        confirm = self.flow.texts.confirm
-        assert confirm is not None
-        if guess.intent is None:
-            choice = digits(guess.digits)
-        else:
-            choice = self._grammar(self._current())[guess.intent][0]
-        question = self._say(
-            "texts", confirm, field_name="confirm", params={"choice": choice}, secret=s.asking_pin
-        )
-        s.guess, s.listening = guess, True
-        listen = act.Listen(
-            node=s.node, language=self.language, intents=self._yes_no(), keys=YES_KEY + NO_KEY
-        )
-        return [question, listen]
-
-    def _yes_no(self) -> dict[str, tuple[str, ...]]:
-        texts, lang = self.flow.texts, self.language
-        yes, no = texts.confirm_yes.get(lang, []), texts.confirm_no.get(lang, [])
-        return {YES: tuple(yes), NO: tuple(no)}
-
-    def _answered(self, answer: str | None, at: datetime) -> list[act.Action]:
-        """Yes takes the guess; no asks the node again; anything else is a no-match."""
-        guess = self._s.guess
-        assert guess is not None
-        actions = self._stop_listening()
-        if answer == YES:
-            return actions + self._take(guess, at)
-        return actions + self._retry("no_match", at, said=[] if answer == NO else None)
+        if isinstance(node, NumberNode | StatusNode):
+            s.buffer = "".join(ASCII_DIGIT.findall(e.text))
+            return actions + self._submit_digits(e.at)
+        found = self._matcher.match(e.text, self._grammar(node), self.language)
+        if found is None or found.confidence < threshold:
+            return actions + self._retry("no_match", e.at)
+        return actions + self._choose(found.intent, e.at)
 
     def _choose(self, name: str, at: datetime) -> list[act.Action]:
         """A successful pick of intent `name` at the current node."""
@@ -562,28 +515,80 @@ class CallSession:
         node = self._current()
         value, s.buffer = s.buffer, ""
         actions = self._stop_listening()
-        if not self._acceptable(value):
-            return actions + self._retry("no_match", at)
         if isinstance(node, NumberNode):
+            if not value or not node.min_value <= int(value) <= node.max_value:
+                return actions + self._retry("no_match", at)
             self._succeeded()
             s.slots[node.slot] = str(int(value))
             return actions + self._enter(node.next, at)
         if s.asking_pin:
-            assert s.status_ref is not None  # a PIN is asked only after a ticket was found
+            if len(value) != PIN_DIGITS or s.status_ref is None:
+                return actions + self._retry("no_match", at)
             s.waiting = "lookup"
             return [*actions, act.CheckTicketPin(ref=s.status_ref, pin=value, caller=s.caller)]
+        if len(value) != REF_DIGITS:
+            return actions + self._retry("no_match", at)
         s.status_ref = f"{value[:2]}-{value[2:]}"
         s.waiting = "lookup"
         return [*actions, act.LookupTicket(ref=s.status_ref, caller=s.caller)]
 
-    def _acceptable(self, value: str) -> bool:
-        """Whether `value` is what the digits node asks: a number in range, a PIN, a ref."""
+    # -- the recording notice ------------------------------------------------------------
+
+    def _notice(self, name: str, node: NoticeNode) -> list[act.Action]:
+        """Say the notice in full (no barge-in) while listening for the decline only."""
+        self._s.listening = True
+        listen = act.Listen(
+            node=name,
+            language=self.language,
+            intents={"decline": tuple(self._decline_phrases(node))},
+            keys=node.decline.keys or "",
+            barge_in=False,
+        )
+        return [self._say(name, node.prompt), listen]
+
+    def _notice_heard(self, node: NoticeNode, e: ev.PromptFinished) -> list[act.Action]:
+        s = self._s
+        if e.mark != s.last_mark or not s.listening or DECLINE_WINDOW in s.timers:
+            return []
+        if node.decline_seconds:
+            return [self._start_timer(DECLINE_WINDOW, node.decline_seconds)]
+        return self._consent("accepted", e.at)
+
+    def _decline_phrases(self, node: NoticeNode) -> list[str]:
+        """The decline in the caller's language; before one is chosen, in every language."""
+        phrases = node.decline.phrases
+        if self._s.language is None:
+            return [p for language in phrases.values() for p in language]
+        return phrases.get(self._s.language, [])
+
+    def _declines(self, node: NoticeNode, e: ev.SpeechRecognized) -> bool:
+        threshold = self.flow.settings.confirm_threshold
+        grammar = {"decline": self._decline_phrases(node)}
+        found = self._matcher.match(e.text, grammar, self.language) if grammar["decline"] else None
+        return e.confidence >= threshold and found is not None and found.confidence >= threshold
+
+    def _notice_input(
+        self, node: NoticeNode, e: ev.DigitsPressed | ev.SpeechRecognized, *, declined: bool
+    ) -> list[act.Action]:
+        """A decline at any time; other input only once the notice was heard (the window),
+        where it counts as heard and is handled again by the next node."""
+        if declined:
+            return self._consent("declined", e.at)
+        if DECLINE_WINDOW not in self._s.timers:
+            return []
+        return self._consent("accepted", e.at) + self.handle(e)
+
+    def _consent(self, answer: str, at: datetime) -> list[act.Action]:
+        s = self._s
         node = self._current()
-        if isinstance(node, NumberNode):
-            return bool(value) and node.min_value <= int(value) <= node.max_value
-        if self._s.asking_pin:
-            return len(value) == PIN_DIGITS and self._s.status_ref is not None
-        return len(value) == REF_DIGITS
+        assert isinstance(node, NoticeNode)
+        s.consent = answer
+        actions = self._stop_listening()
+        if answer == "accepted":
+            actions.append(act.StartCallRecording())
+        else:
+            self._succeeded()
+        return actions + self._enter(node.next, at)
 
     # -- retries and failure paths --------------------------------------------------------
 

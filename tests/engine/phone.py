@@ -249,7 +249,7 @@ def moves(flow: Flow, name: str) -> list[tuple[str, str]]:
             return [("record", node.next)] + failing
         case "status":
             return [("owned", node.next)] + failing
-        case "say" | "ticket" | "callback":
+        case "say" | "ticket" | "callback" | "notice":
             return [("", node.next)]
         case "transfer":
             return [("no-answer", node.on_no_answer), ("closed", node.after_hours)]

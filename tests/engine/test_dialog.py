@@ -92,9 +92,12 @@ def test_endless_silence_after_hours_ends_with_a_polite_hang_up():
 def test_the_no_input_timer_starts_only_once_the_prompt_was_heard():
     session = CallSession(DEMO, PhraseMatcher())
     at = local("2026-11-24T10:00")
-    actions = session.handle(
+    notice = session.handle(
         ev.CallStarted(at=at, call_id="c", caller=None, channel="t", language="en")
     )
+    notice_mark = [a for a in notice if isinstance(a, act.Say)][-1].mark
+    actions = session.handle(ev.PromptFinished(at=at, mark=notice_mark))
+    assert act.StartCallRecording() in actions
     assert not [a for a in actions if isinstance(a, act.StartTimer)]
     last_mark = [a for a in actions if isinstance(a, act.Say)][-1].mark
     first_mark = next(a for a in actions if isinstance(a, act.Say)).mark
@@ -160,6 +163,7 @@ def test_language_choice_is_remembered_and_skipped_when_known():
     assert phone.of(act.RememberLanguage) == [act.RememberLanguage(caller=CALLER, language="en")]
     assert Phone(language="ro").prompts() == [
         "welcome.prompt",
+        "recording_notice.prompt",
         "announcements.prompt",
         "main.prompt",
     ]

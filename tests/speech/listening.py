@@ -17,12 +17,18 @@ CHUNK_SECONDS = 0.1
 
 
 def first_listen(flow: Flow) -> act.Listen:
-    """The Listen of the flow's main menu, as a real session emits it."""
+    """The Listen of the flow's main menu, as a real session emits it (once the caller heard
+    the recording notice, whose Listen takes no barge-in)."""
     session = CallSession(flow, PhraseMatcher())
     actions = session.handle(
         ev.CallStarted(at=START, call_id="c1", caller=None, channel="test", language="ko")
     )
-    return next(a for a in actions if isinstance(a, act.Listen))
+    listen = next(a for a in actions if isinstance(a, act.Listen))
+    while not listen.barge_in:
+        mark = [a for a in actions if isinstance(a, act.Say)][-1].mark
+        actions = session.handle(ev.PromptFinished(at=START, mark=mark))
+        listen = next(a for a in actions if isinstance(a, act.Listen))
+    return listen
 
 
 def push(recognizer: VoskRecognizer, pcm: bytes) -> list[tuple[float, ev.Event]]:
