@@ -20,6 +20,14 @@ decline, the session emits StartCallRecording once and goes on; declined, it nev
 `record` nodes are passed by without a Record (a report is filed without audio). Other input
 during the notice is ignored, and after it (in the decline window) goes on to the next node.
 
+Medium confidence: speech heard less sure than `settings.confirm_threshold` (the lower of
+the recogniser's and the intent matcher's confidence) but not less than
+`settings.reject_threshold` is not taken at once. The session asks `texts.confirm` ("Did you
+mean {choice}?": the intent's first phrase, or the digits read back) and listens for key 1 or
+a `texts.confirm_yes` phrase (the choice is taken) and key 2 or a `texts.confirm_no` phrase
+(the node asks again, as a retry); anything else is a no-match, silence is no input. Below
+`reject_threshold`, or in a flow without `texts.confirm`, it is a no-match.
+
 No dead ends: no-input and no-match re-prompt `settings.retries` times, then the node's
 failure path is taken (a human, a ticket or a callback, as the validator guarantees). After
 `settings.max_failure_hops` failure paths in a row without one successful input the session
@@ -73,11 +81,21 @@ MIN_RECORDING_SECONDS = 0.5
 REPORT_SLOTS = ("category", "district", "description")
 OUTCOME_ORDER = ("transferred", "ticket", "message", "callback", "status", "draft")
 GLOBAL = "@"
+YES, NO = "yes", "no"
+YES_KEY, NO_KEY = "1", "2"
 """Prefix of global intents among a node's choices, so a node may reuse their names."""
 
 
 class ProtocolError(Exception):
     """An event the session cannot accept in its state: a bug in a channel or the shell."""
+
+
+@dataclass(frozen=True)
+class _Guess:
+    """What medium-confidence speech was taken to mean: an intent, or digits (no intent)."""
+
+    intent: str | None
+    digits: str = ""
 
 
 @dataclass
@@ -108,6 +126,8 @@ class _State:
     waiting: str | None = None
     transferring: bool = False
     ended_by: str | None = None
+    guess: _Guess | None = None
+    """Speech heard with medium confidence, while the caller is asked whether it was meant."""
     outcomes: list[str] = field(default_factory=list)
     ticket_refs: list[str] = field(default_factory=list)
     consent: str | None = None
@@ -317,6 +337,7 @@ class CallSession:
     def _stop_listening(self) -> list[act.Action]:
         s = self._s
         s.listening = s.recording = False
+        s.guess = None
         cancelled: list[act.Action] = [act.CancelTimer(name=t) for t in sorted(s.timers)]
         s.timers.clear()
         return cancelled
@@ -424,6 +445,9 @@ class CallSession:
         node = self._current()
         if isinstance(node, NoticeNode):
             return self._notice_input(node, e, declined=node.decline.keys == e.digits[0])
+        if s.guess is not None:
+            answer = {YES_KEY: YES, NO_KEY: NO}.get(e.digits[0])
+            return self._answered(answer, e.at)
         if isinstance(node, NumberNode | StatusNode):
             return self._collect_digits(e.digits, e.at)
         actions = self._stop_listening()
@@ -440,17 +464,76 @@ class CallSession:
         node = self._current()
         if isinstance(node, NoticeNode):
             return self._notice_input(node, e, declined=self._declines(node, e))
+        if s.guess is not None:
+            found = self._matcher.match(e.text, self._yes_no(), self.language)
+            answer = None
+            if found is not None and min(e.confidence, found.confidence) >= self._sure:
+                answer = found.intent
+            return self._answered(answer, e.at)
         actions = self._stop_listening()
-        threshold = self.flow.settings.confirm_threshold
-        if e.confidence < threshold:
-            return actions + self._retry("no_match", e.at)
         if isinstance(node, NumberNode | StatusNode):
-            s.buffer = "".join(ASCII_DIGIT.findall(e.text))
-            return actions + self._submit_digits(e.at)
+            value = "".join(ASCII_DIGIT.findall(e.text))
+            return actions + self._weigh(_Guess(None, value), e.confidence, e.at)
         found = self._matcher.match(e.text, self._grammar(node), self.language)
-        if found is None or found.confidence < threshold:
+        if found is None:
             return actions + self._retry("no_match", e.at)
-        return actions + self._choose(found.intent, e.at)
+        confidence = min(e.confidence, found.confidence)
+        return actions + self._weigh(_Guess(found.intent), confidence, e.at)
+
+    # -- medium confidence: the confirmation question -------------------------------------
+
+    @property
+    def _sure(self) -> float:
+        return self.flow.settings.confirm_threshold
+
+    def _weigh(self, guess: _Guess, confidence: float, at: datetime) -> list[act.Action]:
+        """Take what was heard, ask whether it was meant, or refuse it, by its confidence."""
+        if confidence >= self._sure:
+            return self._take(guess, at)
+        if (
+            confidence < self.flow.settings.reject_threshold
+            or self.flow.texts.confirm is None
+            or (guess.intent is None and not self._acceptable(guess.digits))
+        ):
+            return self._retry("no_match", at)
+        return self._ask(guess)
+
+    def _take(self, guess: _Guess, at: datetime) -> list[act.Action]:
+        if guess.intent is not None:
+            return self._choose(guess.intent, at)
+        self._s.buffer = guess.digits
+        return self._submit_digits(at)
+
+    def _ask(self, guess: _Guess) -> list[act.Action]:
+        s = self._s
+        confirm = self.flow.texts.confirm
+        assert confirm is not None
+        if guess.intent is None:
+            choice = digits(guess.digits)
+        else:
+            choice = self._grammar(self._current())[guess.intent][0]
+        question = self._say(
+            "texts", confirm, field_name="confirm", params={"choice": choice}, secret=s.asking_pin
+        )
+        s.guess, s.listening = guess, True
+        listen = act.Listen(
+            node=s.node, language=self.language, intents=self._yes_no(), keys=YES_KEY + NO_KEY
+        )
+        return [question, listen]
+
+    def _yes_no(self) -> dict[str, tuple[str, ...]]:
+        texts, lang = self.flow.texts, self.language
+        yes, no = texts.confirm_yes.get(lang, []), texts.confirm_no.get(lang, [])
+        return {YES: tuple(yes), NO: tuple(no)}
+
+    def _answered(self, answer: str | None, at: datetime) -> list[act.Action]:
+        """Yes takes the guess; no asks the node again; anything else is a no-match."""
+        guess = self._s.guess
+        assert guess is not None
+        actions = self._stop_listening()
+        if answer == YES:
+            return actions + self._take(guess, at)
+        return actions + self._retry("no_match", at, said=[] if answer == NO else None)
 
     def _choose(self, name: str, at: datetime) -> list[act.Action]:
         """A successful pick of intent `name` at the current node."""
@@ -515,19 +598,16 @@ class CallSession:
         node = self._current()
         value, s.buffer = s.buffer, ""
         actions = self._stop_listening()
+        if not self._acceptable(value):
+            return actions + self._retry("no_match", at)
         if isinstance(node, NumberNode):
-            if not value or not node.min_value <= int(value) <= node.max_value:
-                return actions + self._retry("no_match", at)
             self._succeeded()
             s.slots[node.slot] = str(int(value))
             return actions + self._enter(node.next, at)
         if s.asking_pin:
-            if len(value) != PIN_DIGITS or s.status_ref is None:
-                return actions + self._retry("no_match", at)
+            assert s.status_ref is not None  # a PIN is asked only after a ticket was found
             s.waiting = "lookup"
             return [*actions, act.CheckTicketPin(ref=s.status_ref, pin=value, caller=s.caller)]
-        if len(value) != REF_DIGITS:
-            return actions + self._retry("no_match", at)
         s.status_ref = f"{value[:2]}-{value[2:]}"
         s.waiting = "lookup"
         return [*actions, act.LookupTicket(ref=s.status_ref, caller=s.caller)]
@@ -589,6 +669,15 @@ class CallSession:
         else:
             self._succeeded()
         return actions + self._enter(node.next, at)
+
+    def _acceptable(self, value: str) -> bool:
+        """Whether `value` is what the digits node asks: a number in range, a PIN, a ref."""
+        node = self._current()
+        if isinstance(node, NumberNode):
+            return bool(value) and node.min_value <= int(value) <= node.max_value
+        if self._s.asking_pin:
+            return len(value) == PIN_DIGITS and self._s.status_ref is not None
+        return len(value) == REF_DIGITS
 
     # -- retries and failure paths --------------------------------------------------------
 
