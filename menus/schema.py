@@ -92,6 +92,8 @@ class Language(Model):
     name: str
     model: str | None = None
     """Vosk model for speech; without one the language is keypad-only."""
+    twilio_language: str | None = None
+    """The language tag Twilio's `<Say>` and `<Gather>` use in gather mode (e.g. ro-RO)."""
 
 
 class Settings(Model):
@@ -110,6 +112,10 @@ class Settings(Model):
     callback_slot_minutes: int = Field(30, gt=0)
     max_failure_hops: int = Field(3, ge=1)
     """How many failure paths in a row may follow each other before a human, ticket or callback."""
+    twilio_mode: Literal["stream", "gather"] = "stream"
+    """How Twilio calls are driven: a Media Stream recognised by our Vosk, or Twilio's own
+    `<Gather>` speech and keys (its recognition; the speech option for languages we have no
+    model for)."""
 
 
 class Schedule(Model):

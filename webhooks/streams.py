@@ -103,6 +103,8 @@ class StreamCall:
     recording_until: float | None = None
     recording_from: float = 0.0
     closing: bool = False
+    token: str | None = None
+    """The one-time token this stream redeemed, until the stream is over."""
     outbox: list[str] = field(default_factory=list)
 
     @property
@@ -123,17 +125,27 @@ class StreamCall:
             self._other(value)
         out, self.outbox = self.outbox, []
         going_on = not (isinstance(value, ms.Stopped) or (self.closing and not self.marks))
+        if not going_on:
+            self._end_stream()
         return out, going_on
 
     def hang_up(self) -> None:
         """The socket closed without a `stop`, or the `stop` came: the caller is gone (unless
         the call's status callback said so first)."""
-        if self.runner is None or self.runner.session.ended or self.closing:
+        if self.runner is not None and not self.runner.session.ended and not self.closing:
+            with self.services.database.session() as db:
+                first = twilio_store.claim_call_end(db, self.runner.call_id, "stream", self.now)
+            if first:
+                self._feed(ev.CallerHungUp(at=self.now))
+        self._end_stream()
+
+    def _end_stream(self) -> None:
+        """Say the stream is over (from now on a status callback ends the call)."""
+        if self.token is None:
             return
         with self.services.database.session() as db:
-            first = twilio_store.claim_call_end(db, self.runner.call_id, "stream", self.now)
-        if first:
-            self._feed(ev.CallerHungUp(at=self.now))
+            twilio_store.end_stream(db, self.token)
+        self.token = None
 
     def _start(self, started: ms.Started) -> bool:
         token = started.parameters.get(TOKEN_PARAMETER, "")
@@ -147,6 +159,7 @@ class StreamCall:
         except LookupError:
             log.warning("stream %s: no call %s", started.stream_sid, started.call_sid)
             return False
+        self.token = token
         self.encoder = ms.StreamEncoder(started.stream_sid, started.media_format)
         self._carry_out(from_records(records))
         return True

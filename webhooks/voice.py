@@ -9,6 +9,8 @@
 - POST /twilio/whisper: what the officer hears first (the ticket reference).
 - POST /twilio/status: call status callbacks, kept once per (CallSid, SequenceNumber); a final
   one (completed, busy, no-answer, failed, canceled) ends a call still going on.
+- POST /twilio/gather and /twilio/recorded: gather mode (the flow's `twilio_mode: gather`),
+  where `<Gather>` and `<Record>` take the caller's answers instead of a stream (`gather`).
 - WebSocket /twilio/stream: the Media Streams of those calls (`streams.StreamCall`).
 A garbled body or a missing CallSid answers 400; other calls never notice.
 """
@@ -34,7 +36,7 @@ from ivr.storage import calls as stored_calls
 from ivr.storage import twilio as twilio_store
 from ivr.storage.models import Call
 from speech.prompts import PromptLibrary
-from webhooks import twiml
+from webhooks import gather, twiml
 from webhooks.line_actions import to_records
 from webhooks.signatures import twilio_signed
 from webhooks.streams import StreamCall, call_recognizer, serve
@@ -44,6 +46,9 @@ blueprint = Blueprint("twilio", __name__)
 sock = Sock()
 
 CALL_SID = re.compile(r"^CA[0-9a-f]{32}$")
+MAX_DIGITS = 64
+MAX_SPEECH = 500
+"""Longer answers are cut: no question of ours needs more."""
 DIAL_RESULTS: dict[str, ev.TransferResult] = {
     "completed": "answered",
     "answered": "answered",
@@ -60,6 +65,9 @@ def init_app(app: Flask) -> None:
     twilio_app = Flask(__name__)
     app_context.share(app, twilio_app)
     twilio_app.register_blueprint(blueprint)
+    from webhooks import sms  # the SMS webhooks live beside the voice ones, signed alike
+
+    twilio_app.register_blueprint(sms.blueprint)
     app.extensions["civicline.twilio"] = twilio_app
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/twilio": twilio_app})  # type: ignore[method-assign]
 
@@ -102,31 +110,25 @@ def voice() -> Response:
     with services.database.session() as db:
         known = db.get(Call, sid) is not None
     if known:  # Twilio retried the webhook: the call goes on where it is
-        return _answer(sid, [])
-    _runner, actions = CallRunner.start(
+        return _answer(_resume(sid), [])
+    runner, actions = CallRunner.start(
         services, caller=_form("From") or None, channel="twilio", at=_now(), call_id=sid
     )
-    return _answer(sid, actions)
+    return _answer(runner, actions)
 
 
 @blueprint.post("/next")
 @twilio_signed
 def next_step() -> Response:
     sid = _call_sid()
-    services = app_context.services()
-    try:
-        runner = CallRunner.resume(services, sid)
-    except LookupError:
-        abort(404)
+    runner = _resume(sid)
     if runner.session.ended:
         return _xml(twiml.hang_up())
-    with services.database.session() as db:
+    with app_context.services().database.session() as db:
         rows = stored_calls.call_events(db, sid)
         last = rows[-1] if rows else None
         transfer = act.Transfer(**last.payload) if last and last.type == "Transfer" else None
-    if transfer is not None:
-        return _answer(sid, [transfer], ticket_ref=_last_ref(runner))
-    return _answer(sid, [])
+    return _answer(runner, [transfer] if transfer is not None else [])
 
 
 @blueprint.post("/dial-result")
@@ -134,14 +136,45 @@ def next_step() -> Response:
 def dial_result() -> Response:
     sid = _call_sid()
     result = DIAL_RESULTS.get(_form("DialCallStatus"), "failed")
-    try:
-        runner = CallRunner.resume(app_context.services(), sid)
-    except LookupError:
-        abort(404)
+    runner = _resume(sid)
     if runner.session.ended:
         return _xml(twiml.hang_up())
     actions = runner.feed(ev.TransferFinished(at=_now(), result=result))
-    return _answer(sid, actions, ticket_ref=_last_ref(runner))
+    return _answer(runner, actions)
+
+
+@blueprint.post("/gather")
+@twilio_signed
+def gathered() -> Response:
+    """Gather mode: what the caller keyed or said (or nothing) at the current question."""
+    sid = _call_sid()
+    try:
+        max_digits = int(request.args.get("digits", "1"))
+    except ValueError:
+        abort(400, description="bad digits")
+    runner = _resume(sid)
+    if runner.session.ended:
+        return _xml(twiml.hang_up())
+    form = {
+        "Digits": _form("Digits")[:MAX_DIGITS],
+        "SpeechResult": _form("SpeechResult")[:MAX_SPEECH],
+        "Confidence": _form("Confidence")[:32],
+    }
+    mark = request.args.get("mark", "")
+    return _answer(runner, gather.answer(runner, form, mark=mark, max_digits=max_digits, at=_now()))
+
+
+@blueprint.post("/recorded")
+@twilio_signed
+def recorded() -> Response:
+    """Gather mode: a `<Record>` ended (its file comes to /twilio/recording)."""
+    sid = _call_sid()
+    runner = _resume(sid)
+    if runner.session.ended:
+        return _xml(twiml.hang_up())
+    form = {"RecordingDuration": _form("RecordingDuration")[:32]}
+    mark = request.args.get("mark", "")
+    return _answer(runner, gather.recorded(runner, form, mark=mark, at=_now()))
 
 
 @blueprint.post("/whisper")
@@ -174,10 +207,11 @@ def status() -> Response:
 
 def _caller_gone(services: CallServices, sid: str) -> None:
     """The call is over at Twilio: a call still going on hears CallerHungUp (its draft ticket
-    kept), unless its stream said so first."""
+    kept), unless its stream said so first. A live stream is left to see the end itself (its
+    `stop` or its socket closing), so two writers never feed one call at once."""
     with services.database.session() as db:
         call = db.get(Call, sid)
-        if call is None or call.ended_at is not None:
+        if call is None or call.ended_at is not None or twilio_store.stream_live(db, sid):
             return
         if not twilio_store.claim_call_end(db, sid, "status", _now()):
             return
@@ -194,14 +228,30 @@ def stream(ws: Any) -> None:
     serve(ws, StreamCall(app_context.services(), prompts, call_recognizer, started_at=_now()))
 
 
-def _answer(sid: str, actions: list[act.Action], *, ticket_ref: str | None = None) -> Response:
-    """TwiML for what the call does next: a transfer, a hang-up, or a stream."""
+def _resume(sid: str) -> CallRunner:
+    try:
+        return CallRunner.resume(app_context.services(), sid)
+    except LookupError:
+        abort(404)
+
+
+def _answer(runner: CallRunner, actions: list[act.Action]) -> Response:
+    """TwiML for what the call does next: a transfer, a hang-up, a stream, or (gather mode)
+    the next question."""
+    sid, flow = runner.call_id, runner.loaded.flow
+    gathering = flow.settings.twilio_mode == "gather"
+    if gathering:
+        actions = gather.next_turn(actions)
+        if not actions and not runner.session.ended:
+            with app_context.services().database.session() as db:
+                actions = gather.current_turn(stored_calls.call_events(db, sid))
     transfer = next((a for a in actions if isinstance(a, act.Transfer)), None)
     if transfer is not None:
         settings = app_context.settings()
         whisper_url = f"{_base_url()}/twilio/whisper"
-        if ticket_ref:
-            whisper_url += "?" + urlencode({"ref": ticket_ref})
+        if ref := _last_ref(runner):
+            whisper_url += "?" + urlencode({"ref": ref})
+        says = [a for a in actions if isinstance(a, act.Say)]
         return _xml(
             twiml.dial(
                 transfer.target,
@@ -209,8 +259,18 @@ def _answer(sid: str, actions: list[act.Action], *, ticket_ref: str | None = Non
                 timeout=settings.twilio_dial_timeout,
                 caller_id=settings.twilio_from or None,
                 whisper_url=whisper_url,
+                first=gather.spoken_of(says, flow) if gathering else None,
             )
         )
+    if gathering:
+        urls = gather.Urls(
+            gather=f"{_base_url()}/twilio/gather",
+            recorded=f"{_base_url()}/twilio/recorded",
+            recording=f"{_base_url()}/twilio/recording",
+        )
+        says = [a for a in actions if isinstance(a, act.Say)]
+        document = gather.render(actions, flow, urls)
+        return _xml(document or twiml.hang_up(gather.spoken_of(says, flow)))
     if actions and all(isinstance(a, act.HangUp) for a in actions):
         return _xml(twiml.hang_up())
     with app_context.services().database.session() as db:

@@ -104,6 +104,26 @@ def call_status(session: Session, call_sid: str) -> str | None:
     return max(statuses, key=lambda s: STATUS_ORDER.get(s, -1), default=None)
 
 
+def end_stream(session: Session, token: str) -> None:
+    """The stream `token` started is over."""
+    session.execute(
+        update(TwilioStreamToken)
+        .where(TwilioStreamToken.token_hash == _digest(token))
+        .values(actions={"actions": [], "ended": True})
+        .execution_options(synchronize_session=False)
+    )
+
+
+def stream_live(session: Session, call_sid: str) -> bool:
+    """A stream of the call started and has not ended: it will see the call end itself."""
+    used = session.scalars(
+        select(TwilioStreamToken.actions).where(
+            TwilioStreamToken.call_sid == call_sid, TwilioStreamToken.used_at.is_not(None)
+        )
+    )
+    return any(not actions.get("ended") for actions in used)
+
+
 def claim_call_end(session: Session, call_sid: str, source: str, at: datetime) -> bool:
     """True for the first of the stream and the status callback to say the call ended: only
     that one tells the engine the caller hung up."""

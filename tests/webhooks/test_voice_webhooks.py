@@ -6,9 +6,9 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 import pytest
-from conftest import PUBLIC_URL, Twilio, new_call_sid
 from flask import Flask
 from twilio.request_validator import RequestValidator
+from twilio_signing import PUBLIC_URL, Twilio, new_call_sid
 
 from ivr.calls import CallRunner
 from ivr.engine import actions as act
@@ -144,12 +144,15 @@ def walk_to_main(runner: CallRunner, actions: list[act.Action]) -> None:
 
 
 def call_at_main(app: Flask, twilio: Twilio) -> tuple[str, CallRunner]:
-    """A call answered by /twilio/voice whose caller heard the prompts up to the main menu."""
+    """A call answered by /twilio/voice whose caller heard the prompts up to the main menu
+    (driven here, its stream over)."""
     sid = new_call_sid()
     answer = twilio.post("/twilio/voice", {"CallSid": sid, "From": "+35988123456"})
     runner = CallRunner.resume(app.extensions["civicline"], sid)
+    token = stream_token(answer.data)
     with app.extensions["civicline"].database.session() as db:
-        records = twilio_store.redeem_token(db, stream_token(answer.data), sid, datetime.now(UTC))
+        records = twilio_store.redeem_token(db, token, sid, datetime.now(UTC))
+        twilio_store.end_stream(db, token)  # as for a transfer
     assert records is not None
     walk_to_main(runner, from_records(records))
     return sid, runner

