@@ -4,7 +4,10 @@ Free-form decoding costs ~40× a grammar (DESIGN §7), so it never runs during a
 a ticket with a recording enqueues `{"ticket_id", "recording_id"}` (ivr/effects.py) and
 `ivr worker` runs this handler, one job at a time, at a lower CPU priority (`os.nice`, once
 per process) than the processes answering calls. The transcript (text, mean confidence and
-each word's confidence and times) is stored on `Ticket.transcript`.
+each word's confidence and times) is stored on `Ticket.transcript`. The model is the one the
+flow version of the ticket's call names (the version stored with the call, DESIGN §3), not
+the flow loaded now: a description recorded before a model change is heard by the model its
+call ran with. A ticket without a call falls back to the current flow.
 
 A ticket whose language has no installed model is not an error: the job ends with a note
 on the ticket (`{"note": …}`) and is not retried. A ticket, recording or audio file that is
@@ -20,11 +23,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from ivr.effects import TRANSCRIBE
 from ivr.jobs import PermanentJobError
+from ivr.storage import calls
 from ivr.storage.db import Database
-from ivr.storage.models import Recording, Ticket
+from ivr.storage.models import Call, Recording, Ticket
+from menus.loader import load_stored_flow
 from menus.registry import FlowRegistry
+from menus.schema import Flow
 from speech.audio import BROWSER_RATE, PHONE_RATE, AudioError, read_wav
 from speech.models import ModelCache, ModelError
 from speech.transcript import transcribe
@@ -55,7 +63,8 @@ def transcription_handlers(
                 raise PermanentJobError(f"no {missing} for job payload {payload}")
             language, path = ticket.language, recordings / recording.path
             rate = recording_rate(recording.sample_rate)
-        name = _model_name(flows, language)
+            flow = _flow_of_call(session, flows, ticket.call_id)
+        name = _model_name(flow, language)
         try:
             if name is None:
                 raise ModelError(f"the flow has no speech model for {language!r}")
@@ -77,8 +86,23 @@ def transcription_handlers(
     return {TRANSCRIBE: run}
 
 
-def _model_name(flows: FlowRegistry, language: str) -> str | None:
-    languages = flows.current().flow.languages
+def _flow_of_call(session: Session, flows: FlowRegistry, call_id: str | None) -> Flow:
+    """The flow version `call_id` was stored with; the current flow when there is no call."""
+    call = session.get(Call, call_id) if call_id is not None else None
+    if call is None:
+        return flows.current().flow
+    loaded = flows.get(call.flow_version)
+    if loaded is None:
+        source = calls.flow_source(session, call.flow_version)
+        if source is None:
+            raise PermanentJobError(f"call {call_id}: flow version {call.flow_version} not stored")
+        loaded = load_stored_flow(source, f"stored flow {call.flow_version[:12]}")
+        flows.remember(loaded)
+    return loaded.flow
+
+
+def _model_name(flow: Flow, language: str) -> str | None:
+    languages = flow.languages
     return languages[language].model if language in languages else None
 
 

@@ -42,7 +42,8 @@ def transcribe(
     node: str | None,
     as_json: bool,
 ) -> None:
-    """Print the transcript, its confidence and, given --node, the intent or no-match."""
+    """Print the transcript, its confidence and, given --node, the intent and what a call
+    would do with it: accept it, confirm it (medium confidence) or treat it as a no-match."""
     try:
         flow = load_flow(flow_path or settings.flow_path).flow
     except FlowError as error:
@@ -80,12 +81,17 @@ def _at_node(flow: Flow, node: str, language: str, model: Any, pcm: bytes) -> di
     events = recognizer.accept(pcm, now) + recognizer.finish(now)
     heard = next((e for e in events if isinstance(e, ev.SpeechRecognized)), None)
     if heard is None:
-        return {"text": "", "confidence": 0.0, "intent": None}
+        return {"text": "", "confidence": 0.0, "intent": None, "decision": "no-match"}
     found = PhraseMatcher().match(heard.text, intents, language)
-    threshold = flow.settings.confirm_threshold
-    accepted = found is not None and heard.confidence >= threshold and found.confidence >= threshold
+    confidence = min(heard.confidence, found.confidence) if found is not None else 0.0
+    settings = flow.settings
+    if found is None or confidence < settings.reject_threshold:
+        decision = "no-match"
+    else:
+        decision = "accept" if confidence >= settings.confirm_threshold else "confirm"
     return {
         "text": heard.text,
         "confidence": heard.confidence,
-        "intent": found.intent if accepted and found else None,
+        "intent": found.intent if found is not None and decision != "no-match" else None,
+        "decision": decision,
     }

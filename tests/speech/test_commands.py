@@ -46,14 +46,15 @@ def test_a_wav_is_the_callers_speech_in_a_call(tmp_path: Path) -> None:
 
 
 def test_transcribe_at_a_node_names_the_intent_or_no_match(tmp_path: Path) -> None:
-    for text, intent in (("예약", "callback"), ("쓰레기", None)):
+    for text, intent, decision in (("예약", "callback", "accept"), ("쓰레기", None, "no-match")):
         done = run(
             "transcribe", say(tmp_path, "x", text), "--flow", str(KOREAN_FLOW),
             "--node", "main", "--json",
             tmp_path=tmp_path,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
-        assert json.loads(done.stdout)["intent"] == intent
+        heard = json.loads(done.stdout)
+        assert (heard["intent"], heard["decision"]) == (intent, decision)
 
 
 def test_transcribe_refuses_a_corrupt_wav_clearly(tmp_path: Path) -> None:

