@@ -4,12 +4,14 @@ A slot is `slot_minutes` long and starts on the local clock at a multiple of `sl
 after midnight (:00 and :30 for 30 minutes). Slots lie wholly inside the department's open
 intervals (`routing.hours`), so no call is ever placed outside office hours, on a public
 holiday or on a closure. How many calls a slot already holds is the caller's data (`booked`);
-this module only decides which slots to offer.
+this module only decides which slots to offer. A slot's capacity may vary: officers on leave
+during a slot add nothing to it (`staffed_capacity`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,23 +22,52 @@ SEARCH_DAYS = 31
 """How far after the request slots are looked for when the window is full."""
 
 
+@dataclass(frozen=True)
+class Staff:
+    """One officer as slots see them: how many callbacks they take in a slot, and when they
+    are away (leave: [start, end) intervals, UTC)."""
+
+    capacity: int
+    away: tuple[tuple[datetime, datetime], ...] = ()
+
+    def present(self, start: datetime, end: datetime) -> bool:
+        return not any(
+            leave_start < end and start < leave_end for leave_start, leave_end in self.away
+        )
+
+
+def staffed_capacity(staff: Sequence[Staff], unstaffed: int) -> Callable[[datetime, datetime], int]:
+    """A slot's capacity: the capacities of the officers present for all of it added up, or
+    `unstaffed` when the department has no officers on record at all."""
+
+    def capacity(start: datetime, end: datetime) -> int:
+        if not staff:
+            return unstaffed
+        return sum(person.capacity for person in staff if person.present(start, end))
+
+    return capacity
+
+
 def callback_slots(
     flow: Flow,
     department: str,
     requested_at: datetime,
     booked: Mapping[datetime, int],
-    capacity: int,
+    capacity: int | Callable[[datetime, datetime], int],
     window_hours: int,
     slot_minutes: int,
     count: int = 3,
+    after: datetime | None = None,
 ) -> list[datetime]:
     """The first `count` free slots (UTC starts) of `department` for a request at `requested_at`.
 
-    A slot is free when `booked.get(start, 0) < capacity`. Slots start no earlier than
-    `requested_at` rounded up to a slot boundary. A slot belongs to the window when it starts
-    before `requested_at + window_hours`; the window's free slots are returned (up to `count`,
-    maybe fewer), and only when none is free the first free slots after the window, looked
-    for up to SEARCH_DAYS after the request. An empty list means nothing is free in that time.
+    A slot is free when `booked.get(start, 0)` is below its capacity (a number, or a function
+    of the slot's start and end). Slots start no earlier than `requested_at` rounded up to a
+    slot boundary, and later than `after` when given (the caller wants another slot). A slot
+    belongs to the window when it starts before `requested_at + window_hours`; the window's
+    free slots are returned (up to `count`, maybe fewer), and only when none is free the
+    first free slots after the window, looked for up to SEARCH_DAYS after the request. An
+    empty list means nothing is free in that time.
     """
     if window_hours <= 0 or slot_minutes <= 0 or count <= 0:
         raise ValueError(
@@ -44,10 +75,12 @@ def callback_slots(
             f"{window_hours}, {slot_minutes} and {count}"
         )
     window_end = requested_at + timedelta(hours=window_hours)
+    length = timedelta(minutes=slot_minutes)
+    holds = capacity if callable(capacity) else (lambda _start, _end: capacity)
     free = [
         slot
-        for slot in _slots(flow, department, requested_at, timedelta(minutes=slot_minutes))
-        if booked.get(slot, 0) < capacity
+        for slot in _slots(flow, department, requested_at, length)
+        if (after is None or slot > after) and booked.get(slot, 0) < holds(slot, slot + length)
     ]
     in_window = [slot for slot in free if slot < window_end]
     return (in_window or free)[:count]

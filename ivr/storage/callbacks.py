@@ -1,45 +1,140 @@
 """Callbacks booked in a department's slots (DESIGN §9). Which slots to offer is
-`routing.callbacks`' decision; this module counts the bookings it decides from."""
+`routing.callbacks`' decision; this module counts the bookings it decides from, and books,
+moves and cancels them with their jobs.
+
+A slot never holds more callbacks than it has room for, even with bookings racing on
+PostgreSQL: every booking of a department (or of a rung above the officers) first takes a
+transaction-level advisory lock for it, so counting and booking happen one after another.
+On SQLite the write transaction (BEGIN IMMEDIATE) already lets one writer in at a time.
+
+Officers' capacities add up per slot, leaving out officers on leave during it; a callback
+for a rung above the officers (head of service, mayor...) has one place per slot per rung.
+Booking queues the "callback.place" job at the slot and "callback.remind" an hour before;
+both check the slot they were queued for, so a moved or cancelled callback's jobs do nothing.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import zlib
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ivr.storage.models import Callback, Officer
+from ivr.storage.models import Callback, Officer, OfficerLeave
+from ivr.storage.queue import enqueue
+from menus.schema import Flow
+from routing.callbacks import Staff, callback_slots, staffed_capacity
 
 UNSTAFFED_CAPACITY = 1
 """Callbacks per slot of a department with no officers on record yet (the demo city): the
 line still offers callbacks, which a supervisor assigns."""
+OFFICER = "officer"
+SLOT_SEARCH = timedelta(days=31)
+REMIND_BEFORE = timedelta(hours=1)
+PENDING = "booked"
+PLACE, REMIND = "callback.place", "callback.remind"
+
+
+def lock_slots(session: Session, department: str, role: str = OFFICER) -> None:
+    """Serialise bookings of one department's slots (or one rung's) until the transaction
+    ends: a PostgreSQL advisory lock; nothing on SQLite, whose writers queue already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = zlib.crc32(f"callbacks:{role if role != OFFICER else department}".encode())
+    session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 def booked_slots(
-    session: Session, department: str, start: datetime, end: datetime
+    session: Session,
+    department: str,
+    start: datetime,
+    end: datetime,
+    *,
+    role: str = OFFICER,
+    exclude: int | None = None,
 ) -> dict[datetime, int]:
-    """Slot start (UTC) → callbacks booked in it, for slots starting in [start, end)."""
+    """Slot start (UTC) → callbacks booked in it, for slots starting in [start, end): the
+    department's officers' callbacks, or every callback of a higher `role`."""
+    where = [
+        Callback.status == PENDING,
+        Callback.slot_start >= start,
+        Callback.slot_start < end,
+        Callback.role == role,
+    ]
+    if role == OFFICER:
+        where.append(Callback.department == department)
+    if exclude is not None:
+        where.append(Callback.id != exclude)
     statement = (
-        select(Callback.slot_start, func.count())
-        .where(
-            Callback.department == department,
-            Callback.status == "booked",
-            Callback.slot_start >= start,
-            Callback.slot_start < end,
-        )
-        .group_by(Callback.slot_start)
+        select(Callback.slot_start, func.count()).where(*where).group_by(Callback.slot_start)
     )
     return {slot: count for slot, count in session.execute(statement)}
 
 
-def capacity(session: Session, department: str) -> int:
-    """Callbacks one slot of `department` can hold: its active officers' capacities added up
-    (UNSTAFFED_CAPACITY when it has no officers on record)."""
-    statement = select(func.count(Officer.id), func.sum(Officer.callback_capacity)).where(
-        Officer.department == department, Officer.active.is_(True)
+def staff(
+    session: Session, department: str, start: datetime | None = None, end: datetime | None = None
+) -> list[Staff]:
+    """The department's active officers, with their leave between `start` and `end`."""
+    officers = session.scalars(
+        select(Officer).where(Officer.department == department, Officer.active.is_(True))
+    ).all()
+    leave: dict[int, list[tuple[datetime, datetime]]] = {}
+    if start is not None and end is not None:
+        for row in session.scalars(
+            select(OfficerLeave).where(
+                OfficerLeave.officer_id.in_([o.id for o in officers]),
+                OfficerLeave.starts < end,
+                OfficerLeave.ends > start,
+            )
+        ):
+            leave.setdefault(row.officer_id, []).append((row.starts, row.ends))
+    return [Staff(o.callback_capacity, tuple(leave.get(o.id, ()))) for o in officers]
+
+
+def capacity(
+    session: Session, department: str, start: datetime | None = None, end: datetime | None = None
+) -> int:
+    """Callbacks one slot [start, end) of `department` can hold: its active officers'
+    capacities added up, leaving out those on leave then (UNSTAFFED_CAPACITY when it has no
+    officers on record)."""
+    people = staff(session, department, start, end)
+    if start is None or end is None:
+        return sum(p.capacity for p in people) if people else UNSTAFFED_CAPACITY
+    return staffed_capacity(people, UNSTAFFED_CAPACITY)(start, end)
+
+
+def free_slots(
+    session: Session,
+    flow: Flow,
+    department: str,
+    requested_at: datetime,
+    *,
+    role: str = OFFICER,
+    after: datetime | None = None,
+    exclude: int | None = None,
+    count: int = 1,
+) -> list[datetime]:
+    """The first free slots for a request at `requested_at` (see `routing.callbacks`)."""
+    end = requested_at + SLOT_SEARCH
+    booked = booked_slots(session, department, requested_at, end, role=role, exclude=exclude)
+    holds = (
+        staffed_capacity(staff(session, department, requested_at, end), UNSTAFFED_CAPACITY)
+        if role == OFFICER
+        else 1
     )
-    officers, total = session.execute(statement).one()
-    return UNSTAFFED_CAPACITY if officers == 0 else int(total or 0)
+    settings = flow.settings
+    return callback_slots(
+        flow,
+        department,
+        requested_at,
+        booked,
+        holds,
+        settings.callback_window_hours,
+        settings.callback_slot_minutes,
+        count=count,
+        after=after,
+    )
 
 
 def book_callback(
@@ -52,8 +147,9 @@ def book_callback(
     call_id: str | None,
     ticket_id: int | None,
     at: datetime,
+    role: str = OFFICER,
 ) -> Callback:
-    """Book a callback in `slot_start`; an officer is assigned when it is placed."""
+    """Book a callback in `slot_start` with its jobs; an officer is assigned when it is placed."""
     callback = Callback(
         caller=caller,
         department=department,
@@ -61,9 +157,87 @@ def book_callback(
         language=language,
         call_id=call_id,
         ticket_id=ticket_id,
-        status="booked",
+        status=PENDING,
         created_at=at,
+        role=role,
     )
     session.add(callback)
     session.flush()
+    schedule_jobs(session, callback, at)
     return callback
+
+
+def book_first_free(
+    session: Session,
+    flow: Flow,
+    *,
+    caller: str,
+    department: str,
+    language: str,
+    call_id: str | None,
+    ticket_id: int | None,
+    at: datetime,
+    role: str = OFFICER,
+) -> Callback | None:
+    """Book the first free slot under the slots' lock; None when no slot is free."""
+    lock_slots(session, department, role)
+    free = free_slots(session, flow, department, at, role=role)
+    if not free:
+        return None
+    return book_callback(
+        session,
+        caller=caller,
+        department=department,
+        slot_start=free[0],
+        language=language,
+        call_id=call_id,
+        ticket_id=ticket_id,
+        at=at,
+        role=role,
+    )
+
+
+def move_callback(
+    session: Session, flow: Flow, callback: Callback, slot: datetime, at: datetime
+) -> bool:
+    """Move a pending callback to `slot` if it is still free (checked under the lock)."""
+    lock_slots(session, callback.department, callback.role)
+    free = free_slots(
+        session,
+        flow,
+        callback.department,
+        at,
+        role=callback.role,
+        after=slot - timedelta(seconds=1),
+        exclude=callback.id,
+    )
+    if not free or free[0] != slot:
+        return False
+    callback.slot_start, callback.confirmed_at, callback.reminded_at = slot, None, None
+    schedule_jobs(session, callback, at)
+    return True
+
+
+def schedule_jobs(session: Session, callback: Callback, at: datetime) -> None:
+    """The placement job at the slot, and the reminder an hour before when that is ahead."""
+    payload = {"callback_id": callback.id, "slot": callback.slot_start.isoformat()}
+    enqueue(session, PLACE, payload, at=at, run_after=callback.slot_start, max_attempts=3)
+    remind_at = callback.slot_start - REMIND_BEFORE
+    if remind_at > at:
+        enqueue(session, REMIND, payload, at=at, run_after=remind_at)
+
+
+def pending_offer(session: Session, caller: str, now: datetime) -> Callback | None:
+    """The caller's newest callback still to come, locked for this transaction."""
+    return session.scalars(
+        select(Callback)
+        .where(Callback.caller == caller, Callback.status == PENDING, Callback.slot_start > now)
+        .order_by(Callback.created_at.desc(), Callback.id.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+
+
+def cancel_callback(callback: Callback, at: datetime, why: str) -> None:
+    """Cancel a callback; its jobs find it cancelled and do nothing."""
+    callback.status, callback.outcome, callback.done_at = "cancelled", f"cancelled ({why})", at

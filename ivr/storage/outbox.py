@@ -20,9 +20,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ivr.storage.db import Database
-from ivr.storage.models import SmsOptOut, SmsOutbox
+from ivr.storage.models import SmsDelivery, SmsOptOut, SmsOutbox
 from ivr.storage.queue import enqueue
-from ivr.storage.upsert import upsert
+from ivr.storage.upsert import insert_statement, upsert
 
 if TYPE_CHECKING:
     from ivr.engine.ports import SmsSender
@@ -35,6 +35,7 @@ __all__ = [
     "opt_in",
     "opt_out",
     "queue_sms",
+    "record_delivery",
     "segments",
     "send_queued",
 ]
@@ -150,6 +151,47 @@ def opt_in(session: Session, number: str) -> None:
 
 def is_opted_out(session: Session, number: str) -> bool:
     return session.scalar(select(SmsOptOut.number).where(SmsOptOut.number == number)) is not None
+
+
+DELIVERY_ORDER = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+    "canceled": 4,
+    "read": 5,
+}
+"""Twilio's message statuses in the order they happen: a status only ever moves forward."""
+OPTED_OUT_CODE = "21610"
+
+
+def record_delivery(
+    session: Session, message_sid: str, status: str, error_code: str | None, to: str, at: datetime
+) -> bool:
+    """Keep Twilio's delivery status of `message_sid` if it is further than the one known;
+    a 21610 error (the number opted out at the carrier) puts the number on our STOP list too.
+    False when the status was not news."""
+    if status not in DELIVERY_ORDER:
+        raise ValueError(f"unknown message status {status!r}")
+    session.execute(
+        insert_statement(session, SmsDelivery)
+        .values(message_sid=message_sid, status=status, error_code=error_code, updated_at=at)
+        .on_conflict_do_nothing(index_elements=[SmsDelivery.message_sid])
+    )
+    known = session.scalars(
+        select(SmsDelivery).where(SmsDelivery.message_sid == message_sid).with_for_update()
+    ).one()
+    news = known.updated_at == at and known.status == status
+    if DELIVERY_ORDER[status] > DELIVERY_ORDER[known.status]:
+        known.status, known.error_code, known.updated_at = status, error_code, at
+        news = True
+    if error_code == OPTED_OUT_CODE and to:
+        opt_out(session, to, at)
+    return news
 
 
 def _after_send(database: Database, outbox_id: int, *, status: str, error: str) -> None:

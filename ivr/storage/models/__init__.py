@@ -11,8 +11,16 @@ from ivr.storage.models.directory import (
     User,
     UserDepartment,
 )
+from ivr.storage.models.followup import CallbackAttempt, SurveyResponse, TicketEscalation
 from ivr.storage.models.jobs import JOB_STATUSES, Job
-from ivr.storage.models.messaging import Callback, CallerPreference, SmsOptOut, SmsOutbox
+from ivr.storage.models.messaging import (
+    Callback,
+    CallerPreference,
+    SmsDelivery,
+    SmsInbound,
+    SmsOptOut,
+    SmsOutbox,
+)
 from ivr.storage.models.stats import (
     CallHourStats,
     ChoiceDayStats,
@@ -42,6 +50,7 @@ __all__ = [
     "CallEvent",
     "CallHourStats",
     "Callback",
+    "CallbackAttempt",
     "CallerPreference",
     "Category",
     "ChoiceDayStats",
@@ -53,11 +62,15 @@ __all__ = [
     "OfficerLeave",
     "PinAttempt",
     "Recording",
+    "SmsDelivery",
+    "SmsInbound",
     "SmsOptOut",
     "SmsOutbox",
+    "SurveyResponse",
     "Ticket",
     "TicketCounter",
     "TicketDayStats",
+    "TicketEscalation",
     "TicketNote",
     "TicketStatusChange",
     "TwilioCallEnd",

@@ -44,6 +44,31 @@ class SmsOptOut(Base):
     at: Mapped[datetime]
 
 
+class SmsInbound(Base):
+    """An SMS a citizen sent us, kept once per MessageSid however often Twilio repeats it."""
+
+    __tablename__ = "sms_inbound"
+
+    message_sid: Mapped[str] = mapped_column(primary_key=True)
+    sender: Mapped[str]
+    body: Mapped[str] = mapped_column(Text)
+    """At most the first 1,600 characters (Twilio's longest message)."""
+    command: Mapped[str]
+    received_at: Mapped[datetime]
+
+
+class SmsDelivery(Base):
+    """The furthest delivery status Twilio reported for a message we sent (by MessageSid,
+    whatever order its status callbacks came in, even before the outbox row has the sid)."""
+
+    __tablename__ = "sms_deliveries"
+
+    message_sid: Mapped[str] = mapped_column(primary_key=True)
+    status: Mapped[str]
+    error_code: Mapped[str | None]
+    updated_at: Mapped[datetime]
+
+
 class CallerPreference(Base):
     __tablename__ = "caller_preferences"
 
@@ -77,3 +102,9 @@ class Callback(Base):
     """What came of the call back, as a supervisor or officer recorded it."""
     resolution: Mapped[str | None] = mapped_column(Text)
     done_at: Mapped[datetime | None]
+    role: Mapped[str] = mapped_column(default="officer", server_default="officer")
+    """The rung of the escalation ladder who calls (`officer` unless the ticket escalated)."""
+    confirmed_at: Mapped[datetime | None]
+    """When the citizen confirmed the slot (key 1 on the phone, or an SMS `1`)."""
+    reminded_at: Mapped[datetime | None]
+    """When the reminder SMS was queued (once per callback)."""

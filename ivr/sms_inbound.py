@@ -1,0 +1,153 @@
+"""The shell around the SMS conversation: one inbound SMS, handled once, in one transaction.
+
+The message is stored first, keyed by its MessageSid (a repeat finds it and does nothing);
+the state its command needs is loaded and locked (the sender's newest pending callback, the
+slots' booking lock, the ticket named); `ivr.sms_conversation.converse` decides; its changes
+are applied and its replies queued in the outbox, so the sending rules apply to them (opt-out,
+`sending` before the request, no resend without a look-up). Nothing is answered inline.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from ivr import sms_conversation as conv
+from ivr.phones import normalize_number
+from ivr.storage import callbacks, escalations, outbox, preferences, tickets
+from ivr.storage.db import Database
+from ivr.storage.models import Callback, SmsInbound, Ticket
+from ivr.storage.upsert import insert_statement
+from menus.schema import Flow
+
+MAX_STORED = 1600
+"""Twilio's longest message; longer bodies are stored cut (only the start is read anyway)."""
+
+
+def receive_sms(
+    database: Database, flow: Flow, *, message_sid: str, sender: str, body: str, at: datetime
+) -> bool:
+    """Handle one inbound SMS; False when this MessageSid was handled already."""
+    command = conv.parse(body)
+    number = normalize_number(sender, flow.city.country)
+    with database.session() as session:
+        if not _store(session, message_sid, sender, body, command, at):
+            return False
+        state = _state(session, flow, command, number, at)
+        outcome = conv.converse(flow, command, state)
+        for change in outcome.changes:
+            _apply(session, flow, change, at)
+        for reply in outcome.replies:
+            ticket = tickets.find_ticket(session, reply.ticket_ref) if reply.ticket_ref else None
+            outbox.queue_sms(
+                session,
+                to=reply.to,
+                body=reply.text,
+                template=reply.template,
+                language=reply.language,
+                ticket_id=ticket.id if ticket else None,
+                at=at,
+            )
+    return True
+
+
+def _store(
+    session: Session, sid: str, sender: str, body: str, command: conv.Command, at: datetime
+) -> bool:
+    statement = (
+        insert_statement(session, SmsInbound)
+        .values(
+            message_sid=sid,
+            sender=sender,
+            body=body[:MAX_STORED],
+            command=command.kind if command.ref is None else f"{command.kind} {command.ref}",
+            received_at=at,
+        )
+        .on_conflict_do_nothing(index_elements=[SmsInbound.message_sid])
+    )
+    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+def _state(
+    session: Session, flow: Flow, command: conv.Command, sender: str | None, at: datetime
+) -> conv.SmsState:
+    if sender is None:
+        return conv.SmsState(sender=None, language=flow.default_language, opted_out=False)
+    offer: conv.Offer | None = None
+    facts: conv.TicketFacts | None = None
+    language = preferences.remembered_language(session, sender)
+    if command.kind in ("confirm", "another", "cancel"):
+        pending = callbacks.pending_offer(session, sender, at)
+        if pending is not None:
+            offer = _offer(session, flow, pending, at, another=command.kind == "another")
+            language = language or pending.language
+    if command.ref is not None:
+        ticket = tickets.find_ticket(session, command.ref)
+        if ticket is not None:
+            facts = _facts(session, flow, ticket, sender, at, command.kind == "escalate")
+            language = language or ticket.language
+    return conv.SmsState(
+        sender=sender,
+        language=language or flow.default_language,
+        opted_out=outbox.is_opted_out(session, sender),
+        offer=offer,
+        ticket=facts,
+    )
+
+
+def _offer(
+    session: Session, flow: Flow, pending: Callback, at: datetime, *, another: bool
+) -> conv.Offer:
+    next_free = None
+    if another:
+        callbacks.lock_slots(session, pending.department, pending.role)
+        free = callbacks.free_slots(
+            session,
+            flow,
+            pending.department,
+            at,
+            role=pending.role,
+            after=pending.slot_start,
+            exclude=pending.id,
+        )
+        next_free = free[0] if free else None
+    return conv.Offer(pending.id, pending.slot_start, pending.department, next_free)
+
+
+def _facts(
+    session: Session, flow: Flow, ticket: Ticket, sender: str, at: datetime, escalating: bool
+) -> conv.TicketFacts:
+    slot = None
+    if escalating and ticket.caller == sender:
+        slot = escalations.escalation_slot(session, flow, ticket, at)
+    return conv.TicketFacts(
+        ref=ticket.ref,
+        caller=ticket.caller,
+        status=ticket.status,
+        deadline=ticket.deadline,
+        department=ticket.department,
+        level=ticket.escalation_level,
+        escalation_slot=slot,
+    )
+
+
+def _apply(session: Session, flow: Flow, change: conv.Change, at: datetime) -> None:
+    match change:
+        case conv.ConfirmCallback(callback_id):
+            session.get_one(Callback, callback_id).confirmed_at = at
+        case conv.MoveCallback(callback_id, slot):
+            moved = callbacks.move_callback(
+                session, flow, session.get_one(Callback, callback_id), slot, at
+            )
+            assert moved  # the slot was found free under the lock this transaction holds
+        case conv.CancelCallback(callback_id):
+            callbacks.cancel_callback(session.get_one(Callback, callback_id), at, "SMS 0")
+        case conv.OptOut(number):
+            outbox.opt_out(session, number, at)
+        case conv.OptIn(number):
+            outbox.opt_in(session, number)
+        case conv.Escalate(ref, _level, slot):
+            ticket = tickets.find_ticket(session, ref)
+            assert ticket is not None  # converse escalates only a ticket it was shown
+            escalations.escalate(session, flow, ticket, reason="citizen", at=at, slot=slot)
