@@ -20,6 +20,7 @@ LINE_ACTIONS: dict[str, type[act.Action]] = {
         act.Say,
         act.Listen,
         act.Record,
+        act.StartCallRecording,
         act.StartTimer,
         act.CancelTimer,
         act.Transfer,

@@ -11,8 +11,10 @@ fast as the client sends, and nothing here reads a clock after the start.
 
 Prompts are the files `speech.prompts.PromptLibrary.compose` names (built ahead by `ivr
 prompts build`); a prompt missing from that cache is silence as long as the text would take
-to say, and is logged; nothing is synthesised during a call. Record: the caller's audio is not
-kept yet; the recording ends after its maximum length or at a key, without a file.
+to say, and is logged; nothing is synthesised during a call. Record keeps the caller's audio
+until its maximum length or a key, as a "description" recording. After StartCallRecording
+(the caller heard the recording notice and did not decline) the whole call is recorded, both
+directions (`call_recording`), and kept as a "call" recording when the stream ends.
 """
 
 from __future__ import annotations
@@ -29,12 +31,13 @@ from ivr.bootstrap import recognizer_for
 from ivr.calls import CallRunner, CallServices
 from ivr.engine import actions as act
 from ivr.engine import events as ev
-from ivr.engine.ports import Recognizer
+from ivr.engine.ports import Recognizer, RecordingStore
 from ivr.storage import twilio as twilio_store
 from speech.audio import AudioError, read_wav, seconds, silence
 from speech.models import ModelError
 from speech.prompts import PromptLibrary, PromptMissing
 from webhooks import media_streams as ms
+from webhooks.call_recording import CallRecorder
 from webhooks.line_actions import from_records
 from webhooks.twiml import TOKEN_PARAMETER
 
@@ -68,17 +71,20 @@ def serve(ws: Any, call: StreamCall) -> None:
     """Carry one WebSocket's messages through `call` until the stream ends; a socket that
     closes first is the caller hanging up. Both the Twilio and the browser stream run here."""
     going_on = True
-    while going_on:
-        try:
-            message = ws.receive()
-        except ConnectionClosed:
-            message = None
-        if message is None:
-            call.hang_up()
-            return
-        out, going_on = call.receive(message)
-        for text in out:
-            ws.send(text)
+    try:
+        while going_on:
+            try:
+                message = ws.receive()
+            except ConnectionClosed:
+                message = None
+            if message is None:
+                call.hang_up()
+                return
+            out, going_on = call.receive(message)
+            for text in out:
+                ws.send(text)
+    finally:
+        call.close_recognizer()
 
 
 @dataclass
@@ -106,6 +112,14 @@ class StreamCall:
     token: str | None = None
     """The one-time token this stream redeemed, until the stream is over."""
     outbox: list[str] = field(default_factory=list)
+    recordings: RecordingStore | None = None
+    """Where the call recording (after consent) and descriptions go; None keeps no audio."""
+    recorder: CallRecorder | None = None
+    """The whole call, both directions, from StartCallRecording (or this stream's start,
+    when the caller consented on an earlier stream) to the stream's end."""
+    description: CallRecorder | None = None
+    """The caller's audio while a Record lasts."""
+    saved: bool = False
 
     @property
     def now(self) -> datetime:
@@ -139,8 +153,18 @@ class StreamCall:
                 self._feed(ev.CallerHungUp(at=self.now))
         self._end_stream()
 
+    def close_recognizer(self) -> None:
+        """Free the call's recogniser (its place among the process's live ones) at once."""
+        if self.recognizer is not None:
+            self.recognizer.close()
+        self.recognizer = self.recognizer_language = None
+
     def _end_stream(self) -> None:
-        """Say the stream is over (from now on a status callback ends the call)."""
+        """Keep the call recording, and say the stream is over (from now on a status
+        callback ends the call)."""
+        if not self.saved:
+            self.saved = True
+            self._save("call", self.recorder)
         if self.token is None:
             return
         with self.services.database.session() as db:
@@ -161,6 +185,8 @@ class StreamCall:
             return False
         self.token = token
         self.encoder = ms.StreamEncoder(started.stream_sid, started.media_format)
+        if self.runner.session.recording_consent == "accepted":
+            self.recorder = CallRecorder(started.media_format.sample_rate)
         self._carry_out(from_records(records))
         return True
 
@@ -168,10 +194,16 @@ class StreamCall:
         if self.encoder is None:
             return
         self.heard += seconds(pcm, self.encoder.media_format.sample_rate)
+        if self.recorder is not None:
+            self.recorder.heard(pcm)
+        if self.description is not None:
+            self.description.heard(pcm)
         if self.recognizer is not None and self.recording_until is None:
             for event in self.recognizer.accept(pcm, self.now):
                 if isinstance(event, ev.SpeechStarted) and self.marks and self.barge_in:
                     self.outbox.append(self.encoder.clear())
+                    if self.recorder is not None:
+                        self.recorder.cleared()
                 self._feed(event)
         if self.recording_until is not None and self.heard >= self.recording_until:
             self._end_recording()
@@ -198,7 +230,18 @@ class StreamCall:
         assert self.recording_until is not None
         length = self.heard - self.recording_from
         self.recording_until = None
-        self._feed(ev.RecordingFinished(at=self.now, recording_id=None, seconds=length))
+        recording_id = self._save("description", self.description)
+        self.description = None
+        self._feed(ev.RecordingFinished(at=self.now, recording_id=recording_id, seconds=length))
+
+    def _save(self, kind: str, recorder: CallRecorder | None) -> str | None:
+        """Keep a recording of this call in the store; its id, or None without audio."""
+        if recorder is None or self.recordings is None or self.runner is None:
+            return None
+        if not recorder.caller:
+            return None
+        stored = self.recordings.save_wav(self.runner.call_id, kind, recorder.wav(), self.now)
+        return stored.id
 
     def _feed(self, event: ev.Event) -> None:
         assert self.runner is not None
@@ -213,9 +256,12 @@ class StreamCall:
                     pcm = prompt_audio(self.prompts, action, rate)
                     self.outbox += self.encoder.prompt(pcm, action.mark)
                     self.marks.append(action.mark)
+                    if self.recorder is not None:
+                        self.recorder.said(pcm)
                 case act.Listen():
                     self.barge_in = action.barge_in
                     if action.language != self.recognizer_language:
+                        self.close_recognizer()
                         self.recognizer_language = action.language
                         self.recognizer = self.recognizers(self.runner, action.language, rate)
                     if self.recognizer is not None:
@@ -227,6 +273,9 @@ class StreamCall:
                 case act.Record():
                     self.recording_from = self.heard
                     self.recording_until = self.heard + action.max_seconds
+                    self.description = CallRecorder(rate)
+                case act.StartCallRecording() if self.recorder is None:
+                    self.recorder = CallRecorder(rate)
                 case act.Transfer() | act.HangUp():
                     self.closing = True
 

@@ -32,6 +32,7 @@ from ivr import app_context
 from ivr.calls import CallRunner, CallServices
 from ivr.engine import actions as act
 from ivr.engine import events as ev
+from ivr.recordings import LocalRecordingStore
 from ivr.storage import calls as stored_calls
 from ivr.storage import twilio as twilio_store
 from ivr.storage.models import Call
@@ -224,8 +225,11 @@ def _caller_gone(services: CallServices, sid: str) -> None:
 
 @sock.route("/stream", bp=blueprint)
 def stream(ws: Any) -> None:
-    prompts = PromptLibrary(app_context.settings().data_dir / "prompts")
-    serve(ws, StreamCall(app_context.services(), prompts, call_recognizer, started_at=_now()))
+    services, settings = app_context.services(), app_context.settings()
+    prompts = PromptLibrary(settings.data_dir / "prompts")
+    recordings = LocalRecordingStore(services.database, settings.data_dir / "recordings")
+    call = StreamCall(services, prompts, call_recognizer, started_at=_now(), recordings=recordings)
+    serve(ws, call)
 
 
 def _resume(sid: str) -> CallRunner:

@@ -8,13 +8,17 @@ time; the server's clock is the caller's audio, so nothing here waits on a timer
 from __future__ import annotations
 
 import base64
+import hashlib
+import io
 import json
 import shutil
 import subprocess
 import threading
 import time
+import wave
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +28,8 @@ from twilio_signing import Twilio, new_call_sid
 from werkzeug.serving import make_server
 
 from ivr.storage import calls as stored_calls
-from ivr.storage.models import Call
-from speech.audio import PHONE_RATE, pcm_to_ulaw, read_wav, silence
+from ivr.storage.models import Call, Recording
+from speech.audio import PHONE_RATE, pcm_to_ulaw, read_wav, silence, ulaw_to_pcm
 
 RECEIVE_LIMIT_SECONDS = 60  # a broken server fails the test instead of hanging it
 
@@ -303,3 +307,67 @@ def test_speech_during_the_recording_notice_does_not_cut_it(
     caller.hear_prompt(acknowledge=False)
     assert node_of(app, sid).current_node == "main"
     assert "clear" not in caller.events
+
+
+def recordings_of(app: Flask, sid: str, kind: str) -> list[Recording]:
+    with app.extensions["civicline"].database.session() as db:
+        found = db.query(Recording).filter_by(call_id=sid, kind=kind).all()
+        db.expunge_all()
+        return found
+
+
+def test_after_consent_the_whole_call_is_recorded_from_the_stream(
+    app: Flask, twilio: Twilio, server: str, callers: list[Caller], tmp_path: Path
+) -> None:
+    sid = new_call_sid()
+    caller = dial_in(callers, server, sid)
+    caller.start(voice(twilio, sid))
+    hear_until(app, caller, "main")  # the notice was heard: StartCallRecording
+    words = spoken("나무")
+    caller.say(words)
+    hear_until(app, caller, "report_district")
+    hang_up_stream(caller)
+    [recording] = recordings_of(app, sid, "call")
+    wav = (tmp_path / "recordings" / recording.path).read_bytes()
+    assert recording.sha256 == hashlib.sha256(wav).hexdigest()
+    assert (recording.codec, recording.sample_rate) == ("pcm_s16le", 8000)
+    assert recording.seconds == pytest.approx(len(words) / 8000)
+    with wave.open(io.BytesIO(wav)) as reader:
+        frames = reader.readframes(reader.getnframes())
+    assert frames == ulaw_to_pcm(words)  # the prompts are silence: no prompts were built
+
+
+def test_a_declined_notice_records_nothing(
+    app: Flask, twilio: Twilio, server: str, callers: list[Caller]
+) -> None:
+    sid = new_call_sid()
+    caller = dial_in(callers, server, sid)
+    caller.start(voice(twilio, sid))
+    caller.send("dtmf", dtmf={"track": "inbound_track", "digit": "8"})
+    hear_until(app, caller, "main")
+    caller.say(spoken("나무"))
+    hear_until(app, caller, "report_district")
+    hang_up_stream(caller)
+    assert "StartCallRecording" not in events_of(app, sid)
+    assert recordings_of(app, sid, "call") == []
+
+
+def test_a_description_is_kept_as_a_recording_of_its_own(
+    app: Flask, twilio: Twilio, server: str, callers: list[Caller]
+) -> None:
+    sid = new_call_sid()
+    caller = dial_in(callers, server, sid)
+    caller.start(voice(twilio, sid))
+    hear_until(app, caller, "main")
+    caller.send("dtmf", dtmf={"track": "inbound_track", "digit": "1"})
+    hear_until(app, caller, "report_district")
+    caller.send("dtmf", dtmf={"track": "inbound_track", "digit": "3"})
+    hear_until(app, caller, "report_description")
+    caller.say(spoken("나무 나무"))
+    caller.send("dtmf", dtmf={"track": "inbound_track", "digit": "#"})
+    hear_until(app, caller, "report_confirm")
+    [description] = recordings_of(app, sid, "description")
+    assert description.seconds == pytest.approx(len(spoken("나무 나무")) / 8000)
+    with app.extensions["civicline"].database.session() as db:
+        finished = [r for r in stored_calls.call_events(db, sid) if r.type == "RecordingFinished"]
+    assert finished[0].payload["recording_id"] == description.id
