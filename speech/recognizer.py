@@ -20,12 +20,15 @@ is the VAD: measured on the same synthetic speech it answers sooner after the en
 the model's rule holds on until Kaldi's silence phones decide) with the same recognition.
 
 Time is the audio itself: seconds are counted from the samples pushed, never from a clock.
-Vosk is imported lazily; the model comes from `speech.models.ModelCache`.
+Vosk is imported lazily; the model comes from `speech.models.ModelCache`. `close` frees the
+Kaldi decoder and, for a recogniser admitted by `speech.admission`, its place among the
+process's live recognisers; the channel calls it when the call ends.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -58,11 +61,27 @@ class VoskRecognizer:
     _silent_for: float = 0.0
     _early_result: dict[str, Any] | None = None
     unknown_phrases: list[str] = field(default_factory=list)
+    _closed: bool = False
+    _on_close: list[Callable[[], None]] = field(default_factory=list)
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once, when this recogniser is closed."""
+        self._on_close.append(callback)
+
+    def close(self) -> None:
+        """Free the decoder (and the recogniser's live place); later turns are refused."""
+        self._kaldi = self._vad = self._grammar = None
+        self._closed = True
+        callbacks, self._on_close = self._on_close, []
+        for callback in callbacks:
+            callback()
 
     def listen(self, listen: Listen) -> None:
         """Start a turn listening for the phrases of `listen`."""
         import vosk
 
+        if self._closed:
+            raise RuntimeError("listen on a closed recogniser (the call ended)")
         self._grammar = grammar.build(
             listen, lambda word: self.model.vosk_model_find_word(word) >= 0
         )

@@ -164,12 +164,19 @@ class TerminalCall:
         return ev.RecordingFinished(at=self._tick(5), recording_id=None, seconds=0.0)
 
     def _speak(self, path: Path) -> None:
-        """Feed a WAV through the recogniser as the caller's speech, until it answers."""
+        """Feed a WAV through a recogniser of its own as the caller's speech, until it
+        answers; the recogniser is closed after the turn."""
         if self.speech is None or self.read_audio is None or self.listen is None:
             raise InputError("a WAV as speech needs a recogniser (the call is not listening)")
-        recognizer = self.speech(self.listen.language)
         pcm = self.read_audio(path)
-        recognizer.listen(self.listen)
+        recognizer = self.speech(self.listen.language)
+        try:
+            self._recognise(recognizer, self.listen, pcm)
+        finally:
+            recognizer.close()
+
+    def _recognise(self, recognizer: Recognizer, listen: act.Listen, pcm: bytes) -> None:
+        recognizer.listen(listen)
         chunk = int(SPEECH_CHUNK_SECONDS * PHONE_LINE_RATE) * 2
         for offset in range(0, len(pcm), chunk):
             at = self._tick(SPEECH_CHUNK_SECONDS)

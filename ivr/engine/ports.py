@@ -53,7 +53,7 @@ class Recognizer(Protocol):
 
     The channel starts a turn with each Listen, pushes the caller's audio (16-bit mono PCM at
     the line's rate) with the time at the end of each chunk, and calls `finish` when the audio
-    ends. Between turns audio is ignored.
+    ends. Between turns audio is ignored. The channel calls `close` when the call ends.
     """
 
     def listen(self, listen: Listen) -> None: ...
@@ -61,3 +61,8 @@ class Recognizer(Protocol):
     def accept(self, pcm: bytes, at: datetime) -> list[Event]: ...
 
     def finish(self, at: datetime) -> list[Event]: ...
+
+    def close(self) -> None:
+        """The call is over (or this recogniser is replaced): free its decoder and its place
+        among the process's live recognisers now, not whenever it is garbage collected."""
+        ...

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import KOREAN_FLOW
+from listening import START, first_listen
 from voice import utterance
 
 from ivr.bootstrap import live_recognizers, recognizer_for
@@ -24,7 +25,7 @@ from speech.models import ModelCache
 IVR = str(Path(sys.executable).with_name("ivr"))
 
 
-def test_beyond_the_limit_a_new_call_gets_no_recogniser_until_one_ends(
+def test_beyond_the_limit_a_new_call_gets_no_recogniser_until_one_is_closed(
     korean_flow: Flow, models: ModelCache
 ) -> None:
     live = LiveRecognizers(limit=2)
@@ -33,10 +34,41 @@ def test_beyond_the_limit_a_new_call_gets_no_recogniser_until_one_ends(
     assert live.count() == 2 and first is not second
     with pytest.raises(KeypadFirst, match="2 recognisers are live"):
         recognizer_for(korean_flow, "ko", live=live)
-    del first
+    first.close()
+    assert live.count() == 1, "freed at close, while the recogniser is still referenced"
+    first.close()
+    assert live.count() == 1, "closing twice frees one place"
+    third = recognizer_for(korean_flow, "ko", live=live)
+    assert third is not second and live.count() == 2
+    second.close()
+    third.close()
+    assert live.count() == 0
+
+
+def test_a_closed_recogniser_takes_no_new_turn(korean_flow: Flow, models: ModelCache) -> None:
+    recognizer = recognizer_for(korean_flow, "ko", live=LiveRecognizers(limit=1))
+    recognizer.listen(first_listen(korean_flow))
+    recognizer.close()
+    assert not recognizer.listening
+    assert recognizer.accept(utterance("나무"), START) == [] and recognizer.finish(START) == []
+    with pytest.raises(RuntimeError, match="closed recogniser"):
+        recognizer.listen(first_listen(korean_flow))
+
+
+def test_a_recogniser_dropped_without_close_is_freed_late_and_named_in_the_log(
+    korean_flow: Flow, models: ModelCache, caplog: pytest.LogCaptureFixture
+) -> None:
+    live = LiveRecognizers(limit=1)
+    closed = recognizer_for(korean_flow, "ko", live=live)
+    closed.close()
+    del closed
     gc.collect()
-    assert live.count() == 1
-    assert recognizer_for(korean_flow, "ko", live=live) is not second
+    assert "dropped without close" not in caplog.text
+    leaked = recognizer_for(korean_flow, "ko", live=live)
+    del leaked
+    gc.collect()
+    assert live.count() == 0
+    assert "a recogniser was dropped without close()" in caplog.text
 
 
 def test_the_setting_limits_a_terminal_call_to_keys(tmp_path: Path) -> None:
@@ -69,7 +101,8 @@ def test_the_health_page_counts_live_recognisers(
     after = health(tmp_path, KOREAN_FLOW.read_text())
     assert after["speech"]["live_recognizers"] == before["speech"]["live_recognizers"] + 1
     assert live_recognizers().count() == after["speech"]["live_recognizers"]
-    del held
+    held.close()
+    assert live_recognizers().count() == before["speech"]["live_recognizers"]
 
 
 def test_the_health_page_names_a_model_that_is_not_installed(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from simple_websocket import Client, ConnectionClosed
 from twilio_signing import Twilio, new_call_sid
 from werkzeug.serving import make_server
 
+from ivr.bootstrap import live_recognizers
 from ivr.storage import calls as stored_calls
 from ivr.storage.models import Call, Recording
 from speech.audio import PHONE_RATE, pcm_to_ulaw, read_wav, silence, ulaw_to_pcm
@@ -176,8 +177,9 @@ def voice(twilio: Twilio, sid: str) -> str:
 
 
 def test_a_caller_speaks_and_keys_through_a_media_stream(
-    app: Flask, twilio: Twilio, server: str, callers: list[Caller]
+    app: Flask, twilio: Twilio, server: str, callers: list[Caller], caplog: pytest.LogCaptureFixture
 ) -> None:
+    idle = live_recognizers().count()
     sid = new_call_sid()
     caller = dial_in(callers, server, sid)
     caller.start(voice(twilio, sid))
@@ -190,6 +192,7 @@ def test_a_caller_speaks_and_keys_through_a_media_stream(
     caller.say(spoken("나무"))
     caller.hear_prompt()  # the district question: the menu heard "나무"
     assert node_of(app, sid).current_node == "report_district"
+    assert live_recognizers().count() == idle + 1
 
     caller.send("dtmf", dtmf={"track": "inbound_track", "digit": "3"})
     caller.hear_prompt()
@@ -201,6 +204,8 @@ def test_a_caller_speaks_and_keys_through_a_media_stream(
             caller.ws.receive(timeout=RECEIVE_LIMIT_SECONDS)
     call = node_of(app, sid)
     assert call.ended_at is not None and len(set(caller.marks)) == len(caller.marks)
+    assert live_recognizers().count() == idle, "the call's recogniser is closed when it ends"
+    assert "dropped without close" not in caplog.text
 
 
 def test_a_stream_without_a_token_of_ours_is_refused(
