@@ -14,6 +14,7 @@ from flask_wtf import CSRFProtect
 from ivr.app_context import keep
 from ivr.bootstrap import call_services, open_database
 from ivr.config import Settings
+from webhooks import browser_stream
 from webhooks import voice as twilio_voice
 
 
@@ -34,10 +35,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     keep(app, call_services(settings, database), settings)
     CSRFProtect(app)
 
-    from ivr.web import audit, auth, callbacks, calls, dashboard, health, live, tickets
+    from ivr.web import audit, auth, callbacks, calls, dashboard, health, live, phone, tickets
 
     auth.init_app(app)
-    for module in (health, auth, dashboard, calls, tickets, callbacks, live, audit):
+    for module in (health, auth, dashboard, calls, tickets, callbacks, live, audit, phone):
         app.register_blueprint(module.blueprint)
+    app.register_blueprint(browser_stream.blueprint)
     twilio_voice.init_app(app)
     return app
