@@ -28,6 +28,7 @@ def _register() -> None:
         db,
         flows,
         models,
+        privacy,
         prompts,
         serve,
         tickets,
@@ -36,7 +37,19 @@ def _register() -> None:
         worker,
     )
 
-    for module in (call, db, flows, models, prompts, serve, tickets, transcribe, users, worker):
+    for module in (
+        call,
+        db,
+        flows,
+        models,
+        privacy,
+        prompts,
+        serve,
+        tickets,
+        transcribe,
+        users,
+        worker,
+    ):
         module.register(main)
 
 
