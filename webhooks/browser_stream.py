@@ -4,7 +4,8 @@ It speaks the Media Streams message shapes (`webhooks.media_streams`: connected,
 media, dtmf, mark, stop from the page; media, mark, clear to it) with `start.mediaFormat`
 = `audio/l16` at 16 kHz, samples big-endian as RFC 3551 defines L16, and is driven by the
 same `webhooks.streams.StreamCall` as a Twilio stream: prompts resampled to 16 kHz, the
-caller's audio to Vosk at 16 kHz, recordings as the stream records them.
+caller's audio to Vosk at 16 kHz; descriptions, and the whole call once the caller heard the
+recording notice without declining (StartCallRecording), kept as 16 kHz recordings.
 
 Two things let a stream in: the session of a signed-in user (the site's login runs before
 the handshake, and a page of another origin is refused) and the one-time token the phone
@@ -28,6 +29,7 @@ from flask_sock import Sock
 
 from ivr import app_context
 from ivr.engine import events as ev
+from ivr.recordings import LocalRecordingStore
 from speech.prompts import PromptLibrary
 from webhooks.streams import StreamCall, call_recognizer, serve
 
@@ -41,12 +43,11 @@ SAMPLE_RATE = 16000
 
 @sock.route("/phone/stream", bp=blueprint)
 def stream(ws: Any) -> None:
-    call = StreamCall(
-        app_context.services(),
-        PromptLibrary(app_context.settings().data_dir / "prompts"),
-        call_recognizer,
-        started_at=datetime.now(UTC),
-    )
+    services, settings = app_context.services(), app_context.settings()
+    prompts = PromptLibrary(settings.data_dir / "prompts")
+    recordings = LocalRecordingStore(services.database, settings.data_dir / "recordings")
+    now = datetime.now(UTC)
+    call = StreamCall(services, prompts, call_recognizer, started_at=now, recordings=recordings)
     serve(ws, call)
     runner = call.runner
     if runner is not None and not runner.session.ended:

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from phone_site import KOREAN_FLOW, PASSWORD, served_phone
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 
-from ivr.storage.models import Call, Ticket
+from ivr.storage.models import Call, Recording, Ticket
 from speech.audio import read_wav, wav_bytes
 
 CHROMIUM = "/usr/bin/chromium"
@@ -108,7 +109,7 @@ def stats(page: Page) -> dict[str, object]:
 def test_a_report_filed_from_the_browser_phone(
     tmp_path: Path, chromium: tuple[Browser, float]
 ) -> None:
-    browser, _wav_rms = chromium
+    browser, wav_rms = chromium
     flow = keypad_flow(tmp_path)
     data_dir = tmp_path / "data"
     build_prompts(flow, data_dir)
@@ -136,6 +137,11 @@ def test_a_report_filed_from_the_browser_phone(
             assert call is not None and call.channel == "browser" and call.ended_at is not None
             ticket = db.scalar(select(Ticket).where(Ticket.ref == ref))
             assert ticket is not None and ticket.call_id == call.id and ticket.district == 3
+            description = db.get(Recording, ticket.recording_id)
+            assert description is not None and description.kind == "description"
+            kinds = db.scalars(select(Recording.kind).where(Recording.call_id == call.id)).all()
+            assert sorted(kinds) == ["call", "description"]  # the notice was not declined
+            stored = data_dir / "recordings" / description.path
 
     assert isinstance(shown["receivedSamples"], int) and shown["receivedSamples"] > 5 * RATE
     assert shown["playedSamples"] == shown["receivedSamples"]  # every prompt played out
@@ -144,3 +150,8 @@ def test_a_report_filed_from_the_browser_phone(
     assert (
         isinstance(shown["sentSamples"], int) and shown["sentSamples"] > DESCRIPTION_SECONDS * RATE
     )
+    with wave.open(str(stored)) as reader:
+        assert reader.getframerate() == RATE
+        pcm = reader.readframes(reader.getnframes())
+    assert len(pcm) / 2 / RATE == pytest.approx(DESCRIPTION_SECONDS, abs=0.1)
+    assert 0.5 * wav_rms < audioop.rms(pcm, 2) < 2 * wav_rms
