@@ -2,7 +2,8 @@
 ends and the recordings Twilio made for us.
 
 A token is kept only as its SHA-256 and redeemed once (an UPDATE that only one request can
-win). Status callbacks are stored once per (CallSid, SequenceNumber) and a call's status only
+win), within TOKEN_LIFETIME of being issued; the browser phone's stream uses the same
+tokens. Status callbacks are stored once per (CallSid, SequenceNumber) and a call's status only
 moves forward: a late `ringing` never undoes `in-progress` or `completed`. A call's end is
 claimed once (`claim_call_end`), by the stream's `stop` or a final status callback, whichever
 comes first. A recording is kept once per RecordingSid, with the job that downloads it
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -63,14 +64,18 @@ def issue_token(
     return token
 
 
+TOKEN_LIFETIME = timedelta(minutes=2)
+"""A stream starts seconds after its token is issued (TwiML fetched, Call pressed)."""
+
+
 def redeem_token(
     session: Session, token: str, call_sid: str, at: datetime
 ) -> list[dict[str, Any]] | None:
     """The first actions of the stream `token` was issued for, once; None when the token is
-    unknown, used already or issued for another call."""
+    unknown, used already, expired or issued for another call."""
     digest = _digest(token)
     issued = session.get(TwilioStreamToken, digest)
-    if issued is None or issued.call_sid != call_sid:
+    if issued is None or issued.call_sid != call_sid or at - issued.issued_at > TOKEN_LIFETIME:
         return None
     actions = list(issued.actions["actions"])
     won = session.execute(

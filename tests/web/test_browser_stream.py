@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from phone_site import (
 from simple_websocket import ConnectionClosed, ConnectionError
 
 from ivr.bootstrap import shared_models
+from ivr.storage.twilio import TOKEN_LIFETIME, redeem_token
 from speech.audio import read_wav, silence
 from speech.models import ModelError
 from webhooks.media_streams import L16, MediaFormat
@@ -127,3 +129,12 @@ def test_only_the_user_who_called_reads_the_transcript(site: PhoneSite) -> None:
 def test_starting_a_call_needs_the_csrf_token(site: PhoneSite) -> None:
     session = signed_in(site.base)
     assert session.post(f"{site.base}/phone/calls", timeout=10).status_code == 400
+
+
+def test_a_token_expires_unused(site: PhoneSite) -> None:
+    started = start_call(signed_in(site.base), site.base)
+    issued_at = datetime.now(UTC)
+    with site.app.extensions["civicline"].database.session() as db:
+        late = issued_at + TOKEN_LIFETIME + timedelta(seconds=5)
+        assert redeem_token(db, started["token"], started["call"], late) is None
+        assert redeem_token(db, started["token"], started["call"], issued_at) is not None
