@@ -40,7 +40,7 @@ system-packages:
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends python3-venv)
 
 # The tests start their own PostgreSQL server from Debian's binaries; the speech tests and
-# `ivr prompts build` speak with espeak-ng.
+# `ivr prompts build` speak with espeak-ng; the SIP tests run Kamailio, SIPp and baresip.
 test-system-packages: system-packages
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends postgresql)
@@ -48,6 +48,12 @@ test-system-packages: system-packages
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
 	@command -v espeak-ng >/dev/null || \
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends espeak-ng)
+	@command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends kamailio)
+	@command -v sipp >/dev/null || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends sip-tester)
+	@command -v baresip >/dev/null || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends baresip)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -39,6 +39,21 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 1.0
     max_recognizers: int = Field(40, ge=0)
     """Live speech recognisers per process; beyond them a new call is served keypad-first."""
+    sip_registrar_host: str = "127.0.0.1"
+    sip_registrar_port: int = 5060
+    """Where `ivr sip` registers (Kamailio); calls arrive through it."""
+    sip_user: str = "civicline"
+    sip_password: str = ""
+    """The SIP account's password (a 401 digest challenge); never a default."""
+    sip_host: str = "127.0.0.1"
+    """The address this node binds and announces in SIP and SDP."""
+    sip_port: int = 5070
+    sip_rtp_port_min: int = 20000
+    sip_rtp_port_max: int = 20999
+    sip_accept_users: list[str] = Field(default_factory=list)
+    """Request-URI users served besides `sip_user` (e.g. the number a dispatcher routes)."""
+    sip_media_timeout: float = 20.0
+    """Seconds without RTP from the caller before a call counts as gone."""
     log_level: str = "INFO"
 
     def resolved_database_url(self) -> str:

@@ -1,0 +1,228 @@
+"""One SIP call through the CallRunner: line events in, the engine's line actions carried out.
+
+Runs in the call's own thread (pyVoIP's per-call handler thread). It answers, then waits on
+the call's queue (`media.LineEvent`s from the RTP threads) with a timeout set by the next
+timer, so nothing polls. Time is the wall clock at the answer plus the monotonic time since.
+
+- Say: the prompt's pre-rendered audio (`speech.prompts`) is queued on the RTP sender;
+  PromptFinished follows once its last frame is sent. Keys, and speech where the Listen
+  allows barge-in, drop what is still queued.
+- Listen: keys become DigitsPressed; the caller's audio goes to the language's Vosk
+  recogniser (none when the language is keypad-only or the process is at its limit).
+- Record: after the prompt and a beep, the caller's audio is kept until a key or the maximum
+  length, stored as a "description" recording, and reported by RecordingFinished.
+- HangUp: the queued prompts play out, then BYE. A BYE from the caller is CallerHungUp.
+- No RTP for `media_timeout` seconds: the caller is treated as gone (logged).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from ivr.calls import CallRunner, CallServices
+from ivr.channels.sip.media import Heard, KeyPressed, LineEvent, MediaEnded, Played
+from ivr.channels.sip.phone import CivicCall
+from ivr.engine import actions as act
+from ivr.engine import events as ev
+from ivr.engine.ports import Recognizer, RecordingStore
+from ivr.engine.session import MIN_RECORDING_SECONDS
+from speech.audio import PHONE_RATE, seconds, wav_bytes
+from speech.prompts import PromptLibrary
+from webhooks.streams import prompt_audio
+
+log = logging.getLogger(__name__)
+
+RecognizerFactory = Callable[[CallRunner, str], Recognizer | None]
+"""The recogniser for a call's language at 8 kHz, or None when it is served by keys."""
+IDLE_SECONDS = 0.5
+BEEP_MARK = "\0beep"
+"""Our own mark: the beep before a recording has played; never shown to the engine."""
+BEEP_SECONDS = 0.25
+BEEP_HZ = 1000
+
+
+def beep() -> bytes:
+    samples = int(BEEP_SECONDS * PHONE_RATE)
+    values = (int(8000 * math.sin(2 * math.pi * BEEP_HZ * n / PHONE_RATE)) for n in range(samples))
+    return b"".join(v.to_bytes(2, "little", signed=True) for v in values)
+
+
+@dataclass
+class Recording:
+    action: act.Record
+    capturing: bool = False
+    pcm: bytearray = field(default_factory=bytearray)
+
+
+@dataclass
+class SipCall:
+    services: CallServices
+    prompts: PromptLibrary
+    recognizers: RecognizerFactory
+    recordings: RecordingStore
+    call: CivicCall
+    media_timeout: float = 20.0
+    runner: CallRunner | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started: float = field(default_factory=time.monotonic)
+    timers: dict[str, float] = field(default_factory=dict)
+    listen: act.Listen | None = None
+    recognizer: Recognizer | None = None
+    recognizer_language: str | None = None
+    recording: Recording | None = None
+    closing: bool = False
+    done: bool = False
+
+    @property
+    def now(self) -> datetime:
+        return self.started_at + timedelta(seconds=time.monotonic() - self.started)
+
+    def run(self) -> None:
+        """Answer and serve the call until either side hangs up."""
+        call_id = self.call.call_id
+        try:
+            self.call.answer()
+            self.started_at, self.started = datetime.now(UTC), time.monotonic()
+            caller = self.call.request.headers["From"].get("number")
+            self.runner, actions = CallRunner.start(
+                self.services, caller=caller, channel="sip", at=self.now
+            )
+            log.info("SIP call %s answered as call %s", call_id, self.runner.call_id)
+            self._carry_out(actions)
+            while not self.done:
+                self._step()
+        except Exception:
+            log.exception("SIP call %s failed; hanging up", call_id)
+            self._hang_up()
+        finally:
+            self.call.release()
+
+    def _step(self) -> None:
+        due = min(self.timers.values(), default=math.inf)
+        wait = max(0.0, min(IDLE_SECONDS, due - time.monotonic()))
+        with contextlib.suppress(queue.Empty):
+            self._on(self.call.events.get(timeout=wait))
+        for name, at in sorted(self.timers.items(), key=lambda item: item[1]):
+            if at <= time.monotonic() and self.timers.pop(name, None) is not None:
+                self._feed(ev.TimerExpired(at=self.now, name=name))
+        if self.closing and not self.call.media.playout.busy:
+            self._hang_up()
+        heard = self.call.media.last_heard or self.started
+        if not self.done and time.monotonic() - heard > self.media_timeout:
+            log.warning(
+                "SIP call %s: no RTP for %.0f s, ending it", self.call.call_id, self.media_timeout
+            )
+            self._feed(ev.CallerHungUp(at=self.now))
+            self._hang_up()
+
+    def _on(self, item: LineEvent) -> None:
+        match item:
+            case Heard(pcm=pcm):
+                self._heard(pcm)
+            case KeyPressed(key=key):
+                if self.recording is not None:
+                    self._end_recording()
+                    return
+                if self.listen is not None and self.listen.barge_in:
+                    self.call.media.playout.clear()
+                self._feed(ev.DigitsPressed(at=self.now, digits=key))
+            case Played(mark=mark):
+                if mark == BEEP_MARK and self.recording is not None:
+                    self.recording.capturing = True
+                elif mark != BEEP_MARK:
+                    self._feed(ev.PromptFinished(at=self.now, mark=mark))
+                self._start_recording_when_quiet()
+            case MediaEnded():
+                if not self.closing:
+                    self._feed(ev.CallerHungUp(at=self.now))
+                self.done = True
+
+    def _heard(self, pcm: bytes) -> None:
+        if self.recording is not None:
+            if self.recording.capturing:
+                self.recording.pcm += pcm
+                if (
+                    seconds(bytes(self.recording.pcm), PHONE_RATE)
+                    >= self.recording.action.max_seconds
+                ):
+                    self._end_recording()
+            return
+        if self.recognizer is None:
+            return
+        for event in self.recognizer.accept(pcm, self.now):
+            if isinstance(event, ev.SpeechStarted) and self.listen and self.listen.barge_in:
+                self.call.media.playout.clear()
+            self._feed(event)
+
+    def _start_recording_when_quiet(self) -> None:
+        recording = self.recording
+        if recording is None or recording.capturing or self.call.media.playout.busy:
+            return
+        if recording.action.beep:
+            self.call.media.playout.add(beep(), BEEP_MARK)
+        else:
+            recording.capturing = True
+
+    def _end_recording(self) -> None:
+        assert self.recording is not None and self.runner is not None
+        pcm, self.recording = bytes(self.recording.pcm), None
+        length = seconds(pcm, PHONE_RATE)
+        recording_id = None
+        if length >= MIN_RECORDING_SECONDS:
+            stored = self.recordings.save_wav(
+                self.runner.call_id, "description", wav_bytes(pcm, PHONE_RATE), self.now
+            )
+            recording_id = stored.id
+        self._feed(ev.RecordingFinished(at=self.now, recording_id=recording_id, seconds=length))
+
+    def _feed(self, event: ev.Event) -> None:
+        if self.runner is None or self.runner.session.ended or self.done:
+            return
+        self._carry_out(self.runner.feed(event))
+
+    def _carry_out(self, actions: list[act.Action]) -> None:
+        assert self.runner is not None
+        for action in actions:
+            match action:
+                case act.Say():
+                    pcm = prompt_audio(self.prompts, action, PHONE_RATE)
+                    self.call.media.playout.add(pcm, action.mark)
+                case act.Listen():
+                    self.listen = action
+                    if action.language != self.recognizer_language:
+                        self.recognizer_language = action.language
+                        self.recognizer = self.recognizers(self.runner, action.language)
+                    if self.recognizer is not None:
+                        self.recognizer.listen(action)
+                case act.StartTimer():
+                    self.timers[action.name] = time.monotonic() + action.seconds
+                case act.CancelTimer():
+                    self.timers.pop(action.name, None)
+                case act.Record():
+                    self.listen = None
+                    self.recording = Recording(action)
+                    self._start_recording_when_quiet()
+                case act.Transfer():
+                    self._transfer(action)
+                case act.HangUp():
+                    self.closing = True
+
+    def _transfer(self, action: act.Transfer) -> None:
+        log.warning("SIP call %s: transfers are not carried out yet", self.call.call_id)
+        self._feed(ev.TransferFinished(at=self.now, result="failed"))
+
+    def _hang_up(self) -> None:
+        if self.done:
+            return
+        self.done = True
+        try:
+            self.call.hangup()
+        except Exception:  # pyVoIP raises InvalidStateError when the call already ended
+            log.debug("SIP call %s: hang-up after the call ended", self.call.call_id)

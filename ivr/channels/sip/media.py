@@ -1,0 +1,230 @@
+"""One call's RTP over its own UDP socket, in place of pyVoIP's RTPClient.
+
+pyVoIP 1.6.8's client busy-polls a non-blocking socket (sleeping 10 ms between tries), paces
+its sender by sleeping after each packet (so lateness adds up), hands 8-bit audio through a
+byte buffer keyed by timestamp, and takes packets from any address. `MediaStream` keeps its
+interface (`start`, `stop`, `inPort`, `assoc`, which pyVoIP's VoIPCall uses) and replaces the
+inside: a receiver thread blocked in `recvfrom` with a timeout, a sender paced on absolute
+20 ms deadlines, 16-bit PCM both ways, and packets only from the address the caller's SDP
+named. What it hears and what finished playing go to the call's queue as `LineEvent`s.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import random
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from pyVoIP import RTP
+
+from ivr.channels.sip import rtp
+
+log = logging.getLogger(__name__)
+
+FRAME_SECONDS = 0.02
+RECEIVE_TIMEOUT_SECONDS = 0.2
+RESYNC_SECONDS = 0.2
+"""A sender this late (the machine stalled) starts a new schedule instead of bursting."""
+SILENCE = b"\0" * rtp.FRAME_BYTES
+
+
+@dataclass(frozen=True)
+class Heard:
+    """20 ms (or what the packet held) of the caller's audio, 16-bit PCM at 8 kHz."""
+
+    pcm: bytes
+
+
+@dataclass(frozen=True)
+class KeyPressed:
+    key: str
+
+
+@dataclass(frozen=True)
+class Played:
+    """The caller has heard all of a prompt."""
+
+    mark: str
+
+
+@dataclass(frozen=True)
+class MediaEnded:
+    """The call's media stopped: a BYE from the caller, or our own hang-up."""
+
+
+LineEvent = Heard | KeyPressed | Played | MediaEnded
+
+
+@dataclass
+class Playout:
+    """Prompts waiting to be sent, each with the mark reported once its last frame is out."""
+
+    segments: deque[tuple[bytes, str | None]] = field(default_factory=deque)
+    offset: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, pcm: bytes, mark: str | None) -> None:
+        with self.lock:
+            self.segments.append((pcm, mark))
+
+    def clear(self) -> None:
+        """Stop playing (barge-in): what was queued is never heard, so no mark is reported."""
+        with self.lock:
+            self.segments.clear()
+            self.offset = 0
+
+    @property
+    def busy(self) -> bool:
+        with self.lock:
+            return bool(self.segments)
+
+    def frame(self) -> tuple[bytes, list[str]]:
+        """The next 20 ms to send (silence when nothing plays) and the marks it finishes."""
+        out = bytearray()
+        finished: list[str] = []
+        with self.lock:
+            while len(out) < rtp.FRAME_BYTES and self.segments:
+                pcm, mark = self.segments[0]
+                take = pcm[self.offset : self.offset + rtp.FRAME_BYTES - len(out)]
+                out += take
+                self.offset += len(take)
+                if self.offset >= len(pcm):
+                    self.segments.popleft()
+                    self.offset = 0
+                    if mark is not None:
+                        finished.append(mark)
+        return bytes(out.ljust(rtp.FRAME_BYTES, b"\0")), finished
+
+
+class MediaStream(RTP.RTPClient):
+    """RTP for one call: `audio_type` (PCMU or PCMA) both ways, `event_type` for keys."""
+
+    def __init__(
+        self,
+        *,
+        local: tuple[str, int],
+        remote: tuple[str, int],
+        audio_type: int,
+        event_type: int | None,
+        events: queue.Queue[LineEvent],
+    ) -> None:
+        assoc = {audio_type: RTP.PayloadType(audio_type)}
+        if event_type is not None:
+            assoc[event_type] = RTP.PayloadType.EVENT
+        super().__init__(assoc, local[0], local[1], remote[0], remote[1], RTP.TransmitType.SENDRECV)
+        self.remote = remote
+        self.audio_type = audio_type
+        self.event_type = event_type
+        self.events = events
+        self.playout = Playout()
+        self.keys = rtp.KeyEvents()
+        self.running = False
+        self.last_heard: float | None = None
+        """monotonic() of the last packet from the caller; None before the first."""
+        self.refused = 0
+        """Datagrams dropped: from another address, not RTP, or an unknown payload type."""
+        self._ended = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        if self.running:
+            return  # pyVoIP's gen_ms starts its clients again on a re-INVITE
+        self.sin = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sout = self.sin
+        self.sin.bind((self.inIP, self.inPort))
+        self.sin.settimeout(RECEIVE_TIMEOUT_SECONDS)
+        self.running = True
+        self.NSD = True
+        for target, name in ((self._receive, "rtp-in"), (self._send, "rtp-out")):
+            thread = threading.Thread(target=target, name=f"{name}:{self.inPort}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self.running = False
+        self.NSD = False
+        if not self._ended.is_set():
+            self._ended.set()
+            self.events.put(MediaEnded())
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=1)
+        if hasattr(self, "sin"):
+            self.sin.close()
+
+    def retarget(self, remote: tuple[str, int]) -> None:
+        """A re-INVITE moved the caller's media."""
+        self.remote = remote
+        self.outIP, self.outPort = remote
+
+    def _receive(self) -> None:
+        while self.running:
+            try:
+                datagram, source = self.sin.recvfrom(2048)
+            except TimeoutError:
+                continue
+            except OSError:
+                return  # the socket closed under us: the call is over
+            if source != self.remote:
+                self._refuse(f"RTP from {source[0]}:{source[1]}, expected {self.remote}")
+                continue
+            try:
+                packet = rtp.parse(datagram)
+                self._take(packet)
+            except rtp.RtpError as error:
+                self._refuse(str(error))
+
+    def _take(self, packet: rtp.RtpPacket) -> None:
+        self.last_heard = time.monotonic()
+        if packet.payload_type == self.audio_type:
+            self.events.put(Heard(rtp.decode(packet.payload_type, packet.payload)))
+        elif packet.payload_type == self.event_type:
+            key = self.keys.key(packet)
+            if key is not None:
+                log.debug("port %d: key %s", self.inPort, key)
+                self.events.put(KeyPressed(key))
+        else:
+            raise rtp.RtpError(f"payload type {packet.payload_type} was not negotiated")
+
+    def _refuse(self, reason: str) -> None:
+        self.refused += 1
+        if self.refused == 1 or self.refused % 500 == 0:
+            log.warning("port %d: dropped %d datagram(s): %s", self.inPort, self.refused, reason)
+
+    def _send(self) -> None:
+        sequence = random.randrange(1 << 16)
+        timestamp = random.randrange(1 << 32)
+        ssrc = random.randrange(1 << 32)
+        due = time.monotonic()
+        first = True
+        while self.running:
+            pcm, finished = self.playout.frame()
+            packet = rtp.RtpPacket(
+                payload_type=self.audio_type,
+                sequence=sequence,
+                timestamp=timestamp,
+                ssrc=ssrc,
+                payload=rtp.encode(self.audio_type, pcm),
+                marker=first,
+            )
+            try:
+                self.sin.sendto(rtp.build(packet), self.remote)
+            except OSError:
+                if not self.running:
+                    return
+                log.warning("port %d: RTP to %s could not be sent", self.inPort, self.remote)
+            for mark in finished:
+                self.events.put(Played(mark))
+            first = False
+            sequence += 1
+            timestamp += rtp.SAMPLES_PER_FRAME
+            due += FRAME_SECONDS
+            now = time.monotonic()
+            if now - due > RESYNC_SECONDS:
+                due = now
+            time.sleep(max(0.0, due - now))

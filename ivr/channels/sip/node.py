@@ -1,0 +1,81 @@
+"""The process behind `ivr sip`: one pyVoIP phone registered at the registrar, serving calls.
+
+One node serves calls in threads (three per call: RTP in, RTP out, the call's driver);
+bench/sip_load.py measures how many one process carries, and more are served by more nodes
+behind Kamailio's dispatcher (deploy/kamailio.cfg), not by more threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from ivr.bootstrap import call_services, line_recognizer, open_database
+from ivr.calls import CallServices
+from ivr.channels.sip.line import SipCall
+from ivr.channels.sip.phone import CivicCall, CivicPhone
+from ivr.config import Settings
+from ivr.recordings import LocalRecordingStore
+from speech.prompts import PromptLibrary
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SipNode:
+    settings: Settings
+    services: CallServices
+    phone: CivicPhone | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SipNode:
+        database = open_database(settings)
+        return cls(settings, call_services(settings, database))
+
+    def start(self) -> None:
+        """Register at the registrar; calls are served from then on."""
+        s = self.settings
+        self.phone = CivicPhone(
+            s.sip_registrar_host,
+            s.sip_registrar_port,
+            s.sip_user,
+            s.sip_password,
+            myIP=s.sip_host,
+            callCallback=self.serve,
+            sipPort=s.sip_port,
+            rtpPortLow=s.sip_rtp_port_min,
+            rtpPortHigh=s.sip_rtp_port_max,
+            accept_users=frozenset(s.sip_accept_users),
+        )
+        self.phone.start()
+        log.info(
+            "SIP node %s@%s:%d registered at %s:%d (%s)",
+            s.sip_user,
+            s.sip_host,
+            s.sip_port,
+            s.sip_registrar_host,
+            s.sip_registrar_port,
+            self.phone.get_status().value,
+        )
+
+    def serve(self, call: CivicCall) -> None:
+        SipCall(
+            self.services,
+            PromptLibrary(self.settings.data_dir / "prompts"),
+            line_recognizer,
+            LocalRecordingStore(self.services.database, self.settings.data_dir / "recordings"),
+            call,
+            media_timeout=self.settings.sip_media_timeout,
+        ).run()
+
+    def stop(self) -> None:
+        if self.phone is not None:
+            self.phone.stop()
+
+    def run_until(self, stop: threading.Event) -> None:
+        self.start()
+        try:
+            stop.wait()
+        finally:
+            self.stop()

@@ -1,0 +1,258 @@
+"""Small patches over pyVoIP 1.6.8's SIP handling, by subclassing (README: "SIP channel").
+
+- A new call is handed over at once (pyVoIP waits a fixed second in a `Timer(1, …)`).
+- Only INVITE, ACK, BYE and CANCEL parse in pyVoIP; anything else is dropped unanswered. Here
+  OPTIONS is answered 200 (Kamailio's dispatcher pings nodes with it), NOTIFY and INFO go to
+  their call (transfer progress, SIP INFO keys), and other requests get 501.
+- A request for a user this node does not serve is answered 404, an offer without PCMU or
+  PCMA 488, a message that does not parse is logged (pyVoIP prints nothing unless debugging).
+- The SIP socket is read after `select` instead of pyVoIP's 10 ms busy poll.
+- Media is `media.MediaStream` (16-bit PCM, paced sender, one remote address) with the codec
+  chosen from the caller's offer.
+Registration stays pyVoIP's: UDP only, and a 401 challenge (a 407 is not answered), so the
+registrar must challenge with `www_challenge` (deploy/kamailio.cfg does).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import re
+import select
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pyVoIP
+import pyVoIP.VoIP  # before pyVoIP.SIP, which cannot be imported first (circular)
+from pyVoIP import SIP
+from pyVoIP.util import acquired_lock_and_unblocked_socket
+from pyVoIP.VoIP import CallState, VoIPCall, VoIPPhone
+
+from ivr.channels.sip import rtp
+from ivr.channels.sip.media import KeyPressed, LineEvent, MediaStream
+
+log = logging.getLogger(__name__)
+
+BODY_METHODS = ("OPTIONS", "NOTIFY", "INFO", "REFER", "MESSAGE", "SUBSCRIBE", "UPDATE", "PRACK")
+"""Methods pyVoIP does not parse; their bodies (sipfrag, dtmf-relay) are read here."""
+SELECT_SECONDS = 0.2
+REQUEST_USER = re.compile(rb"^[A-Z]+ sips?:(?:([^@;>\s]+)@)?")
+INFO_KEY = re.compile(r"Signal\s*=\s*([0-9*#A-D])", re.IGNORECASE)
+
+
+class UnsupportedMedia(Exception):
+    """An offer we cannot answer: no PCMU or PCMA audio, or no SDP at all."""
+
+
+def choose_codecs(offered: dict[int, Any]) -> tuple[int, int | None]:
+    """The first G.711 payload type the caller offered, and its telephone-event type if any."""
+    audio = next(
+        (pt for pt, kind in offered.items() if str(kind) in rtp.AUDIO_CODECS and pt < 96),
+        None,
+    )
+    if audio is None:
+        names = ", ".join(str(kind) for kind in offered.values()) or "nothing"
+        raise UnsupportedMedia(f"offer has no PCMU or PCMA audio (offered: {names})")
+    event = next((pt for pt, kind in offered.items() if kind == pyVoIP.RTP.PayloadType.EVENT), None)
+    return audio, event
+
+
+class CivicCall(VoIPCall):
+    """A VoIPCall whose media is one MediaStream; line events arrive on `events`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.events: queue.Queue[LineEvent] = queue.Queue()
+        self.on_request: Callable[[SIP.SIPMessage, bytes], None] | None = None
+        """Sees NOTIFY and INFO requests of this dialog (set by the call's driver)."""
+        super().__init__(*args, **kwargs)
+
+    @property
+    def media(self) -> MediaStream:
+        stream = self.RTPClients[0]
+        assert isinstance(stream, MediaStream)
+        return stream
+
+    def create_rtp_clients(
+        self,
+        codecs: dict[int, Any],
+        ip: str,
+        port: int,
+        request: SIP.SIPMessage,
+        baseport: int,
+    ) -> None:
+        if self.RTPClients:
+            return  # one audio stream per call; another m= line is not answered
+        audio, event = choose_codecs(codecs)
+        stream = MediaStream(
+            local=(ip, port),
+            remote=(request.body["c"][0]["address"], int(baseport)),
+            audio_type=audio,
+            event_type=event,
+            events=self.events,
+        )
+        self.assignedPorts[port] = stream.assoc
+        self.RTPClients.append(stream)
+
+    def release(self) -> None:
+        """Give the call's RTP port back, once (pyVoIP's __del__ would give it back again and
+        fail on a port no longer assigned)."""
+        self.phone.release_ports(call=self)
+        self.assignedPorts = {}
+
+    def renegotiate(self, request: SIP.SIPMessage) -> None:
+        super().renegotiate(request)
+        self.media.retarget((self.media.outIP, int(self.media.outPort)))
+
+
+class CivicSipClient(SIP.SIPClient):
+    phone: CivicPhone
+
+    def recv_loop(self) -> None:
+        while self.NSD:
+            try:
+                readable, _, _ = select.select([self.s], [], [], SELECT_SECONDS)
+            except (OSError, ValueError):
+                return  # the socket closed: the phone stopped
+            if not readable:
+                continue
+            try:
+                with acquired_lock_and_unblocked_socket(self.recvLock, self.s):
+                    self.recv()
+            except BlockingIOError:
+                continue  # another thread (registration) read it first
+            except OSError:
+                return
+
+    def recv(self) -> None:
+        raw = self.s.recv(8192)
+        if not raw.strip(b"\r\n\x00"):
+            return  # keep-alive
+        try:
+            message, body = parse_message(raw)
+        except Exception as error:  # pyVoIP's parser raises anything on garbage
+            log.warning("malformed SIP message dropped (%s): %r", error, raw[:200])
+            return
+        try:
+            if message.type == SIP.SIPMessageType.MESSAGE and message.method in BODY_METHODS:
+                self.phone.other_request(message, body)
+            else:
+                self.parse_message(message)
+        except Exception:  # one bad message must not stop the node's SIP thread
+            log.exception("SIP %s could not be handled", message.heading[:80])
+
+    def respond(self, request: SIP.SIPMessage, status: str) -> None:
+        """A final response without a body, sent back along the request's top Via."""
+        response = self.gen_ok(request).replace("SIP/2.0 200 OK", f"SIP/2.0 {status}", 1)
+        self.out.sendto(response.encode("utf8"), via_address(request))
+
+
+def parse_message(raw: bytes) -> tuple[SIP.SIPMessage, bytes]:
+    """pyVoIP's parser, taught the methods it refuses; a body it cannot parse is kept raw."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    method = raw.split(b" ", 1)[0].decode("ascii", "replace")
+    if method in BODY_METHODS:
+        return SIP.SIPMessage(head + b"\r\n\r\n"), body
+    return SIP.SIPMessage(raw), body
+
+
+def via_address(request: SIP.SIPMessage) -> tuple[str, int]:
+    via = request.headers["Via"][0]
+    host = via.get("received") or via["address"][0]
+    port = via.get("rport") or via["address"][1]
+    return host, int(port)
+
+
+def request_user(request: SIP.SIPMessage) -> str | None:
+    found = REQUEST_USER.match(request.heading)
+    return found.group(1).decode("utf8", "replace") if found and found.group(1) else None
+
+
+class CivicPhone(VoIPPhone):
+    """A VoIPPhone that serves the users in `accept_users` and hands calls over at once."""
+
+    sip: CivicSipClient
+
+    def __init__(self, *args: Any, accept_users: frozenset[str], **kwargs: Any) -> None:
+        patch_methods()
+        super().__init__(*args, **kwargs)
+        self.accept_users = accept_users | {self.username}
+        self.sip = CivicSipClient(
+            self.server,
+            self.port,
+            self.username,
+            self.password,
+            phone=self,
+            myIP=self.myIP,
+            myPort=kwargs.get("sipPort", 5060),
+            callCallback=self.callback,
+            fatalCallback=self.fatal,
+        )
+        self.lock = threading.Lock()
+
+    def _callback_MSG_Invite(self, request: SIP.SIPMessage) -> None:
+        call_id = request.headers["Call-ID"]
+        if call_id in self.calls:
+            if self.calls[call_id].state != CallState.RINGING:
+                self.calls[call_id].renegotiate(request)
+            return
+        user = request_user(request)
+        if user not in self.accept_users:
+            log.warning("INVITE for unknown user %r refused (404)", user)
+            self.sip.respond(request, "404 Not Found")
+            return
+        if self.callCallback is None:
+            self.sip.respond(request, "486 Busy Here")
+            return
+        self.sip.out.sendto(self.sip.gen_ringing(request).encode("utf8"), via_address(request))
+        try:
+            call = CivicCall(
+                self, CallState.RINGING, request, self._session_id(), self.myIP, sendmode="sendrecv"
+            )
+            if not call.RTPClients:
+                raise UnsupportedMedia("offer has no audio stream")
+        except (UnsupportedMedia, KeyError, IndexError, ValueError) as error:
+            log.warning("call %s refused (488): %s", call_id, error)
+            self.release_ports()
+            self.sip.respond(request, "488 Not Acceptable Here")
+            return
+        self.calls[call_id] = call
+        thread = threading.Timer(0, self.callCallback, [call])
+        thread.name = f"sip-call:{call_id[:16]}"
+        thread.daemon = True
+        with self.lock:
+            self.threads.append(thread)
+            self.threadLookup[thread] = call_id
+        thread.start()
+
+    def _session_id(self) -> int:
+        with self.lock:
+            proposed = max(self.session_ids, default=0) + 1
+            self.session_ids.append(proposed)
+            return proposed
+
+    def other_request(self, request: SIP.SIPMessage, body: bytes) -> None:
+        method = request.method
+        call = self.calls.get(request.headers.get("Call-ID", ""))
+        if method == "OPTIONS":
+            self.sip.respond(request, "200 OK")
+        elif method in ("NOTIFY", "INFO") and isinstance(call, CivicCall):
+            self.sip.respond(request, "200 OK")
+            if method == "INFO":
+                found = INFO_KEY.search(body.decode("utf8", "replace"))
+                if found:
+                    call.events.put(KeyPressed(found.group(1)))
+            elif call.on_request is not None:
+                call.on_request(request, body)
+        elif method in ("NOTIFY", "INFO"):
+            self.sip.respond(request, "481 Call/Transaction Does Not Exist")
+        else:
+            log.info("SIP %s answered 501", method)
+            self.sip.respond(request, "501 Not Implemented")
+
+
+def patch_methods() -> None:
+    """Let pyVoIP's parser read the methods above (it refuses any method not in this list)."""
+    for method in BODY_METHODS:
+        if method not in pyVoIP.SIPCompatibleMethods:
+            pyVoIP.SIPCompatibleMethods.append(method)

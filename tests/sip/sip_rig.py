@@ -1,0 +1,176 @@
+"""The SIP tests' rig: Kamailio on a free port with a test configuration, an in-process
+`ivr sip` node registered to it, and SIPp callers written as a list of steps.
+
+Every process is started here and stopped at the end of its context; a missing kamailio,
+sipp or baresip binary fails the test that needs it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ivr.channels.sip.node import SipNode
+from ivr.config import Settings
+
+KAMAILIO_MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+AGENT_NUMBER = "+35982500100"
+"""The Korean flow's service centre: Kamailio sends calls for it to the test's agent."""
+KAMAILIO_CFG = """#!KAMAILIO
+debug=2
+log_stderror=yes
+children=2
+listen=udp:127.0.0.1:{port}
+mpath="{modules}"
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "xlog.so"
+loadmodule "sanity.so"
+modparam("usrloc", "db_mode", 0)
+
+request_route {{
+  if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
+  if (!sanity_check("17895", "7")) {{ xlog("L_WARN", "malformed request from $si\\n"); exit; }}
+  if (is_method("REGISTER")) {{ if (!save("location")) {{ sl_reply_error(); }} exit; }}
+  if (has_totag()) {{
+    if (loose_route()) {{ t_relay(); exit; }}
+    if (uri == myself) {{ if (!lookup("location")) {{ sl_send_reply("404", "Not Found"); exit; }} }}
+    if (is_method("ACK")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
+    t_relay(); exit;
+  }}
+  if (is_method("CANCEL")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
+  if (is_method("INVITE")) {{ record_route(); }}
+  if ($rU == "{agent}") {{ $du = "sip:127.0.0.1:{agent_port}"; t_relay(); exit; }}
+  if (!lookup("location")) {{ sl_send_reply("404", "Not Found"); exit; }}
+  t_relay();
+}}
+"""
+
+
+def require(binary: str) -> str:
+    path = shutil.which(binary) or shutil.which(binary, path="/usr/sbin")
+    if path is None:
+        pytest.fail(f"{binary} is not installed (make test-system-packages)", pytrace=False)
+    return path
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def free_udp_ports(count: int) -> int:
+    """The first of `count` consecutive free UDP ports."""
+    for _ in range(50):
+        first = free_udp_port()
+        try:
+            probes = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(count)]
+            try:
+                for offset, probe in enumerate(probes):
+                    probe.bind(("127.0.0.1", first + offset))
+            finally:
+                for probe in probes:
+                    probe.close()
+        except OSError:
+            continue
+        return first
+    raise RuntimeError(f"no {count} consecutive free UDP ports")
+
+
+def port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class Kamailio:
+    port: int
+    agent_port: int
+    log: Path
+
+
+@contextmanager
+def running_kamailio(folder: Path) -> Iterator[Kamailio]:
+    binary = require("kamailio")
+    port, agent_port = free_udp_port(), free_udp_port()
+    config = folder / "kamailio.cfg"
+    config.write_text(
+        KAMAILIO_CFG.format(
+            port=port, modules=KAMAILIO_MODULES, agent=AGENT_NUMBER, agent_port=agent_port
+        )
+    )
+    log = folder / "kamailio.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [binary, "-f", str(config), "-DD", "-E", "-w", str(folder), "-P", str(folder / "pid")],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 10
+        while not port_taken(port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"kamailio did not start:\n{log.read_text()[-3000:]}", pytrace=False)
+            time.sleep(0.05)
+        yield Kamailio(port, agent_port, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def node_settings(folder: Path, flow: Path, kamailio: Kamailio, **more: object) -> Settings:
+    rtp = free_udp_ports(40)
+    return Settings(
+        data_dir=folder,
+        flow_path=flow,
+        sip_registrar_port=kamailio.port,
+        sip_port=free_udp_port(),
+        sip_rtp_port_min=rtp,
+        sip_rtp_port_max=rtp + 39,
+        **more,  # type: ignore[arg-type]
+    )
+
+
+@contextmanager
+def running_node(settings: Settings) -> Iterator[SipNode]:
+    node = SipNode.from_settings(settings)
+    stop = threading.Event()
+    thread = threading.Thread(target=node.run_until, args=(stop,), name="sip-node", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while node.phone is None or node.phone.get_status().value != "REGISTERED":
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the SIP node did not register", pytrace=False)
+        time.sleep(0.05)
+    try:
+        yield node
+    finally:
+        stop.set()
+        thread.join(timeout=15)
+        node.services.database.dispose()

@@ -1,0 +1,78 @@
+"""Calls through Kamailio to an `ivr sip` node, placed by SIPp: keys, speech, status,
+transfers. Each call runs in real time, so each is short and the waits are the prompts'."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sip_rig import Kamailio
+from sipp_caller import AwaitBye, Keys, Pause, Speak, call
+from sqlalchemy import select
+
+from ivr.channels.sip.node import SipNode
+from ivr.storage.models import Call, CallEvent, Recording, Ticket
+from speech.audio import pcm_to_ulaw, silence
+
+WELCOME_AND_NOTICE_MS = 11000
+"""The welcome and the recording notice (heard in full: keys are ignored meanwhile)."""
+
+
+def last_call(node: SipNode, caller: str) -> tuple[Call, list[tuple[str, str, dict[str, Any]]]]:
+    with node.services.database.session() as db:
+        found = db.scalars(
+            select(Call).where(Call.caller == caller).order_by(Call.started_at.desc())
+        ).first()
+        assert found is not None, f"no call from {caller}"
+        rows = db.scalars(
+            select(CallEvent).where(CallEvent.call_id == found.id).order_by(CallEvent.seq)
+        ).all()
+        db.expunge(found)
+        return found, [(r.kind, r.type, r.payload) for r in rows]
+
+
+def tone(path: Path, seconds: float = 1.5) -> Path:
+    """A caller's description: a second and a half of a 300 Hz hum, as raw μ-law."""
+    import math
+
+    samples = int(8000 * seconds)
+    pcm = b"".join(
+        int(6000 * math.sin(2 * math.pi * 300 * n / 8000)).to_bytes(2, "little", signed=True)
+        for n in range(samples)
+    )
+    path.write_bytes(pcm_to_ulaw(pcm + silence(0.1, 8000)))
+    return path
+
+
+def test_a_caller_files_a_report_by_keypad(
+    node: SipNode, kamailio: Kamailio, tmp_path: Path
+) -> None:
+    caller = "+359888100001"
+    done = call(
+        tmp_path,
+        kamailio.port,
+        [
+            Pause(WELCOME_AND_NOTICE_MS),
+            Keys("13"),  # report a fallen tree, district 3
+            Pause(4500),  # the description prompt and the beep
+            Speak(tone(tmp_path / "hum.ulaw")),
+            Pause(2000),
+            Keys("#"),  # ends the description
+            Pause(1000),
+            Keys("1"),  # confirms
+            AwaitBye(25000),  # the number read back, goodbye, and the node hangs up
+        ],
+        caller=caller,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    found, rows = last_call(node, caller)
+    assert found.channel == "sip" and found.outcome == "ticket"
+    digits = [p["digits"] for kind, t, p in rows if t == "DigitsPressed"]
+    assert digits == ["1", "3", "1"]  # the "#" ended the recording and is no menu key
+    with node.services.database.session() as db:
+        ticket = db.get(Ticket, found.ticket_id)
+        assert ticket is not None and ticket.category == "fallen_tree" and ticket.district == 3
+        recording = db.get(Recording, ticket.recording_id)
+        assert recording is not None and recording.kind == "description"
+        assert 1.0 <= recording.seconds <= 2.5
+    assert rows[-1][1] == "HangUp"
