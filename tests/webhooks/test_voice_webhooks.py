@@ -8,21 +8,13 @@ from datetime import UTC, datetime
 import pytest
 from flask import Flask
 from twilio.request_validator import RequestValidator
-from twilio_signing import PUBLIC_URL, Twilio, new_call_sid
+from twilio_signing import PUBLIC_URL, Twilio, call_at_main, new_call_sid, stream_token
 
-from ivr.calls import CallRunner
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.storage import calls as stored_calls
 from ivr.storage import twilio as twilio_store
 from ivr.storage.models import Call, Ticket
-from webhooks.line_actions import from_records
-
-
-def stream_token(body: bytes) -> str:
-    parameter = ET.fromstring(body).find("./Connect/Stream/Parameter")
-    assert parameter is not None and parameter.get("name") == "token"
-    return str(parameter.get("value"))
 
 
 def test_an_incoming_call_starts_and_is_connected_to_our_stream(app: Flask, twilio: Twilio) -> None:
@@ -132,30 +124,6 @@ def test_a_transfer_dials_the_department_then_no_answer_returns_to_the_flow(
     assert records is not None
     prompts = [r["payload"]["prompt"] for r in records if r["type"] == "Say"]
     assert prompts[0].startswith("callback.")  # back in the flow: the callback offer
-
-
-def walk_to_main(runner: CallRunner, actions: list[act.Action]) -> None:
-    """Hear every prompt until the main menu listens (past the welcome and any notice)."""
-    while runner.session.node != "main":
-        marks = [a.mark for a in actions if isinstance(a, act.Say)]
-        assert marks, f"stuck at {runner.session.node}"
-        at = datetime.now(UTC)
-        actions = [a for mark in marks for a in runner.feed(ev.PromptFinished(at=at, mark=mark))]
-
-
-def call_at_main(app: Flask, twilio: Twilio) -> tuple[str, CallRunner]:
-    """A call answered by /twilio/voice whose caller heard the prompts up to the main menu
-    (driven here, its stream over)."""
-    sid = new_call_sid()
-    answer = twilio.post("/twilio/voice", {"CallSid": sid, "From": "+35988123456"})
-    runner = CallRunner.resume(app.extensions["civicline"], sid)
-    token = stream_token(answer.data)
-    with app.extensions["civicline"].database.session() as db:
-        records = twilio_store.redeem_token(db, token, sid, datetime.now(UTC))
-        twilio_store.end_stream(db, token)  # as for a transfer
-    assert records is not None
-    walk_to_main(runner, from_records(records))
-    return sid, runner
 
 
 def started_report(app: Flask, twilio: Twilio) -> str:

@@ -1,0 +1,137 @@
+"""Recordings Twilio makes for us (DESIGN §4): a `<Dial record>` transfer, a gather-mode call
+recorded after consent, a gather-mode description. Twilio posts each finished recording to a
+signed callback (`voice.recording`, kept once per RecordingSid with its job); the job here
+downloads it into the recording store, then deletes it at Twilio.
+
+The job is safe to run again at any point: a file already downloaded is found by its sha256
+instead of being stored twice, and a recording Twilio no longer has is deleted already. A
+download Twilio answers 404 before we kept the file is lost: the row says so and the job
+fails at once with that reason; other errors (5xx, the network) are retried by the worker
+with backoff. The file is fetched with the account's credentials from the REST API's own
+address (`client.api.base_url`), never from a URL a request carried.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from twilio.base.exceptions import TwilioRestException
+from twilio.rest import Client
+
+from ivr.engine.ports import RecordingStore
+from ivr.jobs import Handler, PermanentJobError
+from ivr.recordings import BadRecording
+from ivr.storage.db import Database
+from ivr.storage.models import Recording, TwilioRecording
+from ivr.storage.twilio import DOWNLOAD_RECORDING
+
+log = logging.getLogger(__name__)
+
+DOWNLOAD_TIMEOUT_SECONDS = 60
+Clock = Callable[[], datetime]
+
+
+def media_url(client: Client, recording_sid: str) -> str:
+    """The recording's WAV file at the REST API the client talks to."""
+    return (
+        f"{client.api.base_url}/2010-04-01/Accounts/{client.account_sid}"
+        f"/Recordings/{recording_sid}.wav"
+    )
+
+
+def fetch(client: Client, url: str) -> bytes | None:
+    """GET `url` with the account's credentials; None when Twilio has no such file (404)."""
+    credentials = f"{client.username}:{client.password}".encode()
+    request = urllib.request.Request(
+        url, headers={"Authorization": "Basic " + base64.b64encode(credentials).decode()}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
+            body: bytes = response.read()
+            return body
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return None
+        raise
+
+
+def download(
+    database: Database, client: Client, store: RecordingStore, recording_sid: str, now: datetime
+) -> None:
+    """Keep one Twilio recording in the store and delete it at Twilio (idempotent)."""
+    with database.session() as session:
+        row = session.get(TwilioRecording, recording_sid)
+        if row is None:
+            raise PermanentJobError(f"no recording {recording_sid} was reported by Twilio")
+        call_sid, kind, kept, deleted = row.call_sid, row.kind, row.recording_id, row.deleted_at
+    if deleted is not None:
+        return
+    if kept is None:
+        wav = fetch(client, media_url(client, recording_sid))
+        if wav is None:
+            problem = "Twilio has no such recording any more (404); it was never downloaded"
+            with database.session() as session:
+                session.get_one(TwilioRecording, recording_sid).problem = problem
+            raise PermanentJobError(f"recording {recording_sid}: {problem}")
+        kept = _keep_once(database, store, call_sid, kind, wav, now)
+        with database.session() as session:
+            row = session.get_one(TwilioRecording, recording_sid)
+            row.recording_id, row.downloaded_at = kept, now
+    try:
+        client.recordings(recording_sid).delete()
+    except TwilioRestException as error:
+        if error.status != 404:
+            raise
+        log.info("recording %s was deleted at Twilio already", recording_sid)
+    with database.session() as session:
+        session.get_one(TwilioRecording, recording_sid).deleted_at = now
+
+
+def _keep_once(
+    database: Database, store: RecordingStore, call_sid: str, kind: str, wav: bytes, at: datetime
+) -> str:
+    """The recording's id in the store: the one kept by an earlier run, or a new one."""
+    digest = hashlib.sha256(wav).hexdigest()
+    with database.session() as session:
+        earlier = session.scalar(
+            select(Recording.id).where(Recording.call_id == call_sid, Recording.sha256 == digest)
+        )
+    if earlier is not None:
+        return earlier
+    try:
+        return store.save_wav(call_sid, kind, wav, at).id
+    except BadRecording as error:
+        raise PermanentJobError(f"Twilio sent something that is not a WAV file: {error}") from None
+
+
+def recording_handlers(
+    database: Database,
+    client: Client,
+    store: RecordingStore,
+    clock: Clock = lambda: datetime.now(UTC),
+) -> dict[str, Handler]:
+    """The worker's "twilio.recording" job (payload `{"recording_sid": "RE…"}`)."""
+
+    def run(payload: dict[str, Any]) -> None:
+        download(database, client, store, str(payload["recording_sid"]), clock())
+
+    return {DOWNLOAD_RECORDING: run}
+
+
+def start_call_recording(client: Client, call_sid: str, callback: str) -> str:
+    """Gather mode: ask Twilio to record the call from now on (after consent); it posts the
+    finished recording to `callback`. The recording's sid."""
+    recording = client.calls(call_sid).recordings.create(
+        recording_status_callback=callback,
+        recording_status_callback_event=["completed"],
+        recording_channels="mono",
+    )
+    return str(recording.sid)
