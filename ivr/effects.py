@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from ivr.engine import actions as act
 from ivr.engine import events as ev
-from ivr.storage import callbacks, outbox, preferences, tickets
+from ivr.storage import callbacks, escalations, outbox, preferences, surveys, tickets
 from ivr.storage.db import Database
+from ivr.storage.models import Callback
 from ivr.storage.queue import enqueue
 from menus.schema import Flow
-from routing.callbacks import callback_slots
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +34,9 @@ STORAGE_ACTIONS = (
     act.ScheduleCallback,
     act.QueueSms,
     act.RememberLanguage,
+    act.ConfirmCallback,
+    act.RecordSurvey,
 )
-SLOT_SEARCH = timedelta(days=31)
 TRANSCRIBE = "speech.transcribe"
 """The job that transcribes a ticket's recorded description (speech/job.py)."""
 TRANSCRIBE_ATTEMPTS = 3
@@ -80,6 +81,17 @@ class Effects:
                 self._queue_sms(session, action, at)
             case act.RememberLanguage():
                 preferences.remember_language(session, action.caller, action.language, at)
+            case act.ConfirmCallback():
+                session.get_one(Callback, action.callback_id).confirmed_at = at
+            case act.RecordSurvey():
+                surveys.record_survey(
+                    session,
+                    kind="ivr",
+                    score=action.score,
+                    language=action.language,
+                    at=at,
+                    call_id=self.call_id,
+                )
             case _:
                 raise TypeError(f"{type(action).__name__} is not a storage action")
         return None
@@ -101,6 +113,8 @@ class Effects:
             at=at,
             zone=self.zone,
         )
+        if not a.draft and a.kind == "report":
+            escalations.schedule_deadline(session, self.flow, ticket, at)
         if a.recording_id is not None:
             payload = {"ticket_id": ticket.id, "recording_id": a.recording_id}
             enqueue(session, TRANSCRIBE, payload, at=at, max_attempts=TRANSCRIBE_ATTEMPTS)
@@ -124,33 +138,32 @@ class Effects:
     def _schedule_callback(
         self, session: Session, a: act.ScheduleCallback, at: datetime
     ) -> ev.Event:
-        booked = callbacks.booked_slots(
-            session, a.department, a.requested_at, a.requested_at + SLOT_SEARCH
-        )
-        free = callback_slots(
-            self.flow,
-            a.department,
-            a.requested_at,
-            booked,
-            capacity=callbacks.capacity(session, a.department),
-            window_hours=a.window_hours,
-            slot_minutes=a.slot_minutes,
-            count=1,
-        )
-        if not free:
-            return ev.CallbackScheduled(at=at, slot=None)
+        """Hold the first free slot (or move the held one to the next free slot): counted and
+        booked under the slots' lock, so a slot never takes more than it holds."""
+        if a.callback_id is not None:
+            held = session.get(Callback, a.callback_id)
+            if held is None or held.status != "booked":
+                return ev.CallbackScheduled(at=at, slot=None)
+            free = callbacks.free_slots(
+                session, self.flow, held.department, at, after=a.after, exclude=held.id
+            )
+            if free:
+                callbacks.move_callback(session, self.flow, held, free[0], at)
+            return ev.CallbackScheduled(at=at, slot=held.slot_start, callback_id=held.id)
         ticket = tickets.find_ticket(session, a.ticket_ref) if a.ticket_ref else None
-        callbacks.book_callback(
+        booked = callbacks.book_first_free(
             session,
+            self.flow,
             caller=a.caller,
             department=a.department,
-            slot_start=free[0],
             language=a.language,
             call_id=self.call_id,
             ticket_id=ticket.id if ticket else None,
-            at=at,
+            at=a.requested_at,
         )
-        return ev.CallbackScheduled(at=at, slot=free[0])
+        if booked is None:
+            return ev.CallbackScheduled(at=at, slot=None)
+        return ev.CallbackScheduled(at=at, slot=booked.slot_start, callback_id=booked.id)
 
     def _queue_sms(self, session: Session, a: act.QueueSms, at: datetime) -> None:
         ticket = tickets.find_ticket(session, a.ticket_ref) if a.ticket_ref else None

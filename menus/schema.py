@@ -298,6 +298,10 @@ class CallbackNode(NodeBase):
     confirm: Localized
     """{when}"""
     full: Localized
+    offer: Localized | None = None
+    """{when}: the first free slot, held while the caller answers 1 (or a `confirm_yes`
+    phrase) to take it or 2 (a `confirm_no` phrase) for the next one. Without it the first
+    free slot is booked at once."""
     next: str
 
 
@@ -312,6 +316,15 @@ class TransferNode(NodeBase):
 
 class HangupNode(NodeBase):
     type: Literal["hangup"]
+
+
+class SurveyNode(NodeBase):
+    """After the call's business: a score from 1 to 5 by key, stored, then `thanks` and
+    `next` (a hangup node). No answer is no score: the call goes on to `next`."""
+
+    type: Literal["survey"]
+    thanks: Localized
+    next: str
 
 
 class NoticeNode(NodeBase):
@@ -341,7 +354,8 @@ Node = Annotated[
     | CallbackNode
     | TransferNode
     | HangupNode
-    | NoticeNode,
+    | NoticeNode
+    | SurveyNode,
     Field(discriminator="type"),
 ]
 INPUT_NODE_TYPES = ("language", "menu", "number", "record", "status")

@@ -36,6 +36,7 @@ from menus.schema import (
     MenuNode,
     NoticeNode,
     SayNode,
+    SurveyNode,
     TimeRange,
     TransferNode,
     Weekday,
@@ -48,6 +49,7 @@ PLACEHOLDERS_BY_NODE_TYPE = {"ticket": frozenset({"ref", "pin"})}
 PLACEHOLDERS_BY_NODE_FIELD = {
     ("status", "result"): frozenset({"ref", "status", "deadline"}),
     ("callback", "confirm"): frozenset({"when"}),
+    ("callback", "offer"): frozenset({"when"}),
 }
 PLACEHOLDERS_BY_TEXT: dict[Location, frozenset[str]] = {
     ("texts", "sms_ticket"): frozenset({"category", "ref"}),
@@ -412,6 +414,15 @@ def _confirmation(check: _Check) -> Iterator[Problem]:
                 yield check.problem(("texts", name, code), "not a declared language")
 
 
+def _surveys_last(check: _Check) -> Iterator[Problem]:
+    """A survey asks about the call once its business is done: it leads to a hang-up."""
+    for name, node in check.flow.nodes.items():
+        following = check.flow.nodes.get(node.next) if isinstance(node, SurveyNode) else None
+        if following is not None and following.type != "hangup":
+            message = "a survey must lead to a `hangup` node (it ends the call)"
+            yield check.problem(("nodes", name, "next"), message)
+
+
 def _statuses(check: _Check) -> Iterator[Problem]:
     for status in REQUIRED_STATUSES:
         if status not in check.flow.texts.statuses:
@@ -438,4 +449,5 @@ RULES: tuple[Callable[[_Check], Iterator[Problem]], ...] = (
     _placeholders,
     _statuses,
     _confirmation,
+    _surveys_last,
 )

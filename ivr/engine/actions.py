@@ -138,6 +138,24 @@ class ScheduleCallback(Action):
     window_hours: int
     slot_minutes: int
     ticket_ref: str | None = None
+    callback_id: int | None = None
+    """Move this booking to the next free slot after `after` (the caller wants another)."""
+    after: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmCallback(Action):
+    """The caller took the slot offered (key 1 or yes)."""
+
+    callback_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordSurvey(Action):
+    """A post-call score from 1 to 5."""
+
+    score: int
+    language: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -129,6 +129,8 @@ class TicketLookedUp(Event):
 class CallbackScheduled(Event):
     slot: datetime | None
     """Start of the booked slot (UTC), or None when no callback could be booked."""
+    callback_id: int | None = None
+    """The booking, held while the caller is offered its slot."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -50,7 +50,7 @@ from zoneinfo import ZoneInfo
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.engine.ports import IntentMatcher
-from ivr.engine.render import digits, fill, spoken_date, spoken_slot
+from ivr.engine.render import digits, fill, sms_slot, spoken_date, spoken_slot
 from menus.schema import (
     INPUT_NODE_TYPES,
     CallbackNode,
@@ -63,6 +63,7 @@ from menus.schema import (
     NumberNode,
     RecordNode,
     StatusNode,
+    SurveyNode,
     TicketNode,
     TransferNode,
 )
@@ -83,6 +84,7 @@ OUTCOME_ORDER = ("transferred", "ticket", "message", "callback", "status", "draf
 GLOBAL = "@"
 YES, NO = "yes", "no"
 YES_KEY, NO_KEY = "1", "2"
+SURVEY_SCORES = ("1", "2", "3", "4", "5")
 """Prefix of global intents among a node's choices, so a node may reuse their names."""
 
 
@@ -132,6 +134,11 @@ class _State:
     ticket_refs: list[str] = field(default_factory=list)
     consent: str | None = None
     """accepted or declined once a recording notice was heard; None before."""
+    granted_ref: str | None = None
+    """The ticket whose status the caller was allowed to hear: a callback is about it."""
+    offer_slot: datetime | None = None
+    offer_id: int | None = None
+    """The callback booked for the caller, held while its slot is offered."""
 
 
 class CallSession:
@@ -267,6 +274,8 @@ class CallSession:
                 return actions + self._book_callback(name, node, at)
             case "transfer":
                 return actions + self._transfer(name, node, at)
+            case "survey":
+                return actions + self._survey(name, node)
             case "hangup":
                 s.ended_by = "ivr"
                 return actions + [self._say(name, node.prompt), act.HangUp(reason="completed")]
@@ -436,6 +445,8 @@ class CallSession:
     def _on_no_input(self, at: datetime) -> list[act.Action]:
         if not self._s.listening or isinstance(self._current(), NoticeNode):
             return []
+        if isinstance(self._current(), CallbackNode | SurveyNode):
+            return self._stop_listening() + self._follow_up(None, at)
         return self._stop_listening() + self._retry("no_input", at)
 
     def _on_digits(self, e: ev.DigitsPressed) -> list[act.Action]:
@@ -445,6 +456,8 @@ class CallSession:
         node = self._current()
         if isinstance(node, NoticeNode):
             return self._notice_input(node, e, declined=node.decline.keys == e.digits[0])
+        if isinstance(node, CallbackNode | SurveyNode):
+            return self._stop_listening() + self._follow_up(e.digits[0], e.at)
         if s.guess is not None:
             answer = {YES_KEY: YES, NO_KEY: NO}.get(e.digits[0])
             return self._answered(answer, e.at)
@@ -464,6 +477,8 @@ class CallSession:
         node = self._current()
         if isinstance(node, NoticeNode):
             return self._notice_input(node, e, declined=self._declines(node, e))
+        if isinstance(node, CallbackNode | SurveyNode):
+            return self._stop_listening() + self._follow_up(self._spoken_key(node, e), e.at)
         if s.guess is not None:
             found = self._matcher.match(e.text, self._yes_no(), self.language)
             answer = None
@@ -786,6 +801,7 @@ class CallSession:
             return self._retry("no_match", e.at, said=said)
         if e.granted:
             self._succeeded()
+            s.granted_ref = e.ref
             s.outcomes.append("status")
             s.asking_pin = False
             return [self._read_status(node, e)] + self._enter(node.next, e.at)
@@ -812,20 +828,26 @@ class CallSession:
         if s.caller is None or department is None:
             return [self._say(name, node.full, field_name="full")] + self._enter(node.next, at)
         s.slots["department"] = department
+        return [self._say(name, node.prompt), self._schedule(department, at)]
+
+    def _schedule(
+        self, department: str, at: datetime, *, callback_id: int | None = None
+    ) -> act.ScheduleCallback:
+        s = self._s
+        assert s.caller is not None  # no callback is booked for a withheld number
         s.waiting = "callback"
         settings = self.flow.settings
-        return [
-            self._say(name, node.prompt),
-            act.ScheduleCallback(
-                caller=s.caller,
-                department=department,
-                language=self.language,
-                requested_at=at,
-                window_hours=settings.callback_window_hours,
-                slot_minutes=settings.callback_slot_minutes,
-                ticket_ref=s.ticket_refs[-1] if s.ticket_refs else None,
-            ),
-        ]
+        return act.ScheduleCallback(
+            caller=s.caller,
+            department=department,
+            language=self.language,
+            requested_at=at,
+            window_hours=settings.callback_window_hours,
+            slot_minutes=settings.callback_slot_minutes,
+            ticket_ref=s.ticket_refs[-1] if s.ticket_refs else s.granted_ref,
+            callback_id=callback_id,
+            after=s.offer_slot if callback_id is not None else None,
+        )
 
     def _on_callback_scheduled(self, e: ev.CallbackScheduled) -> list[act.Action]:
         self._expect("callback", e)
@@ -833,16 +855,88 @@ class CallSession:
         node = self._current()
         assert isinstance(node, CallbackNode)
         if e.slot is None:
+            s.offer_id = None
             return [self._say(s.node, node.full, field_name="full")] + self._enter(node.next, e.at)
+        s.offer_slot, s.offer_id = e.slot, e.callback_id
+        if node.offer is None or e.callback_id is None:
+            return self._callback_booked(node, e.at)
+        return self._offer(node)
+
+    def _callback_booked(self, node: CallbackNode, at: datetime) -> list[act.Action]:
+        """The slot is the caller's: say it, text it (with how to change it), go on."""
+        s = self._s
+        assert s.offer_slot is not None
+        when = spoken_slot(s.offer_slot, self.zone, self.language)
+        said = self._say(s.node, node.confirm, field_name="confirm", params={"when": when})
+        return [said, *self._callback_sms()] + self._enter(node.next, at)
+
+    def _callback_sms(self) -> list[act.Action]:
+        s = self._s
+        assert s.caller is not None and s.offer_slot is not None
         s.outcomes.append("callback")
-        when = spoken_slot(e.slot, self.zone, self.language)
-        actions: list[act.Action] = [
-            self._say(s.node, node.confirm, field_name="confirm", params={"when": when})
+        when = sms_slot(s.offer_slot, self.zone, self.language)
+        ref = s.ticket_refs[-1] if s.ticket_refs else s.granted_ref
+        s.offer_id = None
+        return [self._sms(s.caller, "sms_callback", {"when": when}, ref)]
+
+    # -- after the business: the callback's slot offered, the survey ----------------------
+
+    def _offer(self, node: CallbackNode, prefix: Sequence[act.Action] = ()) -> list[act.Action]:
+        """The held slot, offered: 1 (or yes) takes it, 2 (or no) asks for the next one."""
+        s = self._s
+        assert node.offer is not None and s.offer_slot is not None
+        when = spoken_slot(s.offer_slot, self.zone, self.language)
+        s.listening = True
+        return [
+            *prefix,
+            self._say(s.node, node.offer, field_name="offer", params={"when": when}),
+            act.Listen(
+                node=s.node, language=self.language, intents=self._yes_no(), keys=YES_KEY + NO_KEY
+            ),
         ]
-        assert s.caller is not None  # no callback is booked for a withheld number
-        ref = s.ticket_refs[-1] if s.ticket_refs else None
-        actions.append(self._sms(s.caller, "sms_callback", {"when": when}, ref))
-        return actions + self._enter(node.next, e.at)
+
+    def _survey(self, name: str, node: SurveyNode) -> list[act.Action]:
+        self._s.listening = True
+        keys = "".join(SURVEY_SCORES)
+        listen = act.Listen(node=name, language=self.language, intents={}, keys=keys)
+        return [self._say(name, node.prompt), listen]
+
+    def _spoken_key(self, node: CallbackNode | SurveyNode, e: ev.SpeechRecognized) -> str:
+        """What was said as the key it stands for ("" when it stands for none)."""
+        if isinstance(node, SurveyNode):
+            said = ASCII_DIGIT.findall(e.text)
+            return said[0] if len(said) == 1 else ""
+        found = self._matcher.match(e.text, self._yes_no(), self.language)
+        if found is None or min(e.confidence, found.confidence) < self._sure:
+            return ""
+        return YES_KEY if found.intent == YES else NO_KEY
+
+    def _follow_up(self, key: str | None, at: datetime) -> list[act.Action]:
+        """A key (None: silence) at a callback's offer or at the survey."""
+        s = self._s
+        node = self._current()
+        assert isinstance(node, CallbackNode | SurveyNode)
+        if isinstance(node, SurveyNode) and key in SURVEY_SCORES:
+            self._succeeded()
+            score = act.RecordSurvey(score=int(key), language=self.language)
+            thanks = self._say(s.node, node.thanks, field_name="thanks")
+            return [score, thanks] + self._enter(node.next, at)
+        if isinstance(node, CallbackNode) and key in (YES_KEY, NO_KEY):
+            self._succeeded()
+            assert s.offer_id is not None and s.slots.get("department")
+            if key == NO_KEY:
+                return [self._schedule(s.slots["department"], at, callback_id=s.offer_id)]
+            return [act.ConfirmCallback(callback_id=s.offer_id)] + self._callback_booked(node, at)
+        s.attempts += 1
+        if s.attempts > self.flow.settings.retries:  # no answer: the slot stays booked
+            if isinstance(node, SurveyNode):
+                return self._enter(node.next, at)
+            return self._callback_booked(node, at)
+        kind = "no_input" if key is None else "no_match"
+        said = [self._text(kind, getattr(self.flow.texts, kind))]
+        if isinstance(node, SurveyNode):
+            return said + self._survey(s.node, node)
+        return self._offer(node, prefix=said)
 
     def _on_storage_failed(self, e: ev.StorageFailed) -> list[act.Action]:
         s = self._s
@@ -883,5 +977,7 @@ class CallSession:
             kind = "report" if "category" in s.slots else "message"
             actions += self._create_ticket(kind, draft=True)
             s.outcomes.append("draft")
+        if s.offer_id is not None and s.waiting != "callback":  # hung up at the offer
+            actions += self._callback_sms()
         s.ended_by = "caller"
         return actions
