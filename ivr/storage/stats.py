@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ivr.storage.models import (
@@ -71,11 +71,15 @@ def _add(session: Session, model: type, key: dict[str, object], counts: dict[str
     session.execute(statement)
 
 
+OUTCOME_GROUPS = {"transferred": "transferred", "abandoned": "abandoned", "failed": "abandoned"}
+"""Outcome → the dashboard's group; every other outcome was handled by the IVR."""
+HANDLED = "handled"
+
+
 @dataclass(frozen=True)
 class Summary:
     hours: dict[datetime, Counter[str]]
-    """UTC hour → outcome → calls."""
-    departments: Counter[str]
+    """UTC hour → group (handled, transferred, abandoned) → calls."""
     nodes: list[tuple[str, int, int, int]]
     """(node, turns, no match, no input), most confusing first."""
     choices: list[tuple[str, str, int]]
@@ -88,17 +92,21 @@ def summary(
     session: Session, start: datetime, end: datetime, departments: Iterable[str] | None
 ) -> Summary:
     """The summaries for calls started in [start, end); `departments` limits the calls (None
-    is every department)."""
-    hour_query = select(
-        CallHourStats.hour, CallHourStats.outcome, CallHourStats.department, CallHourStats.calls
-    ).where(CallHourStats.hour >= start, CallHourStats.hour < end)
+    is every department). Sums are taken by the database: what comes back is one row per
+    hour and group, per node, per choice and per day, however many calls there were."""
+    group = case(
+        *((CallHourStats.outcome == o, g) for o, g in OUTCOME_GROUPS.items()), else_=HANDLED
+    )
+    hour_query = (
+        select(CallHourStats.hour, group, func.sum(CallHourStats.calls))
+        .where(CallHourStats.hour >= start, CallHourStats.hour < end)
+        .group_by(CallHourStats.hour, group)
+    )
     if departments is not None:
         hour_query = hour_query.where(CallHourStats.department.in_(list(departments)))
     hours: dict[datetime, Counter[str]] = {}
-    by_department: Counter[str] = Counter()
-    for hour, outcome, department, calls in session.execute(hour_query):
-        hours.setdefault(hour, Counter())[outcome] += calls
-        by_department[department] += calls
+    for hour, name, calls in session.execute(hour_query):
+        hours.setdefault(hour, Counter())[name] += int(calls)
     first, last = start.date(), end.date()
     node_rows = session.execute(
         select(
@@ -126,4 +134,4 @@ def summary(
         )
     )
     tickets = {day: (opened, closed) for day, opened, closed in ticket_rows}
-    return Summary(hours, by_department, nodes, choices, tickets)
+    return Summary(hours, nodes, choices, tickets)

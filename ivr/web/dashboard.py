@@ -19,8 +19,6 @@ from ivr.web.access import departments, flow, zone
 from menus.schema import Flow
 
 blueprint = Blueprint("dashboard", __name__)
-GROUPS = {"transferred": "transferred", "abandoned": "abandoned", "failed": "abandoned"}
-"""Outcome → group; every other outcome was handled by the IVR."""
 MAX_DAYS = 92
 
 
@@ -36,10 +34,9 @@ def index() -> Any:
     per_day: dict[str, Counter[str]] = {}
     per_hour: Counter[int] = Counter()
     totals: Counter[str] = Counter()
-    for hour, outcomes in summary.hours.items():
+    for hour, groups in summary.hours.items():
         local_hour = hour.astimezone(local)
-        for outcome, calls in outcomes.items():
-            group = GROUPS.get(outcome, "handled")
+        for group, calls in groups.items():
             per_day.setdefault(local_hour.date().isoformat(), Counter())[group] += calls
             per_hour[local_hour.hour] += calls
             totals[group] += calls
