@@ -149,3 +149,13 @@ def test_the_request_uri_user_is_read() -> None:
         b"From: <sip:a@b>;tag=1\r\nTo: <sip:c@d>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\r\n"
     )
     assert request_user(message) == "+35982500100"
+
+
+def test_headers_pyvoip_cannot_read_are_normalised() -> None:
+    message, _ = parse_message(
+        b"INVITE sip:civicline@127.0.0.1 SIP/2.0\r\nv: SIP/2.0/UDP 1.2.3.4:5060;branch=z9hG4bK2\r\n"
+        b"f:<sip:+40722111222@a>;tag=1\r\nt: <sip:civicline@b>\r\ni: y\r\nCSeq: 1 INVITE\r\n"
+        b"Supported:\r\n\r\n"
+    )
+    assert message.headers["From"]["number"] == "+40722111222"
+    assert message.headers["Call-ID"] == "y" and "Supported" not in message.headers

@@ -9,8 +9,9 @@ timer, so nothing polls. Time is the wall clock at the answer plus the monotonic
   allows barge-in, drop what is still queued.
 - Listen: keys become DigitsPressed; the caller's audio goes to the language's Vosk
   recogniser (none when the language is keypad-only or the process is at its limit).
-- Record: after the prompt and a beep, the caller's audio is kept until a key or the maximum
-  length, stored as a "description" recording, and reported by RecordingFinished.
+- Record: after the prompt and a beep, the caller's audio is kept until a key (keys before
+  the beep are dropped) or the maximum length, stored as a "description" recording, and
+  reported by RecordingFinished.
 - HangUp: the queued prompts play out, then BYE. A BYE from the caller is CallerHungUp.
 - No RTP for `media_timeout` seconds: the caller is treated as gone (logged).
 """
@@ -128,7 +129,8 @@ class SipCall:
                 self._heard(pcm)
             case KeyPressed(key=key):
                 if self.recording is not None:
-                    self._end_recording()
+                    if self.recording.capturing:  # a key before the beep is not an answer
+                        self._end_recording()
                     return
                 if self.listen is not None and self.listen.barge_in:
                     self.call.media.playout.clear()

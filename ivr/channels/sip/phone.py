@@ -38,6 +38,18 @@ BODY_METHODS = ("OPTIONS", "NOTIFY", "INFO", "REFER", "MESSAGE", "SUBSCRIBE", "U
 """Methods pyVoIP does not parse; their bodies (sipfrag, dtmf-relay) are read here."""
 SELECT_SECONDS = 0.2
 REQUEST_USER = re.compile(rb"^[A-Z]+ sips?:(?:([^@;>\s]+)@)?")
+COMPACT_NAMES = {
+    b"i": b"Call-ID",
+    b"m": b"Contact",
+    b"e": b"Content-Encoding",
+    b"l": b"Content-Length",
+    b"c": b"Content-Type",
+    b"f": b"From",
+    b"k": b"Supported",
+    b"t": b"To",
+    b"v": b"Via",
+}
+"""RFC 3261's compact header names, which pyVoIP does not know."""
 INFO_KEY = re.compile(r"Signal\s*=\s*([0-9*#A-D])", re.IGNORECASE)
 
 
@@ -150,10 +162,25 @@ class CivicSipClient(SIP.SIPClient):
 def parse_message(raw: bytes) -> tuple[SIP.SIPMessage, bytes]:
     """pyVoIP's parser, taught the methods it refuses; a body it cannot parse is kept raw."""
     head, _, body = raw.partition(b"\r\n\r\n")
+    head = normalize_headers(head)
     method = raw.split(b" ", 1)[0].decode("ascii", "replace")
     if method in BODY_METHODS:
         return SIP.SIPMessage(head + b"\r\n\r\n"), body
-    return SIP.SIPMessage(raw), body
+    return SIP.SIPMessage(head + b"\r\n\r\n" + body), body
+
+
+def normalize_headers(head: bytes) -> bytes:
+    """Headers as pyVoIP's parser needs them: `Name: value`, long names, no empty headers
+    (it fails on baresip's bare `Supported:` and on `Name:value` without a space)."""
+    first, *lines = head.split(b"\r\n")
+    kept = [first]
+    for line in lines:
+        name, colon, value = line.partition(b":")
+        if not colon or not value.strip():
+            continue
+        long_name = COMPACT_NAMES.get(name.strip().lower(), name.strip())
+        kept.append(long_name + b": " + value.strip())
+    return b"\r\n".join(kept)
 
 
 def via_address(request: SIP.SIPMessage) -> tuple[str, int]:
