@@ -10,9 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ivr.calls import CallRunner, CallServices
+from ivr.calls import CallServices
 from ivr.config import Settings
-from ivr.engine.ports import Recognizer
 from ivr.jobs import sms_handlers
 from ivr.storage.db import Database
 from ivr.storage.directory import sync_departments
@@ -85,15 +84,6 @@ def recognizer_for(
         shared_models().get(name), rate, no_input_seconds=flow.settings.no_input_seconds
     )
     return (live if live is not None else live_recognizers()).admit(recognizer)
-
-
-def line_recognizer(runner: CallRunner, language: str, rate: int = 8000) -> Recognizer | None:
-    """A call's recogniser for `language`, or None: the language is keypad-only or the
-    process is at its limit of live recognisers (the call is served keypad-first)."""
-    try:
-        return recognizer_for(runner.loaded.flow, language, rate)
-    except ModelError:
-        return None
 
 
 def sms_job_handlers(

@@ -35,11 +35,23 @@ def create_app(settings: Settings | None = None) -> Flask:
     keep(app, call_services(settings, database), settings)
     CSRFProtect(app)
 
-    from ivr.web import audit, auth, callbacks, calls, dashboard, health, live, phone, tickets
+    from ivr.web import (
+        audit,
+        auth,
+        callbacks,
+        calls,
+        dashboard,
+        health,
+        live,
+        officers,
+        phone,
+        tickets,
+    )
 
     auth.init_app(app)
     for module in (health, auth, dashboard, calls, tickets, callbacks, live, audit, phone):
         app.register_blueprint(module.blueprint)
+    app.register_blueprint(officers.blueprint)
     app.register_blueprint(browser_stream.blueprint)
     twilio_voice.init_app(app)
     return app

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 
 class LoginForm(FlaskForm):
@@ -43,3 +52,22 @@ class OutcomeForm(FlaskForm):
         choices=["answered", "missed", "cancelled"],
     )
     resolution = TextAreaField("Resolution", validators=[Length(max=2000)])
+
+
+class OfficerForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=32)])
+    department = SelectField("Department", validators=[DataRequired()])
+    capacity = IntegerField(
+        "Callbacks per slot", validators=[InputRequired(), NumberRange(min=0, max=50)]
+    )
+    active = BooleanField("Active", default=True)
+
+
+class LeaveForm(FlaskForm):
+    first = DateField("From", validators=[DataRequired()])
+    last = DateField("To (included)", validators=[DataRequired()])
+
+
+class AccountDepartmentsForm(FlaskForm):
+    departments = SelectMultipleField("Departments")
