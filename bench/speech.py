@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -57,17 +58,40 @@ FALLING_BEHIND = 0.2
 """A stream falls behind when a frame is decoded more than this long after it arrived."""
 STREAM_TURNS = 4
 TURN_TAIL = 1.5
+TAIL_SECONDS = 2.0
 STREAM_COUNTS = (10, 20, 30, 40, 50, 60, 70, 80, 100, 120)
 LATENCY_STREAMS = 20
 
 
-def speak(text: str, voice: str, speed: int, noise: int, rng: random.Random) -> bytes:
+@dataclass(frozen=True)
+class Utterance:
+    text: str
+    intent: str | None
+    speech: bytes
+    """0.3 s of the line, then the words, cut at their last audible sample."""
+    tail: bytes
+    """TAIL_SECONDS of the same line after the words: its noise goes on when the caller stops."""
+    label: str
+
+    @property
+    def seconds(self) -> float:
+        return seconds(self.speech, PHONE_RATE)
+
+
+def speak(text: str, voice: str, speed: int, noise: int, rng: random.Random) -> Utterance:
     wav = subprocess.run(
         ["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text],
         capture_output=True,
         check=True,
     ).stdout
     pcm = silence(0.3, PHONE_RATE) + without_trailing_silence(read_wav(wav, PHONE_RATE))
+    speech = with_noise(pcm, noise, rng)
+    tail = with_noise(silence(TAIL_SECONDS, PHONE_RATE), noise, rng)
+    return Utterance(text, IN_GRAMMAR.get(text), speech, tail, f"{voice} {speed} σ{noise}")
+
+
+def with_noise(pcm: bytes, noise: int, rng: random.Random) -> bytes:
+    """`pcm` with Gaussian noise of σ `noise` added, through an 8 kHz μ-law line."""
     if noise:
         samples = struct.unpack(f"<{len(pcm) // 2}h", pcm)
         noisy = [max(-32768, min(32767, s + int(rng.gauss(0, noise)))) for s in samples]
@@ -81,18 +105,33 @@ def without_trailing_silence(pcm: bytes) -> bytes:
     return pcm[: (int(audible[-1]) + 1) * SAMPLE_WIDTH] if audible.size else pcm
 
 
+SETTINGS = load_flow(FLOW).flow.settings
+"""The flow's confirm and reject thresholds."""
+
+
+def recognizer(model: object, endpoint: str = "vad") -> VoskRecognizer:
+    """A recogniser as `ivr.bootstrap.recognizer_for` makes one for the flow."""
+    return VoskRecognizer(
+        model,
+        PHONE_RATE,
+        endpoint=endpoint,  # type: ignore[arg-type]
+        noisy_confidence=(SETTINGS.reject_threshold + SETTINGS.confirm_threshold) / 2,
+    )
+
+
 def run_turn(
-    model: object, listen: act.Listen, speech: bytes, endpoint: str
+    model: object, listen: act.Listen, said: Utterance, endpoint: str
 ) -> tuple[ev.Event | None, float, float]:
     """The result; its audio second beyond the end of speech; compute seconds spent."""
-    recognizer = VoskRecognizer(model, PHONE_RATE, endpoint=endpoint)  # type: ignore[arg-type]
-    recognizer.listen(listen)
-    audio = speech + silence(2.0, PHONE_RATE)
+    recognizer_ = recognizer(model, endpoint)
+    recognizer_.listen(listen)
+    speech = said.speech
+    audio = speech + said.tail
     step = int(CHUNK * PHONE_RATE) * SAMPLE_WIDTH
     spent = 0.0
     for offset in range(0, len(audio), step):
         started = time.perf_counter()
-        events = recognizer.accept(audio[offset : offset + step], AT)
+        events = recognizer_.accept(audio[offset : offset + step], AT)
         spent += time.perf_counter() - started
         done = [e for e in events if not isinstance(e, ev.SpeechStarted)]
         if done:
@@ -113,29 +152,30 @@ class Stream:
     """Per turn: result time − (end of speech + the VAD's endpoint silence), seconds."""
 
     def run(self, model: object, listen: act.Listen, t0: float) -> None:
-        recognizer = VoskRecognizer(model, PHONE_RATE)  # type: ignore[arg-type]
+        recognizer_ = recognizer(model)
         step = int(CHUNK * PHONE_RATE) * SAMPLE_WIDTH
         start = t0 + self.start_delay
         frames = 0
         for pcm, speech_end in self.turns:
             turn_start = start + frames * CHUNK
-            recognizer.listen(listen)
+            recognizer_.listen(listen)
             for offset in range(0, len(pcm), step):
                 frames += 1
                 arrived = start + frames * CHUNK
                 wait = arrived - time.perf_counter()
                 if wait > 0:
                     time.sleep(wait)
-                events = recognizer.accept(pcm[offset : offset + step], AT)
+                events = recognizer_.accept(pcm[offset : offset + step], AT)
                 now = time.perf_counter()
                 self.max_lag = max(self.max_lag, now - arrived)
                 if any(not isinstance(e, ev.SpeechStarted) for e in events):
-                    ended = turn_start + speech_end + recognizer.vad_silence_seconds
+                    ended = turn_start + speech_end + recognizer_.vad_silence_seconds
                     self.latencies.append(now - ended)
+        recognizer_.close()
 
 
 def concurrent_streams(
-    model: object, listen: act.Listen, held_out: list[tuple[str, str | None, bytes]], count: int
+    model: object, listen: act.Listen, held_out: list[Utterance], count: int
 ) -> list[Stream]:
     """`count` streams in threads of this process, started within one second of each other."""
     rng = random.Random(count)
@@ -143,7 +183,8 @@ def concurrent_streams(
     for _ in range(count):
         picked = rng.sample(held_out, STREAM_TURNS)
         turns = [
-            (pcm + silence(TURN_TAIL, PHONE_RATE), seconds(pcm, PHONE_RATE)) for _, _, pcm in picked
+            (u.speech + u.tail[: int(TURN_TAIL * PHONE_RATE) * SAMPLE_WIDTH], u.seconds)
+            for u in picked
         ]
         streams.append(Stream(turns, rng.uniform(0.0, 1.0)))
     t0 = time.perf_counter() + 0.5
@@ -155,9 +196,7 @@ def concurrent_streams(
     return streams
 
 
-def measure_concurrency(
-    model: object, listen: act.Listen, held_out: list[tuple[str, str | None, bytes]]
-) -> None:
+def measure_concurrency(model: object, listen: act.Listen, held_out: list[Utterance]) -> None:
     carried = 0
     for count in STREAM_COUNTS:
         streams = concurrent_streams(model, listen, held_out, count)
@@ -178,6 +217,60 @@ def measure_concurrency(
     )
 
 
+def judged(heard: ev.Event | None, listen: act.Listen) -> tuple[str, str | None]:
+    """What the engine does with a result: ("accept" | "confirm" | "no-match", intent)."""
+    if not isinstance(heard, ev.SpeechRecognized):
+        return "no-match", None
+    found = PhraseMatcher().match(heard.text, listen.intents, "ko")
+    confidence = min(heard.confidence, found.confidence) if found else 0.0
+    if found is None or confidence < SETTINGS.reject_threshold:
+        return "no-match", None
+    return ("accept" if confidence >= SETTINGS.confirm_threshold else "confirm"), found.intent
+
+
+def measure_accuracy(
+    model: object, listen: act.Listen, held_out: list[Utterance], endpoint: str, *, confusion: bool
+) -> None:
+    outcomes: Counter[tuple[str, str]] = Counter()
+    per_phrase: dict[str, Counter[str]] = {}
+    beyond: list[float] = []
+    spent = audio = 0.0
+    for said in held_out:
+        result, late, cost = run_turn(model, listen, said, endpoint)
+        spent += cost
+        audio += said.seconds + (late if late == late else TAIL_SECONDS)
+        if result is not None and late == late:
+            beyond.append(late)
+        decision, intent = judged(result, listen)
+        kind = "in" if said.intent else "out"
+        right = "right" if intent == said.intent else "wrong"
+        outcomes[(kind, decision if decision == "no-match" else f"{decision} {right}")] += 1
+        text = getattr(result, "text", "-") or "-"
+        per_phrase.setdefault(said.text, Counter())[f"{text}→{decision}"] += 1
+        if confusion:
+            print(
+                f"  {said.text} {said.label}: {text} {getattr(result, 'confidence', '')} {decision}"
+            )
+    total_in = sum(n for (kind, _), n in outcomes.items() if kind == "in")
+    total_out = sum(n for (kind, _), n in outcomes.items() if kind == "out")
+    beyond.sort()
+
+    def share(kind: str, outcome: str, total: int) -> str:
+        return f"{outcomes[(kind, outcome)]}/{total} ({outcomes[(kind, outcome)] / total:.0%})"
+
+    print(
+        f"{endpoint:>5} endpoint: accuracy {share('in', 'accept right', total_in)}, "
+        f"confirmed {share('in', 'confirm right', total_in)}; "
+        f"false accepts {share('out', 'accept wrong', total_out)}, "
+        f"false asks {share('out', 'confirm wrong', total_out)}; "
+        f"end of speech → result p50 {percentile(beyond, 0.5) * 1000:.0f} ms "
+        f"p95 {percentile(beyond, 0.95) * 1000:.0f} ms, grammar RTF {spent / audio:.3f}"
+    )
+    if confusion:
+        for text, heard in per_phrase.items():
+            print(f"  {text}: " + ", ".join(f"{k} ×{n}" for k, n in heard.most_common(6)))
+
+
 def percentile(values: list[float], share: float) -> float:
     return values[min(len(values) - 1, int(len(values) * share))]
 
@@ -185,7 +278,9 @@ def percentile(values: list[float], share: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--streams-only", action="store_true", help="only concurrent streams")
-    streams_only = parser.parse_args().streams_only
+    parser.add_argument("--accuracy-only", action="store_true", help="only the held-out set")
+    parser.add_argument("--confusion", action="store_true", help="what each phrase became")
+    options = parser.parse_args()
     rng = random.Random(4)
     flow = load_flow(FLOW).flow
     started = time.perf_counter()
@@ -200,47 +295,20 @@ def main() -> None:
         keys="",
     )
     held_out = [
-        (text, IN_GRAMMAR.get(text), speak(text, v, s, n, rng))
+        speak(text, v, s, n, rng)
         for text in [*IN_GRAMMAR, *OUT_OF_GRAMMAR]
         for v in VOICES
         for s in SPEEDS
         for n in NOISE
     ]
-    if streams_only:
+    if options.streams_only:
         measure_concurrency(model, listen, held_out)
         return
-    matcher = PhraseMatcher()
-    threshold = flow.settings.confirm_threshold
     for endpoint in ("model", "vad"):
-        right = accepted_wrongly = total_in = total_out = 0
-        beyond: list[float] = []
-        spent = audio = 0.0
-        for _text, intent, pcm in held_out:
-            result, late, cost = run_turn(model, listen, pcm, endpoint)
-            spent += cost
-            audio += seconds(pcm, PHONE_RATE) + (late if late == late else 2.0)
-            chosen = None
-            if isinstance(result, ev.SpeechRecognized) and result.confidence >= threshold:
-                found = matcher.match(result.text, listen.intents, "ko")
-                chosen = found.intent if found and found.confidence >= threshold else None
-            if result is not None and late == late:
-                beyond.append(late)
-            if intent is None:
-                total_out += 1
-                accepted_wrongly += chosen is not None
-            else:
-                total_in += 1
-                right += chosen == intent
-        beyond.sort()
-        p50 = beyond[len(beyond) // 2]
-        p95 = beyond[int(len(beyond) * 0.95)]
-        print(
-            f"{endpoint:>5} endpoint: accuracy {right}/{total_in} ({right / total_in:.0%}), "
-            f"false accepts {accepted_wrongly}/{total_out} ({accepted_wrongly / total_out:.0%}), "
-            f"end of speech → result p50 {p50 * 1000:.0f} ms p95 {p95 * 1000:.0f} ms, "
-            f"grammar RTF {spent / audio:.3f}"
-        )
-    long = b"".join(pcm for _, _, pcm in held_out[:40])
+        measure_accuracy(model, listen, held_out, endpoint, confusion=options.confusion)
+    if options.accuracy_only:
+        return
+    long = b"".join(u.speech for u in held_out[:40])
     started = time.perf_counter()
     transcribe(model, long, PHONE_RATE)
     free = (time.perf_counter() - started) / seconds(long, PHONE_RATE)

@@ -80,8 +80,12 @@ def recognizer_for(
     name = flow.languages[language].model if language in flow.languages else None
     if name is None:
         raise ModelError(f"the flow has no speech model for {language!r} (keypad only)")
+    settings = flow.settings
     recognizer = VoskRecognizer(
-        shared_models().get(name), rate, no_input_seconds=flow.settings.no_input_seconds
+        shared_models().get(name),
+        rate,
+        no_input_seconds=settings.no_input_seconds,
+        noisy_confidence=(settings.reject_threshold + settings.confirm_threshold) / 2,
     )
     return (live if live is not None else live_recognizers()).admit(recognizer)
 

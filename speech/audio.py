@@ -61,6 +61,21 @@ def seconds(pcm: bytes, rate: int) -> float:
     return len(pcm) / (SAMPLE_WIDTH * rate)
 
 
+def level(pcm: bytes) -> float:
+    """The RMS level of 16-bit PCM (1 for digital silence, so levels divide safely)."""
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    return float(np.sqrt(np.mean(samples**2))) + 1.0 if samples.size else 1.0
+
+
+def signal_to_noise(levels: list[float]) -> float:
+    """dB between the loud frames (90th percentile: speech) and the quiet ones (10th: the
+    line's noise between words and around them) of one turn's frame levels."""
+    if not levels:
+        return 0.0
+    loud, quiet = np.percentile(levels, [90, 10])
+    return float(20 * np.log10(loud / quiet))
+
+
 def silence(duration: float, rate: int) -> bytes:
     return b"\0" * (SAMPLE_WIDTH * round(duration * rate))
 

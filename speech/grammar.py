@@ -5,7 +5,9 @@ anything the caller says becomes an intent. Models that have "[unk]" get it as t
 The Korean model has none, so it gets decoys instead: short, common words of its vocabulary
 that soak up out-of-grammar speech (measured with espeak-ng through an 8 kHz μ-law line:
 without decoys 6 of 8 out-of-grammar words were forced onto an intent; with them almost all
-come out as decoys). A result with "[unk]" or a decoy in it is a no-match.
+come out as decoys). A result with "[unk]" or a decoy in it is a no-match, and so is one
+that strings several phrases together (Vosk's grammar loops over its phrases; measured on
+bench/speech.py's held-out set, a third of the false accepts were such strings, "나무 예약").
 
 At a number or status node the grammar is the language's number words (`speech.numbers`).
 Phrases with a word the model does not know are left out (Vosk would drop the word and
@@ -43,7 +45,16 @@ class Grammar:
         return json.dumps([*self.phrases, *sorted(self.rejects)], ensure_ascii=False)
 
     def rejected(self, words: list[str]) -> bool:
-        return any(word in self.rejects for word in words)
+        """A decoy or "[unk]" was heard, or (outside number nodes) anything but one phrase,
+        said once or repeated: "나무 예약" is two intents at once, a sign of garbage."""
+        if any(word in self.rejects for word in words):
+            return True
+        return not self.digits and not any(_repeats(words, p.split()) for p in self.phrases)
+
+
+def _repeats(words: list[str], phrase: list[str]) -> bool:
+    times = len(words) // len(phrase)
+    return times > 0 and words == phrase * times
 
 
 def is_digits(listen: Listen) -> bool:
