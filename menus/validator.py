@@ -50,7 +50,6 @@ PLACEHOLDERS_BY_NODE_FIELD = {
     ("status", "result"): frozenset({"ref", "status", "deadline"}),
     ("callback", "confirm"): frozenset({"when"}),
     ("callback", "offer"): frozenset({"when"}),
-    ("callback", "offer"): frozenset({"when"}),
 }
 PLACEHOLDERS_BY_TEXT: dict[Location, frozenset[str]] = {
     ("texts", "sms_ticket"): frozenset({"category", "ref"}),
@@ -69,9 +68,6 @@ PLACEHOLDERS_BY_TEXT: dict[Location, frozenset[str]] = {
     ("texts", "callback_sms", "reminder"): frozenset({"when", "department"}),
     ("texts", "callback_sms", "missed"): frozenset({"department"}),
     ("texts", "callback_sms", "resolution"): frozenset({"ref", "resolution"}),
-    ("texts", "callback_call", "officer"): frozenset({"ref", "department"}),
-    ("texts", "callback_call", "citizen"): frozenset({"department"}),
-    ("texts", "callback_call", "satisfied"): frozenset({"level"}),
 }
 _EMERGENCY_NUMBER = re.compile(r"(?<!\d)112(?!\d)")
 
@@ -416,15 +412,6 @@ def _confirmation(check: _Check) -> Iterator[Problem]:
         for code in phrases:
             if code not in flow.languages:
                 yield check.problem(("texts", name, code), "not a declared language")
-
-
-def _surveys_last(check: _Check) -> Iterator[Problem]:
-    """A survey asks about the call once its business is done: it leads to a hang-up."""
-    for name, node in check.flow.nodes.items():
-        following = check.flow.nodes.get(node.next) if isinstance(node, SurveyNode) else None
-        if following is not None and following.type != "hangup":
-            message = "a survey must lead to a `hangup` node (it ends the call)"
-            yield check.problem(("nodes", name, "next"), message)
 
 
 def _surveys_last(check: _Check) -> Iterator[Problem]:
