@@ -8,8 +8,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ivr.callback_jobs import CallbackJobs, LoggingOutboundCaller
 from ivr.calls import CallServices
 from ivr.config import Settings
 from ivr.jobs import sms_handlers
@@ -23,6 +24,11 @@ from speech.intents import PhraseMatcher
 from speech.job import transcription_handlers
 from speech.models import ModelCache, ModelError
 from speech.recognizer import VoskRecognizer
+
+if TYPE_CHECKING:
+    from twilio.rest import Client
+
+    from ivr.engine.ports import OutboundCaller
 
 
 def open_database(settings: Settings) -> Database:
@@ -48,6 +54,7 @@ def job_handlers(
     descriptions are transcribed with the flow's model for the ticket's language; Twilio's
     recordings are downloaded when its credentials are set."""
     handlers = sms_job_handlers(settings, database)
+    handlers.update(callback_job_handlers(settings, database))
     handlers.update(twilio_recording_handlers(settings, database))
     handlers.update(
         transcription_handlers(
@@ -95,13 +102,15 @@ def sms_job_handlers(
 ) -> dict[str, Callable[[dict[str, Any]], None]]:
     """The "sms.send" job: through Twilio when its credentials are set, else to the log."""
     if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from:
-        from twilio.rest import Client
-
         from webhooks.sms_sender import TwilioSmsSender
         from webhooks.sms_sender import sms_handlers as twilio_sms_handlers
 
-        client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
-        return twilio_sms_handlers(database, TwilioSmsSender(client, settings.twilio_from))
+        client = twilio_client(settings)
+        status_url = f"{settings.public_url.rstrip('/')}/twilio/sms-status"
+        sender = TwilioSmsSender(
+            client, settings.twilio_from, status_url if settings.public_url else None
+        )
+        return twilio_sms_handlers(database, sender)
     return dict(sms_handlers(database, LoggingSmsSender()))
 
 
@@ -120,3 +129,38 @@ def twilio_recording_handlers(
     client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
     store = LocalRecordingStore(database, settings.data_dir / "recordings")
     return recording_handlers(database, client, store)
+
+
+def twilio_client(settings: Settings) -> Client:
+    """Twilio's REST client for the account (at CIVICLINE_TWILIO_API_URL when it is set)."""
+    from twilio.rest import Client
+
+    client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
+    if settings.twilio_api_url:
+        client.api.base_url = settings.twilio_api_url.rstrip("/")
+    return client
+
+
+def outbound_caller(settings: Settings) -> OutboundCaller:
+    """Callbacks are called over Twilio when its credentials, number and the public URL (for
+    the calls' webhooks) are set; otherwise the calls are only logged (the demo)."""
+    if (
+        settings.twilio_account_sid
+        and settings.twilio_auth_token
+        and settings.twilio_from
+        and settings.public_url
+    ):
+        from webhooks.callback_calls import TwilioOutboundCaller
+
+        return TwilioOutboundCaller(
+            twilio_client(settings), settings.twilio_from, settings.public_url
+        )
+    return LoggingOutboundCaller()
+
+
+def callback_job_handlers(
+    settings: Settings, database: Database
+) -> dict[str, Callable[[dict[str, Any]], None]]:
+    """Placing callbacks, their reminders, and escalation at a category's deadline."""
+    jobs = CallbackJobs(database, FlowRegistry(settings.flow_path), outbound_caller(settings))
+    return jobs.handlers()

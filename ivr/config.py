@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     live_refresh_seconds: float = 2.0
     """How often the live calls page's event stream reads the database."""
     worker_poll_seconds: float = 1.0
+    worker_lease_seconds: float = Field(300, gt=0)
+    """How long a worker holds a job before another worker may take it over (it died)."""
+    twilio_api_url: str = ""
+    """Base URL of a Twilio-compatible REST API (a proxy, or a stand-in in tests); empty
+    means Twilio's own."""
     max_recognizers: int = Field(40, ge=0)
     """Live speech recognisers per process; beyond them a new call is served keypad-first."""
     sip_registrar_host: str = "127.0.0.1"

@@ -200,6 +200,22 @@ class CallbackSms(Model):
     """{ref}, {resolution}: the officer's resolution after the callback."""
 
 
+class CallbackCall(Model):
+    """What the two legs of a callback hear (`webhooks.callback_calls`)."""
+
+    officer: Localized
+    """{ref}, {department}: the officer answered; the citizen is being called."""
+    citizen: Localized
+    """{department}: the citizen answered (the call is recorded: say so)."""
+    resolved: Localized
+    """To the officer after the call: 1 resolved, 2 not yet."""
+    satisfied: Localized
+    """{level}: to the citizen after the call: 1 satisfied, 2 to go to the next level."""
+    survey: Localized
+    """To the citizen: a score from 1 to 5."""
+    thanks: Localized
+
+
 class Texts(Model):
     """Prompts shared by every node."""
 
@@ -226,6 +242,8 @@ class Texts(Model):
     confirm_no: Phrases = {}
     callback_sms: CallbackSms | None = None
     """Without it the line answers no SMS and sends no callback reminders."""
+    callback_call: CallbackCall | None = None
+    """Without it callbacks are not placed by phone (officers call back by hand)."""
 
 
 class NodeBase(Model):

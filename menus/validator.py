@@ -68,6 +68,9 @@ PLACEHOLDERS_BY_TEXT: dict[Location, frozenset[str]] = {
     ("texts", "callback_sms", "reminder"): frozenset({"when", "department"}),
     ("texts", "callback_sms", "missed"): frozenset({"department"}),
     ("texts", "callback_sms", "resolution"): frozenset({"ref", "resolution"}),
+    ("texts", "callback_call", "officer"): frozenset({"ref", "department"}),
+    ("texts", "callback_call", "citizen"): frozenset({"department"}),
+    ("texts", "callback_call", "satisfied"): frozenset({"level"}),
 }
 _EMERGENCY_NUMBER = re.compile(r"(?<!\d)112(?!\d)")
 

@@ -33,13 +33,18 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 
 class TwilioSmsSender:
-    def __init__(self, client: Client, from_number: str) -> None:
+    def __init__(
+        self, client: Client, from_number: str, status_callback: str | None = None
+    ) -> None:
         self.client = client
         self.from_number = from_number
+        self.status_callback = status_callback
+        """Where Twilio posts the message's delivery statuses (`webhooks.sms`)."""
 
     def send(self, to: str, body: str) -> str:
+        extra = {"status_callback": self.status_callback} if self.status_callback else {}
         try:
-            message = self.client.messages.create(to=to, from_=self.from_number, body=body)
+            message = self.client.messages.create(to=to, from_=self.from_number, body=body, **extra)
         except TwilioRestException as error:
             if error.code == OPTED_OUT:
                 raise SmsRejected(f"Twilio {error.code}: {error.msg}") from error

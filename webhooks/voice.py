@@ -79,6 +79,9 @@ def init_app(app: Flask) -> None:
     from webhooks import sms  # the SMS webhooks live beside the voice ones, signed alike
 
     twilio_app.register_blueprint(sms.blueprint)
+    from webhooks import callback_calls
+
+    twilio_app.register_blueprint(callback_calls.blueprint)
     app.extensions["civicline.twilio"] = twilio_app
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/twilio": twilio_app})  # type: ignore[method-assign]
 

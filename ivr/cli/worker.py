@@ -28,6 +28,7 @@ def worker(settings: Settings, once: bool) -> None:
         database,
         job_handlers(settings, database),
         worker_id=f"{socket.gethostname()}:{os.getpid()}",
+        lease_seconds=settings.worker_lease_seconds,
     )
     try:
         if once:

@@ -36,6 +36,21 @@ class SmsSender(Protocol):
         ...
 
 
+class OutboundCaller(Protocol):
+    """Places the calls of a callback (DESIGN §9): the officer's leg first, then the
+    citizen's. What comes of a call (answered, no answer, busy...) arrives later from the
+    channel, by the call id returned here."""
+
+    def call(self, to: str, *, callback_id: int, leg: str, attempt: int) -> str:
+        """Start ringing `to` for `leg` ("officer" or "citizen"); the channel's call id."""
+        ...
+
+    def find(self, to: str, since: datetime) -> str | None:
+        """The id of a call to `to` placed since `since`, when an earlier request's outcome
+        is unknown (its worker stopped); None when there is none."""
+        ...
+
+
 @dataclass(frozen=True)
 class StoredRecording:
     id: str

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ivr.storage.models import Callback, Officer, OfficerLeave
+from ivr.storage.models import Callback, Job, Officer, OfficerLeave
 from ivr.storage.queue import enqueue
 from menus.schema import Flow
 from routing.callbacks import Staff, callback_slots, staffed_capacity
@@ -90,6 +90,26 @@ def staff(
         ):
             leave.setdefault(row.officer_id, []).append((row.starts, row.ends))
     return [Staff(o.callback_capacity, tuple(leave.get(o.id, ()))) for o in officers]
+
+
+def staff_on_duty(
+    session: Session, department: str, start: datetime, end: datetime
+) -> list[Officer]:
+    """The department's active officers not on leave at any time in [start, end)."""
+    away = select(OfficerLeave.officer_id).where(
+        OfficerLeave.starts < end, OfficerLeave.ends > start
+    )
+    return list(
+        session.scalars(
+            select(Officer)
+            .where(
+                Officer.department == department,
+                Officer.active.is_(True),
+                Officer.id.not_in(away),
+            )
+            .order_by(Officer.id)
+        )
+    )
 
 
 def capacity(
@@ -221,9 +241,16 @@ def move_callback(
 def schedule_jobs(session: Session, callback: Callback, at: datetime) -> None:
     """The placement job at the slot, and the reminder an hour before when that is ahead."""
     payload = {"callback_id": callback.id, "slot": callback.slot_start.isoformat()}
-    enqueue(session, PLACE, payload, at=at, run_after=callback.slot_start, max_attempts=3)
+    queued = [
+        (job.kind, job.payload)
+        for job in session.scalars(
+            select(Job).where(Job.kind.in_((PLACE, REMIND)), Job.status == "queued")
+        )
+    ]
+    if (PLACE, payload) not in queued:  # moved away and back: one job per slot
+        enqueue(session, PLACE, payload, at=at, run_after=callback.slot_start, max_attempts=3)
     remind_at = callback.slot_start - REMIND_BEFORE
-    if remind_at > at:
+    if remind_at > at and (REMIND, payload) not in queued:
         enqueue(session, REMIND, payload, at=at, run_after=remind_at)
 
 

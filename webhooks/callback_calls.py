@@ -1,0 +1,251 @@
+"""Callbacks over Twilio: the OutboundCaller (`calls.create`) and the webhooks of its calls,
+under /twilio/callbacks/<id>/, each signed.
+
+The officer's leg is called first and recorded; answering, the officer hears the ticket and
+waits in a conference named after the callback while the worker calls the citizen, who
+joins it. When the officer hangs up, the conference ends: the officer's call asks for the
+resolution (1 resolved, 2 not yet), the citizen's asks whether they are satisfied (2 takes
+the ticket one level up), then for a survey score. Status callbacks of both legs go to
+`ivr.callback_calls.leg_status` (the retry, the "missed" SMS).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+
+from flask import Blueprint, Response, abort, request
+from twilio.rest import Client
+from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+from werkzeug.exceptions import BadRequest
+
+from ivr import app_context
+from ivr import callback_calls as reports
+from ivr.engine.render import fill
+from ivr.storage import calls as stored_calls
+from ivr.storage import twilio as twilio_store
+from ivr.storage.models import Call, Callback, Ticket
+from menus.schema import Flow
+from webhooks.signatures import twilio_signed
+
+log = logging.getLogger(__name__)
+blueprint = Blueprint("twilio_callbacks", __name__, url_prefix="/callbacks")
+
+CALL_SID = re.compile(r"^CA[0-9a-f]{32}$")
+RECORDING_SID = re.compile(r"^RE[0-9a-f]{32}$")
+LEGS = ("officer", "citizen")
+SAY_LANGUAGES = {"ro": "ro-RO", "en": "en-GB", "bg": "bg-BG", "ko": "ko-KR"}
+RING_SECONDS = 30
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class TwilioOutboundCaller:
+    """The OutboundCaller port over Twilio's REST API (tests point the client at a stand-in)."""
+
+    def __init__(self, client: Client, from_number: str, public_url: str) -> None:
+        self.client = client
+        self.from_number = from_number
+        self.base = public_url.rstrip("/") + "/twilio/callbacks"
+
+    def call(self, to: str, *, callback_id: int, leg: str, attempt: int) -> str:
+        url = f"{self.base}/{callback_id}/{leg}"
+        call = self.client.calls.create(
+            to=to,
+            from_=self.from_number,
+            url=url,
+            status_callback=f"{url}/status",
+            status_callback_event=["initiated", "ringing", "answered", "completed"],
+            timeout=RING_SECONDS,
+            record=leg == "officer",
+            recording_status_callback=f"{self.base}/{callback_id}/recording",
+        )
+        return str(call.sid)
+
+    def find(self, to: str, since: datetime) -> str | None:
+        calls = self.client.calls.list(
+            to=to, from_=self.from_number, start_time_after=since - CLOCK_SKEW, limit=20
+        )
+        return str(calls[0].sid) if calls else None
+
+
+def _form(name: str) -> str:
+    try:
+        return request.form.get(name, "").strip()
+    except BadRequest:
+        abort(400)
+
+
+def _call_sid() -> str:
+    sid = _form("CallSid")
+    if not CALL_SID.match(sid):
+        abort(400, description="missing or malformed CallSid")
+    return sid
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _xml(response: VoiceResponse) -> Response:
+    return Response(str(response), mimetype="text/xml")
+
+
+def _flow() -> Flow:
+    return app_context.services().flows.current().flow
+
+
+def _texts(flow: Flow) -> dict[str, dict[str, str]]:
+    texts = flow.texts.callback_call
+    if texts is None:
+        abort(404)
+    return {name: getattr(texts, name) for name in type(texts).model_fields}
+
+
+def _language(flow: Flow, wanted: str) -> str:
+    return wanted if wanted in flow.languages else flow.default_language
+
+
+def _say(response: VoiceResponse | Gather, text: str, language: str) -> None:
+    response.say(text, language=SAY_LANGUAGES.get(language, language))
+
+
+def _url(callback_id: int, step: str) -> str:
+    settings = app_context.settings()
+    base = (settings.public_url or request.host_url).rstrip("/")
+    return f"{base}/twilio/callbacks/{callback_id}/{step}"
+
+
+@blueprint.post("/<int:callback_id>/<leg>")
+@twilio_signed
+def answered(callback_id: int, leg: str) -> Response:
+    """A leg answered: the officer hears the ticket and waits; the citizen joins."""
+    if leg not in LEGS:
+        abort(404)
+    sid, flow = _call_sid(), _flow()
+    texts = _texts(flow)
+    with app_context.services().database.session() as db:
+        callback = db.get(Callback, callback_id)
+        if callback is None:
+            abort(404)
+        reports.leg_status(db, flow, callback_id, sid, reports.ANSWERED, _now())
+        ticket = db.get(Ticket, callback.ticket_id) if callback.ticket_id else None
+        department = flow.departments.get(callback.department)
+        officer_language = flow.default_language
+        language = _language(flow, callback.language if leg == "citizen" else officer_language)
+        params = {
+            "ref": ticket.ref if ticket else "-",
+            "department": department.name[language] if department else callback.department,
+        }
+        above = min(ticket.escalation_level + 1 if ticket else 1, len(flow.escalation) - 1)
+        level_name = flow.escalation[above].name[language]
+    response = VoiceResponse()
+    _say(response, fill(texts[leg][language], params), language)
+    dial = Dial()
+    dial.conference(
+        f"callback-{callback_id}",
+        start_conference_on_enter=True,
+        end_conference_on_exit=leg == "officer",
+        beep=False,
+    )
+    response.append(dial)
+    step, question = ("resolution", "resolved") if leg == "officer" else ("satisfied", "satisfied")
+    gather = Gather(num_digits=1, action=_url(callback_id, step), timeout=8)
+    _say(gather, fill(texts[question][language], {"level": level_name}), language)
+    response.append(gather)
+    _say(response, texts["thanks"][language], language)
+    return _xml(response)
+
+
+@blueprint.post("/<int:callback_id>/<leg>/status")
+@twilio_signed
+def leg_status(callback_id: int, leg: str) -> Response:
+    if leg not in LEGS:
+        abort(404)
+    sid, status = _call_sid(), _form("CallStatus")
+    if status not in twilio_store.STATUS_ORDER:
+        abort(400, description="unknown CallStatus")
+    with app_context.services().database.session() as db:
+        reports.leg_status(db, _flow(), callback_id, sid, status, _now())
+    return Response(status=204)
+
+
+@blueprint.post("/<int:callback_id>/resolution")
+@twilio_signed
+def resolution(callback_id: int) -> Response:
+    flow = _flow()
+    texts = _texts(flow)
+    with app_context.services().database.session() as db:
+        reports.resolution(db, flow, callback_id, _form("Digits"), _now())
+    response = VoiceResponse()
+    _say(response, texts["thanks"][flow.default_language], flow.default_language)
+    response.hangup()
+    return _xml(response)
+
+
+@blueprint.post("/<int:callback_id>/satisfied")
+@twilio_signed
+def satisfied(callback_id: int) -> Response:
+    flow = _flow()
+    texts = _texts(flow)
+    with app_context.services().database.session() as db:
+        callback = db.get(Callback, callback_id)
+        if callback is None:
+            abort(404)
+        language = _language(flow, callback.language)
+        if _form("Digits") == "2":
+            reports.not_satisfied(db, flow, callback_id, _now())
+    response = VoiceResponse()
+    gather = Gather(num_digits=1, action=_url(callback_id, "survey"), timeout=8)
+    _say(gather, texts["survey"][language], language)
+    response.append(gather)
+    _say(response, texts["thanks"][language], language)
+    return _xml(response)
+
+
+@blueprint.post("/<int:callback_id>/survey")
+@twilio_signed
+def survey(callback_id: int) -> Response:
+    flow = _flow()
+    texts = _texts(flow)
+    with app_context.services().database.session() as db:
+        callback = db.get(Callback, callback_id)
+        if callback is None:
+            abort(404)
+        language = _language(flow, callback.language)
+        reports.score(db, callback_id, _form("Digits"), language, _now())
+    response = VoiceResponse()
+    _say(response, texts["thanks"][language], language)
+    response.hangup()
+    return _xml(response)
+
+
+@blueprint.post("/<int:callback_id>/recording")
+@twilio_signed
+def recording(callback_id: int) -> Response:
+    """The officer leg's recording is ready: kept on a call row of its own, linked to the
+    ticket, and downloaded by the recordings job."""
+    sid, recording_sid = _call_sid(), _form("RecordingSid")
+    if not RECORDING_SID.match(recording_sid):
+        abort(400, description="missing or malformed RecordingSid")
+    status = _form("RecordingStatus") or "completed"
+    services = app_context.services()
+    loaded = services.flows.current()
+    with services.database.session() as db:
+        callback = db.get(Callback, callback_id)
+        if callback is None:
+            abort(404)
+        if db.get(Call, sid) is None:
+            stored_calls.save_flow_version(db, loaded.version, loaded.source, loaded.path, _now())
+            call = stored_calls.start_call(
+                db,
+                call_id=sid,
+                caller=callback.caller,
+                channel="callback",
+                flow_version=loaded.version,
+                language=callback.language,
+                at=_now(),
+            )
+            call.department, call.ticket_id = callback.department, callback.ticket_id
+        twilio_store.record_recording(db, recording_sid, sid, "callback", status, _now())
+    return Response(status=204)
