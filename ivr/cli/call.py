@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ from menus.problems import FlowError
 from menus.schema import Flow
 from speech.audio import PHONE_RATE, AudioError, read_wav
 from speech.models import ModelError
+from speech.playback import PlaybackError, Player
+from speech.prompts import PromptLibrary, PromptMissing
 
 
 def register(main: click.Group) -> None:
@@ -43,6 +45,9 @@ def register(main: click.Group) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event and action.")
 @click.option("--at", "at_local", metavar="YYYY-MM-DDTHH:MM", help="Local time of the call.")
 @click.option("--flow", "flow_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--audio", is_flag=True, help="Also play each prompt (from `ivr prompts build`) aloud."
+)
 @click.pass_obj
 def call(
     settings: Settings,
@@ -52,6 +57,7 @@ def call(
     as_json: bool,
     at_local: str | None,
     flow_path: Path | None,
+    audio: bool,
 ) -> None:
     """Call the IVR: typed lines are what you say, digits/*/# are keys, an empty line is silence."""
     if flow_path:
@@ -66,10 +72,13 @@ def call(
         raise click.BadParameter(
             f"the flow speaks {', '.join(flow.languages)}", param_hint="--lang"
         )
+    show: Callable[[act.Action], None] = _show_text if not as_json else lambda action: None
+    if audio:
+        show = _played(show, settings.data_dir / "prompts")
     phone = TerminalCall(
         services=services,
         recordings=LocalRecordingStore(database, settings.data_dir / "recordings"),
-        show=_show_text if not as_json else lambda action: None,
+        show=show,
         now=_start_time(at_local, ZoneInfo(flow.city.timezone)),
         simulated=at_local is not None,
         speech=lambda language: _recognizer(flow, language),
@@ -145,6 +154,26 @@ def _show_text(action: act.Action) -> None:
             click.echo(f"  [transferring to {action.target}: answered, or type transfer:no-answer]")
         case act.HangUp():
             click.echo("  [the IVR hangs up]")
+
+
+def _played(show: Callable[[act.Action], None], prompts: Path) -> Callable[[act.Action], None]:
+    """`show`, then each Say's audio from the prompt cache on this machine's speakers."""
+    try:
+        player = Player.find()
+    except PlaybackError as error:
+        raise click.ClickException(str(error)) from None
+    library = PromptLibrary(prompts)
+
+    def show_and_play(action: act.Action) -> None:
+        show(action)
+        if not isinstance(action, act.Say):
+            return
+        try:
+            player.play(library.compose(action))
+        except (PromptMissing, PlaybackError) as error:
+            click.echo(f"  (not played: {error})", err=True)
+
+    return show_and_play
 
 
 def _print_json(kind: str, type_name: str, payload: dict[str, Any]) -> None:

@@ -172,3 +172,39 @@ def test_the_confirmation_question_is_composed_with_the_intent_or_the_number(
     number = library.compose(say("texts.confirm", confirm["ko"], choice="4"))
     assert number[0] == folder / piece_name("4", "ko", 150)
     assert all(path.is_file() for path in tree + number)
+
+
+def call_aloud(data_dir: Path, path: str, *inputs: str) -> subprocess.CompletedProcess[str]:
+    """`ivr call --audio` on the Korean flow with PATH limited to `path`."""
+    env = {**os.environ, "CIVICLINE_DATA_DIR": str(data_dir), "PATH": path}
+    args = [arg for value in inputs for arg in ("--input", value)]
+    return subprocess.run(
+        [IVR, "call", "--flow", str(KOREAN_FLOW), "--lang", "ko", "--audio", *args],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_ivr_call_audio_plays_each_prompt_in_order_with_the_installed_player(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """The speakers are the one boundary faked: a `paplay` on PATH that logs what it plays."""
+    bin_dir, log = tmp_path / "bin", tmp_path / "played.log"
+    bin_dir.mkdir()
+    player = bin_dir / "paplay"
+    player.write_text(f'#!/bin/sh\necho "$1" >> {log}\n')
+    player.chmod(0o755)
+    done = call_aloud(data_dir, str(bin_dir), "9")
+    assert done.returncode == 0, done.stderr
+    played = [Path(line) for line in log.read_text().splitlines()]
+    library = PromptLibrary(data_dir / "prompts")
+    welcome = library.compose(say("welcome.prompt", WELCOME))
+    assert played[: len(welcome)] == welcome
+    assert all(path.is_file() for path in played) and "IVR: " + WELCOME in done.stdout
+
+
+def test_ivr_call_audio_without_a_player_says_what_to_install(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    done = call_aloud(data_dir, str(tmp_path), "9")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "no audio player found: install pulseaudio-utils (paplay)" in done.stderr
