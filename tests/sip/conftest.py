@@ -75,5 +75,6 @@ def kamailio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kamailio]:
 
 @pytest.fixture(scope="module")
 def node(sip_data: Path, sip_flow: Path, kamailio: Kamailio) -> Iterator[SipNode]:
+    """A node on the test flow; it loads the Korean model before it registers."""
     with running_node(node_settings(sip_data, sip_flow, kamailio)) as running:
         yield running

@@ -1,7 +1,8 @@
 """SIPp as the caller: a scenario built from steps, run against Kamailio, checked for success.
 
 Steps: `Pause(ms)`, `Keys("13#")` (RFC 2833 events, SIPp's play_dtmf: payload type 96, after
-no-op packets of type 97 that the node drops), `Speak(path)` (a raw μ-law file streamed as RTP
+400 ms of no-op packets of type 97 that the node drops; a play_dtmf cuts the one before it
+short, so keys close together go in one step), `Speak(path)` (a raw μ-law file streamed as RTP
 payload 0), `AwaitBye(ms)` (the node hangs up) or `HangUp()` (the caller sends BYE).
 """
 

@@ -3,8 +3,11 @@ transfers. Each call runs in real time, so each is short and the waits are the p
 
 from __future__ import annotations
 
+import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sip_rig import Kamailio
 from sipp_caller import AwaitBye, Keys, Pause, Speak, call
@@ -12,7 +15,8 @@ from sqlalchemy import select
 
 from ivr.channels.sip.node import SipNode
 from ivr.storage.models import Call, CallEvent, Recording, Ticket
-from speech.audio import pcm_to_ulaw, silence
+from ivr.storage.tickets import create_ticket
+from speech.audio import pcm_to_ulaw, read_wav, silence
 
 WELCOME_AND_NOTICE_MS = 11000
 """The welcome and the recording notice (heard in full: keys are ignored meanwhile)."""
@@ -75,4 +79,102 @@ def test_a_caller_files_a_report_by_keypad(
         recording = db.get(Recording, ticket.recording_id)
         assert recording is not None and recording.kind == "description"
         assert 1.0 <= recording.seconds <= 2.5
+        whole = db.scalars(
+            select(Recording).where(Recording.call_id == found.id, Recording.kind == "call")
+        ).one()
     assert rows[-1][1] == "HangUp"
+    assert any(t == "StartCallRecording" for kind, t, p in rows)
+    # from the end of the notice to the hang-up: the menus, the description and the read-back
+    assert 15 < whole.seconds < 40
+
+
+def spoken(path: Path, text: str) -> Path:
+    """`text` said by espeak-ng's Korean voice, framed as on a call (a little silence before,
+    a second after), as raw μ-law."""
+    wav = subprocess.run(
+        ["espeak-ng", "-v", "ko", "-s", "150", "--stdout", text],
+        capture_output=True,
+        check=True,
+        timeout=30,
+    ).stdout
+    pcm = silence(0.3, 8000) + read_wav(wav, 8000) + silence(1.0, 8000)
+    path.write_bytes(pcm_to_ulaw(pcm))
+    return path
+
+
+def test_a_caller_files_a_report_by_voice(
+    node: SipNode, kamailio: Kamailio, tmp_path: Path
+) -> None:
+    caller = "+359888100002"
+    done = call(
+        tmp_path,
+        kamailio.port,
+        [
+            Pause(WELCOME_AND_NOTICE_MS),
+            Speak(spoken(tmp_path / "tree.ulaw", "나무")),  # "tree": report a fallen tree
+            Pause(3500),
+            Keys("2"),  # district 2
+            Pause(4500),
+            Speak(tone(tmp_path / "hum.ulaw")),
+            Pause(2000),
+            Keys("#"),
+            Pause(500),
+            Speak(spoken(tmp_path / "yes.ulaw", "한국어")),  # the confirm phrase
+            AwaitBye(30000),
+        ],
+        caller=caller,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    found, rows = last_call(node, caller)
+    heard = [p["text"] for kind, t, p in rows if t == "SpeechRecognized"]
+    assert heard[:1] == ["나무"] and len(heard) == 2, rows
+    assert found.outcome == "ticket"
+    with node.services.database.session() as db:
+        ticket = db.get(Ticket, found.ticket_id)
+        assert ticket is not None and ticket.category == "fallen_tree" and ticket.district == 2
+
+
+def test_a_caller_who_declines_recording_hears_their_tickets_status(
+    node: SipNode, kamailio: Kamailio, tmp_path: Path
+) -> None:
+    caller = "+359888100003"
+    with node.services.database.session() as db:
+        ticket, _pin = create_ticket(
+            db,
+            at=datetime.now(UTC),
+            zone=ZoneInfo("Europe/Sofia"),
+            kind="report",
+            draft=False,
+            caller=caller,
+            language="ko",
+            department="parks",
+            category="fallen_tree",
+            district=4,
+            recording_id=None,
+            description=None,
+            deadline_days=7,
+            call_id=None,
+        )
+        ref = ticket.ref
+    done = call(
+        tmp_path,
+        kamailio.port,
+        [
+            Pause(2000),
+            Keys("8"),  # no recording, please
+            Pause(WELCOME_AND_NOTICE_MS - 2000),
+            Keys("3" + ref.replace("-", "") + "#"),  # status, then the number
+            AwaitBye(25000),  # the status, goodbye, and the node hangs up
+        ],
+        caller=caller,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    found, rows = last_call(node, caller)
+    looked_up = [p for kind, t, p in rows if t == "TicketLookedUp"]
+    assert looked_up and looked_up[0]["ref"] == ref and looked_up[0]["granted"]
+    said = [p["prompt"] for kind, t, p in rows if t == "Say"]
+    assert "status.result" in said
+    assert not any(t == "StartCallRecording" for kind, t, p in rows)
+    with node.services.database.session() as db:
+        kinds = db.scalars(select(Recording.kind).where(Recording.call_id == found.id)).all()
+    assert kinds == []  # declined: not a second of this call was kept

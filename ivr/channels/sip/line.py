@@ -13,6 +13,9 @@ timer, so nothing polls. Time is the wall clock at the answer plus the monotonic
   the beep are dropped) or the maximum length, stored as a "description" recording, and
   reported by RecordingFinished.
 - HangUp: the queued prompts play out, then BYE. A BYE from the caller is CallerHungUp.
+- StartCallRecording (the caller heard the recording notice and did not decline): from then
+  on both directions are kept, and stored as a "call" recording when the call ends. Without
+  it no call audio is kept at all.
 - No RTP for `media_timeout` seconds: the caller is treated as gone (logged).
 """
 
@@ -23,7 +26,6 @@ import logging
 import math
 import queue
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -36,12 +38,10 @@ from ivr.engine.ports import Recognizer, RecordingStore
 from ivr.engine.session import MIN_RECORDING_SECONDS
 from speech.audio import PHONE_RATE, seconds, wav_bytes
 from speech.prompts import PromptLibrary
-from webhooks.streams import prompt_audio
+from webhooks.streams import RecognizerFactory, prompt_audio
 
 log = logging.getLogger(__name__)
 
-RecognizerFactory = Callable[[CallRunner, str], Recognizer | None]
-"""The recogniser for a call's language at 8 kHz, or None when it is served by keys."""
 IDLE_SECONDS = 0.5
 BEEP_MARK = "\0beep"
 """Our own mark: the beep before a recording has played; never shown to the engine."""
@@ -103,6 +103,9 @@ class SipCall:
             log.exception("SIP call %s failed; hanging up", call_id)
             self._hang_up()
         finally:
+            if self.recognizer is not None:
+                self.recognizer.close()
+            self._save_call_recording()
             self.call.release()
 
     def _step(self) -> None:
@@ -199,8 +202,10 @@ class SipCall:
                 case act.Listen():
                     self.listen = action
                     if action.language != self.recognizer_language:
+                        if self.recognizer is not None:
+                            self.recognizer.close()
                         self.recognizer_language = action.language
-                        self.recognizer = self.recognizers(self.runner, action.language)
+                        self.recognizer = self.recognizers(self.runner, action.language, PHONE_RATE)
                     if self.recognizer is not None:
                         self.recognizer.listen(action)
                 case act.StartTimer():
@@ -215,10 +220,21 @@ class SipCall:
                     self._transfer(action)
                 case act.HangUp():
                     self.closing = True
+                case act.StartCallRecording():
+                    self.call.media.record_call()
 
     def _transfer(self, action: act.Transfer) -> None:
         log.warning("SIP call %s: transfers are not carried out yet", self.call.call_id)
         self._feed(ev.TransferFinished(at=self.now, result="failed"))
+
+    def _save_call_recording(self) -> None:
+        recorder = self.call.media.recorder
+        if recorder is None or self.runner is None or not recorder.seconds:
+            return
+        stored = self.recordings.save_wav(self.runner.call_id, "call", recorder.wav(), self.now)
+        log.info(
+            "SIP call %s: call recording %s, %.1f s", self.call.call_id, stored.id, stored.seconds
+        )
 
     def _hang_up(self) -> None:
         if self.done:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pyVoIP import RTP
 
 from ivr.channels.sip import rtp
+from webhooks.call_recording import CallRecorder
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ FRAME_SECONDS = 0.02
 RECEIVE_TIMEOUT_SECONDS = 0.2
 RESYNC_SECONDS = 0.2
 """A sender this late (the machine stalled) starts a new schedule instead of bursting."""
-SILENCE = b"\0" * rtp.FRAME_BYTES
+MAX_INBOUND_BACKLOG = 3 * rtp.FRAME_BYTES
+"""Caller audio waiting for the recording's next tick; more (a burst after a stall) is cut."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,17 @@ class MediaStream(RTP.RTPClient):
         """Datagrams dropped: from another address, not RTP, or an unknown payload type."""
         self._ended = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.recorder: CallRecorder | None = None
+        """Both directions from `record_call`, on the sender's 20 ms clock."""
+        self._inbound = bytearray()
+        self._lock = threading.Lock()
+
+    def record_call(self) -> None:
+        """Keep the whole call's audio from now on (the caller consented)."""
+        with self._lock:
+            if self.recorder is None:
+                self.recorder = CallRecorder(8000)
+                self._inbound.clear()
 
     def start(self) -> None:
         if self.running:
@@ -182,7 +195,11 @@ class MediaStream(RTP.RTPClient):
     def _take(self, packet: rtp.RtpPacket) -> None:
         self.last_heard = time.monotonic()
         if packet.payload_type == self.audio_type:
-            self.events.put(Heard(rtp.decode(packet.payload_type, packet.payload)))
+            pcm = rtp.decode(packet.payload_type, packet.payload)
+            if self.recorder is not None:
+                with self._lock:
+                    self._inbound += pcm
+            self.events.put(Heard(pcm))
         elif packet.payload_type == self.event_type:
             key = self.keys.key(packet)
             if key is not None:
@@ -218,6 +235,7 @@ class MediaStream(RTP.RTPClient):
                 if not self.running:
                     return
                 log.warning("port %d: RTP to %s could not be sent", self.inPort, self.remote)
+            self._record(pcm)
             for mark in finished:
                 self.events.put(Played(mark))
             first = False
@@ -228,3 +246,15 @@ class MediaStream(RTP.RTPClient):
             if now - due > RESYNC_SECONDS:
                 due = now
             time.sleep(max(0.0, due - now))
+
+    def _record(self, sent: bytes) -> None:
+        """One tick of the call recording: the frame sent and what the caller sent meanwhile
+        (padded with silence, and never more than a few frames behind)."""
+        if self.recorder is None:
+            return
+        with self._lock:
+            del self._inbound[: max(0, len(self._inbound) - MAX_INBOUND_BACKLOG)]
+            heard = bytes(self._inbound[: rtp.FRAME_BYTES]).ljust(rtp.FRAME_BYTES, b"\0")
+            del self._inbound[: rtp.FRAME_BYTES]
+            self.recorder.heard(heard)
+            self.recorder.said(sent)

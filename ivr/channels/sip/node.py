@@ -11,13 +11,16 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from ivr.bootstrap import call_services, line_recognizer, open_database
+from ivr.bootstrap import call_services, open_database, shared_models
 from ivr.calls import CallServices
 from ivr.channels.sip.line import SipCall
 from ivr.channels.sip.phone import CivicCall, CivicPhone
 from ivr.config import Settings
 from ivr.recordings import LocalRecordingStore
+from menus.schema import Flow
+from speech.models import ModelError
 from speech.prompts import PromptLibrary
+from webhooks.streams import call_recognizer
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +37,9 @@ class SipNode:
         return cls(settings, call_services(settings, database))
 
     def start(self) -> None:
-        """Register at the registrar; calls are served from then on."""
+        """Load the flow's speech models, then register; calls are served from then on."""
         s = self.settings
+        load_models(self.services.flows.current().flow)
         self.phone = CivicPhone(
             s.sip_registrar_host,
             s.sip_registrar_port,
@@ -63,7 +67,7 @@ class SipNode:
         SipCall(
             self.services,
             PromptLibrary(self.settings.data_dir / "prompts"),
-            line_recognizer,
+            call_recognizer,
             LocalRecordingStore(self.services.database, self.settings.data_dir / "recordings"),
             call,
             media_timeout=self.settings.sip_media_timeout,
@@ -79,3 +83,14 @@ class SipNode:
             stop.wait()
         finally:
             self.stop()
+
+
+def load_models(flow: Flow) -> None:
+    """Each language's Vosk model, loaded before the first call rather than during it."""
+    for language, spec in flow.languages.items():
+        if spec.model is None:
+            continue
+        try:
+            shared_models().get(spec.model)
+        except ModelError as error:
+            log.warning("%s is served keypad-only: %s", language, error)
