@@ -68,11 +68,13 @@ def level(pcm: bytes) -> float:
 
 
 def signal_to_noise(levels: list[float]) -> float:
-    """dB between the loud frames (90th percentile: speech) and the quiet ones (10th: the
-    line's noise between words and around them) of one turn's frame levels."""
+    """dB between the loud frames (90th percentile: speech) and the quiet ones (5th: the
+    line's noise around the words) of one turn's frame levels. A turn ends with at least
+    0.3 s of silence (15 frames of 20 ms), so the 5th percentile is the line's noise for
+    turns up to 6 s, even when the caller spoke from the first frame."""
     if not levels:
         return 0.0
-    loud, quiet = np.percentile(levels, [90, 10])
+    loud, quiet = np.percentile(levels, [90, 5])
     return float(20 * np.log10(loud / quiet))
 
 
