@@ -13,7 +13,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.callback_jobs import CALL_ATTEMPTS, CONNECT, RETRY_AFTER, missed, send, tell_escalated
+from ivr.callback_jobs import (
+    CALL_ATTEMPTS,
+    CONNECT,
+    RETRY_AFTER,
+    missed,
+    send_resolution,
+    tell_escalated,
+)
 from ivr.storage import escalations, surveys
 from ivr.storage.models import Callback, CallbackAttempt, Ticket, TicketNote
 from ivr.storage.queue import enqueue
@@ -89,10 +96,7 @@ def resolution(session: Session, flow: Flow, callback_id: int, key: str, at: dat
         session.add(
             TicketNote(ticket_id=ticket.id, kind="note", body=body, author="officer", at=at)
         )
-    texts = flow.texts.callback_sms
-    if texts is not None and ticket is not None:
-        params = {"ref": ticket.ref, "resolution": said}
-        send(session, flow, callback, "resolution", texts.resolution, params, at)
+    send_resolution(session, flow, callback, said, at)
     return True
 
 

@@ -49,6 +49,7 @@ CONNECT = "callback.connect"
 CALL_ATTEMPTS = 2
 """Each leg is called at most twice: the first call and one retry."""
 RETRY_AFTER = timedelta(minutes=2)
+MAX_SEGMENTS = 2
 ACTIVE = ("booked", "placed")
 
 
@@ -305,3 +306,28 @@ class LoggingOutboundCaller:
 
     def find(self, to: str, since: datetime) -> str | None:
         return None
+
+
+def send_resolution(
+    session: Session, flow: Flow, callback: Callback, resolution: str, at: datetime
+) -> None:
+    """Text the citizen the officer's resolution, cut (with an ellipsis) to fit 2 segments."""
+    texts = flow.texts.callback_sms
+    ticket = session.get(Ticket, callback.ticket_id) if callback.ticket_id else None
+    if texts is None or ticket is None:
+        return
+    language = callback.language if callback.language in flow.languages else flow.default_language
+    template, words = texts.resolution[language], " ".join(resolution.split())
+    body = fill(template, {"ref": ticket.ref, "resolution": words})
+    while outbox.segments(body) > MAX_SEGMENTS and words:
+        words = words[: len(words) * 9 // 10].rstrip()
+        body = fill(template, {"ref": ticket.ref, "resolution": f"{words}…"})
+    outbox.queue_sms(
+        session,
+        to=callback.caller,
+        body=body,
+        template="callback_sms.resolution",
+        language=language,
+        ticket_id=ticket.id,
+        at=at,
+    )

@@ -1,5 +1,7 @@
-"""The callback queue of one local day: due, overdue and done; assigning a callback to an
-officer of its department; recording what came of it."""
+"""The callback queue of one local day: due, overdue and done, with who calls (the officer
+or a rung of the escalation ladder) and the attempts made; assigning a callback to an officer
+of its department; recording what came of it (a resolution is noted on the ticket and texted
+to the citizen)."""
 
 from __future__ import annotations
 
@@ -7,13 +9,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms.fields.choices import SelectChoice
 
 from ivr.app_context import services
-from ivr.storage.models import Callback, Officer, Ticket
-from ivr.web.access import may_see, record, visible, zone
+from ivr.callback_jobs import send_resolution
+from ivr.storage.models import Callback, CallbackAttempt, Officer, Ticket, TicketNote
+from ivr.web.access import flow, may_see, record, visible, zone
 from ivr.web.forms import AssignForm, OutcomeForm
 
 blueprint = Blueprint("callbacks", __name__)
@@ -43,6 +47,13 @@ def queue() -> Any:
     with services().database.session(read_only=True) as session:
         rows = list(session.execute(statement))
         officers = {o.id: o for o in session.scalars(select(Officer).where(Officer.active))}
+        tries: dict[int, list[CallbackAttempt]] = {}
+        for attempt in session.scalars(
+            select(CallbackAttempt)
+            .where(CallbackAttempt.callback_id.in_([c.id for c, _ in rows]))
+            .order_by(CallbackAttempt.id)
+        ):
+            tries.setdefault(attempt.callback_id, []).append(attempt)
     for callback, ref in rows:
         if callback.status in DONE_STATUSES or callback.done_at is not None:
             group = "done"
@@ -58,6 +69,7 @@ def queue() -> Any:
         following=day + timedelta(days=1),
         groups=groups,
         officers=officers,
+        tries=tries,
         zone=local,
     )
 
@@ -105,10 +117,20 @@ def outcome(callback_id: int) -> Any:
     form = OutcomeForm()
     if not form.validate_on_submit():
         abort(400)
+    now = datetime.now(UTC)
     with services().database.session() as session:
         callback = _visible_callback(session, callback_id)
         callback.status = callback.outcome = form.outcome.data
         callback.resolution = form.resolution.data or None
-        callback.done_at = datetime.now(UTC)
+        callback.done_at = now
         record(session, "callback.outcome", str(callback.id), outcome=form.outcome.data)
+        if callback.resolution and callback.ticket_id is not None:
+            body = f"Callback {callback.id} ({callback.outcome}): {callback.resolution}"
+            author = f"user:{current_user.username}"
+            session.add(
+                TicketNote(
+                    ticket_id=callback.ticket_id, kind="note", body=body, author=author, at=now
+                )
+            )
+            send_resolution(session, flow(), callback, callback.resolution, now)
     return _back(callback)

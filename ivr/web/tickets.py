@@ -23,7 +23,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ivr.app_context import services
-from ivr.storage import stats
+from ivr.callback_jobs import tell_escalated
+from ivr.storage import escalations, stats
 from ivr.storage.models import Callback, SmsOutbox, Ticket, TicketNote
 from ivr.storage.outbox import queue_sms
 from ivr.storage.tickets import set_status
@@ -149,6 +150,7 @@ def detail(ref: str) -> Any:
             )
         )
         callbacks = list(session.scalars(select(Callback).where(Callback.ticket_id == ticket.id)))
+        chain = escalations.chain(session, ticket.id)
     current = flow()
     ladder = current.escalation
     return render_template(
@@ -158,6 +160,7 @@ def detail(ref: str) -> Any:
         notes=notes,
         messages=messages,
         callbacks=callbacks,
+        chain=chain,
         rung=ladder[min(ticket.escalation_level, len(ladder) - 1)] if ladder else None,
         can_escalate=ticket.escalation_level + 1 < len(ladder),
         zone=zone(),
@@ -287,16 +290,16 @@ def reassign(ref: str) -> Any:
 def escalate(ref: str) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
-    ladder = flow().escalation
     with services().database.session() as session:
         ticket = _visible_ticket(session, ref)
-        if ticket.escalation_level + 1 >= len(ladder):
+        now = datetime.now(UTC)
+        step = escalations.escalate(session, flow(), ticket, reason="supervisor", at=now)
+        if step is None:
             flash("The ticket is already at the top of the escalation ladder.")
             return redirect(url_for("tickets.detail", ref=ref))
-        ticket.escalation_level += 1
-        ticket.updated_at = datetime.now(UTC)
-        role = ladder[ticket.escalation_level].role
-        record(session, "ticket.escalate", ticket.ref, level=ticket.escalation_level, role=role)
+        tell_escalated(session, flow(), ticket, step.callback_id, now)
+        role = step.role
+        record(session, "ticket.escalate", ticket.ref, level=step.to_level, role=role)
     flash(f"Escalated to {role}.")
     return redirect(url_for("tickets.detail", ref=ref))
 
