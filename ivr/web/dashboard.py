@@ -14,12 +14,13 @@ from flask import Blueprint, render_template, request
 from markupsafe import Markup
 
 from ivr.app_context import services
-from ivr.storage import stats
+from ivr.storage import stats, surveys
 from ivr.web.access import departments, flow, zone
 from menus.schema import Flow
 
 blueprint = Blueprint("dashboard", __name__)
 MAX_DAYS = 92
+SURVEYS = {"ivr": "After IVR calls", "callback": "After callbacks"}
 
 
 @blueprint.get("/")
@@ -65,8 +66,16 @@ def index() -> Any:
             [node for node, *_ in confusing],
             [round(100 * (m + i) / t, 1) for _, t, m, i in confusing],
         )
+    survey = None
+    if allowed is None:
+        with services().database.session(read_only=True) as session:
+            survey = {
+                label: surveys.score_summary(session, start, end, kind)
+                for kind, label in SURVEYS.items()
+            }
     return render_template(
         "dashboard.html",
+        survey=survey,
         days=days,
         totals=totals,
         charts={title: Markup(svg) for title, svg in charts.items()},

@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from callback_flows import DEMO_FLOW_PATH, demo_flow
+from callback_site import csrf_token, supervisor_client
 from flask import Flask
 from sqlalchemy import select
 
 from ivr.callback_jobs import CallbackJobs, LoggingOutboundCaller
 from ivr.storage import callbacks, escalations
 from ivr.storage.db import Database
-from ivr.storage.directory import add_user
 from ivr.storage.models import Callback, Job, SmsOutbox, Ticket, TicketEscalation, TicketNote
 from ivr.storage.tickets import create_ticket
 from menus.registry import FlowRegistry
@@ -123,37 +123,16 @@ def test_racing_escalations_on_postgresql_climb_one_level(pg_url: str) -> None:
         database.dispose()
 
 
-def login(app: Flask, demo_db: Database) -> object:
-    with demo_db.session() as session:
-        add_user(session, "ana", "correct horse", "supervisor")
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = _token(page)
-    reply = client.post(
-        "/login", data={"username": "ana", "password": "correct horse", "csrf_token": token}
-    )
-    assert reply.status_code == 302
-    return client
-
-
-def _token(html: str) -> str:
-    for marker in ('name="csrf_token" type="hidden" value="', 'name="csrf_token" value="'):
-        if marker in html:
-            start = html.index(marker) + len(marker)
-            return html[start : html.index('"', start)]
-    raise AssertionError("no CSRF token on the page")
-
-
 def test_the_ticket_page_shows_the_chain_and_escalates_one_level(
     demo_app: Flask, demo_db: Database
 ) -> None:
     ticket_id = file_ticket(demo_db)
-    client = login(demo_app, demo_db)
+    client = supervisor_client(demo_app, demo_db)
     with demo_db.session(read_only=True) as session:
         ref = session.get_one(Ticket, ticket_id).ref
     page = client.get(f"/tickets/{ref}")  # type: ignore[attr-defined]
     assert "Not escalated." in page.get_data(as_text=True)
-    token = _token(page.get_data(as_text=True))
+    token = csrf_token(page.get_data(as_text=True))
     for _ in range(4):  # officer → head of service → vice-mayor → mayor, then the top
         client.post(f"/tickets/{ref}/escalate", data={"csrf_token": token})  # type: ignore[attr-defined]
     html = client.get(f"/tickets/{ref}").get_data(as_text=True)  # type: ignore[attr-defined]
@@ -183,9 +162,9 @@ def test_a_resolution_recorded_on_the_site_is_noted_and_texted(
         )
         assert callback is not None
         callback_id, day = callback.id, callback.slot_start.astimezone(BUCHAREST).date()
-    client = login(demo_app, demo_db)
+    client = supervisor_client(demo_app, demo_db)
     page = client.get(f"/callbacks?day={day.isoformat()}").get_data(as_text=True)  # type: ignore[attr-defined]
-    token = _token(page)
+    token = csrf_token(page)
     long_story = "The hole was filled with asphalt on Monday morning. " * 10
     form = {"csrf_token": token, "outcome": "answered", "resolution": long_story}
     reply = client.post(f"/callbacks/{callback_id}/outcome", data=form)  # type: ignore[attr-defined]
