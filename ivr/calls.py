@@ -1,10 +1,12 @@
 """The shell around one call: every channel drives its calls through a CallRunner.
 
 A runner feeds events to the engine's session, stores every event and action as it happens
-(redacted where they carry a PIN), carries out storage actions (`ivr.effects`) and feeds
-their answers back, and hands the line actions (Say, Listen, Record, timers, Transfer,
-HangUp) to the channel. If the database fails while a row is being written, the row waits in
-memory and is written with the next one, so the call goes on and nothing said is lost.
+(redacted where they carry a PIN; each with the event's time and the wall-clock time the
+runner took it, on which reply latency is measured), carries out storage actions
+(`ivr.effects`) and feeds their answers back, and hands the line actions (Say, Listen,
+Record, timers, Transfer, HangUp) to the channel. If the database fails while a row is being
+written, the row waits in memory and is written with the next one, so the call goes on and
+nothing said is lost.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -52,6 +54,8 @@ class _Row:
     type: str
     payload: dict[str, Any]
     at: datetime
+    stored_at: datetime
+    """Wall clock when the runner took the row: a turn's reply latency is measured on it."""
 
 
 Observer = Callable[[str, str, dict[str, Any]], None]
@@ -179,7 +183,7 @@ class CallRunner:
     def _store(self, kind: str, item: ev.Event | act.Action, at: datetime) -> None:
         type_name, payload = to_record(item)
         self.seq += 1
-        self.backlog.append(_Row(self.seq, kind, type_name, payload, at))
+        self.backlog.append(_Row(self.seq, kind, type_name, payload, at, datetime.now(UTC)))
         if self.observe:
             self.observe(kind, type_name, payload)
 
@@ -196,6 +200,7 @@ class CallRunner:
                         type=row.type,
                         payload=row.payload,
                         at=row.at,
+                        stored_at=row.stored_at,
                     )
                 if node is not None:
                     calls.set_current_node(db, self.call_id, node)

@@ -1,6 +1,8 @@
 """A stored call read as turns: at which node the caller was asked, what they did (keys,
 words with confidence, silence), what came of it (a choice leading to another node, no
-match, no input) and how long the line took to answer (input event → next Say).
+match, no input) and how long the line took to answer: from the moment the runner took the
+input event to the moment it made the next Say (both wall-clock `stored_at`; the rows' `at`
+is the event's own time, which the actions it caused share, so it cannot time a reply).
 
 Pure: it reads CallEvent-like rows (kind, type, payload, at) in `seq` order. The call detail
 page shows these turns; the dashboard's summary tables count them as each call ends.
@@ -21,6 +23,7 @@ class StoredRow(Protocol):
     type: str
     payload: dict[str, Any]
     at: datetime
+    stored_at: datetime | None
 
 
 @dataclass
@@ -35,7 +38,9 @@ class Turn:
     """`choice` (left for `target`), `no_match`, `no_input`, `stayed` or `pending`."""
     target: str | None = None
     latency: float | None = None
-    """Seconds from the input to the next Say, when one followed."""
+    """Seconds from the input to the next Say, when one followed (None on rows stored without
+    a wall-clock time)."""
+    stored_at: datetime | None = None
 
 
 def turns(rows: Iterable[StoredRow]) -> list[Turn]:
@@ -50,8 +55,8 @@ def turns(rows: Iterable[StoredRow]) -> list[Turn]:
                 _settle(current, listened)
             node = listened
         elif row.kind == "action" and row.type == "Say" and current is not None:
-            if current.latency is None:
-                current.latency = (row.at - current.at).total_seconds()
+            if current.latency is None and current.stored_at and row.stored_at:
+                current.latency = (row.stored_at - current.stored_at).total_seconds()
             if current.result == "pending":
                 _settle(current, str(row.payload.get("prompt", "")).split(".")[0], row.payload)
         elif row.kind == "event" and _is_input(row) and node is not None:
@@ -69,12 +74,15 @@ def _is_input(row: StoredRow) -> bool:
 
 
 def _turn(node: str, row: StoredRow) -> Turn:
+    stored = row.stored_at
     if row.type == "DigitsPressed":
-        return Turn(node, row.at, "keys", str(row.payload.get("digits")), None)
+        digits = str(row.payload.get("digits"))
+        return Turn(node, row.at, "keys", digits, None, stored_at=stored)
     if row.type == "SpeechRecognized":
         confidence = row.payload.get("confidence")
-        return Turn(node, row.at, "speech", str(row.payload.get("text")), confidence)
-    return Turn(node, row.at, "silence", None, None)
+        text = str(row.payload.get("text"))
+        return Turn(node, row.at, "speech", text, confidence, stored_at=stored)
+    return Turn(node, row.at, "silence", None, None, stored_at=stored)
 
 
 def _settle(turn: Turn, owner: str, say: dict[str, Any] | None = None) -> None:

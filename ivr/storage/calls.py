@@ -63,10 +63,22 @@ def append_event(
     type: str,
     payload: dict[str, Any],
     at: datetime,
+    stored_at: datetime | None = None,
 ) -> None:
     """Store one event (`kind="event"`) or action (`kind="action"`) of a call, already
-    redacted; `seq` orders them and is unique within the call."""
-    session.add(CallEvent(call_id=call_id, seq=seq, kind=kind, type=type, payload=payload, at=at))
+    redacted; `seq` orders them and is unique within the call; `stored_at` is when the runner
+    took it (wall clock)."""
+    session.add(
+        CallEvent(
+            call_id=call_id,
+            seq=seq,
+            kind=kind,
+            type=type,
+            payload=payload,
+            at=at,
+            stored_at=stored_at,
+        )
+    )
     session.flush()
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ivr.storage.models import (
     Call,
+    CallChoice,
     CallEvent,
     CallHourStats,
     ChoiceDayStats,
@@ -27,7 +28,8 @@ CLOSED_STATUSES = frozenset({"resolved", "closed", "rejected"})
 
 
 def count_finished_call(session: Session, call: Call, events: Sequence[CallEvent]) -> None:
-    """Add a call that just ended to the summaries: its hour, its turns, its ticket."""
+    """Add a call that just ended to the summaries: its hour, its turns, its ticket; and keep
+    its menu choices for the call log's intent filter."""
     assert call.ended_at is not None and call.outcome is not None
     hour = call.started_at.replace(minute=0, second=0, microsecond=0)
     _add(
@@ -51,6 +53,12 @@ def count_finished_call(session: Session, call: Call, events: Sequence[CallEvent
     for (node, target), count in choices.items():
         _add(
             session, ChoiceDayStats, {"day": day, "node": node, "target": target}, {"count": count}
+        )
+        choice = {"call_id": call.id, "node": node, "target": target}
+        session.execute(
+            insert_statement(session, CallChoice)
+            .values(**choice, started_at=call.started_at)
+            .on_conflict_do_nothing(index_elements=list(choice))
         )
     if call.ticket_id is not None:
         count_tickets(session, day, opened=1)

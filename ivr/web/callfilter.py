@@ -1,5 +1,10 @@
 """The call log's filters, read from the query string, as a WHERE clause; and its keyset
-cursor on (started_at, id), newest first, so every page costs the same at any depth."""
+cursor on (started_at, id), newest first, so every page costs the same at any depth.
+
+The intent filter takes `node:intent` of the current flow and finds the calls whose stored
+choices (`call_choices`, kept as calls end) left that node for the intent's target; only
+intents whose target no other intent of their node shares can be told apart that way.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, or_
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_
 
 from ivr.phones import normalize_number
-from ivr.storage.models import Call
+from ivr.storage.models import Call, CallChoice
+from menus.schema import Flow
 
 PAGE_SIZE = 50
 
@@ -26,6 +32,8 @@ class CallFilter:
     caller: str = ""
     has_ticket: str = ""
     """"yes", "no" or "" (either)."""
+    intent: str = ""
+    """`node:intent`, or "" (any)."""
 
     @classmethod
     def from_args(cls, args: Any) -> CallFilter:
@@ -37,6 +45,7 @@ class CallFilter:
             language=args.get("language", "").strip(),
             caller=args.get("caller", "").strip(),
             has_ticket=args.get("has_ticket", "").strip(),
+            intent=args.get("intent", "").strip(),
         )
 
     def query_args(self) -> dict[str, str]:
@@ -49,11 +58,13 @@ class CallFilter:
             "language": self.language,
             "caller": self.caller,
             "has_ticket": self.has_ticket,
+            "intent": self.intent,
         }
         return {key: value for key, value in values.items() if value}
 
-    def apply(self, query: Select[Any], zone: ZoneInfo, country: str) -> Select[Any]:
+    def apply(self, query: Select[Any], zone: ZoneInfo, flow: Flow) -> Select[Any]:
         """`query` over calls, narrowed to these filters (dates are local days in `zone`)."""
+        country = flow.city.country
         if self.start:
             query = query.where(Call.started_at >= _local_midnight(self.start, zone))
         if self.end:
@@ -72,7 +83,31 @@ class CallFilter:
             query = query.where(Call.ticket_id.is_not(None))
         elif self.has_ticket == "no":
             query = query.where(Call.ticket_id.is_(None))
+        if self.intent:
+            choice = intent_choices(flow).get(self.intent)
+            if choice is None:
+                return query.where(false())
+            node, target = choice
+            query = query.where(
+                exists().where(
+                    CallChoice.call_id == Call.id,
+                    CallChoice.node == node,
+                    CallChoice.target == target,
+                )
+            )
         return query
+
+
+def intent_choices(flow: Flow) -> dict[str, tuple[str, str]]:
+    """`node:intent` → (node, target) for each menu intent a stored choice tells apart."""
+    found: dict[str, tuple[str, str]] = {}
+    for name, node in flow.nodes.items():
+        intents = getattr(node, "intents", None) or {}
+        targets = [intent.goto for intent in intents.values()]
+        for intent_name, intent in intents.items():
+            if intent.goto is not None and targets.count(intent.goto) == 1:
+                found[f"{name}:{intent_name}"] = (name, intent.goto)
+    return found
 
 
 def before(cursor: str | None) -> ColumnElement[bool] | None:

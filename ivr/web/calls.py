@@ -22,7 +22,7 @@ from ivr.storage.calls import call_events
 from ivr.storage.models import Call, Callback, Recording, Ticket
 from ivr.turns import turns
 from ivr.web.access import flow, may_see, record, visible, zone
-from ivr.web.callfilter import PAGE_SIZE, CallFilter, before, cursor_of
+from ivr.web.callfilter import PAGE_SIZE, CallFilter, before, cursor_of, intent_choices
 from ivr.web.export import csv_download
 
 blueprint = Blueprint("calls", __name__)
@@ -39,7 +39,7 @@ def _log_query(filters: CallFilter) -> Any:
         .where(visible(Call.department))
         .order_by(Call.started_at.desc(), Call.id.desc())
     )
-    return filters.apply(query, zone(), current.city.country)
+    return filters.apply(query, zone(), current)
 
 
 @blueprint.get("/calls")
@@ -61,6 +61,7 @@ def log() -> Any:
         next_cursor=next_cursor,
         flow=flow(),
         outcomes=OUTCOMES + EXTRA_OUTCOMES,
+        intents=list(intent_choices(flow())),
         zone=zone(),
     )
 

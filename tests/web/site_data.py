@@ -157,7 +157,7 @@ def _call(database: Any, version: str, call_id: str, at: datetime, said: str) ->
             stamp = at + timedelta(seconds=seq, milliseconds=250 if kind == "action" else 0)
             calls.append_event(
                 session, call_id=call_id, seq=seq, kind=kind, type=type_name, payload=payload,
-                at=stamp,
+                at=at + timedelta(seconds=seq), stored_at=stamp,
             )  # fmt: skip
     return call_id
 

@@ -70,3 +70,23 @@ class CallEvent(Base):
     type: Mapped[str]
     payload: Mapped[dict[str, Any]]
     at: Mapped[datetime]
+    """The event's own time (the channel's clock); an action carries its event's."""
+    stored_at: Mapped[datetime | None]
+    """Wall-clock time the call's runner took the row (an event coming in, an action made):
+    the reply latency of a turn is measured on it. None on rows stored before it existed."""
+
+
+class CallChoice(Base):
+    """A menu choice made in a finished call: the node left and the node it led to. The call
+    log's intent filter reads it, newest first, through its index."""
+
+    __tablename__ = "call_choices"
+    __table_args__ = (
+        Index("ix_call_choices_node_target_started_at", "node", "target", "started_at", "call_id"),
+    )
+
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id"), primary_key=True)
+    node: Mapped[str] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime]
+    """The call's, copied so the filter pages by the index alone."""
