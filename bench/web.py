@@ -32,6 +32,7 @@ from ivr.storage.calls import save_flow_version  # noqa: E402
 from ivr.storage.directory import add_user  # noqa: E402
 from ivr.storage.models import (  # noqa: E402
     Call,
+    CallChoice,
     CallEvent,
     CallHourStats,
     ChoiceDayStats,
@@ -41,13 +42,23 @@ from ivr.web import create_app  # noqa: E402
 
 DEPARTMENTS = ("roads", "lighting", "taxes", "urbanism", "public_relations")
 OUTCOMES = ("ticket", "ticket", "transferred", "status", "callback", "handled", "abandoned")
+CHOICES = {  # the main menu's intents in callflows.yaml → the node each leads to, and weight
+    "report": ("report_category", 50),
+    "status": ("status", 20),
+    "callback": ("callback_department", 15),
+    "departments": ("departments", 10),
+    "faq": ("faq", 5),
+}
 BATCH = 5_000
 PASSWORD = "bench password"
 
 
-def call_rows(n: int, now: datetime, version: str) -> Iterator[tuple[dict, list]]:
-    """Call `n`'s row and its 12 event rows (menu, a no-match, speech, a choice, an SMS)."""
+def call_rows(n: int, now: datetime, version: str) -> Iterator[tuple[dict, list, dict]]:
+    """Call `n`'s row, its 12 event rows (menu, a no-match, speech, a choice) and its menu
+    choice row."""
     rng = random.Random(n)
+    intent = rng.choices(list(CHOICES), weights=[w for _, w in CHOICES.values()])[0]
+    target = CHOICES[intent][0]
     at = now - timedelta(seconds=rng.randrange(90 * 86_400))
     call_id = f"bench-{n:08d}"
     department = rng.choice(DEPARTMENTS)
@@ -74,9 +85,9 @@ def call_rows(n: int, now: datetime, version: str) -> Iterator[tuple[dict, list]
         ("event", "DigitsPressed", {"digits": "8"}),
         ("action", "Say", {"prompt": "texts.no_match", "text": "Sorry?", "mark": "m3"}),
         ("action", "Listen", {"node": "main", "keys": "123450"}),
-        ("event", "SpeechRecognized", {"text": "pothole", "confidence": 0.8}),
-        ("action", "Say", {"prompt": "report_category.prompt", "text": "What?", "mark": "m4"}),
-        ("action", "Listen", {"node": "report_category", "keys": "12345"}),
+        ("event", "SpeechRecognized", {"text": intent, "confidence": 0.8}),
+        ("action", "Say", {"prompt": f"{target}.prompt", "text": "What?", "mark": "m4"}),
+        ("action", "Listen", {"node": target, "keys": "12345"}),
         ("event", "CallerHungUp", {}),
     ]
     rows = [
@@ -87,10 +98,11 @@ def call_rows(n: int, now: datetime, version: str) -> Iterator[tuple[dict, list]
             "type": kind_type,
             "payload": payload,
             "at": at + timedelta(seconds=2 * seq),
+            "stored_at": at + timedelta(seconds=2 * seq, milliseconds=rng.randrange(5, 400)),
         }
         for seq, (kind, kind_type, payload) in enumerate(events, start=1)
     ]
-    yield call, rows
+    yield call, rows, {"call_id": call_id, "node": "main", "target": target, "started_at": at}
 
 
 def generate(app: Any, calls: int) -> float:
@@ -101,22 +113,26 @@ def generate(app: Any, calls: int) -> float:
     began = time.perf_counter()
     hours: Counter[tuple[datetime, str, str]] = Counter()
     days: Counter[Any] = Counter()
+    choices: Counter[tuple[Any, str]] = Counter()
     engine = services.database.engine
     with services.database.session() as session:
         save_flow_version(session, loaded.version, loaded.source, loaded.path, now)
         add_user(session, "bench", PASSWORD, "supervisor")
     for first in range(0, calls, BATCH):
-        call_batch, event_batch = [], []
+        call_batch, event_batch, choice_batch = [], [], []
         for n in range(first, min(first + BATCH, calls)):
-            for call, rows in call_rows(n, now, loaded.version):
+            for call, rows, choice in call_rows(n, now, loaded.version):
                 call_batch.append(call)
                 event_batch.extend(rows)
+                choice_batch.append(choice)
+                choices[(call["started_at"].date(), choice["target"])] += 1
                 hour = call["started_at"].replace(minute=0, second=0)
                 hours[(hour, call["outcome"], call["department"])] += 1
                 days[call["started_at"].date()] += 1
         with engine.begin() as connection:
             connection.execute(insert(Call), call_batch)
             connection.execute(insert(CallEvent), event_batch)
+            connection.execute(insert(CallChoice), choice_batch)
     with engine.begin() as connection:
         connection.execute(
             insert(CallHourStats),
@@ -132,8 +148,8 @@ def generate(app: Any, calls: int) -> float:
         )  # fmt: skip
         connection.execute(
             insert(ChoiceDayStats),
-            [{"day": d, "node": "main", "target": "report_category", "count": c}
-             for d, c in days.items()],
+            [{"day": d, "node": "main", "target": t, "count": c}
+             for (d, t), c in choices.items()],
         )  # fmt: skip
     return time.perf_counter() - began
 
@@ -152,6 +168,7 @@ def measure(app: Any, calls: int, repeats: int) -> dict[str, tuple[float, float]
     pages = {
         "call log, first page": lambda: "/calls",
         "call log, filtered": lambda: f"/calls?department={rng.choice(DEPARTMENTS)}&outcome=ticket",
+        "call log, by intent": lambda: f"/calls?intent=main:{rng.choice(list(CHOICES))}",
         "call detail": lambda: f"/calls/bench-{rng.randrange(calls):08d}",
         "dashboard, 30 days": lambda: "/?days=30",
     }
