@@ -65,8 +65,10 @@ def _store(
             received_at=at,
         )
         .on_conflict_do_nothing(index_elements=[SmsInbound.message_sid])
+        .returning(SmsInbound.message_sid)
     )
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING
+    return session.execute(statement).first() is not None
 
 
 def _state(

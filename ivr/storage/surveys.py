@@ -56,8 +56,9 @@ def record_survey(
             callback_id=callback_id,
         )
         .on_conflict_do_nothing(index_elements=[key])
+        .returning(SurveyResponse.id)
     )
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    return session.execute(statement).first() is not None  # rowcount is -1 on psycopg
 
 
 def score_summary(
