@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,6 +60,11 @@ class Settings(BaseSettings):
     """Request-URI users served besides `sip_user` (e.g. the number a dispatcher routes)."""
     sip_media_timeout: float = 20.0
     """Seconds without RTP from the caller before a call counts as gone."""
+    sip_transfer: Literal["bridge", "refer"] = "bridge"
+    """bridge: call the target and relay both legs (no answer comes back into the flow);
+    refer: REFER the caller's PBX to it (only where the PBX handles no answer itself)."""
+    sip_ring_seconds: float = 25.0
+    """Seconds a transfer rings before it counts as not answered."""
     log_level: str = "INFO"
 
     def resolved_database_url(self) -> str:

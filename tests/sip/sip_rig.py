@@ -51,7 +51,7 @@ request_route {{
   if (has_totag()) {{
     if (loose_route()) {{ t_relay(); exit; }}
     if (uri == myself) {{ if (!lookup("location")) {{ sl_send_reply("404", "Not Found"); exit; }} }}
-    if (is_method("ACK")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}
+    if (is_method("ACK")) {{ if (t_check_trans()) {{ t_relay(); exit; }} forward(); exit; }}
     t_relay(); exit;
   }}
   if (is_method("CANCEL")) {{ if (t_check_trans()) {{ t_relay(); }} exit; }}

@@ -38,8 +38,10 @@ INVITE = """  <send retrans="500">
   </send>
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
-  <recv response="{expect}" rtd="true" rrs="true"/>
+  <recv response="{expect}" rtd="true" rrs="true">{keep_to}</recv>
 """
+KEEP_TO = '<action><ereg regexp=".*" search_in="hdr" header="To:" assign_to="dialog_to"/></action>'
+"""The dialog's To (with the node's tag), for a NOTIFY (SIPp refuses an unused variable)."""
 ACK = """  <send>
     <![CDATA[
       ACK [next_url] SIP/2.0
@@ -95,6 +97,39 @@ HANG_UP = """  <send retrans="500">
   </send>
   <recv response="200"/>
 """
+REFER_ACCEPTED = """  <recv request="REFER"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 202 Accepted
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <pause milliseconds="300"/>
+  <send retrans="500">
+    <![CDATA[
+      NOTIFY [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{caller}@[local_ip]:[local_port]>;tag=[call_number]
+      To:[$dialog_to]
+      [routes]
+      Call-ID: [call_id]
+      CSeq: 3 NOTIFY
+      Event: refer
+      Subscription-State: terminated;reason=noresource
+      Max-Forwards: 70
+      Content-Type: message/sipfrag;version=2.0
+      Content-Length: [len]
+
+      SIP/2.0 200 OK
+    ]]>
+  </send>
+  <recv response="200"/>
+"""
 RTPMAPS = {
     0: "a=rtpmap:0 PCMU/8000",
     8: "a=rtpmap:8 PCMA/8000",
@@ -129,7 +164,12 @@ class HangUp:
     pass
 
 
-Step = Pause | Keys | Speak | AwaitBye | HangUp
+@dataclass(frozen=True)
+class AcceptRefer:
+    """The caller's PBX takes a REFER and reports the target answered (NOTIFY 200)."""
+
+
+Step = Pause | Keys | Speak | AwaitBye | HangUp | AcceptRefer
 
 
 def scenario(
@@ -141,9 +181,14 @@ def scenario(
 ) -> str:
     """SIPp XML for one call; `expect` other than 200 ends the call at that response."""
     rtpmaps = "\n".join(f"      {RTPMAPS[p]}" for p in payloads)
+    keep_to = KEEP_TO if any(isinstance(step, AcceptRefer) for step in steps) else ""
     parts = [
         INVITE.format(
-            caller=caller, payloads=" ".join(map(str, payloads)), rtpmaps=rtpmaps, expect=expect
+            caller=caller,
+            payloads=" ".join(map(str, payloads)),
+            rtpmaps=rtpmaps,
+            expect=expect,
+            keep_to=keep_to,
         )
     ]
     if expect != 200:
@@ -163,6 +208,8 @@ def scenario(
                 parts.append(AWAIT_BYE.format(ms=ms))
             case HangUp():
                 parts.append(HANG_UP.format(caller=caller))
+            case AcceptRefer():
+                parts.append(REFER_ACCEPTED.format(caller=caller))
     body = "".join(parts)
     head = '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="caller">\n'
     return f"{head}{body}</scenario>\n"
@@ -207,5 +254,108 @@ def call(
         capture_output=True,
         text=True,
         timeout=timeout + 15,
+        cwd=folder,
+    )
+
+
+AGENT_ANSWERS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="agent">
+  <recv request="INVITE" crlf="true"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <send retrans="500">
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      [last_Record-Route:]
+      Contact: <sip:agent@[local_ip]:[local_port]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=agent 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0
+      a=rtpmap:0 PCMU/8000
+    ]]>
+  </send>
+  <recv request="ACK" crlf="true"/>
+  <nop><action><exec rtp_stream="{voice},1,0"/></action></nop>
+  <recv request="BYE" timeout="30000"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+</scenario>
+"""
+AGENT_REFUSES = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="busy agent">
+  <recv request="INVITE" crlf="true"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 486 Busy Here
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv request="ACK"/>
+</scenario>
+"""
+
+
+def agent(folder: Path, port: int, voice: Path | None) -> subprocess.Popen[str]:
+    """SIPp as the transfer's target on `port`: answers and plays `voice` (raw μ-law) until
+    our BYE, or answers 486 Busy Here when `voice` is None. Wait on it for its verdict."""
+    from sip_rig import free_udp_ports
+
+    path = folder / "agent.xml"
+    path.write_text(AGENT_ANSWERS.format(voice=voice) if voice else AGENT_REFUSES)
+    return subprocess.Popen(
+        [
+            require("sipp"),
+            "-sf",
+            str(path),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-mp",
+            str(free_udp_ports(4)),
+            "-m",
+            "1",
+            "-timeout",
+            "40",
+            "-timeout_error",
+            "-nostdin",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         cwd=folder,
     )

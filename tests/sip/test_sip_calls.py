@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from sip_rig import Kamailio
-from sipp_caller import AwaitBye, Keys, Pause, Speak, call
+from sipp_caller import AcceptRefer, AwaitBye, HangUp, Keys, Pause, Speak, agent, call
 from sqlalchemy import select
 
 from ivr.channels.sip.node import SipNode
@@ -20,6 +21,7 @@ from speech.audio import pcm_to_ulaw, read_wav, silence
 
 WELCOME_AND_NOTICE_MS = 11000
 """The welcome and the recording notice (heard in full: keys are ignored meanwhile)."""
+AGENT_HZ = 700
 
 
 def last_call(node: SipNode, caller: str) -> tuple[Call, list[tuple[str, str, dict[str, Any]]]]:
@@ -178,3 +180,84 @@ def test_a_caller_who_declines_recording_hears_their_tickets_status(
     with node.services.database.session() as db:
         kinds = db.scalars(select(Recording.kind).where(Recording.call_id == found.id)).all()
     assert kinds == []  # declined: not a second of this call was kept
+
+
+def pitch_energy(pcm: bytes, hz: float) -> float:
+    """The share of the signal's energy within 20 Hz of `hz`."""
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(samples)) ** 2
+    freqs = np.fft.rfftfreq(len(samples), 1 / 8000)
+    return float(spectrum[np.abs(freqs - hz) < 20].sum() / max(spectrum.sum(), 1e-9))
+
+
+def test_a_transfer_is_bridged_and_the_agent_is_heard(
+    node: SipNode, kamailio: Kamailio, tmp_path: Path
+) -> None:
+    caller = "+359888100004"
+    agent_voice = tmp_path / "agent.ulaw"
+    tone = np.sin(2 * np.pi * AGENT_HZ * np.arange(8000 * 6) / 8000) * 6000
+    agent_voice.write_bytes(pcm_to_ulaw(tone.astype("<i2").tobytes()))
+    target = agent(tmp_path, kamailio.agent_port, agent_voice)
+    try:
+        done = call(
+            tmp_path,
+            kamailio.port,
+            [Pause(WELCOME_AND_NOTICE_MS), Keys("0"), Pause(6000), HangUp()],
+            caller=caller,
+        )
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        agent_out, _ = target.communicate(timeout=30)
+    finally:
+        target.kill()
+    assert target.returncode == 0, agent_out[-2000:]  # answered, then our BYE when the caller left
+    found, rows = last_call(node, caller)
+    assert [p["result"] for kind, t, p in rows if t == "TransferFinished"] == ["answered"]
+    assert found.outcome == "transferred"
+    with node.services.database.session() as db:
+        path = db.scalars(
+            select(Recording.path).where(Recording.call_id == found.id, Recording.kind == "call")
+        ).one()
+    audio = read_wav(node.settings.data_dir / "recordings" / path, 8000)
+    assert pitch_energy(audio[-3 * 16000 :], AGENT_HZ) > 0.5  # the caller heard the agent
+
+
+def test_a_busy_transfer_comes_back_into_the_flow(
+    node: SipNode, kamailio: Kamailio, tmp_path: Path
+) -> None:
+    caller = "+359888100005"
+    target = agent(tmp_path, kamailio.agent_port, None)
+    try:
+        done = call(
+            tmp_path,
+            kamailio.port,
+            [Pause(WELCOME_AND_NOTICE_MS), Keys("0"), AwaitBye(25000)],
+            caller=caller,
+        )
+        target.communicate(timeout=30)
+    finally:
+        target.kill()
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    found, rows = last_call(node, caller)
+    assert [p["result"] for kind, t, p in rows if t == "TransferFinished"] == ["busy"]
+    assert any(t == "CallbackScheduled" for kind, t, p in rows)  # the flow's on_no_answer
+    assert found.outcome == "callback"
+
+
+def test_a_refer_leaves_the_call_to_the_pbx(
+    node: SipNode, kamailio: Kamailio, tmp_path: Path
+) -> None:
+    caller = "+359888100006"
+    node.settings = node.settings.model_copy(update={"sip_transfer": "refer"})
+    try:
+        done = call(
+            tmp_path,
+            kamailio.port,
+            [Pause(WELCOME_AND_NOTICE_MS), Keys("0"), AcceptRefer(), AwaitBye(10000)],
+            caller=caller,
+        )
+    finally:
+        node.settings = node.settings.model_copy(update={"sip_transfer": "bridge"})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    found, rows = last_call(node, caller)
+    assert [p["result"] for kind, t, p in rows if t == "TransferFinished"] == ["answered"]
+    assert found.outcome == "transferred"

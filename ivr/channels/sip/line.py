@@ -30,7 +30,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ivr.calls import CallRunner, CallServices
-from ivr.channels.sip.media import Heard, KeyPressed, LineEvent, MediaEnded, Played
+from ivr.channels.sip.dialing import transfer_result
+from ivr.channels.sip.media import (
+    FromAgent,
+    Heard,
+    KeyPressed,
+    LegAnswered,
+    LegFailed,
+    LineEvent,
+    MediaEnded,
+    Played,
+    ReferProgress,
+)
 from ivr.channels.sip.phone import CivicCall
 from ivr.engine import actions as act
 from ivr.engine import events as ev
@@ -63,6 +74,16 @@ class Recording:
 
 
 @dataclass
+class Transfer:
+    """A transfer under way: REFER (the caller's PBX calls the target) or a second leg we
+    place and bridge; `deadline` (monotonic) ends the ringing as no answer."""
+
+    deadline: float
+    agent: CivicCall | None = None
+    bridged: bool = False
+
+
+@dataclass
 class SipCall:
     services: CallServices
     prompts: PromptLibrary
@@ -70,7 +91,11 @@ class SipCall:
     recordings: RecordingStore
     call: CivicCall
     media_timeout: float = 20.0
+    transfer_mode: str = "bridge"
+    ring_seconds: float = 25.0
+    registrar: str = "127.0.0.1:5060"
     runner: CallRunner | None = None
+    transfer: Transfer | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     started: float = field(default_factory=time.monotonic)
     timers: dict[str, float] = field(default_factory=dict)
@@ -103,6 +128,7 @@ class SipCall:
             log.exception("SIP call %s failed; hanging up", call_id)
             self._hang_up()
         finally:
+            self._drop_agent()
             if self.recognizer is not None:
                 self.recognizer.close()
             self._save_call_recording()
@@ -118,6 +144,12 @@ class SipCall:
                 self._feed(ev.TimerExpired(at=self.now, name=name))
         if self.closing and not self.call.media.playout.busy:
             self._hang_up()
+        transfer = self.transfer
+        if transfer and not transfer.bridged and time.monotonic() > transfer.deadline:
+            log.info("SIP call %s: the transfer rang out", self.call.call_id)
+            if transfer.agent is not None:
+                transfer.agent.cancel()
+            self._transfer_ended("no-answer")
         heard = self.call.media.last_heard or self.started
         if not self.done and time.monotonic() - heard > self.media_timeout:
             log.warning(
@@ -148,8 +180,26 @@ class SipCall:
                 if not self.closing:
                     self._feed(ev.CallerHungUp(at=self.now))
                 self.done = True
+            case FromAgent(event=Heard(pcm=pcm)) if self.transfer and self.transfer.bridged:
+                self.call.media.playout.add(pcm, None)
+            case FromAgent(event=MediaEnded()) if self.transfer and self.transfer.bridged:
+                log.info("SIP call %s: the agent hung up", self.call.call_id)
+                self.transfer.agent = None
+                self._hang_up()
+            case LegAnswered() if self.transfer is not None:
+                self.transfer.bridged = True
+                self.call.media.playout.clear()
+                self._feed(ev.TransferFinished(at=self.now, result="answered"))
+            case LegFailed(status=status) if self.transfer is not None:
+                self._transfer_ended(transfer_result(status))
+            case ReferProgress(status=status) if self.transfer is not None:
+                self._refer_progress(status)
 
     def _heard(self, pcm: bytes) -> None:
+        if self.transfer is not None:
+            if self.transfer.bridged and self.transfer.agent is not None:
+                self.transfer.agent.media.playout.add(pcm, None)
+            return
         if self.recording is not None:
             if self.recording.capturing:
                 self.recording.pcm += pcm
@@ -224,8 +274,42 @@ class SipCall:
                     self.call.media.record_call()
 
     def _transfer(self, action: act.Transfer) -> None:
-        log.warning("SIP call %s: transfers are not carried out yet", self.call.call_id)
-        self._feed(ev.TransferFinished(at=self.now, result="failed"))
+        """REFER, or a second leg bridged by relaying its audio (DESIGN §8)."""
+        target = action.target
+        user = target.removeprefix("sip:").removeprefix("sips:").partition("@")[0]
+        self.listen = None
+        self.transfer = Transfer(deadline=time.monotonic() + self.ring_seconds)
+        log.info("SIP call %s: transfer to %s (%s)", self.call.call_id, target, self.transfer_mode)
+        if self.transfer_mode == "refer":
+            uri = target if target.startswith("sip") else f"sip:{target}@{self.registrar}"
+            self.call.refer(uri)
+        else:
+            self.transfer.agent = self.call.phone.dial(user, self.call.events)
+
+    def _refer_progress(self, status: int) -> None:
+        """202 (the REFER is taken) and 1xx (ringing) wait; 2xx connected; others failed."""
+        if status == 202 or status < 200:
+            return
+        result = transfer_result(status)
+        self._transfer_ended(result)
+        if result == "answered":
+            self._hang_up()  # the caller is with the target now: our leg leaves
+
+    def _transfer_ended(self, result: ev.TransferResult) -> None:
+        """The transfer will not be bridged: the flow goes on (no answer → a callback offer)."""
+        self.transfer = None
+        self._feed(ev.TransferFinished(at=self.now, result=result))
+
+    def _drop_agent(self) -> None:
+        agent = self.transfer.agent if self.transfer else None
+        if agent is None:
+            return
+        if self.transfer is not None and self.transfer.bridged:
+            with contextlib.suppress(Exception):  # pyVoIP: InvalidStateError once it ended
+                agent.hangup()
+        else:
+            agent.cancel()
+        agent.release()
 
     def _save_call_recording(self) -> None:
         recorder = self.call.media.recorder

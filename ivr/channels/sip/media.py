@@ -19,6 +19,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from pyVoIP import RTP
 
@@ -59,7 +60,50 @@ class MediaEnded:
     """The call's media stopped: a BYE from the caller, or our own hang-up."""
 
 
-LineEvent = Heard | KeyPressed | Played | MediaEnded
+MediaEvent = Heard | KeyPressed | Played | MediaEnded
+
+
+@dataclass(frozen=True)
+class FromAgent:
+    """A media event of the transfer's second leg (the agent's side of a bridge)."""
+
+    event: MediaEvent
+
+
+@dataclass(frozen=True)
+class LegAnswered:
+    """The agent answered the transfer's second leg."""
+
+
+@dataclass(frozen=True)
+class LegFailed:
+    """The second leg ended without an answer: its final SIP status."""
+
+    status: int
+
+
+@dataclass(frozen=True)
+class ReferProgress:
+    """A REFER's answer (202, or a refusal) or a NOTIFY's sipfrag status."""
+
+    status: int
+
+
+LineEvent = MediaEvent | FromAgent | LegAnswered | LegFailed | ReferProgress
+
+
+class Sink(Protocol):
+    def put(self, item: MediaEvent) -> None: ...
+
+
+@dataclass(frozen=True)
+class AgentSink:
+    """The second leg's media events, delivered to the call's queue as FromAgent."""
+
+    events: queue.Queue[LineEvent]
+
+    def put(self, item: MediaEvent) -> None:
+        self.events.put(FromAgent(item))
 
 
 @dataclass
@@ -113,7 +157,7 @@ class MediaStream(RTP.RTPClient):
         remote: tuple[str, int],
         audio_type: int,
         event_type: int | None,
-        events: queue.Queue[LineEvent],
+        events: Sink,
     ) -> None:
         assoc = {audio_type: RTP.PayloadType(audio_type)}
         if event_type is not None:

@@ -71,6 +71,9 @@ class SipNode:
             LocalRecordingStore(self.services.database, self.settings.data_dir / "recordings"),
             call,
             media_timeout=self.settings.sip_media_timeout,
+            transfer_mode=self.settings.sip_transfer,
+            ring_seconds=self.settings.sip_ring_seconds,
+            registrar=f"{self.settings.sip_registrar_host}:{self.settings.sip_registrar_port}",
         ).run()
 
     def stop(self) -> None:

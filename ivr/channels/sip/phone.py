@@ -18,19 +18,28 @@ from __future__ import annotations
 import logging
 import queue
 import re
+import secrets
 import select
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pyVoIP
 import pyVoIP.VoIP  # before pyVoIP.SIP, which cannot be imported first (circular)
-from pyVoIP import SIP
+from pyVoIP import RTP, SIP
 from pyVoIP.util import acquired_lock_and_unblocked_socket
 from pyVoIP.VoIP import CallState, VoIPCall, VoIPPhone
 
-from ivr.channels.sip import rtp
-from ivr.channels.sip.media import KeyPressed, LineEvent, MediaStream
+from ivr.channels.sip import dialing, rtp
+from ivr.channels.sip.media import (
+    AgentSink,
+    KeyPressed,
+    LegAnswered,
+    LegFailed,
+    LineEvent,
+    MediaStream,
+    ReferProgress,
+    Sink,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +82,21 @@ def choose_codecs(offered: dict[int, Any]) -> tuple[int, int | None]:
 class CivicCall(VoIPCall):
     """A VoIPCall whose media is one MediaStream; line events arrive on `events`."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.events: queue.Queue[LineEvent] = queue.Queue()
-        self.on_request: Callable[[SIP.SIPMessage, bytes], None] | None = None
-        """Sees NOTIFY and INFO requests of this dialog (set by the call's driver)."""
+    phone: CivicPhone
+
+    def __init__(
+        self,
+        *args: Any,
+        events: queue.Queue[LineEvent] | None = None,
+        media_sink: Sink | None = None,
+        invite: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.events: queue.Queue[LineEvent] = events if events is not None else queue.Queue()
+        """What the call's driver reads (a transfer's second leg reports to its caller's)."""
+        self.media_sink: Sink = media_sink if media_sink is not None else self.events
+        self.invite = invite
+        """The text of the INVITE we sent, for a call we placed (a bridge's second leg)."""
         super().__init__(*args, **kwargs)
 
     @property
@@ -101,7 +121,7 @@ class CivicCall(VoIPCall):
             remote=(request.body["c"][0]["address"], int(baseport)),
             audio_type=audio,
             event_type=event,
-            events=self.events,
+            events=self.media_sink,
         )
         self.assignedPorts[port] = stream.assoc
         self.RTPClients.append(stream)
@@ -115,6 +135,57 @@ class CivicCall(VoIPCall):
     def renegotiate(self, request: SIP.SIPMessage) -> None:
         super().renegotiate(request)
         self.media.retarget((self.media.outIP, int(self.media.outPort)))
+
+    def handle_response(self, response: SIP.SIPMessage) -> bool:
+        """A response to our INVITE (a second leg) or REFER; False leaves it to pyVoIP."""
+        method, status = response.headers["CSeq"]["method"], int(response.status)
+        if method == "REFER":
+            self.events.put(ReferProgress(status))
+            return True
+        if method != "INVITE" or self.invite is None:
+            return False
+        if status < 200:
+            return True
+        to = response.headers["To"]
+        to_header = f"{to['raw']};tag={to['tag']}" if to["tag"] else to["raw"]
+        if status < 300:
+            contact = uri_of(response.headers.get("Contact", ""))
+            self.phone.send(dialing.ack_for(self.invite, to_header, contact or None))
+            if self.state == CallState.DIALING:
+                try:
+                    self.answered(response)
+                except UnsupportedMedia as error:
+                    log.warning("transfer leg %s answered without G.711: %s", self.call_id, error)
+                    self.events.put(LegFailed(488))
+                    return True
+                self.events.put(LegAnswered())
+            return True
+        self.phone.send(dialing.ack_for(self.invite, to_header))
+        if self.state == CallState.DIALING:
+            self.state = CallState.ENDED
+            self.phone.calls.pop(self.call_id, None)
+            self.events.put(LegFailed(status))
+        return True
+
+    def cancel(self) -> None:
+        """Stop ringing a leg we placed (pyVoIP has no CANCEL)."""
+        if self.invite is not None and self.state == CallState.DIALING:
+            self.phone.send(dialing.cancel_for(self.invite))
+
+    def refer(self, target: str) -> None:
+        """Ask the caller's side to call `target` instead (pyVoIP has no REFER)."""
+        headers = self.request.headers
+        dialog = dialing.Dialog(
+            call_id=self.call_id,
+            local_uri=headers["To"]["raw"],
+            local_tag=self.sip.tagLibrary[self.call_id],
+            remote_uri=headers["From"]["raw"],
+            remote_tag=headers["From"]["tag"],
+            remote_target=uri_of(headers["Contact"]),
+            cseq=int(headers["CSeq"]["check"]),
+        )
+        me = f"{self.sip.myIP}:{self.sip.myPort}"
+        self.phone.send(dialing.refer(dialog, target, me, f"sip:{self.sip.username}@{me}"))
 
 
 class CivicSipClient(SIP.SIPClient):
@@ -153,6 +224,13 @@ class CivicSipClient(SIP.SIPClient):
         except Exception:  # one bad message must not stop the node's SIP thread
             log.exception("SIP %s could not be handled", message.heading[:80])
 
+    def parse_message(self, message: SIP.SIPMessage) -> None:
+        if message.type == SIP.SIPMessageType.RESPONSE:
+            call = self.phone.calls.get(message.headers.get("Call-ID", ""))
+            if isinstance(call, CivicCall) and call.handle_response(message):
+                return
+        super().parse_message(message)
+
     def respond(self, request: SIP.SIPMessage, status: str) -> None:
         """A final response without a body, sent back along the request's top Via."""
         response = self.gen_ok(request).replace("SIP/2.0 200 OK", f"SIP/2.0 {status}", 1)
@@ -181,6 +259,12 @@ def normalize_headers(head: bytes) -> bytes:
         long_name = COMPACT_NAMES.get(name.strip().lower(), name.strip())
         kept.append(long_name + b": " + value.strip())
     return b"\r\n".join(kept)
+
+
+def uri_of(header: str) -> str:
+    """The URI of a Contact or To header value (`"x" <sip:a@b>;p=1` → `sip:a@b`)."""
+    inside = header.partition("<")[2].partition(">")[0]
+    return inside or header.split(";")[0].strip()
 
 
 def via_address(request: SIP.SIPMessage) -> tuple[str, int]:
@@ -252,6 +336,39 @@ class CivicPhone(VoIPPhone):
             self.threadLookup[thread] = call_id
         thread.start()
 
+    def dial(self, user: str, events: queue.Queue[LineEvent]) -> CivicCall:
+        """Call `user` at the registrar (a bridge's second leg); its outcome and media come to
+        `events` (LegAnswered or LegFailed, then FromAgent)."""
+        port = self.request_port()
+        medias: dict[int, dict[Any, RTP.PayloadType]] = {
+            port: {0: RTP.PayloadType.PCMU, 8: RTP.PayloadType.PCMA, 101: RTP.PayloadType.EVENT}
+        }
+        call_id = self.sip.gen_call_id()
+        session = self._session_id()
+        branch = "z9hG4bK" + secrets.token_hex(12)
+        invite = self.sip.gen_invite(
+            user, str(session), medias, RTP.TransmitType.SENDRECV, branch, call_id
+        )
+        call = CivicCall(
+            self,
+            CallState.DIALING,
+            SIP.SIPMessage(invite.encode("utf8")),
+            session,
+            self.myIP,
+            ms=medias,
+            sendmode="sendrecv",
+            events=events,
+            media_sink=AgentSink(events),
+            invite=invite,
+        )
+        self.calls[call_id] = call
+        self.send(invite)
+        return call
+
+    def send(self, message: str) -> None:
+        """A request (or ACK) to the registrar, which routes it."""
+        self.sip.out.sendto(message.encode("utf8"), (self.server, self.port))
+
     def _session_id(self) -> int:
         with self.lock:
             proposed = max(self.session_ids, default=0) + 1
@@ -269,8 +386,10 @@ class CivicPhone(VoIPPhone):
                 found = INFO_KEY.search(body.decode("utf8", "replace"))
                 if found:
                     call.events.put(KeyPressed(found.group(1)))
-            elif call.on_request is not None:
-                call.on_request(request, body)
+            else:
+                status = dialing.sipfrag_status(body)
+                if status is not None:
+                    call.events.put(ReferProgress(status))
         elif method in ("NOTIFY", "INFO"):
             self.sip.respond(request, "481 Call/Transaction Does Not Exist")
         else:
