@@ -9,10 +9,9 @@ import pytest
 from pyVoIP.RTP import PayloadType
 
 from ivr.channels.sip import rtp
+from ivr.channels.sip.leg import UnsupportedMedia, choose_codecs
 from ivr.channels.sip.media import Playout
 from ivr.channels.sip.phone import (
-    UnsupportedMedia,
-    choose_codecs,
     parse_message,
     patch_methods,
     request_user,

@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 from ivr.calls import CallRunner, CallServices
 from ivr.channels.sip.dialing import transfer_result
+from ivr.channels.sip.leg import CivicCall
 from ivr.channels.sip.media import (
     FromAgent,
     Heard,
@@ -42,7 +43,6 @@ from ivr.channels.sip.media import (
     Played,
     ReferProgress,
 )
-from ivr.channels.sip.phone import CivicCall
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.engine.ports import Recognizer, RecordingStore

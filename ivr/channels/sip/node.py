@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from ivr.bootstrap import call_services, open_database, shared_models
 from ivr.calls import CallServices
+from ivr.channels.sip.leg import CivicCall
 from ivr.channels.sip.line import SipCall
-from ivr.channels.sip.phone import CivicCall, CivicPhone
+from ivr.channels.sip.phone import CivicPhone
 from ivr.config import Settings
 from ivr.recordings import LocalRecordingStore
 from menus.schema import Flow
