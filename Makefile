@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench system-packages test-system-packages clean
+.PHONY: run test lint bench kamailio system-packages test-system-packages clean
 
 run: system-packages $(INSTALLED)
 	$(BIN)/ivr db upgrade
@@ -27,6 +27,13 @@ lint: $(INSTALLED)
 
 bench: $(INSTALLED) test-system-packages
 	$(BIN)/python bench/engine.py
+
+# Kamailio for development, in the foreground: the registrar of `ivr sip` nodes and the
+# dispatcher in front of them (deploy/kamailio.cfg, nodes in deploy/dispatcher.list).
+kamailio: test-system-packages
+	CIVICLINE_SIP_PASSWORD="$${CIVICLINE_SIP_PASSWORD:?set the SIP password of the nodes}" \
+		$$(command -v kamailio || echo /usr/sbin/kamailio) -f deploy/kamailio.cfg -DD -E \
+		-w "$(CURDIR)/deploy" -A 'DISPATCHER_LIST="$(CURDIR)/deploy/dispatcher.list"'
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

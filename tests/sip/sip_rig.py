@@ -7,6 +7,7 @@ sipp or baresip binary fails the test that needs it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -23,6 +24,7 @@ from ivr.channels.sip.node import SipNode
 from ivr.config import Settings
 
 KAMAILIO_MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
+DEPLOYED_CFG = Path(__file__).parents[2] / "deploy" / "kamailio.cfg"
 AGENT_NUMBER = "+35982500100"
 """The Korean flow's service centre: Kamailio sends calls for it to the test's agent."""
 KAMAILIO_CFG = """#!KAMAILIO
@@ -113,7 +115,8 @@ class Kamailio:
 
 @contextmanager
 def running_kamailio(folder: Path) -> Iterator[Kamailio]:
-    binary = require("kamailio")
+    """Kamailio with the tests' own small configuration (a registrar; calls for the Korean
+    flow's service centre go to the test's agent)."""
     port, agent_port = free_udp_port(), free_udp_port()
     config = folder / "kamailio.cfg"
     config.write_text(
@@ -121,12 +124,47 @@ def running_kamailio(folder: Path) -> Iterator[Kamailio]:
             port=port, modules=KAMAILIO_MODULES, agent=AGENT_NUMBER, agent_port=agent_port
         )
     )
+    with _kamailio(folder, config, port, agent_port, []) as running:
+        yield running
+
+
+@contextmanager
+def running_deployed_kamailio(folder: Path, nodes: list[int], password: str) -> Iterator[Kamailio]:
+    """Kamailio with deploy/kamailio.cfg, its dispatcher set being `nodes` (SIP ports)."""
+    port, agent_port = free_udp_port(), free_udp_port()
+    listing = folder / "dispatcher.list"
+    listing.write_text("".join(f"1 sip:127.0.0.1:{node}\n" for node in nodes))
+    defines = [
+        f"LISTEN=udp:127.0.0.1:{port}",
+        f'DISPATCHER_LIST="{listing}"',
+        f'PBX="sip:127.0.0.1:{agent_port}"',
+    ]
+    with _kamailio(
+        folder, DEPLOYED_CFG, port, agent_port, defines, {"CIVICLINE_SIP_PASSWORD": password}
+    ) as running:
+        yield running
+
+
+@contextmanager
+def _kamailio(
+    folder: Path,
+    config: Path,
+    port: int,
+    agent_port: int,
+    defines: list[str],
+    env: dict[str, str] | None = None,
+) -> Iterator[Kamailio]:
+    binary = require("kamailio")
     log = folder / "kamailio.log"
+    arguments = [binary, "-f", str(config), "-DD", "-E", "-w", str(folder)]
+    for define in defines:
+        arguments += ["-A", define]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [binary, "-f", str(config), "-DD", "-E", "-w", str(folder), "-P", str(folder / "pid")],
+            [*arguments, "-P", str(folder / "pid")],
             stdout=out,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
         )
     try:
         deadline = time.monotonic() + 10
@@ -146,15 +184,15 @@ def running_kamailio(folder: Path) -> Iterator[Kamailio]:
 
 def node_settings(folder: Path, flow: Path, kamailio: Kamailio, **more: object) -> Settings:
     rtp = free_udp_ports(40)
-    return Settings(
-        data_dir=folder,
-        flow_path=flow,
-        sip_registrar_port=kamailio.port,
-        sip_port=free_udp_port(),
-        sip_rtp_port_min=rtp,
-        sip_rtp_port_max=rtp + 39,
-        **more,  # type: ignore[arg-type]
-    )
+    fields: dict[str, object] = {
+        "data_dir": folder,
+        "flow_path": flow,
+        "sip_registrar_port": kamailio.port,
+        "sip_port": free_udp_port(),
+        "sip_rtp_port_min": rtp,
+        "sip_rtp_port_max": rtp + 39,
+    }
+    return Settings(**{**fields, **more})  # type: ignore[arg-type]
 
 
 @contextmanager

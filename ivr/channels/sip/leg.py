@@ -11,7 +11,6 @@ import queue
 from typing import TYPE_CHECKING, Any
 
 import pyVoIP
-import pyVoIP.VoIP  # before pyVoIP.SIP, which cannot be imported first (circular)
 from pyVoIP import SIP
 from pyVoIP.VoIP import CallState, VoIPCall
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
+
+from pyVoIP.VoIP.status import PhoneStatus
 
 from ivr.bootstrap import call_services, open_database, shared_models
 from ivr.calls import CallServices
@@ -25,12 +28,19 @@ from webhooks.streams import call_recognizer
 
 log = logging.getLogger(__name__)
 
+REGISTRATION_SECONDS = 10.0
+
+
+class RegistrationFailed(RuntimeError):
+    """The registrar refused the node's account (or never answered)."""
+
 
 @dataclass
 class SipNode:
     settings: Settings
     services: CallServices
     phone: CivicPhone | None = None
+    calls_served: int = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SipNode:
@@ -54,17 +64,30 @@ class SipNode:
             accept_users=frozenset(s.sip_accept_users),
         )
         self.phone.start()
-        log.info(
-            "SIP node %s@%s:%d registered at %s:%d (%s)",
-            s.sip_user,
-            s.sip_host,
-            s.sip_port,
-            s.sip_registrar_host,
-            s.sip_registrar_port,
-            self.phone.get_status().value,
-        )
+        where = f"{s.sip_registrar_host}:{s.sip_registrar_port}"
+        if not self._registered():
+            self.phone.stop()
+            raise RegistrationFailed(
+                f"{s.sip_user} could not register at {where} (check CIVICLINE_SIP_USER and "
+                "CIVICLINE_SIP_PASSWORD, and that the registrar challenges with 401, not 407)"
+            )
+        log.info("SIP node %s@%s:%d registered at %s", s.sip_user, s.sip_host, s.sip_port, where)
+
+    def _registered(self) -> bool:
+        """pyVoIP retries a refused registration in its own threads before it gives up."""
+        assert self.phone is not None
+        deadline = time.monotonic() + REGISTRATION_SECONDS
+        while time.monotonic() < deadline:
+            status = self.phone.get_status()
+            if status == PhoneStatus.REGISTERED:
+                return True
+            if status in (PhoneStatus.FAILED, PhoneStatus.INACTIVE):
+                return False
+            time.sleep(0.05)
+        return False
 
     def serve(self, call: CivicCall) -> None:
+        self.calls_served += 1
         SipCall(
             self.services,
             PromptLibrary(self.settings.data_dir / "prompts"),

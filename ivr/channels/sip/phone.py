@@ -27,7 +27,6 @@ import warnings
 from typing import Any
 
 import pyVoIP
-import pyVoIP.VoIP  # before pyVoIP.SIP, which cannot be imported first (circular)
 from pyVoIP import RTP, SIP
 from pyVoIP.util import acquired_lock_and_unblocked_socket
 from pyVoIP.VoIP import CallState, VoIPPhone
