@@ -182,3 +182,10 @@ def test_live_calls_page_and_stream(site, supervisor):
     assert "EventSource" in page and "main" in page
     stream = _body(supervisor, "/live/stream?once=1")
     assert stream.startswith("data: [") and '"node": "main"' in stream
+
+
+def test_a_ticket_shows_only_the_category_and_district_it_has(site, supervisor):
+    report = _body(supervisor, f"/tickets/{site.roads_ref}")
+    assert "<td>report, pothole, district 2</td>" in report
+    message = _body(supervisor, f"/tickets/{site.taxes_ref}")
+    assert "<td>message</td>" in message
