@@ -14,6 +14,7 @@ from ivr.callback_jobs import CallbackJobs, LoggingOutboundCaller
 from ivr.calls import CallServices
 from ivr.config import Settings
 from ivr.jobs import sms_handlers
+from ivr.privacy.retention import purge_handlers
 from ivr.storage.db import Database
 from ivr.storage.directory import sync_departments
 from ivr.storage.outbox import LoggingSmsSender
@@ -56,6 +57,14 @@ def job_handlers(
     handlers = sms_job_handlers(settings, database)
     handlers.update(callback_job_handlers(settings, database))
     handlers.update(twilio_recording_handlers(settings, database))
+    handlers.update(
+        purge_handlers(
+            database,
+            settings.retention(),
+            settings.data_dir / "recordings",
+            lambda: datetime.now(UTC),
+        )
+    )
     handlers.update(
         transcription_handlers(
             database,

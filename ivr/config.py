@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ivr.privacy.periods import Retention
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CIVICLINE_", env_file=".env", extra="ignore")
@@ -66,6 +68,31 @@ class Settings(BaseSettings):
     sip_ring_seconds: float = 25.0
     """Seconds a transfer rings before it counts as not answered."""
     log_level: str = "INFO"
+    retention_recordings_days: int = Field(90, ge=1)
+    """Days recordings (call audio and descriptions) are kept, files included."""
+    retention_transcripts_days: int = Field(180, ge=1)
+    """Days after a ticket closes that its description and transcript are kept."""
+    retention_caller_numbers_days: int = Field(365, ge=1)
+    """Days callers' numbers are kept on calls, closed tickets, past callbacks, sent and
+    received SMS and PIN look-ups."""
+    retention_languages_days: int = Field(365, ge=1)
+    """Days the language chosen by a number is remembered after its last call."""
+    retention_sms_bodies_days: int = Field(90, ge=1)
+    """Days the text of sent SMS is kept."""
+    retention_call_events_days: int = Field(180, ge=1)
+    """Days a call's events (keys, words heard, prompts) are kept after it ended."""
+    officers_see_numbers: bool = False
+    """Officers and supervisors see callers' numbers in full (otherwise only admins do)."""
+
+    def retention(self) -> Retention:
+        return Retention(
+            recordings=self.retention_recordings_days,
+            transcripts=self.retention_transcripts_days,
+            caller_numbers=self.retention_caller_numbers_days,
+            languages=self.retention_languages_days,
+            sms_bodies=self.retention_sms_bodies_days,
+            call_events=self.retention_call_events_days,
+        )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

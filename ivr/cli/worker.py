@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import threading
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 import click
@@ -14,8 +15,11 @@ import click
 from ivr.bootstrap import job_handlers, open_database
 from ivr.config import Settings
 from ivr.jobs import Worker
+from ivr.privacy.retention import schedule_purge
 
 logger = logging.getLogger(__name__)
+FIRST_PURGE_DELAY = timedelta(hours=1)
+"""A worker started without a purge queued runs the first one after this (then daily)."""
 
 
 @click.command("worker")
@@ -30,6 +34,8 @@ def worker(settings: Settings, once: bool) -> None:
         worker_id=f"{socket.gethostname()}:{os.getpid()}",
         lease_seconds=settings.worker_lease_seconds,
     )
+    if schedule_purge(database, datetime.now(UTC), delay=FIRST_PURGE_DELAY):
+        logger.info("retention purge scheduled")
     try:
         if once:
             ran = 0

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, text, update
+from sqlalchemy import Table, and_, delete, null, text, update
 from sqlalchemy.orm import Session
 
 from ivr.privacy.holdings import Holdings, find, personal_tables, rows_of, text_columns
@@ -35,7 +35,7 @@ DELETED = frozenset(
 )  # fmt: skip
 ANONYMISED: dict[str, dict[str, Any]] = {
     "calls": {"caller": None},
-    "tickets": {"caller": None, "description": None, "transcript": None, "recording_id": None},
+    "tickets": {"caller": None, "description": None, "transcript": null(), "recording_id": None},
     "ticket_notes": {"body": ERASED},
     "ticket_status_changes": {"note": None},
     "callbacks": {"caller": "", "resolution": None},

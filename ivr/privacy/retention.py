@@ -1,0 +1,188 @@
+"""The retention purge: what is past its time is removed or anonymised, in small batches.
+
+Each kind of personal data has its own retention (`CIVICLINE_RETENTION_*`, in days):
+recordings (rows and files), transcripts and descriptions of closed tickets, callers'
+numbers (calls, closed tickets, past callbacks, sent SMS, PIN look-ups, received SMS), the
+language remembered per number, SMS bodies, and call events. Tickets' registration numbers
+and statuses and the summary tables are never touched.
+
+Every batch is its own transaction and every step selects only what is still to do, so a
+purge stopped half-way is finished by the next run. Recording files are deleted after their
+rows are committed; a file left behind by a stopped run (no row, older than a day) is
+deleted by the next, and a file already missing is counted, not fatal. The worker runs the
+purge daily (`privacy.purge` jobs, scheduled by `schedule_purge`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, delete, null, select, update
+
+from ivr.privacy.holdings import CLOSED_STATUSES
+from ivr.privacy.periods import Retention
+from ivr.storage.audit import audit
+from ivr.storage.db import Database
+from ivr.storage.models import Job
+from ivr.storage.models.base import Base
+from ivr.storage.queue import enqueue
+
+logger = logging.getLogger(__name__)
+BATCH = 500
+ORPHAN_AGE = timedelta(days=1)
+"""A file without a row is deleted only once this old: a channel writes the file first."""
+PURGE_JOB = "privacy.purge"
+
+
+def purge(
+    database: Database, retention: Retention, recordings_root: Path, *, now: datetime
+) -> dict[str, int]:
+    """Remove or anonymise what is past its time; how many rows (and files) of each kind."""
+    t = Base.metadata.tables
+    calls, tickets, outbox = t["calls"], t["tickets"], t["sms_outbox"]
+    done: dict[str, int] = {}
+
+    def before(days: int) -> datetime:
+        return now - timedelta(days=days)
+
+    def step(name: str, table: Table, where: ColumnElement[bool], values: Any = None) -> None:
+        done[name] = _in_batches(database, table, where, values)
+
+    ended = select(calls.c.id).where(calls.c.ended_at < before(retention.call_events))
+    step("call_events", t["call_events"], t["call_events"].c.call_id.in_(ended))
+    old = t["recordings"].c.created_at < before(retention.recordings)
+    done.update(_recordings(database, recordings_root, old, now))
+    closed = tickets.c.status.in_(CLOSED_STATUSES)
+    step(
+        "transcripts",
+        tickets,
+        closed
+        & (tickets.c.updated_at < before(retention.transcripts))
+        & (tickets.c.description.is_not(None) | tickets.c.transcript.is_not(None)),
+        {"description": None, "transcript": null()},  # SQL NULL, not JSON null
+    )
+    numbers = before(retention.caller_numbers)
+    step("call_callers", calls, (calls.c.started_at < numbers) & calls.c.caller.is_not(None),
+         {"caller": None})  # fmt: skip
+    step(
+        "ticket_callers",
+        tickets,
+        closed & (tickets.c.updated_at < numbers) & tickets.c.caller.is_not(None),
+        {"caller": None},
+    )
+    callbacks = t["callbacks"]
+    step(
+        "callback_callers",
+        callbacks,
+        (callbacks.c.slot_start < numbers) & (callbacks.c.caller != ""),
+        {"caller": ""},
+    )
+    step("sms_numbers", outbox, (outbox.c.created_at < numbers) & (outbox.c.to != ""),
+         {"to": ""})  # fmt: skip
+    step("pin_attempts", t["pin_attempts"], t["pin_attempts"].c.at < numbers)
+    step("sms_inbound", t["sms_inbound"], t["sms_inbound"].c.received_at < numbers)
+    prefs = t["caller_preferences"]
+    step("languages", prefs, prefs.c.updated_at < before(retention.languages))
+    step(
+        "sms_bodies",
+        outbox,
+        (outbox.c.created_at < before(retention.sms_bodies)) & (outbox.c.body != ""),
+        {"body": ""},
+    )
+    with database.session() as session:
+        audit(session, actor="retention", action="privacy.purge", target="retention",
+              details=done, at=now)  # fmt: skip
+    logger.info("retention purge: %s", ", ".join(f"{k} {v}" for k, v in done.items()))
+    return done
+
+
+def _in_batches(
+    database: Database, table: Table, where: ColumnElement[bool], values: Any = None
+) -> int:
+    """Delete (or update with `values`) the rows matching `where`, BATCH rows a transaction."""
+    key = next(iter(table.primary_key.columns))
+    total = 0
+    while True:
+        with database.session() as session:
+            ids = list(session.scalars(select(key).where(where).limit(BATCH)))
+            if not ids:
+                return total
+            change = delete(table) if values is None else update(table).values(**values)
+            session.execute(change.where(key.in_(ids)))
+        total += len(ids)
+
+
+def _recordings(
+    database: Database, root: Path, old: ColumnElement[bool], now: datetime
+) -> dict[str, int]:
+    t = Base.metadata.tables
+    recordings, tickets, twilio = t["recordings"], t["tickets"], t["twilio_recordings"]
+    deleted = missing = 0
+    while True:
+        with database.session() as session:
+            rows = session.execute(select(recordings.c.id, recordings.c.path).where(old)
+                                   .limit(BATCH)).all()  # fmt: skip
+            if not rows:
+                break
+            ids = [row.id for row in rows]
+            session.execute(update(tickets).where(tickets.c.recording_id.in_(ids))
+                            .values(recording_id=None))  # fmt: skip
+            session.execute(update(twilio).where(twilio.c.recording_id.in_(ids))
+                            .values(recording_id=None))  # fmt: skip
+            session.execute(delete(recordings).where(recordings.c.id.in_(ids)))
+        for row in rows:
+            path = root / row.path
+            if path.is_file():
+                path.unlink()
+                deleted += 1
+            else:
+                missing += 1
+                logger.warning("recording %s: its file %s was already missing", row.id, path)
+    return {"recordings": deleted, "recording_files_missing": missing,
+            "orphan_files": _orphans(database, root, now)}  # fmt: skip
+
+
+def _orphans(database: Database, root: Path, now: datetime) -> int:
+    """Delete recording files that no row names (left by a purge or erasure stopped early)."""
+    if not root.is_dir():
+        return 0
+    recordings = Base.metadata.tables["recordings"]
+    with database.session(read_only=True) as session:
+        known = set(session.scalars(select(recordings.c.path)))
+    count = 0
+    for path in root.rglob("*.wav"):
+        relative = str(path.relative_to(root))
+        age = now - datetime.fromtimestamp(path.stat().st_mtime, now.tzinfo)
+        if relative not in known and age > ORPHAN_AGE:
+            path.unlink()
+            count += 1
+    return count
+
+
+def schedule_purge(database: Database, now: datetime, *, delay: timedelta = timedelta()) -> bool:
+    """Queue the next purge unless one is queued or running; whether one was queued."""
+    with database.session() as session:
+        pending = select(Job.id).where(Job.kind == PURGE_JOB, Job.status.in_(("queued", "running")))
+        if session.scalars(pending.limit(1)).first() is not None:
+            return False
+        enqueue(session, PURGE_JOB, {}, at=now, run_after=now + delay, max_attempts=3)
+    return True
+
+
+def purge_handlers(
+    database: Database, retention: Retention, root: Path, clock: Callable[[], datetime]
+) -> dict[str, Callable[[dict[str, Any]], None]]:
+    """The "privacy.purge" job: purge, then queue tomorrow's."""
+
+    def run(payload: dict[str, Any]) -> None:
+        now = clock()
+        purge(database, retention, root, now=now)
+        with database.session() as session:
+            enqueue(session, PURGE_JOB, {}, at=now, run_after=now + timedelta(days=1),
+                    max_attempts=3)  # fmt: skip
+
+    return {PURGE_JOB: run}

@@ -1,0 +1,118 @@
+"""The retention purge over callers' data of several ages, on SQLite and PostgreSQL; a purge
+that stops half-way and is run again; the daily job."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from privacy_people import NATIONAL, OTHER, PERSON, TUESDAY, make_person, services, traces
+from sqlalchemy import func, select, update
+
+from ivr.privacy import retention
+from ivr.privacy.periods import Retention
+from ivr.privacy.retention import PURGE_JOB, purge, purge_handlers, schedule_purge
+from ivr.recordings import LocalRecordingStore
+from ivr.storage.db import Database
+from ivr.storage.models import (
+    AuditEntry,
+    Call,
+    CallEvent,
+    CallHourStats,
+    Job,
+    Recording,
+    Ticket,
+)
+
+DEFAULTS = Retention(
+    recordings=90, transcripts=180, caller_numbers=365, languages=365, sms_bodies=90,
+    call_events=180,
+)  # fmt: skip
+OLD = TUESDAY - timedelta(days=400)
+RECENT = TUESDAY - timedelta(days=10)
+
+
+@pytest.fixture
+def aged(any_database: Database, tmp_path: Path):
+    root = tmp_path / "recordings"
+    store = LocalRecordingStore(any_database, root)
+    line = services(any_database, tmp_path)
+    old_ref = make_person(line, store, PERSON, OLD)
+    new_ref = make_person(line, store, OTHER, RECENT, "lamp out in Ionescu street", "Ionescu")
+    with any_database.session() as session:
+        session.execute(
+            update(Ticket).where(Ticket.ref == old_ref).values(status="resolved", updated_at=OLD)
+        )
+    return any_database, root, old_ref, new_ref
+
+
+def files(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.wav"))
+
+
+def test_what_is_past_its_time_goes_and_the_rest_stays(aged) -> None:
+    database, root, old_ref, _ = aged
+    with database.session() as session:
+        stats = session.scalar(select(func.count()).select_from(CallHourStats))
+    assert len(files(root)) == 8
+    done = purge(database, DEFAULTS, root, now=TUESDAY)
+    assert done["recordings"] == 4 and done["call_callers"] == 3 and done["languages"] == 1
+    assert len(files(root)) == 4
+    left = {(table, column) for table, column, _ in traces(database, NATIONAL, "Popescu's gate")}
+    # kept: notes are the city's own writing; an opt-out is honoured as long as it stands
+    assert left == {("ticket_notes", "body"), ("sms_opt_outs", "number")}
+    assert traces(database, OTHER[3:]) and traces(database, "Ionescu street")
+    with database.session() as session:
+        old = session.scalars(select(Ticket).where(Ticket.ref == old_ref)).one()
+        assert (old.status, old.caller, old.description) == ("resolved", None, None)
+        assert session.scalar(select(func.count()).select_from(CallHourStats)) == stats
+        assert session.scalar(select(func.count()).select_from(Call)) == 6
+        kept = session.scalars(select(CallEvent.call_id).distinct()).all()
+        assert len(kept) == 3 and session.scalar(select(func.count(Recording.id))) == 4
+        [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "privacy.purge"))
+        assert entry.details["call_events"] > 0
+    assert purge(database, DEFAULTS, root, now=TUESDAY)["recordings"] == 0
+
+
+def test_a_purge_stopped_half_way_is_finished_by_the_next(aged, monkeypatch) -> None:
+    database, root, _, _ = aged
+    monkeypatch.setattr(retention, "BATCH", 1)
+    real_unlink = Path.unlink
+
+    def crash(path: Path, missing_ok: bool = False) -> None:
+        raise OSError("the worker was stopped")
+
+    monkeypatch.setattr(Path, "unlink", crash)
+    with pytest.raises(OSError, match="stopped"):
+        purge(database, DEFAULTS, root, now=TUESDAY)
+    monkeypatch.setattr(Path, "unlink", real_unlink)
+    with database.session() as session:
+        assert session.scalar(select(func.count(Recording.id))) == 7, "one batch committed"
+    for path in files(root):  # the files the stopped run left behind are old
+        os.utime(path, (OLD.timestamp(), OLD.timestamp()))
+    missing = next(p for p in files(root) if p.stat().st_size)
+    done = purge(database, DEFAULTS, root, now=TUESDAY)
+    assert done["recordings"] + done["recording_files_missing"] == 3
+    assert done["orphan_files"] == 1
+    assert len(files(root)) == 4 and missing is not None
+    assert {t for t, _, _ in traces(database, NATIONAL)} == {"ticket_notes", "sms_opt_outs"}
+
+
+def test_a_missing_file_is_reported_not_fatal(aged) -> None:
+    database, root, _, _ = aged
+    with database.session() as session:
+        first = session.scalars(select(Recording).order_by(Recording.created_at)).first()
+    (root / first.path).unlink()
+    done = purge(database, DEFAULTS, root, now=TUESDAY)
+    assert done["recording_files_missing"] == 1 and done["recordings"] == 3
+
+
+def test_the_daily_job_is_scheduled_once_and_reschedules_itself(database: Database, tmp_path):
+    assert schedule_purge(database, TUESDAY, delay=timedelta(hours=1))
+    assert not schedule_purge(database, TUESDAY)
+    purge_handlers(database, DEFAULTS, tmp_path, lambda: TUESDAY)[PURGE_JOB]({})
+    with database.session() as session:
+        run_after = session.scalars(select(Job.run_after).where(Job.kind == PURGE_JOB)).all()
+    assert sorted(run_after) == [TUESDAY + timedelta(hours=1), TUESDAY + timedelta(days=1)]
