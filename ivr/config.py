@@ -81,8 +81,6 @@ class Settings(BaseSettings):
     """Days the text of sent SMS is kept."""
     retention_call_events_days: int = Field(180, ge=1)
     """Days a call's events (keys, words heard, prompts) are kept after it ended."""
-    officers_see_numbers: bool = False
-    """Officers and supervisors see callers' numbers in full (otherwise only admins do)."""
 
     def retention(self) -> Retention:
         return Retention(
