@@ -8,7 +8,7 @@ import math
 import pytest
 from pyVoIP.RTP import PayloadType
 
-from ivr.channels.sip import rtp
+from ivr.channels.sip import dialing, rtp
 from ivr.channels.sip.leg import UnsupportedMedia, choose_codecs
 from ivr.channels.sip.media import Playout
 from ivr.channels.sip.phone import (
@@ -158,3 +158,59 @@ def test_headers_pyvoip_cannot_read_are_normalised() -> None:
     )
     assert message.headers["From"]["number"] == "+40722111222"
     assert message.headers["Call-ID"] == "y" and "Supported" not in message.headers
+
+
+INVITE = (
+    "INVITE sip:+35982500100@127.0.0.1:5060 SIP/2.0\r\n"
+    "Via: SIP/2.0/UDP 127.0.0.1:5070;branch=z9hG4bKabc\r\n"
+    "Max-Forwards: 70\r\n"
+    "To: <sip:+35982500100@127.0.0.1>\r\n"
+    "From: <sip:civicline@127.0.0.1>;tag=ours\r\n"
+    "Call-ID: leg2\r\nCSeq: 7 INVITE\r\nContent-Length: 0\r\n\r\n"
+)
+
+
+def test_a_cancel_matches_the_invite_it_cancels() -> None:
+    cancel = dialing.cancel_for(INVITE)
+    assert cancel.startswith("CANCEL sip:+35982500100@127.0.0.1:5060 SIP/2.0\r\n")
+    for line in ("branch=z9hG4bKabc", "tag=ours", "Call-ID: leg2", "CSeq: 7 CANCEL"):
+        assert line in cancel
+    assert "To: <sip:+35982500100@127.0.0.1>\r\n" in cancel
+
+
+def test_an_ack_carries_the_tag_the_answer_gave() -> None:
+    to = "<sip:+35982500100@127.0.0.1>;tag=theirs"
+    failed = dialing.ack_for(INVITE, to)
+    assert failed.startswith("ACK sip:+35982500100@127.0.0.1:5060 ") and f"To: {to}" in failed
+    answered = dialing.ack_for(INVITE, to, "sip:agent@10.0.0.7:5090")
+    assert answered.startswith("ACK sip:agent@10.0.0.7:5090 ") and "CSeq: 7 ACK" in answered
+
+
+def test_a_refer_is_sent_within_the_callers_dialog() -> None:
+    dialog = dialing.Dialog(
+        call_id="c1",
+        local_uri="<sip:civicline@10.0.0.1>",
+        local_tag="ours",
+        remote_uri="<sip:+40722111222@10.0.0.2>",
+        remote_tag="theirs",
+        remote_target="sip:phone@10.0.0.2:5062",
+        cseq=4,
+    )
+    refer = dialing.refer(dialog, "sip:+35982500100@pbx", "10.0.0.1:5070", "sip:civicline@x")
+    assert refer.startswith("REFER sip:phone@10.0.0.2:5062 SIP/2.0")
+    assert "From: <sip:civicline@10.0.0.1>;tag=ours" in refer
+    assert "To: <sip:+40722111222@10.0.0.2>;tag=theirs" in refer
+    assert "Refer-To: <sip:+35982500100@pbx>" in refer and "CSeq: 4 REFER" in refer
+
+
+@pytest.mark.parametrize(
+    ("status", "result"),
+    [(200, "answered"), (486, "busy"), (480, "no-answer"), (487, "no-answer"), (404, "failed")],
+)
+def test_sip_statuses_become_transfer_results(status: int, result: str) -> None:
+    assert dialing.transfer_result(status) == result
+
+
+def test_a_notify_sipfrag_gives_its_status() -> None:
+    assert dialing.sipfrag_status(b"SIP/2.0 180 Ringing\r\n") == 180
+    assert dialing.sipfrag_status(b"garbage") is None
