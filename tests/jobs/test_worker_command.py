@@ -52,8 +52,10 @@ def test_worker_once_sends_queued_sms(tmp_path: Path) -> None:
     assert "26-000001" in result.stderr  # the logging sender logs the message
     with database.session(read_only=True) as session:
         sent = session.get_one(SmsOutbox, message.id)
-        job = session.scalars(select(Job)).one()
+        job = session.scalars(select(Job).where(Job.kind == "sms.send")).one()
+        purge = session.scalars(select(Job).where(Job.kind == "privacy.purge")).one()
     database.dispose()
+    assert purge.status == "queued" and purge.run_after > queued_at  # the daily purge, later
     assert sent.status == "sent" and (sent.provider_sid or "").startswith("LOG-")
     assert sent.sent_at is not None and sent.sent_at >= queued_at
     assert job.status == "done"
