@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     """Days the text of sent SMS is kept."""
     retention_call_events_days: int = Field(180, ge=1)
     """Days a call's events (keys, words heard, prompts) are kept after it ended."""
+    officers_see_numbers: bool = False
+    """Let supervisors and officers see callers' numbers in full on the site and in CSV
+    exports (admins always do); off, they see them masked (`+40 722 *** 222`)."""
 
     def retention(self) -> Retention:
         return Retention(

@@ -43,12 +43,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         dashboard,
         health,
         live,
+        numbers,
         officers,
         phone,
         tickets,
     )
 
     auth.init_app(app)
+    numbers.init_app(app)
     for module in (health, auth, dashboard, calls, tickets, callbacks, live, audit, phone):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(officers.blueprint)

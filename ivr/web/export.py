@@ -1,4 +1,8 @@
-"""CSV downloads streamed row by row, so an export of many calls never sits in memory."""
+"""CSV downloads streamed row by row, so an export of many calls never sits in memory.
+
+Columns headed with a caller's number (`NUMBER_COLUMNS`) go through `shown_number`, so an
+export never shows more of a number than the page does.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +13,27 @@ from itertools import chain
 
 from flask import Response, stream_with_context
 
+from ivr.web.numbers import shown_number
+
+NUMBER_COLUMNS = frozenset({"caller", "to", "sender"})
+
 
 def csv_download(
     filename: str, header: Sequence[str], rows: Callable[[], Iterator[Sequence[str]]]
 ) -> Response:
     """A CSV attachment: the header (even when there are no rows), then each of `rows()`."""
+    numbers = [index for index, name in enumerate(header) if name in NUMBER_COLUMNS]
+
+    def shown(row: Sequence[str]) -> list[str]:
+        cells = list(row)
+        for index in numbers:
+            cells[index] = shown_number(cells[index])
+        return cells
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        for row in chain([header], rows()):
+        for row in chain([header], map(shown, rows())):
             writer.writerow(row)
             yield buffer.getvalue()
             buffer.seek(0)

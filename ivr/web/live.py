@@ -15,6 +15,7 @@ from sqlalchemy import select
 from ivr.app_context import services, settings
 from ivr.storage.models import Call
 from ivr.web.access import visible, zone
+from ivr.web.numbers import shown_number
 
 blueprint = Blueprint("live", __name__)
 LIVE_LIMIT = 500
@@ -34,7 +35,7 @@ def snapshot() -> list[dict[str, Any]]:
         return [
             {
                 "id": call.id,
-                "caller": call.caller or "withheld",
+                "caller": shown_number(call.caller) or "withheld",
                 "channel": call.channel,
                 "language": call.language or "",
                 "node": call.current_node or "",
