@@ -2,7 +2,7 @@
 
 `data.json` has the number, when it was exported, the rows of every table that hold it
 (see `ivr.privacy.holdings`) and the recording files that could not be found. The export is
-itself written to the audit log, with the number masked.
+itself written to the audit log, with the number masked and the recordings it holds.
 """
 
 from __future__ import annotations
@@ -39,15 +39,16 @@ def export(
     """Write the zip to `out` and audit it."""
     with database.session() as session:
         held = find(session, subject)
+        recordings = held.rows.get("recordings", [])
         audit(
             session,
             actor=actor,
             action="privacy.export",
             target=subject.masked,
-            details={"rows": held.counts()},
+            details={"rows": held.counts(), "recordings": [r["id"] for r in recordings]},
             at=at,
         )
-    paths = [row["path"] for row in held.rows.get("recordings", [])]
+    paths = [row["path"] for row in recordings]
     missing = [path for path in paths if not (recordings_root / path).is_file()]
     document = {
         "number": subject.e164,

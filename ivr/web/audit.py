@@ -1,4 +1,6 @@
-"""The audit log page, for admins: every supervisor action, newest first, keyset pages."""
+"""The audit log page, for admins: every supervisor action (recordings played, exports and
+erasures included), newest first, keyset pages, filtered by who or by what (a prefix:
+`recording` finds every recording played)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ def audit_log() -> Any:
         query = query.where(AuditEntry.id < int(before))
     if actor := request.args.get("actor", "").strip():
         query = query.where(AuditEntry.actor == actor)
+    if action := request.args.get("action", "").strip():
+        query = query.where(AuditEntry.action.startswith(action, autoescape=True))
     with services().database.session(read_only=True) as session:
         entries = list(session.scalars(query.limit(PAGE_SIZE + 1)))
     more = len(entries) > PAGE_SIZE
@@ -31,6 +35,7 @@ def audit_log() -> Any:
         "audit.html",
         entries=entries,
         actor=actor,
+        action=action,
         next_before=entries[-1].id if more else None,
         zone=zone(),
     )
