@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         numbers,
         officers,
         phone,
+        privacy,
         tickets,
     )
 
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for module in (health, auth, dashboard, calls, tickets, callbacks, live, audit, phone):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(officers.blueprint)
+    app.register_blueprint(privacy.blueprint)
     app.register_blueprint(browser_stream.blueprint)
     twilio_voice.init_app(app)
     return app
