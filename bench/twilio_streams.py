@@ -15,6 +15,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -101,6 +102,7 @@ def start_server(data_dir: Path, threads: int, core: int) -> Server:
         cwd=data_dir,
         stdout=subprocess.DEVNULL,
         stderr=(data_dir / "serve.log").open("wb"),
+        start_new_session=True,  # its own process group: stopped with its worker
     )
     deadline = time.monotonic() + 60
     while True:
@@ -135,12 +137,16 @@ class Call:
     mark_round_trip: list[float] = field(default_factory=list)
     error: str | None = None
     last_ack: float = 0.0
+    ws: Client | None = None
 
     def run(self) -> None:
         try:
             self._run()
         except (ConnectionClosed, OSError, AssertionError, TimeoutError) as error:
             self.error = f"{type(error).__name__}: {error}"
+        finally:
+            if self.ws is not None and self.ws.connected:
+                self.ws.close()
 
     def _run(self) -> None:
         sid = "CA" + uuid.uuid4().hex
@@ -333,7 +339,7 @@ def main() -> None:
             try:
                 server.process.wait(timeout=30)
             except subprocess.TimeoutExpired:  # a stream left open holds its worker
-                server.process.kill()
+                os.killpg(server.process.pid, signal.SIGKILL)
                 server.process.wait()
 
 
