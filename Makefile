@@ -13,8 +13,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 run: system-packages $(INSTALLED)
 	$(BIN)/ivr db upgrade
 	$(BIN)/ivr flows check
-	@echo "Starting the worker and the server; Ctrl-C stops both."
-	@$(BIN)/ivr worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	@echo "Starting the worker, the server and (with CIVICLINE_SIP_PASSWORD) ivr sip; Ctrl-C stops them."
+	@$(BIN)/ivr worker & worker=$$!; sip=; \
+		if [ -n "$$CIVICLINE_SIP_PASSWORD" ]; then $(BIN)/ivr sip & sip=$$!; fi; \
+		trap 'kill $$worker $$sip 2>/dev/null' EXIT INT TERM; \
 		$(BIN)/ivr serve
 
 test: test-system-packages $(INSTALLED)

@@ -16,7 +16,7 @@ from speech.prompts import build
 from speech.synthesis import Synthesizer
 
 KOREAN_FLOW = Path(__file__).parents[1] / "flows" / "korean.yaml"
-PROMPT_RATE = 220
+PROMPT_RATE = 300
 """Words per minute: faster than the default, so that real-time calls stay short."""
 STATUS_NODE = {
     "type": "status",

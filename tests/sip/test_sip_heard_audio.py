@@ -32,7 +32,7 @@ CALLER = "+40722111222"
 def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("demo-data")
     with Synthesizer(timeout_seconds=30) as synthesizer:
-        build(load_flow(DEMO_FLOW).flow, folder / "prompts", synthesizer, words_per_minute=220)
+        build(load_flow(DEMO_FLOW).flow, folder / "prompts", synthesizer, words_per_minute=300)
     return folder
 
 
@@ -79,16 +79,16 @@ def test_a_phone_hears_its_registration_number_read_back(
     voice.write_bytes(wav_bytes(hum.astype("<i2").tobytes(), PHONE_RATE))
     uri = f"sip:civicline@127.0.0.1:{demo_kamailio.port}"
     with dialling(tmp_path, uri, CALLER, voice) as phone:
-        time.sleep(21)  # the welcome and the recording notice, heard in full
+        time.sleep(14)  # the welcome and the recording notice (12.6 s), heard in full
         phone.press("2")  # English
         time.sleep(1)
         phone.press("11")  # report a pothole
         phone.press("3")  # in district 3 (of 1 to 6: one digit is enough)
-        time.sleep(5.5)  # the description prompt, the beep, then a second of humming
+        time.sleep(4.5)  # the description prompt (2.9 s), the beep, a second of humming
         phone.press("#")
         time.sleep(1)
         phone.press("1")  # file it
-        time.sleep(9)  # "registered with number …", read twice
+        time.sleep(7)  # "registered with number …", read twice
         phone.hang_up()
         time.sleep(1)
         heard = read_wav(phone.heard(), PHONE_RATE)

@@ -95,10 +95,13 @@ class CivicCall(VoIPCall):
         self.RTPClients.append(stream)
 
     def release(self) -> None:
-        """Give the call's RTP port back, once (pyVoIP's __del__ would give it back again and
-        fail on a port no longer assigned)."""
+        """Give the call's RTP port back, once."""
         self.phone.release_ports(call=self)
         self.assignedPorts = {}
+
+    def __del__(self) -> None:
+        """Nothing: pyVoIP's destructor gives the ports back, and a destructor can run inside
+        `release_ports` (dropping a dead call) and deadlock on its lock. `release` does it."""
 
     def renegotiate(self, request: SIP.SIPMessage) -> None:
         super().renegotiate(request)

@@ -128,10 +128,10 @@ class SipCall:
             log.exception("SIP call %s failed; hanging up", call_id)
             self._hang_up()
         finally:
+            self._save_call_recording()
             self._drop_agent()
             if self.recognizer is not None:
                 self.recognizer.close()
-            self._save_call_recording()
             self.call.release()
 
     def _step(self) -> None:
@@ -184,7 +184,6 @@ class SipCall:
                 self.call.media.playout.add(pcm, None)
             case FromAgent(event=MediaEnded()) if self.transfer and self.transfer.bridged:
                 log.info("SIP call %s: the agent hung up", self.call.call_id)
-                self.transfer.agent = None
                 self._hang_up()
             case LegAnswered() if self.transfer is not None:
                 self.transfer.bridged = True
@@ -297,6 +296,8 @@ class SipCall:
 
     def _transfer_ended(self, result: ev.TransferResult) -> None:
         """The transfer will not be bridged: the flow goes on (no answer → a callback offer)."""
+        if self.transfer is not None and self.transfer.agent is not None:
+            self.transfer.agent.release()
         self.transfer = None
         self._feed(ev.TransferFinished(at=self.now, result=result))
 

@@ -41,6 +41,7 @@ class SipNode:
     services: CallServices
     phone: CivicPhone | None = None
     calls_served: int = 0
+    calls_done: int = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SipNode:
@@ -86,8 +87,18 @@ class SipNode:
             time.sleep(0.05)
         return False
 
+    @property
+    def calls_active(self) -> int:
+        return self.calls_served - self.calls_done
+
     def serve(self, call: CivicCall) -> None:
         self.calls_served += 1
+        try:
+            self._serve(call)
+        finally:
+            self.calls_done += 1
+
+    def _serve(self, call: CivicCall) -> None:
         SipCall(
             self.services,
             PromptLibrary(self.settings.data_dir / "prompts"),

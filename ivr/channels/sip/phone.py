@@ -89,6 +89,7 @@ class CivicSipClient(SIP.SIPClient):
         except Exception as error:  # pyVoIP's parser raises anything on garbage
             log.warning("malformed SIP message dropped (%s): %r", error, raw[:200])
             return
+        log.debug("SIP in: %s (%s)", message.heading[:80], message.headers.get("Call-ID"))
         try:
             if message.type == SIP.SIPMessageType.MESSAGE and message.method in BODY_METHODS:
                 self.phone.other_request(message, body)
