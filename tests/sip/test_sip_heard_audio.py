@@ -66,7 +66,8 @@ def best_match(needle: bytes, haystack: bytes) -> float:
     b = np.frombuffer(haystack, dtype="<i2").astype(np.float64)
     size = 1 << int(np.ceil(np.log2(len(a) + len(b))))
     correlation = np.fft.irfft(np.fft.rfft(b, size) * np.conj(np.fft.rfft(a, size)), size)
-    window = np.convolve(b * b, np.ones(len(a)), mode="valid")
+    energy = np.concatenate(([0.0], np.cumsum(b * b)))
+    window = energy[len(a) :] - energy[: len(energy) - len(a)]  # each window's energy
     scores = correlation[: len(window)] / np.sqrt(np.maximum(window, 1e-9) * np.dot(a, a))
     return float(scores.max())
 
