@@ -15,7 +15,8 @@ from ivr.privacy.subject import mask_number
 
 def sees_numbers() -> bool:
     """Whether the signed-in user sees callers' numbers in full."""
-    return bool(current_user.role == "admin" or settings().officers_see_numbers)
+    role = getattr(current_user, "role", None)  # None when nobody is signed in
+    return role == "admin" or (role is not None and settings().officers_see_numbers)
 
 
 def shown_number(number: str | None) -> str:

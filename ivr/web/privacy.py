@@ -53,26 +53,13 @@ def page() -> Any:
 @blueprint.post("/privacy")
 @require_role("admin")
 def lookup() -> Any:
-    form = NumberForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        person = _person(form.number.data)
-    except BadNumber as error:
-        return render_template("privacy.html", form=form, person=None, error=str(error)), 400
-    return _summary(person, audited=True)
+    return _summary(_submitted(NumberForm()), audited=True)
 
 
 @blueprint.post("/privacy/export")
 @require_role("admin")
 def download() -> Any:
-    form = NumberForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        person = _person(form.number.data)
-    except BadNumber as error:
-        return render_template("privacy.html", form=form, person=None, error=str(error)), 400
+    person = _submitted(NumberForm())
     archive = tempfile.TemporaryFile()  # noqa: SIM115  # the response closes it once sent
     export(services().database, person, _recordings(), archive, actor=_actor(), at=_now())
     archive.seek(0)
@@ -84,12 +71,7 @@ def download() -> Any:
 @require_role("admin")
 def erase_number() -> Any:
     form = EraseForm()
-    if not form.validate_on_submit():
-        abort(400)
-    try:
-        person = _person(form.number.data)
-    except BadNumber as error:
-        return render_template("privacy.html", form=form, person=None, error=str(error)), 400
+    person = _submitted(form)
     if _same(form.confirm.data) != person.e164:
         return _summary(person, error="The number typed again differs: nothing was erased.")
     try:
@@ -102,8 +84,21 @@ def erase_number() -> Any:
             force=bool(form.force.data),
         )
     except OpenTickets as error:
-        return _summary(person, error=f"Nothing was erased: {error}.")
+        refs = ", ".join(error.refs)
+        return _summary(person, error=f"Nothing was erased: open tickets {refs}; see below.")
     return render_template("privacy_erased.html", done=done, person=person)
+
+
+@blueprint.errorhandler(BadNumber)
+def _bad_number(error: BadNumber) -> Any:
+    return render_template("privacy.html", form=NumberForm(), person=None, error=str(error)), 400
+
+
+def _submitted(form: NumberForm) -> Subject:
+    """The person a valid form names (400 for a form without its CSRF token or number)."""
+    if not form.validate_on_submit():
+        abort(400)
+    return _person(form.number.data)
 
 
 def _summary(person: Subject, *, audited: bool = False, error: str | None = None) -> Any:
