@@ -128,7 +128,14 @@ def recording(call_id: str, recording_id: str) -> Any:
         found = session.get(Recording, recording_id)
         if found is None or found.call_id != call_id:
             abort(404)
-        record(session, "recording.play", recording_id, call=call_id)
+        # every request, a browser's range requests included (none before play: preload=none)
+        record(
+            session,
+            "recording.play",
+            recording_id,
+            call=call_id,
+            range=request.headers.get("Range", "whole file"),
+        )
         relative = found.path
     root = (settings().data_dir / "recordings").resolve()
     path = (root / relative).resolve()

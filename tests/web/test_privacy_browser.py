@@ -1,11 +1,15 @@
-"""In Chromium: an admin opens Privacy from the nav, looks a number up, is refused while its
-tickets are open, then erases it with the number typed again and the force box ticked."""
+"""In Chromium: opening a call audits no recording until it is played; an admin opens Privacy
+from the nav, looks a number up, is refused while its tickets are open, then erases it with
+the number typed again and the force box ticked."""
 
 from __future__ import annotations
 
 from playwright.sync_api import expect
 from site_data import PASSWORD
+from sqlalchemy import select
 from test_site_browser import browser, served  # noqa: F401  # the site and Chromium fixtures
+
+from ivr.storage.models import AuditEntry
 
 
 def test_an_admin_erases_a_number_from_the_privacy_page(served, browser):  # noqa: F811
@@ -15,6 +19,17 @@ def test_an_admin_erases_a_number_from_the_privacy_page(served, browser):  # noq
     page.fill("input[name=username]", "admin")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
+
+    page.goto(f"{base}/calls/{site.roads_call}")
+    expect(page.locator("audio")).to_have_count(1)
+    assert plays(site) == [], "a call page opened is no recording played"
+    audio = page.locator("audio")
+    audio.evaluate("element => element.play()")
+    page.wait_for_function(
+        "(audio) => audio.readyState >= 2 && audio.duration > 0.4", arg=audio.element_handle()
+    )
+    assert plays(site) and set(plays(site)) == {("admin", site.recording_id)}
+
     page.click("nav >> text=Privacy")
 
     page.fill("#lookup input[name=number]", "0722 111 222")
@@ -35,3 +50,9 @@ def test_an_admin_erases_a_number_from_the_privacy_page(served, browser):  # noq
     page.goto(f"{base}/calls")
     expect(page.locator("#calls")).not_to_contain_text("722111222")
     expect(page.locator("#calls")).to_contain_text("withheld")
+
+
+def plays(site):
+    with site.app.extensions["civicline"].database.session() as session:
+        query = select(AuditEntry).where(AuditEntry.action == "recording.play")
+        return [(entry.actor, entry.target) for entry in session.scalars(query)]
