@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from callback_flows import demo_flow
 from callback_line import BUCHAREST, TUESDAY_TEN, CallbackLine, demo_services
@@ -196,3 +197,22 @@ def test_slots_offered_are_inside_office_hours(database: Database) -> None:
     friday_close = datetime(2026, 11, 27, 14, 0, tzinfo=BUCHAREST).astimezone(UTC)
     after = [s.astimezone(BUCHAREST) for s in free(database, friday_close, count=2)]
     assert [s.strftime("%a %d %H:%M") for s in after] == ["Wed 02 08:00", "Wed 02 08:30"]
+
+
+def test_a_bulgarian_caller_books_after_hours_and_gets_the_sms_in_cyrillic(
+    database: Database,
+) -> None:
+    from callback_flows import RUSE_FLOW_PATH
+
+    saturday = datetime(2026, 11, 28, 11, 0, tzinfo=ZoneInfo("Europe/Sofia")).astimezone(UTC)
+    line = CallbackLine(demo_services(database, RUSE_FLOW_PATH), "+359888123456", saturday, "bg")
+    line.keys("3")  # an officer: closed on Saturday, so the after-hours menu
+    line.keys("2")  # a callback in office hours
+    assert "callback.offer" in line.prompts() and "понеделник" in line.texts()
+    line.keys("1")
+    with database.session(read_only=True) as session:
+        sms = session.scalars(select(SmsOutbox)).one()
+        booked = session.scalars(select(Callback)).one()
+    assert sms.language == "bg" and "1 потвърждение, 2 друг час, 0 отказ" in sms.body
+    assert sms.segments <= 2 and booked.confirmed_at is not None
+    assert booked.slot_start.astimezone(ZoneInfo("Europe/Sofia")).weekday() == 0
