@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from ivr.app_context import services
 from ivr.callback_jobs import tell_escalated
 from ivr.storage import escalations, stats
-from ivr.storage.models import Callback, SmsOutbox, Ticket, TicketNote
+from ivr.storage.models import Callback, SmsDelivery, SmsOutbox, Ticket, TicketNote
 from ivr.storage.outbox import queue_sms
 from ivr.storage.tickets import set_status
 from ivr.web.access import flow, may_see, record, visible, zone
@@ -151,6 +151,11 @@ def detail(ref: str) -> Any:
         )
         callbacks = list(session.scalars(select(Callback).where(Callback.ticket_id == ticket.id)))
         chain = escalations.chain(session, ticket.id)
+        sids = [m.provider_sid for m in messages if m.provider_sid]
+        delivered = {
+            row.message_sid: row.status
+            for row in session.scalars(select(SmsDelivery).where(SmsDelivery.message_sid.in_(sids)))
+        }
     current = flow()
     ladder = current.escalation
     return render_template(
@@ -161,6 +166,7 @@ def detail(ref: str) -> Any:
         messages=messages,
         callbacks=callbacks,
         chain=chain,
+        delivered=delivered,
         rung=ladder[min(ticket.escalation_level, len(ladder) - 1)] if ladder else None,
         can_escalate=ticket.escalation_level + 1 < len(ladder),
         zone=zone(),

@@ -7,13 +7,15 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from callback_flows import demo_flow
+from callback_site import supervisor_client
 from callback_twilio import SignedTwilio, new_message_sid
+from flask import Flask
 from sqlalchemy import select
 
 from ivr.storage import callbacks
 from ivr.storage.db import Database
 from ivr.storage.models import Callback, SmsDelivery, SmsInbound, SmsOptOut, SmsOutbox
-from ivr.storage.outbox import segments
+from ivr.storage.outbox import queue_sms, segments
 from ivr.storage.tickets import create_ticket
 
 CITIZEN = "+40722111222"
@@ -186,3 +188,41 @@ def test_a_21610_failure_puts_the_number_on_our_stop_list(
     status(signed, new_message_sid(), "failed", "21610")
     with demo_db.session(read_only=True) as session:
         assert session.scalars(select(SmsOptOut.number)).all() == [CITIZEN]
+
+
+def test_the_ticket_page_shows_the_delivery_status(
+    signed: SignedTwilio, demo_db: Database, demo_app: Flask
+) -> None:
+    sid = new_message_sid()
+    with demo_db.session() as session:
+        ticket, _pin = create_ticket(
+            session,
+            kind="report",
+            draft=False,
+            caller=CITIZEN,
+            language="en",
+            department="roads",
+            category="pothole",
+            district=2,
+            recording_id=None,
+            description=None,
+            deadline_days=10,
+            call_id=None,
+            at=datetime.now(UTC),
+            zone=ZoneInfo(demo_flow().city.timezone),
+        )
+        message = queue_sms(
+            session,
+            to=CITIZEN,
+            body="Demo City Hall: report registered",
+            template="sms_ticket",
+            language="en",
+            ticket_id=ticket.id,
+            at=datetime.now(UTC),
+        )
+        assert message is not None
+        message.status, message.provider_sid = "sent", sid
+        ref = ticket.ref
+    status(signed, sid, "delivered")
+    html = supervisor_client(demo_app, demo_db).get(f"/tickets/{ref}").get_data(as_text=True)
+    assert "sent, delivered" in html
