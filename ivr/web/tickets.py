@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from ivr.app_context import services
 from ivr.callback_jobs import tell_escalated
 from ivr.storage import escalations, stats
-from ivr.storage.models import Callback, SmsDelivery, SmsOutbox, Ticket, TicketNote
+from ivr.storage.models import Call, Callback, SmsDelivery, SmsOutbox, Ticket, TicketNote
 from ivr.storage.outbox import queue_sms
 from ivr.storage.tickets import set_status
 from ivr.web.access import flow, may_see, record, visible, zone
@@ -151,6 +151,9 @@ def detail(ref: str) -> Any:
         )
         callbacks = list(session.scalars(select(Callback).where(Callback.ticket_id == ticket.id)))
         chain = escalations.chain(session, ticket.id)
+        callback_calls = session.scalars(
+            select(Call.id).where(Call.ticket_id == ticket.id, Call.channel == "callback")
+        ).all()
         sids = [m.provider_sid for m in messages if m.provider_sid]
         delivered = {
             row.message_sid: row.status
@@ -166,6 +169,7 @@ def detail(ref: str) -> Any:
         messages=messages,
         callbacks=callbacks,
         chain=chain,
+        callback_calls=callback_calls,
         delivered=delivered,
         rung=ladder[min(ticket.escalation_level, len(ladder) - 1)] if ladder else None,
         can_escalate=ticket.escalation_level + 1 < len(ladder),

@@ -10,8 +10,10 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from callback_line import TUESDAY_TEN, CallbackLine, demo_services
+from callback_line import ROOT, TUESDAY_TEN, CallbackLine, demo_services
+from callback_site import supervisor_client
 from callback_twilio import PUBLIC_URL, SignedTwilio
+from flask import Flask
 from sqlalchemy import select
 from twilio_standin_api import OUR_NUMBER, TwilioStandIn, running_standin
 
@@ -56,8 +58,6 @@ class Clock:
 
 
 def worker(database: Database, standin: TwilioStandIn, clock: Clock) -> Worker:
-    from callback_line import ROOT
-
     client = standin.client()
     caller = TwilioOutboundCaller(client, OUR_NUMBER, PUBLIC_URL)
     jobs = CallbackJobs(database, FlowRegistry(ROOT / "callflows.yaml"), caller, clock)
@@ -129,7 +129,9 @@ def sent(standin: TwilioStandIn) -> list[str]:
     return [m["body"] for m in standin.messages]
 
 
-def test_the_whole_story(demo_db: Database, signed: SignedTwilio, standin: TwilioStandIn) -> None:
+def test_the_whole_story(
+    demo_app: Flask, demo_db: Database, signed: SignedTwilio, standin: TwilioStandIn
+) -> None:
     ref, callback_id = book_about_a_ticket(demo_db)
     slot = one(demo_db, Callback).slot_start  # type: ignore[attr-defined]
     clock = Clock(EARLY + timedelta(minutes=1))
@@ -213,6 +215,9 @@ def test_the_whole_story(demo_db: Database, signed: SignedTwilio, standin: Twili
     with demo_db.session(read_only=True) as session:
         statuses = session.scalars(select(SmsOutbox.status)).all()
     assert set(statuses) == {"sent"} and len(statuses) == len(standin.messages) == 4
+    page = supervisor_client(demo_app, demo_db).get(f"/tickets/{ref}").get_data(as_text=True)
+    assert "Recorded callback call" in page and officer["sid"] in page
+    assert "head_of_service" in page and "not_satisfied" in page
 
 
 def test_a_citizen_who_never_answers_is_texted_once(
