@@ -216,3 +216,20 @@ def test_a_bulgarian_caller_books_after_hours_and_gets_the_sms_in_cyrillic(
     assert sms.language == "bg" and "1 потвърждение, 2 друг час, 0 отказ" in sms.body
     assert sms.segments <= 2 and booked.confirmed_at is not None
     assert booked.slot_start.astimezone(ZoneInfo("Europe/Sofia")).weekday() == 0
+
+
+def test_a_report_filed_by_phone_has_its_deadline_check_queued(database: Database) -> None:
+    line = CallbackLine(demo_services(database), CITIZEN)
+    line.keys("1")  # report a problem
+    line.keys("1")  # a pothole
+    line.keys("2#")  # district 2
+    line.send(ev.RecordingFinished, recording_id=None, seconds=4.0, transcript="a deep hole")
+    line.keys("1")  # file it
+    assert "report_file.prompt" in line.prompts()
+    with database.session(read_only=True) as session:
+        [(payload, due)] = session.execute(
+            select(Job.payload, Job.run_after).where(Job.kind == "ticket.deadline")
+        ).all()
+    assert payload["level"] == 0
+    # pothole: 10 days from Tuesday 24 November, checked when the 4th of December is over
+    assert due.astimezone(BUCHAREST) == datetime(2026, 12, 5, 0, 0, tzinfo=BUCHAREST)
