@@ -18,7 +18,7 @@ from ivr.phones import normalize_number
 from ivr.storage import callbacks, escalations, outbox, preferences, tickets
 from ivr.storage.db import Database
 from ivr.storage.models import Callback, SmsInbound, Ticket
-from ivr.storage.upsert import insert_statement
+from ivr.storage.upsert import insert_once
 from menus.schema import Flow
 
 MAX_STORED = 1600
@@ -55,20 +55,14 @@ def receive_sms(
 def _store(
     session: Session, sid: str, sender: str, body: str, command: conv.Command, at: datetime
 ) -> bool:
-    statement = (
-        insert_statement(session, SmsInbound)
-        .values(
-            message_sid=sid,
-            sender=sender,
-            body=body[:MAX_STORED],
-            command=command.kind if command.ref is None else f"{command.kind} {command.ref}",
-            received_at=at,
-        )
-        .on_conflict_do_nothing(index_elements=[SmsInbound.message_sid])
-        .returning(SmsInbound.message_sid)
+    values = dict(
+        message_sid=sid,
+        sender=sender,
+        body=body[:MAX_STORED],
+        command=command.kind if command.ref is None else f"{command.kind} {command.ref}",
+        received_at=at,
     )
-    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING
-    return session.execute(statement).first() is not None
+    return insert_once(session, SmsInbound, values, [SmsInbound.message_sid])
 
 
 def _state(

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ivr.storage.models import SurveyResponse
-from ivr.storage.upsert import insert_statement
+from ivr.storage.upsert import insert_once
 
 SCORES = (1, 2, 3, 4, 5)
 
@@ -45,20 +45,10 @@ def record_survey(
     if score not in SCORES:
         raise ValueError(f"a survey score is 1 to 5, not {score}")
     key = SurveyResponse.call_id if call_id is not None else SurveyResponse.callback_id
-    statement = (
-        insert_statement(session, SurveyResponse)
-        .values(
-            kind=kind,
-            score=score,
-            language=language,
-            at=at,
-            call_id=call_id,
-            callback_id=callback_id,
-        )
-        .on_conflict_do_nothing(index_elements=[key])
-        .returning(SurveyResponse.id)
+    values = dict(
+        kind=kind, score=score, language=language, at=at, call_id=call_id, callback_id=callback_id
     )
-    return session.execute(statement).first() is not None  # rowcount is -1 on psycopg
+    return insert_once(session, SurveyResponse, values, [key])
 
 
 def score_summary(

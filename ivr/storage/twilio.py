@@ -27,7 +27,7 @@ from ivr.storage.models import (
     TwilioStreamToken,
 )
 from ivr.storage.queue import enqueue
-from ivr.storage.upsert import insert_statement
+from ivr.storage.upsert import insert_once
 
 STATUS_ORDER = {
     "queued": 0,
@@ -91,14 +91,9 @@ def record_status(
     session: Session, call_sid: str, sequence_number: int, status: str, at: datetime
 ) -> bool:
     """Keep one status callback; False when this (CallSid, SequenceNumber) came already."""
-    statement = (
-        insert_statement(session, TwilioCallStatus)
-        .values(call_sid=call_sid, sequence_number=sequence_number, status=status, received_at=at)
-        .on_conflict_do_nothing(
-            index_elements=[TwilioCallStatus.call_sid, TwilioCallStatus.sequence_number]
-        )
-    )
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    values = dict(call_sid=call_sid, sequence_number=sequence_number, status=status, received_at=at)
+    key = [TwilioCallStatus.call_sid, TwilioCallStatus.sequence_number]
+    return insert_once(session, TwilioCallStatus, values, key)
 
 
 def call_status(session: Session, call_sid: str) -> str | None:
@@ -132,12 +127,8 @@ def stream_live(session: Session, call_sid: str) -> bool:
 def claim_call_end(session: Session, call_sid: str, source: str, at: datetime) -> bool:
     """True for the first of the stream and the status callback to say the call ended: only
     that one tells the engine the caller hung up."""
-    statement = (
-        insert_statement(session, TwilioCallEnd)
-        .values(call_sid=call_sid, source=source, at=at)
-        .on_conflict_do_nothing(index_elements=[TwilioCallEnd.call_sid])
-    )
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    values = dict(call_sid=call_sid, source=source, at=at)
+    return insert_once(session, TwilioCallEnd, values, [TwilioCallEnd.call_sid])
 
 
 def record_recording(
@@ -145,18 +136,10 @@ def record_recording(
 ) -> bool:
     """Keep a recording callback once per RecordingSid; a completed recording gets its
     download job in the same transaction. False when this RecordingSid came already."""
-    statement = (
-        insert_statement(session, TwilioRecording)
-        .values(
-            recording_sid=recording_sid,
-            call_sid=call_sid,
-            kind=kind,
-            status=status,
-            received_at=at,
-        )
-        .on_conflict_do_nothing(index_elements=[TwilioRecording.recording_sid])
+    values = dict(
+        recording_sid=recording_sid, call_sid=call_sid, kind=kind, status=status, received_at=at
     )
-    if not session.execute(statement).rowcount:  # type: ignore[attr-defined]
+    if not insert_once(session, TwilioRecording, values, [TwilioRecording.recording_sid]):
         return False
     if status == "completed":
         payload = {"recording_sid": recording_sid}

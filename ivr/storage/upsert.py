@@ -33,3 +33,20 @@ def upsert(
     statement = insert_statement(session, model).values(**values)
     statement = statement.on_conflict_do_update(index_elements=list(key), set_=changes)
     session.execute(statement)
+
+
+def insert_once(
+    session: Session, model: type[Any], values: Mapping[str, Any], key: Sequence[Any]
+) -> bool:
+    """Insert `values` unless a row with the same `key` exists; True when this call inserted.
+
+    Told by RETURNING, not by rowcount: psycopg reports -1 for an ignored
+    INSERT ... ON CONFLICT DO NOTHING, which would make every repeat look new."""
+    primary_key = model.__mapper__.primary_key[0]
+    statement = (
+        insert_statement(session, model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(key))
+        .returning(primary_key)
+    )
+    return session.execute(statement).first() is not None
