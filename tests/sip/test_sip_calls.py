@@ -238,7 +238,8 @@ def test_a_busy_transfer_comes_back_into_the_flow(
         done = call(
             tmp_path,
             kamailio.port,
-            [Pause(WELCOME_AND_NOTICE_MS), Keys("0"), AwaitBye(25000)],
+            # busy at once; the callback offer is made, and a hang-up keeps it
+            [Pause(WELCOME_AND_NOTICE_MS), Keys("0"), Pause(4000), HangUp()],
             caller=caller,
         )
         target.communicate(timeout=30)
