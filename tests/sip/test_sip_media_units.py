@@ -10,6 +10,7 @@ from pyVoIP.RTP import PayloadType
 
 from ivr.channels.sip import dialing, rtp
 from ivr.channels.sip.leg import UnsupportedMedia, choose_codecs
+from ivr.channels.sip.line import RELAY_MAX_BYTES, relay
 from ivr.channels.sip.media import Playout
 from ivr.channels.sip.phone import (
     parse_message,
@@ -214,3 +215,12 @@ def test_sip_statuses_become_transfer_results(status: int, result: str) -> None:
 def test_a_notify_sipfrag_gives_its_status() -> None:
     assert dialing.sipfrag_status(b"SIP/2.0 180 Ringing\r\n") == 180
     assert dialing.sipfrag_status(b"garbage") is None
+
+
+def test_a_bridge_drops_audio_rather_than_building_up_delay() -> None:
+    playout = Playout()
+    for _ in range(30):
+        relay(playout, b"\1\0" * rtp.SAMPLES_PER_FRAME)
+    assert playout.queued == RELAY_MAX_BYTES  # 200 ms, not 600
+    playout.frame()
+    assert playout.queued == RELAY_MAX_BYTES - rtp.FRAME_BYTES

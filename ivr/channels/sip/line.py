@@ -41,6 +41,7 @@ from ivr.channels.sip.media import (
     LineEvent,
     MediaEnded,
     Played,
+    Playout,
     ReferProgress,
 )
 from ivr.engine import actions as act
@@ -57,7 +58,16 @@ IDLE_SECONDS = 0.5
 BEEP_MARK = "\0beep"
 """Our own mark: the beep before a recording has played; never shown to the engine."""
 BEEP_SECONDS = 0.25
+RELAY_MAX_BYTES = 2 * PHONE_RATE // 5
+"""200 ms of 16-bit audio: the most a bridged leg may lag the other."""
 BEEP_HZ = 1000
+
+
+def relay(playout: Playout, pcm: bytes) -> None:
+    """One leg's audio onto the other's sender; dropped rather than let delay build up when
+    the two legs' clocks drift apart."""
+    if playout.queued < RELAY_MAX_BYTES:
+        playout.add(pcm, None)
 
 
 def beep() -> bytes:
@@ -181,7 +191,7 @@ class SipCall:
                     self._feed(ev.CallerHungUp(at=self.now))
                 self.done = True
             case FromAgent(event=Heard(pcm=pcm)) if self.transfer and self.transfer.bridged:
-                self.call.media.playout.add(pcm, None)
+                relay(self.call.media.playout, pcm)
             case FromAgent(event=MediaEnded()) if self.transfer and self.transfer.bridged:
                 log.info("SIP call %s: the agent hung up", self.call.call_id)
                 self._hang_up()
@@ -197,7 +207,7 @@ class SipCall:
     def _heard(self, pcm: bytes) -> None:
         if self.transfer is not None:
             if self.transfer.bridged and self.transfer.agent is not None:
-                self.transfer.agent.media.playout.add(pcm, None)
+                relay(self.transfer.agent.media.playout, pcm)
             return
         if self.recording is not None:
             if self.recording.capturing:

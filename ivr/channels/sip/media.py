@@ -125,6 +125,12 @@ class Playout:
             self.offset = 0
 
     @property
+    def queued(self) -> int:
+        """Bytes still to send."""
+        with self.lock:
+            return sum(len(pcm) for pcm, _ in self.segments) - self.offset
+
+    @property
     def busy(self) -> bool:
         with self.lock:
             return bool(self.segments)
