@@ -2,7 +2,8 @@
 
 In one transaction: the call events of the number's calls (keys, transcripts, prompts) are
 deleted; its calls and tickets stay, anonymised (no caller, description, transcript or
-recording), so registration numbers, statuses and statistics still add up; SMS sent and
+recording), so registration numbers, statuses and statistics still add up (survey scores
+stay, cut off from the calls and callbacks they scored); SMS sent and
 received, opt-out, remembered language, PIN look-ups, recordings and the carrier's records
 of its calls are deleted or blanked; any other row that mentions the number has the text
 that mentions it replaced. An audit entry says what was done, naming the number only masked.
@@ -40,6 +41,8 @@ ANONYMISED: dict[str, dict[str, Any]] = {
     "ticket_status_changes": {"note": None},
     "callbacks": {"caller": "", "resolution": None},
     "sms_outbox": {"to": "", "body": ""},
+    "callback_attempts": {"to": ""},
+    "survey_responses": {"call_id": None, "callback_id": None},
 }
 """What is blanked in rows that are kept (their ids and statuses are the city's records)."""
 UNSENT = {"queued": "failed", "sending": "failed"}

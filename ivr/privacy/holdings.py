@@ -3,7 +3,8 @@
 The rows that belong to a number are found by rule: its calls (by caller ID) and whatever
 hangs off them (events, recordings, Twilio's call records), its tickets (by caller ID, or
 filed in one of its calls) and what hangs off them (notes, status history, SMS, callbacks,
-PIN look-ups, recordings), its SMS (sent and received), opt-out and remembered language.
+PIN look-ups, recordings), its callbacks' calls and survey scores, its SMS (sent and
+received), opt-out and remembered language.
 A table no rule names is still searched: every text and JSON column of every table is
 looked through for the number (`Subject.national`), so data added by a later feature is
 never missed by an export or left behind by an erasure.
@@ -31,6 +32,7 @@ class Holdings:
     subject: Subject
     call_ids: list[str]
     ticket_ids: list[int]
+    callback_ids: list[int] = field(default_factory=list)
     rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Table name → the rows held about the number (by rule or because they mention it)."""
 
@@ -66,6 +68,10 @@ def _tickets(held: Holdings) -> list[int]:
     return held.ticket_ids
 
 
+def _callbacks(held: Holdings) -> list[int]:
+    return held.callback_ids
+
+
 RULES: dict[str, list[Rule]] = {
     "calls": [_in("id", _calls)],
     "call_events": [_in("call_id", _calls)],
@@ -79,6 +85,8 @@ RULES: dict[str, list[Rule]] = {
     "caller_preferences": [_number("number")],
     "pin_attempts": [_number("caller"), _in("ticket_id", _tickets)],
     "recordings": [_in("call_id", _calls), _in("ticket_id", _tickets)],
+    "callback_attempts": [_number("to"), _in("callback_id", _callbacks)],
+    "survey_responses": [_in("call_id", _calls), _in("callback_id", _callbacks)],
 }
 CALL_LINKS = ("call_id", "call_sid")
 """Columns that tie a row of any other table to a call (Twilio's records, later features)."""
@@ -97,6 +105,8 @@ def find(session: Session, subject: Subject) -> Holdings:
     )
     call_ids = sorted(set(call_ids) | set(session.scalars(ticket_calls)))
     held = Holdings(subject, call_ids, ticket_ids)
+    callbacks = _table("callbacks")
+    held.callback_ids = list(session.scalars(select(callbacks.c.id).where(where(callbacks, held))))
     for table in personal_tables():
         held.rows[table.name] = [_plain(row) for row in rows_of(session, table, held)]
     return held

@@ -2,9 +2,11 @@
 
 Each kind of personal data has its own retention (`CIVICLINE_RETENTION_*`, in days):
 recordings (rows and files), transcripts and descriptions of closed tickets, callers'
-numbers (calls, closed tickets, past callbacks, sent SMS, PIN look-ups, received SMS), the
-language remembered per number, SMS bodies, and call events. Tickets' registration numbers
-and statuses and the summary tables are never touched.
+numbers (calls, closed tickets, past callbacks and the citizen's calls placed for them,
+sent SMS, PIN look-ups, received SMS, and the link from a survey score to the call or
+callback it scored), the language remembered per number, SMS bodies (sent and received),
+and call events (with the line actions of Twilio streams). Tickets' registration numbers
+and statuses, survey scores and the summary tables are never touched.
 
 Every batch is its own transaction and every step selects only what is still to do, so a
 purge stopped half-way is finished by the next run. Recording files are deleted after their
@@ -54,6 +56,8 @@ def purge(
 
     ended = select(calls.c.id).where(calls.c.ended_at < before(retention.call_events))
     step("call_events", t["call_events"], t["call_events"].c.call_id.in_(ended))
+    tokens = t["twilio_stream_tokens"]  # a stream's line actions: call events by another name
+    step("stream_tokens", tokens, tokens.c.issued_at < before(retention.call_events))
     old = t["recordings"].c.created_at < before(retention.recordings)
     done.update(_recordings(database, recordings_root, old, now))
     closed = tickets.c.status.in_(CLOSED_STATUSES)
@@ -81,16 +85,38 @@ def purge(
         (callbacks.c.slot_start < numbers) & (callbacks.c.caller != ""),
         {"caller": ""},
     )
+    attempts = t["callback_attempts"]
+    step(
+        "callback_attempt_numbers",
+        attempts,
+        (attempts.c.started_at < numbers) & (attempts.c.leg == "citizen") & (attempts.c.to != ""),
+        {"to": ""},
+    )
+    surveys = t["survey_responses"]
+    step(
+        "survey_links",
+        surveys,
+        (surveys.c.at < numbers)
+        & (surveys.c.call_id.is_not(None) | surveys.c.callback_id.is_not(None)),
+        {"call_id": None, "callback_id": None},
+    )
     step("sms_numbers", outbox, (outbox.c.created_at < numbers) & (outbox.c.to != ""),
          {"to": ""})  # fmt: skip
     step("pin_attempts", t["pin_attempts"], t["pin_attempts"].c.at < numbers)
-    step("sms_inbound", t["sms_inbound"], t["sms_inbound"].c.received_at < numbers)
+    inbound = t["sms_inbound"]
+    step("sms_inbound", inbound, inbound.c.received_at < numbers)
     prefs = t["caller_preferences"]
     step("languages", prefs, prefs.c.updated_at < before(retention.languages))
     step(
         "sms_bodies",
         outbox,
         (outbox.c.created_at < before(retention.sms_bodies)) & (outbox.c.body != ""),
+        {"body": ""},
+    )
+    step(
+        "sms_inbound_bodies",
+        inbound,
+        (inbound.c.received_at < before(retention.sms_bodies)) & (inbound.c.body != ""),
         {"body": ""},
     )
     with database.session() as session:

@@ -1,0 +1,72 @@
+"""What follows a caller's report, made through the real code paths: a survey score keyed at
+the end of a call, an SMS received by the inbound handler, the booked callback placed by
+the worker's jobs (the officer's leg, then the citizen's) and scored by the citizen."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from privacy_people import Line
+from sqlalchemy import select
+
+from ivr import callback_calls
+from ivr.callback_jobs import CONNECT, CallbackJobs
+from ivr.calls import CallServices
+from ivr.recordings import LocalRecordingStore
+from ivr.sms_inbound import receive_sms
+from ivr.storage.callbacks import PLACE
+from ivr.storage.models import Callback, Officer
+
+OFFICER_PHONE = "+40264000131"
+SMS_WORDS = "Vasilescu's fence"
+"""Words the person texts: looked for after an erasure or a purge."""
+
+
+class DialledCalls:
+    """The carrier (OutboundCaller): every call placed, each with a new call id."""
+
+    def __init__(self) -> None:
+        self.dialled: list[str] = []
+
+    def call(self, to: str, *, callback_id: int, leg: str, attempt: int) -> str:
+        self.dialled.append(to)
+        return f"CA{uuid.uuid4().hex}"
+
+    def find(self, to: str, since: datetime) -> str | None:
+        return None
+
+
+def make_followups(
+    services: CallServices,
+    store: LocalRecordingStore,
+    number: str,
+    ref: str,
+    at: datetime,
+    words: str = SMS_WORDS,
+) -> None:
+    """After `make_person(...)` for `number` at `at`: the follow-ups of its report `ref`."""
+    database = services.database
+    Line(services, store, number, at + timedelta(hours=3)).keys("2", ref.replace("-", ""), "2", "5")
+    flow = services.flows.current().flow
+    receive_sms(
+        database,
+        flow,
+        message_sid=f"SM{uuid.uuid4().hex}",
+        sender=number,
+        body=f"STATUS {ref} and {words} is down too",
+        at=at + timedelta(hours=4),
+    )
+    with database.session() as session:
+        callback = session.scalars(select(Callback).where(Callback.caller == number)).one()
+        callback_id, slot, department = callback.id, callback.slot_start, callback.department
+        if session.scalar(select(Officer.id).where(Officer.phone == OFFICER_PHONE)) is None:
+            session.add(Officer(name="Ion", phone=OFFICER_PHONE, department=department,
+                                callback_capacity=10, active=True))  # fmt: skip
+    carrier = DialledCalls()
+    handlers = CallbackJobs(database, services.flows, carrier, lambda: slot).handlers()
+    handlers[PLACE]({"callback_id": callback_id, "slot": slot.isoformat()})
+    handlers[CONNECT]({"callback_id": callback_id, "attempt": 1})
+    assert carrier.dialled == [OFFICER_PHONE, number]
+    with database.session() as session:
+        assert callback_calls.score(session, callback_id, "4", "en", slot + timedelta(minutes=9))
