@@ -6,17 +6,15 @@ A missing model, Vosk or espeak-ng fails the tests: they never skip.
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
+from speech_paths import KOREAN_FLOW
 
 from ivr.bootstrap import shared_models
 from menus.loader import load_flow
 from menus.schema import Flow
 from speech.models import ModelCache, ModelError
-
-KOREAN_FLOW = Path(__file__).parents[1] / "flows" / "korean.yaml"
 
 
 @pytest.fixture(scope="session")

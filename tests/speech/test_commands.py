@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import KOREAN_FLOW
+from speech_paths import KOREAN_FLOW
 from voice import utterance
 
 from speech.audio import PHONE_RATE, wav_bytes

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import KOREAN_FLOW
 from listening import START, first_listen
+from speech_paths import KOREAN_FLOW
 from voice import utterance
 
 from ivr.bootstrap import live_recognizers, recognizer_for

@@ -11,7 +11,7 @@ import wave
 from pathlib import Path
 
 import pytest
-from conftest import KOREAN_FLOW
+from speech_paths import KOREAN_FLOW
 
 from ivr.engine.actions import Say
 from ivr.engine.render import digits, fill

@@ -9,7 +9,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from conftest import KOREAN_FLOW
+from speech_paths import KOREAN_FLOW
 from sqlalchemy import select
 from voice import utterance
 

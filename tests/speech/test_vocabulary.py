@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import KOREAN_FLOW
+from speech_paths import KOREAN_FLOW
 
 from menus.document import read_document
 from menus.loader import load_flow_text
