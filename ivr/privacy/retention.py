@@ -3,10 +3,11 @@
 Each kind of personal data has its own retention (`CIVICLINE_RETENTION_*`, in days):
 recordings (rows and files), transcripts and descriptions of closed tickets, callers'
 numbers (calls, closed tickets, past callbacks and the citizen's calls placed for them,
-sent SMS, PIN look-ups, received SMS, and the link from a survey score to the call or
-callback it scored), the language remembered per number, SMS bodies (sent and received),
-and call events (with the line actions of Twilio streams). Tickets' registration numbers
-and statuses, survey scores and the summary tables are never touched.
+sent SMS, PIN look-ups, received SMS, the link from a survey score to the call or
+callback it scored, and the errors of SMS and finished jobs), the language remembered per
+number, SMS bodies (sent and received), and call events (with the line actions of Twilio
+streams). Tickets' registration numbers and statuses, survey scores and the summary tables
+are never touched.
 
 Every batch is its own transaction and every step selects only what is still to do, so a
 purge stopped half-way is finished by the next run. Recording files are deleted after their
@@ -102,6 +103,12 @@ def purge(
     )
     step("sms_numbers", outbox, (outbox.c.created_at < numbers) & (outbox.c.to != ""),
          {"to": ""})  # fmt: skip
+    # a carrier's error may quote the number ("The 'To' number +40... is not valid")
+    step("sms_errors", outbox, (outbox.c.created_at < numbers) & outbox.c.error.is_not(None),
+         {"error": None})  # fmt: skip
+    jobs = t["jobs"]
+    step("job_errors", jobs, (jobs.c.finished_at < numbers) & jobs.c.last_error.is_not(None),
+         {"last_error": None})  # fmt: skip
     step("pin_attempts", t["pin_attempts"], t["pin_attempts"].c.at < numbers)
     inbound = t["sms_inbound"]
     step("sms_inbound", inbound, inbound.c.received_at < numbers)

@@ -13,10 +13,12 @@ from sqlalchemy import select
 from ivr import callback_calls
 from ivr.callback_jobs import CONNECT, CallbackJobs
 from ivr.calls import CallServices
+from ivr.jobs import Worker, sms_handlers
 from ivr.recordings import LocalRecordingStore
 from ivr.sms_inbound import receive_sms
 from ivr.storage.callbacks import PLACE
 from ivr.storage.models import Callback, Officer
+from ivr.storage.outbox import SmsRejected
 
 OFFICER_PHONE = "+40264000131"
 SMS_WORDS = "Vasilescu's fence"
@@ -35,6 +37,27 @@ class DialledCalls:
 
     def find(self, to: str, since: datetime) -> str | None:
         return None
+
+
+class RefusingCarrier:
+    """The SMS sender (SmsSender) when the carrier refuses a number, quoting it as Twilio
+    does (error 21211)."""
+
+    def send(self, to: str, body: str) -> str:
+        raise SmsRejected(f"Twilio 21211: The 'To' number {to} is not a valid phone number.")
+
+
+def refuse_sms_due(services: CallServices, number: str, at: datetime) -> None:
+    """`number` texts START (it opted out in `make_person`), then the worker runs at `at`
+    the SMS due then, each refused by the carrier."""
+    database = services.database
+    flow = services.flows.current().flow
+    receive_sms(database, flow, message_sid=f"SM{uuid.uuid4().hex}", sender=number,
+                body="START", at=at - timedelta(minutes=5))  # fmt: skip
+    handlers = sms_handlers(database, RefusingCarrier(), clock=lambda: at)
+    worker = Worker(database, handlers, worker_id="privacy", clock=lambda: at)
+    while worker.run_once():
+        pass
 
 
 def make_followups(

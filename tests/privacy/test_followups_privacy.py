@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from privacy_followups import OFFICER_PHONE, SMS_WORDS, make_followups
+from privacy_followups import OFFICER_PHONE, SMS_WORDS, make_followups, refuse_sms_due
 from privacy_people import NATIONAL, OTHER, PERSON, TUESDAY, WORDS, make_person, services, traces
 from sqlalchemy import func, select, update
 
@@ -123,14 +123,17 @@ def test_the_purge_takes_each_follow_up_by_its_kind_of_data(
     with database.session() as session:
         for call in session.scalars(select(Call)):
             issue_token(session, call.id, [], call.started_at)
+    refuse_sms_due(services(database, tmp_path), PERSON, OLD + timedelta(hours=6))
+    quoting = {(t, c) for t, c, _ in traces(database, NATIONAL)}
+    assert {("sms_outbox", "error"), ("jobs", "last_error")} <= quoting
     done = purge(database, DEFAULTS, tmp_path / "recordings", now=TUESDAY)
 
     assert done["callback_attempt_numbers"] == 1, "the old citizen's leg"
-    assert done["survey_links"] == 2 and done["sms_inbound"] == 2
+    assert done["survey_links"] == 2 and done["sms_inbound"] == 3, "incl. a START"
     assert done["sms_inbound_bodies"] == 1 and done["stream_tokens"] == 4
+    assert done["sms_errors"] == 3 and done["job_errors"] >= 3, "the three refused SMS"
     assert {(t, c) for t, c, _ in traces(database, NATIONAL, SMS_WORDS)} == {
         ("ticket_notes", "body"),  # the city's own writing
-        ("sms_opt_outs", "number"),  # honoured as long as it stands
     }
     assert len(rows(database, SurveyResponse)) == 4, "anonymous statistics are kept"
     assert sorted(a.to for a in rows(database, CallbackAttempt)) == [
