@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 import click
@@ -22,37 +23,26 @@ def main(ctx: click.Context, log_level: str | None) -> None:
     ctx.obj = settings
 
 
-def _register() -> None:
-    from ivr.cli import (
-        call,
-        db,
-        flows,
-        models,
-        privacy,
-        prompts,
-        serve,
-        sip,
-        tickets,
-        transcribe,
-        users,
-        worker,
-    )
+COMMAND_MODULES = (
+    "call",
+    "db",
+    "flows",
+    "models",
+    "privacy",
+    "prompts",
+    "serve",
+    "sip",
+    "tickets",
+    "transcribe",
+    "users",
+    "worker",
+)
+"""Modules of ivr/cli/, each with a `register(main)` adding its subcommands."""
 
-    for module in (
-        call,
-        db,
-        flows,
-        models,
-        privacy,
-        prompts,
-        serve,
-        sip,
-        tickets,
-        transcribe,
-        users,
-        worker,
-    ):
-        module.register(main)
+
+def _register() -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"ivr.cli.{name}").register(main)
 
 
 _register()

@@ -38,7 +38,7 @@ class _Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type 
 @click.option("--threads", default=16, show_default=True, help="Threads (a WebSocket holds one).")
 @click.pass_obj
 def serve(settings: Settings, host: str | None, port: int | None, threads: int) -> None:
-    """Serve the health page (and, as they land, the supervisor site and the webhooks)."""
+    """Serve the supervisor site, the browser phone and the Twilio webhooks (gunicorn gthread)."""
     bind = f"{host or settings.host}:{port or settings.port}"
     click.echo(f"civicline listening on http://{bind}")
     _Server(
