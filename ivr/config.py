@@ -42,10 +42,13 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = 1.0
     worker_lease_seconds: float = Field(300, gt=0)
     """How long a worker holds a job before another worker may take it over (it died)."""
+    stale_call_minutes: int = Field(10, ge=1)
+    """Minutes without a stored event after which an open call counts as lost (its process
+    died) and the worker ends it (`ivr.stale_calls`); longer than any prompt and listen."""
     twilio_api_url: str = ""
     """Base URL of a Twilio-compatible REST API (a proxy, or a stand-in in tests); empty
     means Twilio's own."""
-    max_recognizers: int = Field(40, ge=0)
+    max_recognizers: int = Field(20, ge=0)
     """Live speech recognisers per process; beyond them a new call is served keypad-first."""
     sip_registrar_host: str = "127.0.0.1"
     sip_registrar_port: int = 5060
