@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ivr.callback_jobs import CallbackJobs, LoggingOutboundCaller
@@ -15,6 +15,7 @@ from ivr.calls import CallServices
 from ivr.config import Settings
 from ivr.jobs import sms_handlers
 from ivr.privacy.retention import purge_handlers
+from ivr.stale_calls import sweep_handlers
 from ivr.storage.db import Database
 from ivr.storage.directory import sync_departments
 from ivr.storage.outbox import LoggingSmsSender
@@ -62,6 +63,13 @@ def job_handlers(
             database,
             settings.retention(),
             settings.data_dir / "recordings",
+            lambda: datetime.now(UTC),
+        )
+    )
+    handlers.update(
+        sweep_handlers(
+            functools.cache(lambda: call_services(settings, database)),
+            timedelta(minutes=settings.stale_call_minutes),
             lambda: datetime.now(UTC),
         )
     )

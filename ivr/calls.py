@@ -73,6 +73,8 @@ class CallRunner:
     observe: Observer | None = None
     finished: bool = False
     """The call's end (time, outcome) is stored; late events do not move it."""
+    ending_outcome: str | None = None
+    """Stored as the call's outcome when it ends instead of the engine's (the sweeper's)."""
 
     @classmethod
     def start(
@@ -219,7 +221,7 @@ class CallRunner:
             db,
             call_id=self.call_id,
             at=at,
-            outcome=self.session.outcome,
+            outcome=self.ending_outcome or self.session.outcome,
             department=self.session.department,
             ticket_id=ticket.id if ticket else None,
         )

@@ -16,6 +16,7 @@ from ivr.bootstrap import job_handlers, open_database
 from ivr.config import Settings
 from ivr.jobs import Worker
 from ivr.privacy.retention import schedule_purge
+from ivr.stale_calls import schedule_sweep
 
 logger = logging.getLogger(__name__)
 FIRST_PURGE_DELAY = timedelta(hours=1)
@@ -36,6 +37,8 @@ def worker(settings: Settings, once: bool) -> None:
     )
     if schedule_purge(database, datetime.now(UTC), delay=FIRST_PURGE_DELAY):
         logger.info("retention purge scheduled")
+    if schedule_sweep(database, datetime.now(UTC)):
+        logger.info("stale-call sweep scheduled")
     try:
         if once:
             ran = 0

@@ -79,7 +79,12 @@ def _add(session: Session, model: type, key: dict[str, object], counts: dict[str
     session.execute(statement)
 
 
-OUTCOME_GROUPS = {"transferred": "transferred", "abandoned": "abandoned", "failed": "abandoned"}
+OUTCOME_GROUPS = {
+    "transferred": "transferred",
+    "abandoned": "abandoned",
+    "failed": "abandoned",
+    "swept": "abandoned",  # its process died mid-call (ivr.stale_calls)
+}
 """Outcome → the dashboard's group; every other outcome was handled by the IVR."""
 HANDLED = "handled"
 

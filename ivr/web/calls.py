@@ -27,7 +27,7 @@ from ivr.web.export import csv_download
 
 blueprint = Blueprint("calls", __name__)
 OUTCOMES = ("handled", "transferred", "ticket", "message", "callback", "status", "draft")
-EXTRA_OUTCOMES = ("failed", "abandoned")
+EXTRA_OUTCOMES = ("failed", "abandoned", "swept")
 CSV_LIMIT = 100_000
 
 

@@ -1,0 +1,120 @@
+"""The stale-call sweeper: a call whose process died mid-call is ended as the caller's hang-up.
+
+A call is stale when it is still open (no end stored) and its newest stored event or action
+is older than `CIVICLINE_STALE_CALL_MINUTES`. A call with a Transfer action and no
+TransferFinished after it is in transfer (ringing, or on Twilio bridged to an officer until
+the dial ends) and is left alone until TRANSFER_LIMIT has passed; a transfer answered on SIP
+is stored as the call's end at once, so it is never open. Each stale call is claimed by a
+guarded UPDATE (its outcome set to "swept" while its end is still empty: two sweepers claim
+it once), rebuilt by CallRunner from its events and fed CallerHungUp at its last activity, so
+a half-made report becomes a draft ticket through the engine and the usual effects; the
+runner then stores its end with the outcome "swept" (the dashboard counts it as abandoned).
+The worker sweeps every SWEEP_EVERY (`calls.sweep_stale` jobs, queued by `schedule_sweep`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from ivr.calls import CallRunner, CallServices
+from ivr.engine import events as ev
+from ivr.storage.db import Database
+from ivr.storage.models import Call, CallEvent, Job
+from ivr.storage.queue import enqueue
+
+logger = logging.getLogger(__name__)
+SWEEP_JOB = "calls.sweep_stale"
+SWEEP_EVERY = timedelta(minutes=1)
+SWEPT = "swept"
+TRANSFER_LIMIT = timedelta(hours=12)
+"""A call in transfer is swept only after this: no conversation with an officer lasts it."""
+
+
+def stale_calls(
+    services: CallServices, *, now: datetime, limit: timedelta
+) -> list[tuple[str, datetime]]:
+    """The open calls lost by their process: (call id, time of its last stored row)."""
+    found = []
+    with services.database.session(read_only=True) as db:
+        open_calls = db.execute(
+            select(Call.id, Call.started_at).where(
+                Call.ended_at.is_(None), Call.outcome.is_(None), Call.started_at < now - limit
+            )
+        ).all()
+        for call_id, started_at in open_calls:
+            rows = db.execute(
+                select(CallEvent.type, func.max(CallEvent.seq), func.max(CallEvent.at))
+                .where(CallEvent.call_id == call_id)
+                .group_by(CallEvent.type)
+            ).all()
+            last = max((at for _, _, at in rows), default=started_at)
+            seqs = {type_name: seq for type_name, seq, _ in rows}
+            in_transfer = seqs.get("Transfer", 0) > seqs.get("TransferFinished", 0)
+            if last < now - (TRANSFER_LIMIT if in_transfer else limit):
+                found.append((call_id, last))
+    return found
+
+
+def sweep(services: CallServices, *, now: datetime, limit: timedelta) -> list[str]:
+    """End every stale call this sweeper claims; the ids of the calls it ended."""
+    swept = []
+    for call_id, last in stale_calls(services, now=now, limit=limit):
+        if not _claim(services, call_id):
+            continue
+        runner = CallRunner.resume(services, call_id)
+        runner.ending_outcome = SWEPT
+        runner.feed(ev.CallerHungUp(at=last))
+        if not runner.finished:  # the database failed: the call stays claimed, not ended
+            logger.error("stale call %s: claimed but its end could not be stored", call_id)
+            continue
+        refs = runner.session.ticket_refs
+        logger.info(
+            "stale call %s swept (last activity %s at node %s)%s",
+            call_id,
+            last.isoformat(),
+            runner.session.node,
+            f"; draft ticket {refs[-1]}" if refs else "",
+        )
+        swept.append(call_id)
+    return swept
+
+
+def _claim(services: CallServices, call_id: str) -> bool:
+    """Mark the call as being swept unless it has ended or another sweeper has it."""
+    with services.database.session() as db:
+        claimed = db.execute(
+            update(Call)
+            .where(Call.id == call_id, Call.ended_at.is_(None), Call.outcome.is_(None))
+            .values(outcome=SWEPT)
+        )
+        return bool(claimed.rowcount)  # type: ignore[attr-defined]  # a CursorResult
+
+
+def schedule_sweep(database: Database, now: datetime) -> bool:
+    """Queue a sweep SWEEP_EVERY from now unless one is queued or running; whether one was."""
+    with database.session() as db:
+        pending = select(Job.id).where(Job.kind == SWEEP_JOB, Job.status.in_(("queued", "running")))
+        if db.scalars(pending.limit(1)).first() is not None:
+            return False
+        enqueue(db, SWEEP_JOB, {}, at=now, run_after=now + SWEEP_EVERY, max_attempts=3)
+    return True
+
+
+def sweep_handlers(
+    services: Callable[[], CallServices], limit: timedelta, clock: Callable[[], datetime]
+) -> dict[str, Callable[[dict[str, Any]], None]]:
+    """The sweep job: sweep, then queue the next one SWEEP_EVERY later."""
+
+    def run(payload: dict[str, Any]) -> None:
+        now = clock()
+        built = services()
+        sweep(built, now=now, limit=limit)
+        with built.database.session() as db:
+            enqueue(db, SWEEP_JOB, {}, at=now, run_after=now + SWEEP_EVERY, max_attempts=3)
+
+    return {SWEEP_JOB: run}

@@ -1,0 +1,108 @@
+"""The stale-call sweeper on real SQLite and PostgreSQL: a call abandoned by its runner (its
+process died) is ended as the caller's hang-up, with a draft ticket for a half-made report;
+recent calls and calls in transfer are left alone; two sweeps end a call once."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+import ivr.stale_calls
+from ivr.calls import CallRunner, CallServices
+from ivr.engine import actions as act
+from ivr.engine import events as ev
+from ivr.stale_calls import SWEEP_JOB, schedule_sweep, stale_calls, sweep, sweep_handlers
+from ivr.storage.models import Call, CallHourStats, Job, Ticket
+from menus.registry import FlowRegistry
+from speech.intents import PhraseMatcher
+
+ROOT = Path(__file__).resolve().parents[2]
+TUESDAY = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Europe/Bucharest")).astimezone(UTC)
+LIMIT = timedelta(minutes=10)
+
+
+@pytest.fixture
+def services(any_database, tmp_path: Path) -> CallServices:
+    flow = Path(shutil.copy(ROOT / "callflows.yaml", tmp_path / "callflows.yaml"))
+    return CallServices(database=any_database, flows=FlowRegistry(flow), matcher=PhraseMatcher())
+
+
+def abandoned_call(services: CallServices, *keys: str) -> tuple[str, datetime]:
+    """A call keyed as far as `keys`, then left by its runner; its id and last activity."""
+    at = TUESDAY
+    runner, actions = CallRunner.start(services, caller="+40722111222", channel="test", at=at,
+                                       language="en")  # fmt: skip
+    for digits in ("", *keys):
+        if digits:
+            at += timedelta(seconds=2)
+            actions = runner.feed(ev.DigitsPressed(at=at, digits=digits))
+        for action in actions:
+            if isinstance(action, act.Say):
+                runner.feed(ev.PromptFinished(at=at, mark=action.mark))
+    return runner.call_id, at
+
+
+def open_call_ids(services: CallServices) -> list[str]:
+    """The Live page's calls: those without an end."""
+    with services.database.session(read_only=True) as db:
+        return list(db.scalars(select(Call.id).where(Call.ended_at.is_(None))))
+
+
+def test_a_call_abandoned_mid_report_is_swept_into_a_draft_ticket(services):
+    call_id, last = abandoned_call(services, "1", "3")  # a report about waste, not filed
+    assert open_call_ids(services) == [call_id]
+    assert sweep(services, now=last + LIMIT - timedelta(seconds=1), limit=LIMIT) == []
+    assert sweep(services, now=last + LIMIT + timedelta(seconds=1), limit=LIMIT) == [call_id]
+    with services.database.session(read_only=True) as db:
+        call = db.get_one(Call, call_id)
+        ticket = db.scalars(select(Ticket)).one()
+        hours = db.scalars(select(CallHourStats)).all()
+    assert ticket.draft and ticket.status == "draft" and ticket.category == "waste"
+    assert call.outcome == "swept" and ticket.call_id == call_id
+    assert call.ended_at is not None and call.ended_at.astimezone(UTC) == last
+    assert call.department == "sanitation"
+    assert [(h.outcome, h.calls) for h in hours] == [("swept", 1)]
+    assert open_call_ids(services) == []
+    assert sweep(services, now=last + 2 * LIMIT, limit=LIMIT) == []  # nothing twice
+
+
+def test_a_call_in_answered_transfer_is_not_swept_until_the_transfer_limit(services):
+    call_id, last = abandoned_call(services, "4", "1")  # urbanism, in office hours
+    assert sweep(services, now=last + 10 * LIMIT, limit=LIMIT) == []
+    assert open_call_ids(services) == [call_id]
+    later = last + ivr.stale_calls.TRANSFER_LIMIT + timedelta(seconds=1)
+    assert sweep(services, now=later, limit=LIMIT) == [call_id]
+    with services.database.session(read_only=True) as db:
+        assert db.get_one(Call, call_id).outcome == "swept"
+        assert db.scalars(select(Ticket)).all() == []
+
+
+def test_two_sweeps_at_once_end_a_call_once(services, monkeypatch):
+    call_id, last = abandoned_call(services, "1", "3")
+    now = last + 2 * LIMIT
+    found_by_both = stale_calls(services, now=now, limit=LIMIT)
+    assert [c for c, _ in found_by_both] == [call_id]
+    assert sweep(services, now=now, limit=LIMIT) == [call_id]
+    # the second sweeper found the call before the first claimed it
+    monkeypatch.setattr(ivr.stale_calls, "stale_calls", lambda *a, **k: found_by_both)
+    assert sweep(services, now=now, limit=LIMIT) == []
+    with services.database.session(read_only=True) as db:
+        assert len(db.scalars(select(Ticket)).all()) == 1
+        assert [h.calls for h in db.scalars(select(CallHourStats))] == [1]
+
+
+def test_the_sweep_job_sweeps_and_queues_the_next(services):
+    call_id, last = abandoned_call(services, "1", "3")
+    now = last + 2 * LIMIT
+    assert schedule_sweep(services.database, now) and not schedule_sweep(services.database, now)
+    handlers = sweep_handlers(lambda: services, LIMIT, lambda: now)
+    handlers[SWEEP_JOB]({})
+    with services.database.session(read_only=True) as db:
+        assert db.get_one(Call, call_id).outcome == "swept"
+        queued = db.scalars(select(Job).where(Job.kind == SWEEP_JOB)).all()
+    assert len(queued) == 2 and all(j.run_after.astimezone(UTC) > now for j in queued)
