@@ -24,8 +24,8 @@ from sqlalchemy import func, select, update
 from ivr.calls import CallRunner, CallServices
 from ivr.engine import events as ev
 from ivr.storage.db import Database
-from ivr.storage.models import Call, CallEvent, Job
-from ivr.storage.queue import enqueue
+from ivr.storage.models import Call, CallEvent
+from ivr.storage.queue import enqueue, enqueue_unless_pending
 
 logger = logging.getLogger(__name__)
 SWEEP_JOB = "calls.sweep_stale"
@@ -98,11 +98,9 @@ def _claim(services: CallServices, call_id: str) -> bool:
 def schedule_sweep(database: Database, now: datetime) -> bool:
     """Queue a sweep SWEEP_EVERY from now unless one is queued or running; whether one was."""
     with database.session() as db:
-        pending = select(Job.id).where(Job.kind == SWEEP_JOB, Job.status.in_(("queued", "running")))
-        if db.scalars(pending.limit(1)).first() is not None:
-            return False
-        enqueue(db, SWEEP_JOB, {}, at=now, run_after=now + SWEEP_EVERY, max_attempts=3)
-    return True
+        return enqueue_unless_pending(
+            db, SWEEP_JOB, at=now, run_after=now + SWEEP_EVERY, max_attempts=3
+        )
 
 
 def sweep_handlers(

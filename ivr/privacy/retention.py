@@ -30,9 +30,8 @@ from ivr.privacy.holdings import CLOSED_STATUSES
 from ivr.privacy.periods import Retention
 from ivr.storage.audit import audit
 from ivr.storage.db import Database
-from ivr.storage.models import Job
 from ivr.storage.models.base import Base
-from ivr.storage.queue import enqueue
+from ivr.storage.queue import enqueue, enqueue_unless_pending
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -199,11 +198,9 @@ def _orphans(database: Database, root: Path, now: datetime) -> int:
 def schedule_purge(database: Database, now: datetime, *, delay: timedelta = timedelta()) -> bool:
     """Queue the next purge unless one is queued or running; whether one was queued."""
     with database.session() as session:
-        pending = select(Job.id).where(Job.kind == PURGE_JOB, Job.status.in_(("queued", "running")))
-        if session.scalars(pending.limit(1)).first() is not None:
-            return False
-        enqueue(session, PURGE_JOB, {}, at=now, run_after=now + delay, max_attempts=3)
-    return True
+        return enqueue_unless_pending(
+            session, PURGE_JOB, at=now, run_after=now + delay, max_attempts=3
+        )
 
 
 def purge_handlers(

@@ -56,6 +56,18 @@ def enqueue(
     return job
 
 
+def enqueue_unless_pending(
+    session: Session, kind: str, *, at: datetime, run_after: datetime, max_attempts: int
+) -> bool:
+    """Queue a `kind` job with no payload unless one is queued or running: how the worker
+    starts a periodic job that queues its own next run. Whether one was queued."""
+    pending = select(Job.id).where(Job.kind == kind, Job.status.in_(("queued", "running")))
+    if session.scalars(pending.limit(1)).first() is not None:
+        return False
+    enqueue(session, kind, {}, at=at, run_after=run_after, max_attempts=max_attempts)
+    return True
+
+
 def claim(session: Session, worker_id: str, now: datetime, lease: timedelta) -> ClaimedJob | None:
     """Lease the next due job to `worker_id` until `now + lease`; None when nothing is due.
 
