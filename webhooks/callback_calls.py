@@ -16,6 +16,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, abort, request
+from sqlalchemy.orm import Session
 from twilio.rest import Client
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 from werkzeug.exceptions import BadRequest
@@ -102,6 +103,14 @@ def _texts(flow: Flow) -> dict[str, dict[str, str]]:
     return {name: getattr(texts, name) for name in type(texts).model_fields}
 
 
+def _callback(db: Session, callback_id: int) -> Callback:
+    """The callback a webhook's URL names; 404 when there is none."""
+    callback = db.get(Callback, callback_id)
+    if callback is None:
+        abort(404)
+    return callback
+
+
 def _language(flow: Flow, wanted: str) -> str:
     return wanted if wanted in flow.languages else flow.default_language
 
@@ -125,9 +134,7 @@ def answered(callback_id: int, leg: str) -> Response:
     sid, flow = _call_sid(), _flow()
     texts = _texts(flow)
     with app_context.services().database.session() as db:
-        callback = db.get(Callback, callback_id)
-        if callback is None:
-            abort(404)
+        callback = _callback(db, callback_id)
         reports.leg_status(db, flow, callback_id, sid, reports.ANSWERED, _now())
         ticket = db.get(Ticket, callback.ticket_id) if callback.ticket_id else None
         department = flow.departments.get(callback.department)
@@ -189,9 +196,7 @@ def satisfied(callback_id: int) -> Response:
     flow = _flow()
     texts = _texts(flow)
     with app_context.services().database.session() as db:
-        callback = db.get(Callback, callback_id)
-        if callback is None:
-            abort(404)
+        callback = _callback(db, callback_id)
         language = _language(flow, callback.language)
         if _form("Digits") == "2":
             reports.not_satisfied(db, flow, callback_id, _now())
@@ -209,9 +214,7 @@ def survey(callback_id: int) -> Response:
     flow = _flow()
     texts = _texts(flow)
     with app_context.services().database.session() as db:
-        callback = db.get(Callback, callback_id)
-        if callback is None:
-            abort(404)
+        callback = _callback(db, callback_id)
         language = _language(flow, callback.language)
         reports.score(db, callback_id, _form("Digits"), language, _now())
     response = VoiceResponse()
@@ -232,9 +235,7 @@ def recording(callback_id: int) -> Response:
     services = app_context.services()
     loaded = services.flows.current()
     with services.database.session() as db:
-        callback = db.get(Callback, callback_id)
-        if callback is None:
-            abort(404)
+        callback = _callback(db, callback_id)
         if db.get(Call, sid) is None:
             stored_calls.save_flow_version(db, loaded.version, loaded.source, loaded.path, _now())
             call = stored_calls.start_call(
