@@ -1,15 +1,18 @@
 """The stale-call sweeper: a call whose process died mid-call is ended as the caller's hang-up.
 
-A call is stale when it is still open (no end stored) and its newest stored event or action
-is older than `CIVICLINE_STALE_CALL_MINUTES`. A call with a Transfer action and no
-TransferFinished after it is in transfer (ringing, or on Twilio bridged to an officer until
-the dial ends) and is left alone until TRANSFER_LIMIT has passed; a transfer answered on SIP
-is stored as the call's end at once, so it is never open. Each stale call is claimed by a
-guarded UPDATE (its outcome set to "swept" while its end is still empty: two sweepers claim
-it once), rebuilt by CallRunner from its events and fed CallerHungUp at its last activity, so
-a half-made report becomes a draft ticket through the engine and the usual effects; the
-runner then stores its end with the outcome "swept" (the dashboard counts it as abandoned).
-The worker sweeps every SWEEP_EVERY (`calls.sweep_stale` jobs, queued by `schedule_sweep`).
+A call is stale when it is still open (no end stored) and nothing was stored for it for
+`CIVICLINE_STALE_CALL_MINUTES` of wall-clock time (`call_events.stored_at`: a terminal call
+on simulated time, `ivr call --at`, is judged by when its rows were written, not by their
+times); the caller's hang-up is given at the call's own last time. A call with a Transfer
+action and no TransferFinished after it is in transfer (ringing, or on Twilio bridged to an
+officer until the dial ends) and is left alone until TRANSFER_LIMIT has passed; a transfer
+answered on SIP is stored as the call's end at once, so it is never open. Each stale call is
+claimed by a guarded UPDATE (its outcome set to "swept" while its end is still empty: two
+sweepers claim it once), rebuilt by CallRunner from its events and fed CallerHungUp at its
+last activity, so a half-made report becomes a draft ticket through the engine and the usual
+effects; the runner then stores its end with the outcome "swept" (the dashboard counts it as
+abandoned). The worker sweeps every SWEEP_EVERY (`calls.sweep_stale` jobs, queued by
+`schedule_sweep`).
 """
 
 from __future__ import annotations
@@ -47,15 +50,22 @@ def stale_calls(
             )
         ).all()
         for call_id, started_at in open_calls:
+            stored = func.coalesce(CallEvent.stored_at, CallEvent.at)
             rows = db.execute(
-                select(CallEvent.type, func.max(CallEvent.seq), func.max(CallEvent.at))
+                select(
+                    CallEvent.type,
+                    func.max(CallEvent.seq),
+                    func.max(CallEvent.at),
+                    func.max(stored),
+                )
                 .where(CallEvent.call_id == call_id)
                 .group_by(CallEvent.type)
             ).all()
-            last = max((at for _, _, at in rows), default=started_at)
-            seqs = {type_name: seq for type_name, seq, _ in rows}
+            last = max((at for _, _, at, _ in rows), default=started_at)
+            last_stored = max((when for _, _, _, when in rows), default=started_at)
+            seqs = {type_name: seq for type_name, seq, _, _ in rows}
             in_transfer = seqs.get("Transfer", 0) > seqs.get("TransferFinished", 0)
-            if last < now - (TRANSFER_LIMIT if in_transfer else limit):
+            if last_stored < now - (TRANSFER_LIMIT if in_transfer else limit):
                 found.append((call_id, last))
     return found
 

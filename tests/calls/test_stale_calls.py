@@ -10,14 +10,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 import ivr.stale_calls
 from ivr.calls import CallRunner, CallServices
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.stale_calls import SWEEP_JOB, schedule_sweep, stale_calls, sweep, sweep_handlers
-from ivr.storage.models import Call, CallHourStats, Job, Ticket
+from ivr.storage.models import Call, CallEvent, CallHourStats, Job, Ticket
 from menus.registry import FlowRegistry
 from speech.intents import PhraseMatcher
 
@@ -44,6 +44,12 @@ def abandoned_call(services: CallServices, *keys: str) -> tuple[str, datetime]:
         for action in actions:
             if isinstance(action, act.Say):
                 runner.feed(ev.PromptFinished(at=at, mark=action.mark))
+    with services.database.session() as db:  # as if the call had run live at those times
+        db.execute(
+            update(CallEvent)
+            .where(CallEvent.call_id == runner.call_id)
+            .values(stored_at=CallEvent.at)
+        )
     return runner.call_id, at
 
 
@@ -106,3 +112,14 @@ def test_the_sweep_job_sweeps_and_queues_the_next(services):
         assert db.get_one(Call, call_id).outcome == "swept"
         queued = db.scalars(select(Job).where(Job.kind == SWEEP_JOB)).all()
     assert len(queued) == 2 and all(j.run_after.astimezone(UTC) > now for j in queued)
+
+
+def test_a_call_on_simulated_time_is_judged_by_when_its_rows_were_written(services):
+    """`ivr call --at` in the past: its times are old, but it is going on right now."""
+    past = datetime(2026, 1, 6, 8, 0, tzinfo=UTC)
+    runner, _ = CallRunner.start(services, caller="+40722111222", channel="terminal",
+                                 at=past, language="en")  # fmt: skip
+    runner.feed(ev.DigitsPressed(at=past + timedelta(seconds=2), digits="1"))
+    assert stale_calls(services, now=datetime.now(UTC), limit=LIMIT) == []
+    later = datetime.now(UTC) + LIMIT + timedelta(seconds=1)
+    assert [call for call, _ in stale_calls(services, now=later, limit=LIMIT)] == [runner.call_id]
