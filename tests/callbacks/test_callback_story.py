@@ -15,6 +15,7 @@ from callback_site import supervisor_client
 from callback_twilio import PUBLIC_URL, SignedTwilio
 from flask import Flask
 from sqlalchemy import select
+from storage.filing import file_ticket
 from twilio_standin_api import OUR_NUMBER, TwilioStandIn, running_standin
 
 from ivr.callback_jobs import CallbackJobs
@@ -31,7 +32,6 @@ from ivr.storage.models import (
     TicketNote,
     TwilioRecording,
 )
-from ivr.storage.tickets import create_ticket
 from menus.registry import FlowRegistry
 from webhooks.callback_calls import TwilioOutboundCaller
 from webhooks.sms_sender import TwilioSmsSender, sms_handlers
@@ -88,23 +88,10 @@ def book_about_a_ticket(database: Database) -> tuple[str, int]:
                 active=True,
             )
         )
-        ticket, _pin = create_ticket(
-            session,
-            kind="report",
-            draft=False,
-            caller=CITIZEN,
-            language="en",
-            department="roads",
-            category="pothole",
-            district=2,
-            recording_id=None,
-            description=None,
-            deadline_days=10,
-            call_id=None,
-            at=TUESDAY_TEN - timedelta(days=1),
-            zone=BUCHAREST,
-        )
-        ref = ticket.ref
+    ticket, _pin = file_ticket(
+        database, TUESDAY_TEN - timedelta(days=1), caller=CITIZEN, language="en"
+    )
+    ref = ticket.ref
     line = CallbackLine(demo_services(database), CITIZEN, at=EARLY)
     line.keys("2")  # the status of a report
     line.keys(ref.replace("-", "") + "#")  # the caller's own: read out at once

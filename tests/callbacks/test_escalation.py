@@ -13,12 +13,12 @@ from callback_flows import DEMO_FLOW_PATH, demo_flow
 from callback_site import csrf_token, supervisor_client
 from flask import Flask
 from sqlalchemy import select
+from storage.filing import file_ticket
 
 from ivr.callback_jobs import CallbackJobs, LoggingOutboundCaller
 from ivr.storage import callbacks, escalations
 from ivr.storage.db import Database
 from ivr.storage.models import Callback, Job, SmsOutbox, Ticket, TicketEscalation, TicketNote
-from ivr.storage.tickets import create_ticket
 from menus.registry import FlowRegistry
 
 CITIZEN = "+40722111222"
@@ -26,26 +26,11 @@ BUCHAREST = ZoneInfo("Europe/Bucharest")
 FILED = datetime(2026, 11, 24, 10, 0, tzinfo=BUCHAREST).astimezone(UTC)
 
 
-def file_ticket(database: Database) -> int:
+def file_report(database: Database) -> int:
+    ticket, _pin = file_ticket(database, FILED, caller=CITIZEN, language="en")
     with database.session() as session:
-        ticket, _pin = create_ticket(
-            session,
-            kind="report",
-            draft=False,
-            caller=CITIZEN,
-            language="en",
-            department="roads",
-            category="pothole",
-            district=2,
-            recording_id=None,
-            description=None,
-            deadline_days=10,
-            call_id=None,
-            at=FILED,
-            zone=BUCHAREST,
-        )
         escalations.schedule_deadline(session, demo_flow(), ticket, FILED)
-        return ticket.id
+    return ticket.id
 
 
 def deadline_jobs(database: Database) -> list[tuple[dict[str, int], datetime]]:
@@ -57,7 +42,7 @@ def deadline_jobs(database: Database) -> list[tuple[dict[str, int], datetime]]:
 
 
 def test_a_ticket_open_at_its_deadline_climbs_one_level_once(database: Database) -> None:
-    ticket_id = file_ticket(database)
+    ticket_id = file_report(database)
     [(payload, due)] = deadline_jobs(database)
     assert due.astimezone(BUCHAREST) == datetime(2026, 12, 5, 0, 0, tzinfo=BUCHAREST)
     jobs = CallbackJobs(
@@ -79,7 +64,7 @@ def test_a_ticket_open_at_its_deadline_climbs_one_level_once(database: Database)
 
 
 def test_a_resolved_ticket_does_not_climb(database: Database) -> None:
-    ticket_id = file_ticket(database)
+    ticket_id = file_report(database)
     with database.session() as session:
         session.get_one(Ticket, ticket_id).status = "resolved"
     [(payload, due)] = deadline_jobs(database)
@@ -94,7 +79,7 @@ def test_racing_escalations_on_postgresql_climb_one_level(pg_url: str) -> None:
     database = Database(pg_url)
     database.upgrade()
     try:
-        ticket_id = file_ticket(database)
+        ticket_id = file_report(database)
         start = threading.Barrier(3)
         steps: list[object] = []
 
@@ -126,7 +111,7 @@ def test_racing_escalations_on_postgresql_climb_one_level(pg_url: str) -> None:
 def test_the_ticket_page_shows_the_chain_and_escalates_one_level(
     demo_app: Flask, demo_db: Database
 ) -> None:
-    ticket_id = file_ticket(demo_db)
+    ticket_id = file_report(demo_db)
     client = supervisor_client(demo_app, demo_db)
     with demo_db.session(read_only=True) as session:
         ref = session.get_one(Ticket, ticket_id).ref
@@ -148,7 +133,7 @@ def test_the_ticket_page_shows_the_chain_and_escalates_one_level(
 def test_a_resolution_recorded_on_the_site_is_noted_and_texted(
     demo_app: Flask, demo_db: Database
 ) -> None:
-    ticket_id = file_ticket(demo_db)
+    ticket_id = file_report(demo_db)
     with demo_db.session() as session:
         callback = callbacks.book_first_free(
             session,

@@ -4,19 +4,18 @@ MessageSid, answered through the outbox, statuses only forward."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from callback_flows import demo_flow
 from callback_site import supervisor_client
 from callback_twilio import SignedTwilio, new_message_sid
 from flask import Flask
 from sqlalchemy import select
+from storage.filing import file_ticket
 
 from ivr.storage import callbacks
 from ivr.storage.db import Database
 from ivr.storage.models import Callback, SmsDelivery, SmsInbound, SmsOptOut, SmsOutbox
 from ivr.storage.outbox import queue_sms, segments
-from ivr.storage.tickets import create_ticket
 
 CITIZEN = "+40722111222"
 NEIGHBOUR = "+40733444555"
@@ -135,24 +134,8 @@ def test_huge_and_emoji_bodies_get_the_short_help(signed: SignedTwilio, demo_db:
 def test_status_is_read_only_to_the_tickets_own_number(
     signed: SignedTwilio, demo_db: Database
 ) -> None:
-    with demo_db.session() as session:
-        ticket, _pin = create_ticket(
-            session,
-            kind="report",
-            draft=False,
-            caller=CITIZEN,
-            language="en",
-            department="roads",
-            category="pothole",
-            district=2,
-            recording_id=None,
-            description=None,
-            deadline_days=10,
-            call_id=None,
-            at=datetime.now(UTC),
-            zone=ZoneInfo(demo_flow().city.timezone),
-        )
-        ref = ticket.ref
+    ticket, _pin = file_ticket(demo_db, datetime.now(UTC), caller=CITIZEN, language="en")
+    ref = ticket.ref
     signed.sms(NEIGHBOUR, f"STATUS {ref}")
     signed.sms(CITIZEN, f"status {ref.replace('-', '')}")
     neighbour, citizen = outbox(demo_db)
@@ -194,23 +177,8 @@ def test_the_ticket_page_shows_the_delivery_status(
     signed: SignedTwilio, demo_db: Database, demo_app: Flask
 ) -> None:
     sid = new_message_sid()
+    ticket, _pin = file_ticket(demo_db, datetime.now(UTC), caller=CITIZEN, language="en")
     with demo_db.session() as session:
-        ticket, _pin = create_ticket(
-            session,
-            kind="report",
-            draft=False,
-            caller=CITIZEN,
-            language="en",
-            department="roads",
-            category="pothole",
-            district=2,
-            recording_id=None,
-            description=None,
-            deadline_days=10,
-            call_id=None,
-            at=datetime.now(UTC),
-            zone=ZoneInfo(demo_flow().city.timezone),
-        )
         message = queue_sms(
             session,
             to=CITIZEN,
