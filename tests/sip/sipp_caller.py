@@ -258,7 +258,8 @@ def call(
     )
 
 
-AGENT_ANSWERS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+AGENT_ANSWERS = (
+    """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="agent">
   <recv request="INVITE" crlf="true"/>
   <send>
@@ -296,20 +297,10 @@ AGENT_ANSWERS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
   </send>
   <recv request="ACK" crlf="true"/>
   <nop><action><exec rtp_stream="{voice},1,0"/></action></nop>
-  <recv request="BYE" timeout="30000"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-</scenario>
 """
+    + AWAIT_BYE.format(ms=30000)
+    + "</scenario>\n"
+)
 AGENT_REFUSES = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="busy agent">
   <recv request="INVITE" crlf="true"/>
