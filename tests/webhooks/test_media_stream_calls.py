@@ -176,14 +176,22 @@ def voice(twilio: Twilio, sid: str) -> str:
     return str(parameter.get("value"))
 
 
-def test_a_caller_speaks_and_keys_through_a_media_stream(
-    app: Flask, twilio: Twilio, server: str, callers: list[Caller], caplog: pytest.LogCaptureFixture
-) -> None:
-    idle = live_recognizers().count()
+def call_at_main_menu(
+    app: Flask, twilio: Twilio, server: str, callers: list[Caller]
+) -> tuple[str, Caller]:
+    """A new call over a Media Stream, heard as far as the main menu: its CallSid and caller."""
     sid = new_call_sid()
     caller = dial_in(callers, server, sid)
     caller.start(voice(twilio, sid))
     hear_until(app, caller, "main")
+    return sid, caller
+
+
+def test_a_caller_speaks_and_keys_through_a_media_stream(
+    app: Flask, twilio: Twilio, server: str, callers: list[Caller], caplog: pytest.LogCaptureFixture
+) -> None:
+    idle = live_recognizers().count()
+    sid, caller = call_at_main_menu(app, twilio, server, callers)
     assert len(set(caller.marks)) == len(caller.marks) >= 2
     assert caller.audio_frames and {len(f) for f in caller.audio_frames} == {160}
 
@@ -247,10 +255,7 @@ def hang_up_stream(caller: Caller) -> None:
 def test_the_stream_stop_and_the_completed_status_hang_up_once(
     app: Flask, twilio: Twilio, server: str, callers: list[Caller]
 ) -> None:
-    sid = new_call_sid()
-    caller = dial_in(callers, server, sid)
-    caller.start(voice(twilio, sid))
-    hear_until(app, caller, "main")
+    sid, caller = call_at_main_menu(app, twilio, server, callers)
     hang_up_stream(caller)
     completed = {"CallSid": sid, "CallStatus": "completed", "SequenceNumber": "4"}
     assert twilio.post("/twilio/status", completed).status_code == 204
@@ -261,10 +266,7 @@ def test_a_completed_status_leaves_a_live_stream_to_see_the_end_itself(
     app: Flask, twilio: Twilio, server: str, callers: list[Caller]
 ) -> None:
     """Two writers never feed one call: while its stream is live the status is only kept."""
-    sid = new_call_sid()
-    caller = dial_in(callers, server, sid)
-    caller.start(voice(twilio, sid))
-    hear_until(app, caller, "main")
+    sid, caller = call_at_main_menu(app, twilio, server, callers)
     completed = {"CallSid": sid, "CallStatus": "completed", "SequenceNumber": "4"}
     assert twilio.post("/twilio/status", completed).status_code == 204
     assert hang_ups(app, sid) == 0
@@ -360,10 +362,7 @@ def test_a_declined_notice_records_nothing(
 def test_a_description_is_kept_as_a_recording_of_its_own(
     app: Flask, twilio: Twilio, server: str, callers: list[Caller]
 ) -> None:
-    sid = new_call_sid()
-    caller = dial_in(callers, server, sid)
-    caller.start(voice(twilio, sid))
-    hear_until(app, caller, "main")
+    sid, caller = call_at_main_menu(app, twilio, server, callers)
     caller.send("dtmf", dtmf={"track": "inbound_track", "digit": "1"})
     hear_until(app, caller, "report_district")
     caller.send("dtmf", dtmf={"track": "inbound_track", "digit": "3"})
