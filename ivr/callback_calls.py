@@ -87,7 +87,7 @@ def resolution(session: Session, flow: Flow, callback_id: int, key: str, at: dat
     if callback is None or key not in RESOLUTIONS or callback.resolution is not None:
         return False
     status = RESOLUTIONS[key]
-    language = callback.language if callback.language in flow.languages else flow.default_language
+    language = flow.language_or_default(callback.language)
     said = flow.texts.statuses[status][language] if status in flow.texts.statuses else status
     callback.outcome, callback.resolution, callback.done_at = status, said, at
     ticket = session.get(Ticket, callback.ticket_id) if callback.ticket_id else None

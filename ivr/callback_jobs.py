@@ -233,7 +233,7 @@ def _officer_number(session: Session, flow: Flow, callback: Callback) -> str | N
 
 
 def _params(flow: Flow, callback: Callback) -> dict[str, str]:
-    language = callback.language if callback.language in flow.languages else flow.default_language
+    language = flow.language_or_default(callback.language)
     department = flow.departments.get(callback.department)
     return {
         "when": sms_slot(callback.slot_start, ZoneInfo(flow.city.timezone), language),
@@ -278,7 +278,7 @@ def tell_escalated(
     texts = flow.texts.callback_sms
     if texts is None or ticket.caller is None:
         return
-    language = ticket.language if ticket.language in flow.languages else flow.default_language
+    language = flow.language_or_default(ticket.language)
     callback = session.get(Callback, callback_id) if callback_id is not None else None
     when = "-"
     if callback is not None:
@@ -316,7 +316,7 @@ def send_resolution(
     ticket = session.get(Ticket, callback.ticket_id) if callback.ticket_id else None
     if texts is None or ticket is None:
         return
-    language = callback.language if callback.language in flow.languages else flow.default_language
+    language = flow.language_or_default(callback.language)
     template, words = texts.resolution[language], " ".join(resolution.split())
     body = fill(template, {"ref": ticket.ref, "resolution": words})
     while outbox.segments(body) > MAX_SEGMENTS and words:

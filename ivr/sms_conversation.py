@@ -239,8 +239,7 @@ class _Writer:
 
     @property
     def language(self) -> str:
-        lang = self.state.language
-        return lang if lang in self.flow.languages else self.flow.default_language
+        return self.flow.language_or_default(self.state.language)
 
     def reply(self, template: str, params: Mapping[str, str], ref: str | None = None) -> Reply:
         assert self.state.sender is not None  # converse answers only a known sender

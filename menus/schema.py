@@ -401,3 +401,8 @@ class Flow(Model):
 
     def keypad_only(self, language: str) -> bool:
         return self.languages[language].model is None
+
+    def language_or_default(self, language: str | None) -> str:
+        """`language` when the flow speaks it, else the flow's default (a ticket, callback or
+        SMS may carry a language a later flow version no longer has)."""
+        return language if language in self.languages else self.default_language

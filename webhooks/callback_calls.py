@@ -111,10 +111,6 @@ def _callback(db: Session, callback_id: int) -> Callback:
     return callback
 
 
-def _language(flow: Flow, wanted: str) -> str:
-    return wanted if wanted in flow.languages else flow.default_language
-
-
 def _say(response: VoiceResponse | Gather, text: str, language: str) -> None:
     response.say(text, language=SAY_LANGUAGES.get(language, language))
 
@@ -139,7 +135,9 @@ def answered(callback_id: int, leg: str) -> Response:
         ticket = db.get(Ticket, callback.ticket_id) if callback.ticket_id else None
         department = flow.departments.get(callback.department)
         officer_language = flow.default_language
-        language = _language(flow, callback.language if leg == "citizen" else officer_language)
+        language = flow.language_or_default(
+            callback.language if leg == "citizen" else officer_language
+        )
         params = {
             "ref": ticket.ref if ticket else "-",
             "department": department.name[language] if department else callback.department,
@@ -197,7 +195,7 @@ def satisfied(callback_id: int) -> Response:
     texts = _texts(flow)
     with app_context.services().database.session() as db:
         callback = _callback(db, callback_id)
-        language = _language(flow, callback.language)
+        language = flow.language_or_default(callback.language)
         if _form("Digits") == "2":
             reports.not_satisfied(db, flow, callback_id, _now())
     response = VoiceResponse()
@@ -215,7 +213,7 @@ def survey(callback_id: int) -> Response:
     texts = _texts(flow)
     with app_context.services().database.session() as db:
         callback = _callback(db, callback_id)
-        language = _language(flow, callback.language)
+        language = flow.language_or_default(callback.language)
         reports.score(db, callback_id, _form("Digits"), language, _now())
     response = VoiceResponse()
     _say(response, texts["thanks"][language], language)

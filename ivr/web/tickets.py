@@ -179,8 +179,7 @@ def detail(ref: str) -> Any:
 
 
 def _language(ticket: Ticket) -> str:
-    current = flow()
-    return ticket.language if ticket.language in current.languages else current.default_language
+    return flow().language_or_default(ticket.language)
 
 
 def _text(texts: dict[str, str] | None, ticket: Ticket) -> str | None:
