@@ -28,7 +28,11 @@ class LocalRecordingStore:
     database: Database
     root: Path
 
-    def save_wav(self, call_id: str, kind: str, wav: bytes, at: datetime) -> StoredRecording:
+    def save_wav(
+        self, call_id: str, kind: str, wav: bytes, at: datetime, *, recording_id: str | None = None
+    ) -> StoredRecording:
+        """Keep `wav` under a new random id, or under `recording_id` when the id was given out
+        before the file existed (a recording Twilio made: its RecordingSid)."""
         try:
             with wave.open(io.BytesIO(wav)) as reader:
                 rate, frames, width = (
@@ -38,7 +42,7 @@ class LocalRecordingStore:
                 )
         except (wave.Error, EOFError) as exc:
             raise BadRecording(f"not a PCM WAV file: {exc}") from None
-        recording_id = uuid.uuid4().hex
+        recording_id = recording_id or uuid.uuid4().hex
         path = self.root / at.strftime("%Y/%m") / f"{recording_id}.wav"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(wav)

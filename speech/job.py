@@ -11,7 +11,8 @@ call ran with. A ticket without a call falls back to the current flow.
 
 A ticket whose language has no installed model is not an error: the job ends with a note
 on the ticket (`{"note": …}`) and is not retried. A ticket, recording or audio file that is
-missing or unreadable fails the job at once (PermanentJobError): retrying cannot help.
+missing or unreadable fails the job at once (PermanentJobError): retrying cannot help,
+except for a recording Twilio made that is still being downloaded (RecordingNotHereYet).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from ivr.effects import TRANSCRIBE
 from ivr.jobs import PermanentJobError
-from ivr.storage import calls
+from ivr.storage import calls, twilio
 from ivr.storage.db import Database
 from ivr.storage.models import Call, Recording, Ticket
 from menus.loader import load_stored_flow
@@ -38,6 +39,12 @@ from speech.models import ModelCache, ModelError
 from speech.transcript import transcribe
 
 NICENESS = 10
+
+
+class RecordingNotHereYet(RuntimeError):
+    """The ticket's recording is one Twilio made that a job has not downloaded yet (a
+    gather-mode description): the job is retried with backoff, within its attempts."""
+
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +66,8 @@ def transcription_handlers(
             ticket = session.get(Ticket, ticket_id)
             recording = session.get(Recording, recording_id)
             if ticket is None or recording is None:
+                if ticket is not None and twilio.download_pending(session, recording_id):
+                    raise RecordingNotHereYet(f"recording {recording_id} is still at Twilio")
                 missing = "ticket" if ticket is None else "recording"
                 raise PermanentJobError(f"no {missing} for job payload {payload}")
             language, path = ticket.language, recordings / recording.path

@@ -1,5 +1,6 @@
-"""Gather mode (DESIGN §8): a Twilio call driven by `<Say>`, `<Gather>` and `<Record>` TwiML,
-with Twilio's own speech recognition, on the same engine as a Media Stream call.
+"""Gather mode (DESIGN §8): a Twilio call driven by `<Play>`, `<Gather>` and `<Record>` TwiML,
+with Twilio's own speech recognition, on the same engine as a Media Stream call. Prompts are
+our pre-rendered files (`prompt_files`); one the cache lacks is said by Twilio (`<Say>`).
 
 Each answer of Twilio becomes engine events, and the engine's line actions become the next
 TwiML document; the dialog stays in the engine:
@@ -22,17 +23,24 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from ivr.calls import CallRunner
 from ivr.engine import actions as act
 from ivr.engine import events as ev
+from ivr.storage.twilio import RECORDING_SID
 from menus.schema import Flow
 from webhooks import twiml
 from webhooks.line_actions import from_records
 
 NO_INPUT = "no_input"
 TURN_ENDS = (act.Listen, act.Record, act.Transfer, act.HangUp)
+
+
+class PromptSource(Protocol):
+    """How a Say is played (`prompt_files.PromptUrls`): our files, or its text."""
+
+    def prompt(self, say: act.Say) -> twiml.Prompt: ...
 
 
 class StoredRow(Protocol):
@@ -69,13 +77,26 @@ def answer(
 def recorded(
     runner: CallRunner, form: Mapping[str, str], *, mark: str, at: datetime
 ) -> list[act.Action]:
-    """Feed the end of a `<Record>` (the file itself comes by the recording callback)."""
+    """Feed the end of a `<Record>`. Its file comes later (the recording callback, then the
+    download job), kept under its RecordingSid: that is the recording id the engine hears
+    (`webhooks.recordings`)."""
     line = runner.feed(ev.PromptFinished(at=at, mark=mark)) if mark else []
     try:
         seconds = max(0.0, float(form.get("RecordingDuration", "0") or "0"))
     except ValueError:
         seconds = 0.0
-    return line + runner.feed(ev.RecordingFinished(at=at, recording_id=None, seconds=seconds))
+    finished = ev.RecordingFinished(at=at, recording_id=recording_sid(form), seconds=seconds)
+    return line + runner.feed(finished)
+
+
+def recording_sid(form: Mapping[str, str]) -> str | None:
+    """The RecordingSid of a `<Record>`'s action: posted as such, or the last part of the
+    RecordingUrl (the one field Twilio documents); None when neither holds one."""
+    from_url = urlsplit(form.get("RecordingUrl", "")).path.rsplit("/", 1)[-1]
+    for candidate in (form.get("RecordingSid", ""), from_url.removesuffix(".wav")):
+        if RECORDING_SID.match(candidate):
+            return candidate
+    return None
 
 
 def next_turn(actions: list[act.Action]) -> list[act.Action]:
@@ -114,13 +135,13 @@ class Urls:
     """The recording status callback (a description recorded at Twilio)."""
 
 
-def render(actions: list[act.Action], flow: Flow, urls: Urls) -> str | None:
+def render(actions: list[act.Action], flow: Flow, urls: Urls, prompts: PromptSource) -> str | None:
     """The TwiML of a turn from `next_turn`/`current_turn`; None for a transfer (the caller
     renders the Dial) or when there is nothing to say."""
     says = [a for a in actions if isinstance(a, act.Say)]
     last = actions[-1] if actions else None
     mark = says[-1].mark if says else ""
-    spoken = spoken_of(says, flow)
+    spoken = spoken_of(says, flow, prompts)
     match last:
         case act.HangUp():
             return twiml.hang_up(spoken)
@@ -148,10 +169,13 @@ def render(actions: list[act.Action], flow: Flow, urls: Urls) -> str | None:
     return None
 
 
-def spoken_of(says: list[act.Say], flow: Flow) -> twiml.Spoken:
+def spoken_of(says: list[act.Say], flow: Flow, prompts: PromptSource) -> twiml.Spoken:
+    """The Says as our files played, each one the cache lacks said by Twilio in the
+    language's `twilio_language`."""
     language = says[-1].language if says else flow.default_language
     declared = flow.languages.get(language)
-    return twiml.Spoken([s.text for s in says], declared.twilio_language if declared else None)
+    played = [prompts.prompt(s) for s in says]
+    return twiml.Spoken(played, declared.twilio_language if declared else None)
 
 
 def _confidence(form: Mapping[str, str]) -> float:

@@ -3,7 +3,16 @@ recorded after consent, a gather-mode description. Twilio posts each finished re
 signed callback (`voice.recording`, kept once per RecordingSid with its job); the job here
 downloads it into the recording store, then deletes it at Twilio.
 
-The job is safe to run again at any point: a file already downloaded is found by its sha256
+A Twilio recording is kept under its RecordingSid as its id in the store. That id is known
+before the file is: a gather-mode description ends with `<Record action=…>`, whose request
+comes before the recording can be downloaded (the recording callback, then this job, bring
+it later). So the engine hears RecordingFinished with the RecordingSid as the recording's
+id at once (`gather.recorded`), as a Media Stream's description is heard with the id it was
+stored under, and the ticket it files links that id, without the caller waiting for the
+download. The transcription job the ticket enqueues waits (retried) while the file is on
+its way (`ivr.storage.twilio.download_pending`).
+
+The job is safe to run again at any point: a file already downloaded is found by its id
 instead of being stored twice, and a recording Twilio no longer has is deleted already. A
 download Twilio answers 404 before we kept the file is lost: the row says so and the job
 fails at once with that reason; other errors (5xx, the network) are retried by the worker
@@ -14,7 +23,6 @@ address (`client.api.base_url`), never from a URL a request carried.
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import urllib.error
 import urllib.request
@@ -22,13 +30,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
-from ivr.engine.ports import RecordingStore
 from ivr.jobs import Handler, PermanentJobError
-from ivr.recordings import BadRecording
+from ivr.recordings import BadRecording, LocalRecordingStore
 from ivr.storage.db import Database
 from ivr.storage.models import Recording, TwilioRecording
 from ivr.storage.twilio import DOWNLOAD_RECORDING
@@ -64,7 +70,11 @@ def fetch(client: Client, url: str) -> bytes | None:
 
 
 def download(
-    database: Database, client: Client, store: RecordingStore, recording_sid: str, now: datetime
+    database: Database,
+    client: Client,
+    store: LocalRecordingStore,
+    recording_sid: str,
+    now: datetime,
 ) -> None:
     """Keep one Twilio recording in the store and delete it at Twilio (idempotent)."""
     with database.session() as session:
@@ -81,7 +91,7 @@ def download(
             with database.session() as session:
                 session.get_one(TwilioRecording, recording_sid).problem = problem
             raise PermanentJobError(f"recording {recording_sid}: {problem}")
-        kept = _keep_once(database, store, call_sid, kind, wav, now)
+        kept = _keep_once(database, store, recording_sid, call_sid, kind, wav, now)
         with database.session() as session:
             row = session.get_one(TwilioRecording, recording_sid)
             row.recording_id, row.downloaded_at = kept, now
@@ -96,18 +106,20 @@ def download(
 
 
 def _keep_once(
-    database: Database, store: RecordingStore, call_sid: str, kind: str, wav: bytes, at: datetime
+    database: Database,
+    store: LocalRecordingStore,
+    recording_sid: str,
+    call_sid: str,
+    kind: str,
+    wav: bytes,
+    at: datetime,
 ) -> str:
-    """The recording's id in the store: the one kept by an earlier run, or a new one."""
-    digest = hashlib.sha256(wav).hexdigest()
+    """The recording's id in the store (its RecordingSid), kept by this run or an earlier one."""
     with database.session() as session:
-        earlier = session.scalar(
-            select(Recording.id).where(Recording.call_id == call_sid, Recording.sha256 == digest)
-        )
-    if earlier is not None:
-        return earlier
+        if session.get(Recording, recording_sid) is not None:
+            return recording_sid
     try:
-        return store.save_wav(call_sid, kind, wav, at).id
+        return store.save_wav(call_sid, kind, wav, at, recording_id=recording_sid).id
     except BadRecording as error:
         raise PermanentJobError(f"Twilio sent something that is not a WAV file: {error}") from None
 
@@ -115,7 +127,7 @@ def _keep_once(
 def recording_handlers(
     database: Database,
     client: Client,
-    store: RecordingStore,
+    store: LocalRecordingStore,
     clock: Clock = lambda: datetime.now(UTC),
 ) -> dict[str, Handler]:
     """The worker's "twilio.recording" job (payload `{"recording_sid": "RE…"}`)."""

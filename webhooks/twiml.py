@@ -13,15 +13,28 @@ ALL_KEYS = "0123456789*#"
 
 
 @dataclass(frozen=True)
-class Spoken:
-    """Prompts Twilio says (`<Say>`) in `language` (a Twilio language tag, or its default)."""
+class Prompt:
+    """One prompt: our pre-rendered files, played in order (`<Play>` each URL), or, without
+    them, its text said by Twilio (`<Say>`)."""
 
-    texts: Sequence[str]
+    text: str
+    urls: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """Prompts to play; those Twilio says are in `language` (a Twilio language tag, or its
+    default)."""
+
+    prompts: Sequence[Prompt]
     language: str | None = None
 
     def say_into(self, verb: VoiceResponse) -> None:
-        for text in self.texts:
-            verb.say(text, **({"language": self.language} if self.language else {}))
+        for prompt in self.prompts:
+            for url in prompt.urls:
+                verb.play(url)
+            if not prompt.urls:
+                verb.say(prompt.text, **({"language": self.language} if self.language else {}))
 
 
 @dataclass(frozen=True)
@@ -63,7 +76,7 @@ def dial(
     """Transfer the call to `target` (E.164 number or SIP URI); Twilio posts the outcome to
     `action`; the officer first hears the TwiML at `whisper_url` (the ticket reference).
     With `recording_callback` the conversation is recorded from the answer and Twilio posts
-    the finished recording there. `first`: prompts said before dialling (gather mode)."""
+    the finished recording there. `first`: prompts played before dialling (gather mode)."""
     response = VoiceResponse()
     if first is not None:
         first.say_into(response)
@@ -99,7 +112,7 @@ def hang_up(first: Spoken | None = None) -> str:
 
 
 def gather(spoken: Spoken, options: GatherOptions) -> str:
-    """Say the prompts and collect the caller's answer with Twilio's `<Gather>` (gather mode).
+    """Play the prompts and collect the caller's answer with Twilio's `<Gather>` (gather mode).
     Keys always cut the prompts; speech only when they are `interruptible`."""
     response = VoiceResponse()
     extra: dict[str, object] = {}
@@ -128,7 +141,7 @@ def gather(spoken: Spoken, options: GatherOptions) -> str:
 def record(
     spoken: Spoken, *, action: str, max_seconds: int, beep: bool, recording_callback: str
 ) -> str:
-    """Say the prompts, then record the caller (gather mode) until a key, silence or
+    """Play the prompts, then record the caller (gather mode) until a key, silence or
     `max_seconds`; Twilio posts the end to `action` and the file to `recording_callback`."""
     response = VoiceResponse()
     spoken.say_into(response)

@@ -10,7 +10,8 @@
 - POST /twilio/status: call status callbacks, kept once per (CallSid, SequenceNumber); a final
   one (completed, busy, no-answer, failed, canceled) ends a call still going on.
 - POST /twilio/gather and /twilio/recorded: gather mode (the flow's `twilio_mode: gather`),
-  where `<Gather>` and `<Record>` take the caller's answers instead of a stream (`gather`).
+  where `<Gather>` and `<Record>` take the caller's answers instead of a stream (`gather`),
+  and `<Play>` fetches our prompts from GET /twilio/prompts/… (`prompt_files`).
 - POST /twilio/recording: a recording Twilio made (a `<Dial record>` transfer after consent,
   a gather-mode call or description) is ready; a job downloads it (`recordings`).
 - WebSocket /twilio/stream: the Media Streams of those calls (`streams.StreamCall`).
@@ -41,7 +42,7 @@ from ivr.storage import calls as stored_calls
 from ivr.storage import twilio as twilio_store
 from ivr.storage.models import Call
 from speech.prompts import PromptLibrary
-from webhooks import gather, twiml
+from webhooks import gather, prompt_files, twiml
 from webhooks.line_actions import to_records
 from webhooks.recordings import start_call_recording
 from webhooks.signatures import twilio_signed
@@ -52,7 +53,7 @@ blueprint = Blueprint("twilio", __name__)
 sock = Sock()
 
 CALL_SID = re.compile(r"^CA[0-9a-f]{32}$")
-RECORDING_SID = re.compile(r"^RE[0-9a-f]{32}$")
+RECORDING_SID = twilio_store.RECORDING_SID
 RECORDING_STATUSES = ("completed", "failed", "absent")
 RECORDING_KINDS = ("call", "description")
 REST_CLIENT = "civicline.twilio_rest"
@@ -82,6 +83,7 @@ def init_app(app: Flask) -> None:
     from webhooks import callback_calls
 
     twilio_app.register_blueprint(callback_calls.blueprint)
+    twilio_app.register_blueprint(prompt_files.blueprint)
     app.extensions["civicline.twilio"] = twilio_app
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/twilio": twilio_app})  # type: ignore[method-assign]
 
@@ -181,12 +183,16 @@ def gathered() -> Response:
 @blueprint.post("/recorded")
 @twilio_signed
 def recorded() -> Response:
-    """Gather mode: a `<Record>` ended (its file comes to /twilio/recording)."""
+    """Gather mode: a `<Record>` ended (its file comes to /twilio/recording later)."""
     sid = _call_sid()
     runner = _resume(sid)
     if runner.session.ended:
         return _xml(twiml.hang_up())
-    form = {"RecordingDuration": _form("RecordingDuration")[:32]}
+    form = {
+        "RecordingDuration": _form("RecordingDuration")[:32],
+        "RecordingSid": _form("RecordingSid")[:64],
+        "RecordingUrl": _form("RecordingUrl")[:512],
+    }
     mark = request.args.get("mark", "")
     return _answer(runner, gather.recorded(runner, form, mark=mark, at=_now()))
 
@@ -330,7 +336,7 @@ def _answer(runner: CallRunner, actions: list[act.Action]) -> Response:
                 timeout=settings.twilio_dial_timeout,
                 caller_id=settings.twilio_from or None,
                 whisper_url=whisper_url,
-                first=gather.spoken_of(says, flow) if gathering else None,
+                first=gather.spoken_of(says, flow, _prompts()) if gathering else None,
                 recording_callback=(
                     f"{_base_url()}/twilio/recording?kind=call"
                     if not gathering and _consented(sid)
@@ -345,8 +351,8 @@ def _answer(runner: CallRunner, actions: list[act.Action]) -> Response:
             recording=f"{_base_url()}/twilio/recording",
         )
         says = [a for a in actions if isinstance(a, act.Say)]
-        document = gather.render(actions, flow, urls)
-        return _xml(document or twiml.hang_up(gather.spoken_of(says, flow)))
+        document = gather.render(actions, flow, urls, _prompts())
+        return _xml(document or twiml.hang_up(gather.spoken_of(says, flow, _prompts())))
     if actions and all(isinstance(a, act.HangUp) for a in actions):
         return _xml(twiml.hang_up())
     with app_context.services().database.session() as db:
@@ -358,6 +364,11 @@ def _answer(runner: CallRunner, actions: list[act.Action]) -> Response:
             next_url=f"{_base_url()}/twilio/next",
         )
     )
+
+
+def _prompts() -> prompt_files.PromptUrls:
+    """Gather mode plays our pre-rendered prompts from /twilio/prompts."""
+    return prompt_files.prompt_urls(_base_url())
 
 
 def _last_ref(runner: CallRunner) -> str | None:

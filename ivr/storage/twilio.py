@@ -7,12 +7,13 @@ tokens. Status callbacks are stored once per (CallSid, SequenceNumber) and a cal
 moves forward: a late `ringing` never undoes `in-progress` or `completed`. A call's end is
 claimed once (`claim_call_end`), by the stream's `stop` or a final status callback, whichever
 comes first. A recording is kept once per RecordingSid, with the job that downloads it
-enqueued in the same transaction.
+enqueued in the same transaction; until it is downloaded, `download_pending` says so.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,6 +45,7 @@ FINAL_STATUSES = frozenset(s for s, rank in STATUS_ORDER.items() if rank == 4)
 DOWNLOAD_RECORDING = "twilio.recording"
 """The job that downloads a Twilio recording into the store, then deletes it at Twilio."""
 DOWNLOAD_ATTEMPTS = 8
+RECORDING_SID = re.compile(r"^RE[0-9a-f]{32}$")
 
 
 def issue_token(
@@ -145,6 +147,18 @@ def record_recording(
         payload = {"recording_sid": recording_sid}
         enqueue(session, DOWNLOAD_RECORDING, payload, at=at, max_attempts=DOWNLOAD_ATTEMPTS)
     return True
+
+
+def download_pending(session: Session, recording_id: str) -> bool:
+    """`recording_id` is a recording Twilio made (kept under its RecordingSid) that is not in
+    the store yet but may still come: its callback has not arrived, or its download has not
+    finished. False once Twilio reported it failed or it could not be downloaded."""
+    if not RECORDING_SID.match(recording_id):
+        return False
+    row = session.get(TwilioRecording, recording_id)
+    if row is None:
+        return True
+    return row.status == "completed" and row.recording_id is None and row.problem is None
 
 
 def _digest(token: str) -> str:

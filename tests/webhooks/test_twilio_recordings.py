@@ -5,24 +5,17 @@ deletes it there; retried with backoff, a 404 failed at once with its reason."""
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import io
-import json
-import threading
 import uuid
-import wave
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs
 
 import pytest
 from flask import Flask
 from twilio.rest import Client
+from twilio_recordings_api import ACCOUNT, StandIn, a_wav, rest_client, running_recordings_api
 from twilio_signing import AUTH_TOKEN, Twilio, call_at_main, gather_flow, new_call_sid
 
 from ivr.config import Settings
@@ -36,94 +29,18 @@ from ivr.web import create_app
 from webhooks.recordings import recording_handlers
 from webhooks.voice import REST_CLIENT
 
-ACCOUNT = "AC" + "2" * 32
 IN_OFFICE_HOURS = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # Tuesday 10:00 in Sofia
-
-
-def a_wav(seconds: float = 0.5) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(2)
-        writer.setframerate(8000)
-        writer.writeframes(bytes(int(16000 * seconds)))
-    return out.getvalue()
-
-
-class StandIn(ThreadingHTTPServer):
-    """Twilio's Recordings resource and a call's Recordings list, as far as we use them."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.files: dict[str, bytes] = {}
-        self.failures = 0
-        """How many downloads answer 500 before one succeeds."""
-        self.requests: list[tuple[str, str]] = []
-        self.started: list[dict[str, str]] = []
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: StandIn
-    prefix = f"/2010-04-01/Accounts/{ACCOUNT}"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def _authorised(self) -> bool:
-        expected = base64.b64encode(f"{ACCOUNT}:{AUTH_TOKEN}".encode()).decode()
-        return self.headers.get("Authorization") == f"Basic {expected}"
-
-    def _answer(self, status: int, body: bytes = b"", kind: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        self.server.requests.append(("GET", self.path))
-        sid = self.path.removeprefix(f"{self.prefix}/Recordings/").removesuffix(".wav")
-        if not self._authorised():
-            return self._answer(401)
-        if self.server.failures:
-            self.server.failures -= 1
-            return self._answer(500, b'{"message": "try again"}')
-        if sid not in self.server.files:
-            return self._answer(404, b'{"code": 20404, "message": "not found", "status": 404}')
-        self._answer(200, self.server.files[sid], "audio/x-wav")
-
-    def do_DELETE(self) -> None:
-        self.server.requests.append(("DELETE", self.path))
-        sid = self.path.removeprefix(f"{self.prefix}/Recordings/").removesuffix(".json")
-        if self.server.files.pop(sid, None) is None:
-            return self._answer(404, b'{"code": 20404, "message": "not found", "status": 404}')
-        self._answer(204)
-
-    def do_POST(self) -> None:
-        self.server.requests.append(("POST", self.path))
-        length = int(self.headers["Content-Length"])
-        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-        self.server.started.append(form)
-        call_sid = self.path.split("/Calls/")[1].split("/")[0]
-        body = {"sid": "RE" + uuid.uuid4().hex, "call_sid": call_sid, "status": "in-progress"}
-        self._answer(201, json.dumps(body).encode())
 
 
 @pytest.fixture
 def twilio_api() -> Iterator[StandIn]:
-    server = StandIn()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    thread.join()
+    with running_recordings_api() as server:
+        yield server
 
 
 @pytest.fixture
 def client(twilio_api: StandIn) -> Client:
-    client = Client(ACCOUNT, AUTH_TOKEN)
-    client.api.base_url = f"http://127.0.0.1:{twilio_api.server_port}"
-    return client
+    return rest_client(twilio_api)
 
 
 def database_of(app: Flask) -> Database:
@@ -222,18 +139,19 @@ def test_a_download_run_again_keeps_one_recording(
     app: Flask, twilio: Twilio, client: Client, twilio_api: StandIn, tmp_path: Path
 ) -> None:
     """A worker that died after storing the file but before noting it downloads it again
-    and finds the file it kept, by its sha256."""
+    and finds the file it kept, by its id (the RecordingSid)."""
     sid, _runner = call_at_main(app, twilio)
     recording_sid = new_recording_sid()
     twilio_api.files[recording_sid] = a_wav()
     report_recording(twilio, sid, recording_sid)
     store = LocalRecordingStore(database_of(app), tmp_path / "recordings")
     download = recording_handlers(database_of(app), client, store)["twilio.recording"]
-    store.save_wav(sid, "call", a_wav(), datetime.now(UTC))  # the earlier run's file
+    earlier = store.save_wav(sid, "call", a_wav(), datetime.now(UTC), recording_id=recording_sid)
     download({"recording_sid": recording_sid})
     download({"recording_sid": recording_sid})
     with database_of(app).session() as db:
         assert db.query(Recording).filter_by(call_id=sid).count() == 1
+        assert db.get_one(TwilioRecording, recording_sid).recording_id == earlier.id
     assert [method for method, _ in twilio_api.requests] == ["GET", "DELETE"]
 
 
