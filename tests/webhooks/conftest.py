@@ -11,6 +11,9 @@ from twilio_signing import AUTH_TOKEN, KOREAN_FLOW, PUBLIC_URL, Twilio
 
 from ivr.config import Settings
 from ivr.web import create_app
+from menus.loader import load_flow
+from speech.prompts import build
+from speech.synthesis import Synthesizer
 
 
 @pytest.fixture
@@ -22,6 +25,16 @@ def settings(tmp_path: Path) -> Settings:
         twilio_auth_token=AUTH_TOKEN,
         secret_key="test",
     )
+
+
+@pytest.fixture(scope="session")
+def built_prompts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Korean test flow's prompts rendered once (espeak-ng), as `ivr prompts build` does;
+    copy them into a test's data directory."""
+    root = tmp_path_factory.mktemp("built") / "prompts"
+    with Synthesizer() as synthesizer:
+        build(load_flow(KOREAN_FLOW).flow, root, synthesizer)
+    return root
 
 
 @pytest.fixture
