@@ -16,9 +16,10 @@ from ivr.storage.models import Call
 class GatherCall:
     """One call in gather mode: posts what Twilio would, keeps the last TwiML answer."""
 
-    def __init__(self, app: Flask, twilio: Twilio) -> None:
+    def __init__(self, app: Flask, twilio: Twilio, caller: str = "+35988123456") -> None:
+        """A call from `caller` ("" withholds the number)."""
         self.app, self.twilio, self.sid = app, twilio, new_call_sid()
-        self.root = self._post("/twilio/voice", {"From": "+35988123456"})
+        self.root = self._post("/twilio/voice", {"From": caller} if caller else {})
 
     def _post(self, path: str, form: dict[str, str]) -> ET.Element:
         response = self.twilio.post(path, {"CallSid": self.sid, **form})
