@@ -1,30 +1,33 @@
 """The Vosk adapter of the Recognizer port: one KaldiRecognizer per call, a grammar per Listen.
 
 Audio is pushed in chunks of 16-bit mono PCM; `accept` answers with engine events:
-- SpeechStarted on the first non-empty partial result (barge-in: the channel stops the
-  prompt, the engine cancels its no-input timer);
+- SpeechStarted once the VAD has heard `BARGE_IN_SECONDS` of voice, or on Vosk's first
+  words if sooner (barge-in: the channel stops the prompt, the engine cancels its no-input
+  timer);
 - SpeechRecognized(text, confidence) at the end of speech. The confidence is the mean of
   Vosk's word confidences (`SetWords`), and 0.0 when the result holds "[unk]" or a decoy
   (`speech.grammar`), so the engine treats it as a no-match. At number and status nodes the
   number words become digits ("이 육" → "2 6"), so the engine reads the digits it knows.
   `alternatives` stays empty: with `SetMaxAlternatives` above 0 Vosk drops the word
   confidences and gives unnormalised lattice scores, which cannot be compared with a threshold;
-- NoSpeech when `no_input_seconds` of audio pass without speech.
-A turn also ends after `max_speech_seconds` of speech (30 s of noise ends as a no-match).
+- NoSpeech when `no_input_seconds` of audio pass without words (voice that held none, a
+  cough, included).
+A turn also ends after `max_speech_seconds` of words (30 s of noise ends as a no-match).
 On a noisy line (the turn's signal-to-noise ratio below `clear_snr_db`) no result is sure:
 its confidence is capped at `noisy_confidence`, inside the flow's confirmation band, so the
 engine asks "did you mean …?" (measured on bench/speech.py's held-out set: at about 12 dB the
 model hears white noise as "예약" with confidence 1.0, two thirds of the false accepts).
 
-End of speech: the model's endpoint rules (Kaldi's rule2, 0.5 s of trailing silence in the
-Korean model's conf/model.conf) or a VAD (webrtcvad, `vad_silence_seconds` of unvoiced
-20 ms frames after speech) — both are here so bench/speech.py can measure them. The default
-is the VAD: measured on the same synthetic speech it answers sooner after the end of speech
-(its silence can be set in the flow's terms, while Vosk 0.3.45 has no endpointer setter and
-the model's rule holds on until Kaldi's silence phones decide) with the same recognition.
-With the VAD the model's rule still ends a turn when it fires first: on a noisy line the VAD
-hears the noise as voice and never ends (measured: a third of the held-out utterances at
-σ 1000 had no result after 2 s), while Kaldi's silence phones still decide.
+End of speech: a VAD (Silero, `speech.vad`: `vad_silence_seconds` of unvoiced 32 ms windows
+after the words) or the model's endpoint rules (Kaldi's rule2, 0.5 s of trailing silence in
+the Korean model's conf/model.conf; Vosk 0.3.45 has no endpointer setter). Both are here so
+bench/speech.py can measure them; the VAD is the default. With the VAD, Vosk only decodes
+while the VAD hears voice (from `PREROLL_SECONDS` before its onset to the end of its
+trailing silence): silence and steady line noise cost no decoding, which is what lets one
+core carry many calls, and a noisy line ends its turn when the words end (measured: webrtcvad,
+used before, heard white noise as voice and left a third of the noisy turns to the model's
+rule, p95 730 ms late). The model's rule still ends a turn when it fires first. A voiced
+stretch that Vosk finds no words in (a cough, a door) does not end the turn.
 
 Time is the audio itself: seconds are counted from the samples pushed, never from a clock.
 Vosk is imported lazily; the model comes from `speech.models.ModelCache`. `close` frees the
@@ -35,6 +38,7 @@ process's live recognisers; the channel calls it when the call ends.
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,13 +46,21 @@ from typing import Any, Literal
 
 from ivr.engine import events as ev
 from ivr.engine.actions import Listen
-from speech import grammar
+from speech import grammar, vad
 from speech.audio import SAMPLE_WIDTH, level, signal_to_noise
 from speech.numbers import to_digits
+from speech.vad import VoiceDetector
 
 Endpoint = Literal["model", "vad"]
-FRAME_SECONDS = 0.02
-VAD_AGGRESSIVENESS = 2
+PREROLL_SECONDS = 0.3
+"""Audio kept from before the VAD's onset and decoded with it: the onset lags the first
+sound by a window or two, and Kaldi needs the silence before a word."""
+BARGE_IN_SECONDS = 0.15
+"""Voice the VAD must hear without a break before SpeechStarted (the caller interrupts the
+prompt): long enough to pass over a click, much sooner than Vosk's first words (a partial
+result comes about 0.3 s after a short word has ended)."""
+MODEL_WINDOW_SECONDS = 0.02
+"""The piece Vosk is fed at a time when the model's rules end the turn (no VAD)."""
 
 
 @dataclass
@@ -63,12 +75,18 @@ class VoskRecognizer:
     noisy_confidence: float = 0.45
     """The most a result heard on a noisy line may be trusted: the flow's confirmation band."""
     _kaldi: Any = None
-    _vad: Any = None
+    _vad: VoiceDetector | None = None
     _grammar: grammar.Grammar | None = None
     _pending: bytes = b""
     _heard: float = 0.0
-    _speech_at: float | None = None
+    _speech_started: bool = False
+    _words_at: float | None = None
+    """When Vosk first heard words in the turn: only a turn with words ends at a silence."""
+    _voiced_for: float = 0.0
     _silent_for: float = 0.0
+    _decoding: bool = False
+    """The VAD heard voice and Vosk is being fed (always, with the model's endpoint)."""
+    _preroll: deque[bytes] = field(default_factory=deque)
     _levels: list[float] = field(default_factory=list)
     unknown_phrases: list[str] = field(default_factory=list)
     _closed: bool = False
@@ -80,6 +98,8 @@ class VoskRecognizer:
 
     def close(self) -> None:
         """Free the decoder (and the recogniser's live place); later turns are refused."""
+        if self._vad is not None:
+            self._vad.close()
         self._kaldi = self._vad = self._grammar = None
         self._closed = True
         callbacks, self._on_close = self._on_close, []
@@ -103,65 +123,101 @@ class VoskRecognizer:
         else:
             self._kaldi.Reset()  # first: Vosk aborts the process on SetGrammar mid-utterance
             self._kaldi.SetGrammar(self._grammar.as_json())
-        if self.endpoint == "vad" and self._vad is None:
-            import webrtcvad
-
-            self._vad = webrtcvad.Vad(VAD_AGGRESSIVENESS)
-        self._pending, self._heard, self._speech_at = b"", 0.0, None
-        self._silent_for, self._levels = 0.0, []
+        if self.endpoint == "vad":
+            if self._vad is None:
+                self._vad = VoiceDetector(self.rate)
+            self._vad.restart()
+        self._pending, self._heard, self._words_at = b"", 0.0, None
+        self._speech_started, self._voiced_for, self._silent_for = False, 0.0, 0.0
+        self._levels = []
+        self._decoding = self._vad is None
+        self._preroll = deque(maxlen=max(1, round(PREROLL_SECONDS / self._window_seconds)))
 
     @property
     def listening(self) -> bool:
         return self._grammar is not None
 
+    @property
+    def _window_seconds(self) -> float:
+        return vad.WINDOW_SECONDS if self._vad is not None else MODEL_WINDOW_SECONDS
+
     def accept(self, pcm: bytes, at: datetime) -> list[ev.Event]:
         """Push audio; the events it completes (the turn ends with a result or NoSpeech)."""
         if self._grammar is None:
             return []
-        frame = int(FRAME_SECONDS * self.rate) * SAMPLE_WIDTH
+        size = round(self._window_seconds * self.rate) * SAMPLE_WIDTH
         self._pending += pcm
         events: list[ev.Event] = []
-        while len(self._pending) >= frame and self._grammar is not None:
-            chunk, self._pending = self._pending[:frame], self._pending[frame:]
-            events += self._frame(chunk, at)
+        while len(self._pending) >= size and self._grammar is not None:
+            window, self._pending = self._pending[:size], self._pending[size:]
+            events += self._window(window, at)
         return events
 
     def finish(self, at: datetime) -> list[ev.Event]:
         """The audio ended: what was said so far, or NoSpeech."""
         if self._grammar is None:
             return []
-        if self._pending:
+        if self._pending and self._decoding:
             self._kaldi.AcceptWaveform(self._pending)
         return self._end(json.loads(self._kaldi.FinalResult()), at)
 
-    def _frame(self, chunk: bytes, at: datetime) -> list[ev.Event]:
-        self._heard += FRAME_SECONDS
-        self._levels.append(level(chunk))
-        final = self._kaldi.AcceptWaveform(chunk)
+    def _window(self, window: bytes, at: datetime) -> list[ev.Event]:
+        self._heard += self._window_seconds
+        self._levels.append(level(window))
         events: list[ev.Event] = []
-        if final:
+        if self._vad is not None:
+            self._follow_vad(window)
+            if self._voiced_for >= BARGE_IN_SECONDS:
+                events += self._started(at)
+            if self._words_at is not None and self._silent_for >= self.vad_silence_seconds:
+                return events + self._end(json.loads(self._kaldi.FinalResult()), at)
+        if self._decoding and self._kaldi.AcceptWaveform(window):
             result = json.loads(self._kaldi.Result())
             if result.get("text"):
-                return self._started(at) + self._end(result, at)
-        elif self._speech_at is None and json.loads(self._kaldi.PartialResult()).get("partial"):
-            events += self._started(at)
-        if self.endpoint == "vad" and self._vad_ended(chunk):
-            return events + self._end(json.loads(self._kaldi.FinalResult()), at)
-        if self._speech_at is None and self._heard >= self.no_input_seconds:
+                return events + self._words(at) + self._end(result, at)
+        elif (
+            self._decoding
+            and self._words_at is None
+            and json.loads(self._kaldi.PartialResult()).get("partial")
+        ):
+            events += self._words(at)
+        if self._words_at is None and self._heard >= self.no_input_seconds:
             return events + self._end({}, at)
-        if self._speech_at is not None and self._heard - self._speech_at >= self.max_speech_seconds:
+        if self._words_at is not None and self._heard - self._words_at >= self.max_speech_seconds:
             return events + self._end(json.loads(self._kaldi.FinalResult()), at)
         return events
 
-    def _vad_ended(self, chunk: bytes) -> bool:
-        voiced = self._vad.is_speech(chunk, self.rate)
-        self._silent_for = 0.0 if voiced else self._silent_for + FRAME_SECONDS
-        return self._speech_at is not None and self._silent_for >= self.vad_silence_seconds
+    def _follow_vad(self, window: bytes) -> None:
+        """Decode from the VAD's onset (with the pre-roll) to the end of its trailing silence;
+        a stretch without words stops decoding there and the turn goes on."""
+        assert self._vad is not None
+        if self._vad.hears(window):
+            if not self._decoding:
+                self._decoding = True
+                for earlier in self._preroll:
+                    self._kaldi.AcceptWaveform(earlier)
+                self._preroll.clear()
+            self._silent_for = 0.0
+            self._voiced_for += self._window_seconds
+            return
+        self._voiced_for = 0.0
+        if not self._decoding:
+            self._preroll.append(window)
+            return
+        self._silent_for += self._window_seconds
+        if self._words_at is None and self._silent_for >= self.vad_silence_seconds:
+            self._decoding = False
+
+    def _words(self, at: datetime) -> list[ev.Event]:
+        """Vosk heard the first words of the turn (SpeechStarted, if the VAD did not say so)."""
+        if self._words_at is None:
+            self._words_at = self._heard
+        return self._started(at)
 
     def _started(self, at: datetime) -> list[ev.Event]:
-        if self._speech_at is not None:
+        if self._speech_started:
             return []
-        self._speech_at = self._heard
+        self._speech_started = True
         return [ev.SpeechStarted(at=at)]
 
     def _end(self, result: dict[str, Any], at: datetime) -> list[ev.Event]:
