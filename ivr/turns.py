@@ -35,7 +35,8 @@ class Turn:
     value: str | None
     confidence: float | None
     result: str = "pending"
-    """`choice` (left for `target`), `no_match`, `no_input`, `stayed` or `pending`."""
+    """`choice` (left for `target`), `confirm` (asked "did you mean …?"), `no_match`,
+    `no_input`, `stayed` or `pending`."""
     target: str | None = None
     latency: float | None = None
     """Seconds from the input to the next Say, when one followed (None on rows stored without
@@ -92,6 +93,8 @@ def _settle(turn: Turn, owner: str, say: dict[str, Any] | None = None) -> None:
         turn.result = "no_match"
     elif prompt.endswith(".no_input"):
         turn.result = "no_input"
+    elif prompt == "texts.confirm":
+        turn.result = "confirm"
     elif owner == "texts":
         return
     elif owner != turn.node:

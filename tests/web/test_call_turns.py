@@ -35,15 +35,21 @@ def app(tmp_path: Path):
     return app
 
 
-def _report_call(app, at: datetime) -> str:
-    """Welcome and notice heard, 1 at the main menu (a report), then the caller hangs up; each
-    event an hour after the one before, so event times cannot pass for reply times."""
+def _at_main_menu(app, at: datetime) -> tuple[CallRunner, datetime]:
+    """A call whose welcome and notice were heard, each event an hour after the one before
+    (so event times cannot pass for reply times); the runner and the last event's time."""
     services = app.extensions["civicline"]
     runner, actions = CallRunner.start(services, caller="+359888123456", channel="test", at=at)
     while runner.session.node != "main":
         at += timedelta(hours=1)
         mark = next(a.mark for a in reversed(actions) if isinstance(a, act.Say))
         actions = runner.feed(ev.PromptFinished(at=at, mark=mark))
+    return runner, at
+
+
+def _report_call(app, at: datetime) -> str:
+    """1 at the main menu (a report), then the caller hangs up."""
+    runner, at = _at_main_menu(app, at)
     runner.feed(ev.DigitsPressed(at=at + timedelta(hours=1), digits="1"))
     assert runner.session.node == "report_district"
     runner.feed(ev.CallerHungUp(at=at + timedelta(hours=2)))
@@ -63,6 +69,22 @@ def test_reply_latency_is_the_wall_clock_time_to_the_reply(app):
     login(client, "super")
     page = client.get(f"/calls/{call_id}").get_data(as_text=True)
     assert re.search(r"<td>\d+ ms</td>", page)
+
+
+def test_a_confirmation_question_is_its_own_turn_result(app):
+    runner, at = _at_main_menu(app, datetime(2026, 11, 24, 8, tzinfo=UTC))
+    runner.feed(ev.SpeechRecognized(at=at, text="나무", confidence=0.5))
+    runner.feed(ev.SpeechRecognized(at=at, text="네", confidence=0.9))
+    with app.extensions["civicline"].database.session() as session:
+        found = turns(call_events(session, runner.call_id))
+    assert [(t.node, t.value, t.result, t.target) for t in found] == [
+        ("main", "나무", "confirm", None),
+        ("main", "네", "choice", "report_district"),
+    ]
+    client = app.test_client()
+    login(client, "super")
+    page = client.get(f"/calls/{runner.call_id}").get_data(as_text=True)
+    assert "<td>confirm</td>" in page
 
 
 def test_turns_stored_without_a_wall_clock_time_show_no_latency(app):
