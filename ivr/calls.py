@@ -4,9 +4,12 @@ A runner feeds events to the engine's session, stores every event and action as 
 (redacted where they carry a PIN; each with the event's time and the wall-clock time the
 runner took it, on which reply latency is measured), carries out storage actions
 (`ivr.effects`) and feeds their answers back, and hands the line actions (Say, Listen,
-Record, timers, Transfer, HangUp) to the channel. If the database fails while a row is being
-written, the row waits in memory and is written with the next one, so the call goes on and
-nothing said is lost.
+Record, timers, Transfer, HangUp) to the channel. What the caller did is stored before
+anything acts on it: an event and the actions it gave are written in one transaction, before
+a storage action is carried out and before the line actions go back to the channel (one
+commit per key or prompt in most turns: many calls share one SQLite writer). If the database
+fails while a row is being written, the row waits in memory and is written with the next
+one, so the call goes on and nothing said is lost.
 """
 
 from __future__ import annotations
@@ -145,8 +148,12 @@ class CallRunner:
         while pending:
             current = pending.pop(0)
             self._store("event", self._storable(current), current.at)
-            self._flush()  # what the caller did is safe before anything acts on it
-            for action in self.session.handle(current):
+            try:
+                actions = self.session.handle(current)
+            except Exception:
+                self._flush()  # the event that broke the engine is kept for the replay
+                raise
+            for action in actions:
                 self._store("action", action.redacted(), current.at)
                 if isinstance(action, STORAGE_ACTIONS):
                     self._flush()

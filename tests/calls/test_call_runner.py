@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from ivr.calls import CallRunner, CallServices
 from ivr.engine import actions as act
@@ -199,3 +199,18 @@ def test_a_call_resumes_on_its_stored_flow_even_when_the_file_is_broken(
     assert resumed.loaded.version == original and resumed.session.node == "faq"
     actions = resumed.feed(ev.DigitsPressed(at=line.at + timedelta(seconds=3), digits="3"))
     assert next(a.prompt for a in actions if isinstance(a, act.Say)) == "faq_hours.prompt"
+
+
+def test_a_key_and_the_prompt_it_brings_are_stored_in_one_commit(services, database):
+    """Many calls share one SQLite writer: a turn without storage actions costs one commit,
+    and what the caller did is stored with what the call did about it."""
+    line = Line(services)
+    commits: list[int] = []
+    event.listen(database.engine, "commit", lambda connection: commits.append(1))
+    actions = line.runner.feed(ev.DigitsPressed(at=line.at, digits="5"))
+    assert any(isinstance(a, act.Say) for a in actions)
+    assert len(commits) == 1
+    with database.session(read_only=True) as session:
+        rows = session.scalars(select(CallEvent).order_by(CallEvent.seq)).all()
+    since_key = [r.type for r in rows][[r.type for r in rows].index("DigitsPressed") :]
+    assert "Say" in since_key and since_key[-1] == "Listen"

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
+from ivr.storage import db as db_module
 from ivr.storage.db import Database
 from ivr.storage.models import AuditEntry, Call, TicketCounter
 
@@ -125,3 +126,34 @@ def test_concurrent_read_then_write_transactions_queue_instead_of_failing(
     assert errors == []
     with database.session(read_only=True) as session:
         assert session.get_one(TicketCounter, 2026).last == threads * rounds
+
+
+def test_writers_of_one_process_wait_for_each_other_not_for_sqlite_busy_sleeps(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second writer thread of the process waits on the Database's lock (handed over when
+    the first commits) instead of SQLite's busy handler: here with a 1 ms busy timeout it
+    would fail with "database is locked" while the first writer holds the lock."""
+    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", 1)
+    impatient = Database(database.url.render_as_string(hide_password=False))
+    errors: list[BaseException] = []
+
+    def second_writer() -> None:
+        try:
+            with impatient.session() as session:
+                session.execute(text("UPDATE ticket_counters SET last = last + 1"))
+        except BaseException as exc:
+            errors.append(exc)
+
+    with impatient.session() as session:
+        session.add(TicketCounter(year=2026, last=0))
+        session.flush()
+        writer = threading.Thread(target=second_writer)
+        writer.start()
+        writer.join(timeout=0.5)
+        assert writer.is_alive() and errors == []
+    writer.join()
+    impatient.dispose()
+    assert errors == []
+    with database.session(read_only=True) as session:
+        assert session.get_one(TicketCounter, 2026).last == 1
