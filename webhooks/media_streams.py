@@ -8,8 +8,13 @@ Anything it cannot use (bad JSON, an unknown event, garbage in `media.payload`, 
 it and carries on; nothing here raises for a peer's mistake. `to_event` turns the values the
 engine cares about into engine events at a time the edge gives.
 
-Outbound, `StreamEncoder` turns prompt audio into `media` messages of 20 ms in the stream's
-format followed by a `mark` named after the Say, and a barge-in into `clear`.
+Outbound, `StreamEncoder` turns prompt audio into `media` messages in the stream's format,
+each a whole number of 20 ms frames and at most `PROMPT_CHUNK_FRAMES` of them, followed by a
+`mark` named after the Say, and a barge-in into `clear`. Twilio queues the audio sent on a
+bidirectional stream and plays it in order, whatever the messages' size (its documentation
+sets none; its own OpenAI Realtime sample forwards audio deltas of any length), and `clear`
+empties that queue; so a prompt goes out as a few large messages rather than 50 a second:
+each message's JSON, base64 and WebSocket framing is paid on the server's core.
 
 Formats come from `start.mediaFormat`: `audio/x-mulaw` at 8 kHz (Twilio) and `audio/l16`
 (the browser phone, 16 kHz; big-endian samples as RFC 3551 defines L16). This module owns no
@@ -32,6 +37,8 @@ MULAW = "audio/x-mulaw"
 L16 = "audio/l16"
 ENCODINGS = (MULAW, L16)
 FRAME_SECONDS = 0.02
+PROMPT_CHUNK_FRAMES = 50
+"""The most 20 ms frames one outbound `media` message carries (1 s)."""
 DTMF_KEYS = frozenset("0123456789*#")
 
 
@@ -212,16 +219,17 @@ class StreamEncoder:
     media_format: MediaFormat
 
     def prompt(self, pcm: bytes, mark: str) -> list[str]:
-        """A prompt's audio (16-bit PCM at the stream's rate) as 20 ms media frames, then its
-        mark; the last frame is padded with silence to a whole frame."""
+        """A prompt's audio (16-bit PCM at the stream's rate) as media messages of up to
+        `PROMPT_CHUNK_FRAMES` 20 ms frames, then its mark; the audio is padded with silence
+        to a whole frame."""
         wire = self.media_format.from_pcm(pcm)
-        size = self.media_format.frame_bytes
+        frame = self.media_format.frame_bytes
         pad = self.media_format.from_pcm(b"\0" * SAMPLE_WIDTH)
+        wire += pad * ((-len(wire) % frame) // len(pad))
+        size = frame * PROMPT_CHUNK_FRAMES
         messages = []
         for offset in range(0, len(wire), size):
-            frame = wire[offset : offset + size]
-            frame += pad * ((size - len(frame)) // len(pad))
-            payload = base64.b64encode(frame).decode("ascii")
+            payload = base64.b64encode(wire[offset : offset + size]).decode("ascii")
             messages.append(self._message("media", {"media": {"payload": payload}}))
         messages.append(self.mark(mark))
         return messages

@@ -10,7 +10,7 @@ media received, so timers (no input, inter-digit) expire as the audio passes, te
 fast as the client sends, and nothing here reads a clock after the start.
 
 Prompts are the files `speech.prompts.PromptLibrary.compose` names (built ahead by `ivr
-prompts build`); a prompt missing from that cache is silence as long as the text would take
+prompts build`), each decoded once per process and rate (`prompt_file`); a prompt missing from that cache is silence as long as the text would take
 to say, and is logged; nothing is synthesised during a call. Record keeps the caller's audio
 until its maximum length or a key, as a "description" recording. After StartCallRecording
 (the caller heard the recording notice and did not decline) the whole call is recorded, both
@@ -19,10 +19,12 @@ directions (`call_recording`), and kept as a "call" recording when the stream en
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from simple_websocket import ConnectionClosed
@@ -45,6 +47,9 @@ log = logging.getLogger(__name__)
 
 SECONDS_PER_CHARACTER = 0.07
 MIN_PROMPT_SECONDS = 0.5
+PROMPT_FILES_CACHED = 1024
+"""Decoded prompt files kept in memory (a flow's prompts and pieces, per language and rate:
+a few seconds of 16-bit audio each, some tens of MB at most)."""
 
 RecognizerFactory = Callable[[CallRunner, str, int], Recognizer | None]
 """The recogniser for a call's language at a rate, or None when the language is keypad-only."""
@@ -53,10 +58,25 @@ RecognizerFactory = Callable[[CallRunner, str, int], Recognizer | None]
 def prompt_audio(prompts: PromptLibrary, say: act.Say, rate: int) -> bytes:
     """A prompt's audio as 16-bit PCM at `rate`: its files, or plausible silence."""
     try:
-        return b"".join(read_wav(path, rate) for path in prompts.compose(say))
+        return b"".join(prompt_file(path, rate) for path in prompts.compose(say))
     except (PromptMissing, AudioError) as error:
         log.warning("prompt %s played as silence: %s", say.prompt, error)
     return silence(max(MIN_PROMPT_SECONDS, SECONDS_PER_CHARACTER * len(say.text)), rate)
+
+
+def prompt_file(path: Path, rate: int) -> bytes:
+    """One prompt file as 16-bit PCM at `rate`, decoded (and resampled) once per process
+    while the file stays the same: every call plays the same few files."""
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError as error:
+        raise AudioError(f"{path}: {error.strerror}") from None
+    return _decoded(path, stamp, rate)
+
+
+@functools.lru_cache(maxsize=PROMPT_FILES_CACHED)
+def _decoded(path: Path, stamp: int, rate: int) -> bytes:
+    return read_wav(path, rate)
 
 
 def call_recognizer(runner: CallRunner, language: str, rate: int) -> Recognizer | None:

@@ -75,7 +75,9 @@ def test_the_browser_stream_carries_16_khz_l16_both_ways_and_vosk_hears_it(
             caller.acknowledge(mark)
             if node == "main":
                 break
-        assert caller.frames and {len(frame) for frame in caller.frames} == {640}  # 20 ms
+        assert caller.frames and all(  # whole 20 ms frames at 16 kHz, at most 1 s a message
+            0 < len(frame) <= 32000 and len(frame) % 640 == 0 for frame in caller.frames
+        )
         caller.say(spoken("나무"))
         caller.acknowledge(caller.hear_prompt())
         assert site.node(caller.call_id) == "report_district"

@@ -193,7 +193,9 @@ def test_a_caller_speaks_and_keys_through_a_media_stream(
     idle = live_recognizers().count()
     sid, caller = call_at_main_menu(app, twilio, server, callers)
     assert len(set(caller.marks)) == len(caller.marks) >= 2
-    assert caller.audio_frames and {len(f) for f in caller.audio_frames} == {160}
+    assert caller.audio_frames and all(
+        0 < len(f) <= 8000 and len(f) % 160 == 0 for f in caller.audio_frames
+    )  # whole 20 ms frames, at most 1 s a message
 
     caller.ws.send("{not json")
     caller.send("media", media={"payload": "garbage!!"})

@@ -173,14 +173,14 @@ def test_nothing_after_stop() -> None:
     assert value == StreamError("'dtmf' after stop")
 
 
-def test_a_prompt_goes_out_as_20_ms_mulaw_frames_then_its_mark() -> None:
+def test_a_prompt_goes_out_as_whole_20_ms_mulaw_frames_then_its_mark() -> None:
     encoder = StreamEncoder("MZ1", MediaFormat(MULAW, 8000))
     pcm = b"\x10\x00" * 400  # 50 ms
     messages = [json.loads(m) for m in encoder.prompt(pcm, "m3")]
     frames = [base64.b64decode(m["media"]["payload"]) for m in messages[:-1]]
-    assert [len(f) for f in frames] == [160, 160, 160]
-    assert b"".join(frames)[:400] == pcm_to_ulaw(pcm)
-    assert frames[-1][80:] == pcm_to_ulaw(b"\0\0") * 80
+    assert [len(f) for f in frames] == [480]  # three frames, the last padded
+    assert frames[0][:400] == pcm_to_ulaw(pcm)
+    assert frames[0][400:] == pcm_to_ulaw(b"\0\0") * 80
     assert all(m["event"] == "media" and m["streamSid"] == "MZ1" for m in messages[:-1])
     assert messages[-1] == {"event": "mark", "streamSid": "MZ1", "mark": {"name": "m3"}}
 
@@ -192,6 +192,16 @@ def test_a_prompt_in_l16_at_16_khz_for_the_browser() -> None:
     assert [len(f) for f in frames] == [640]
     assert frames[0][:2] == b"\x02\x01"
     assert messages[-1]["mark"] == {"name": "m1"}
+
+
+def test_a_long_prompt_goes_out_in_messages_of_at_most_one_second() -> None:
+    encoder = StreamEncoder("MZ1", MediaFormat(MULAW, 8000))
+    pcm = bytes(range(256)) * 160  # 2.56 s
+    messages = [json.loads(m) for m in encoder.prompt(pcm, "m4")]
+    chunks = [base64.b64decode(m["media"]["payload"]) for m in messages[:-1]]
+    assert [len(c) for c in chunks] == [8000, 8000, 4480]
+    assert b"".join(chunks)[: len(pcm) // 2] == pcm_to_ulaw(pcm)
+    assert messages[-1]["event"] == "mark"
 
 
 def test_an_empty_prompt_is_only_its_mark() -> None:
