@@ -1,16 +1,20 @@
 """Concurrent Twilio Media Streams calls against `ivr serve` as deployed (gunicorn gthread),
-over real WebSockets, with μ-law speech synthesised by espeak-ng on the Korean test flow
-(figures defined in bench/README.md).
+over real WebSockets, on the Korean test flow answered by speech (μ-law synthesised by
+espeak-ng) or, with `--keypad`, by keys (figures defined in bench/README.md).
 
 The server runs pinned to the last core and the load generator to the first (`taskset`).
 Each simulated call is started by a signed /twilio/voice webhook, then speaks Media Streams
-paced at real time (one 20 ms frame every 20 ms, silence between words) and acknowledges
-each mark as soon as it arrives. `.venv/bin/python bench/twilio_streams.py [--levels 1,10,20]`
+paced at real time (one 20 ms frame every 20 ms, silence between words) and plays the
+prompts it receives as Twilio would: a mark is acknowledged when the audio sent before it
+has played. The load generator is one asyncio thread driving every call (`websockets`), and
+measures its own lag: a level where it could not keep the frames on time is not a figure.
+`.venv/bin/python bench/twilio_streams.py [--levels 1,10,20] [--keypad]`
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import json
 import os
@@ -26,15 +30,15 @@ import urllib.parse
 import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from simple_websocket import Client, ConnectionClosed  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
+from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
+from websockets.exceptions import ConnectionClosed  # noqa: E402
 
 from speech.audio import PHONE_RATE, pcm_to_ulaw, read_wav  # noqa: E402
 
@@ -42,8 +46,11 @@ FLOW = ROOT / "tests" / "flows" / "korean.yaml"
 TOKEN = "bench-auth-token"
 FRAME = 160  # μ-law bytes in 20 ms at 8 kHz
 FRAME_SECONDS = 0.02
+SILENCE = base64.b64encode(b"\xff" * FRAME).decode()
 LAG_LIMIT = 0.2
-"""A level falls behind when its p95 EoS → reply exceeds one stream's p50 by more than this."""
+"""A level falls behind when its p95 reply time exceeds the first level's p50 by more than this."""
+GENERATOR_LAG_LIMIT = 0.02
+"""The load generator kept up when its p99 frame lateness stays within one frame."""
 REPLY_LIMIT = 8.0
 WEBHOOK_RATE = 200
 WEBHOOK_SECONDS = 5
@@ -60,22 +67,43 @@ def spoken(text: str) -> bytes:
     return pcm_to_ulaw(pcm[: 2 * (last + 1)])
 
 
+def frames_of(ulaw: bytes) -> list[str]:
+    """μ-law audio as the base64 payloads of 20 ms frames (the last padded with silence)."""
+    return [
+        base64.b64encode(ulaw[offset : offset + FRAME].ljust(FRAME, b"\xff")).decode()
+        for offset in range(0, len(ulaw), FRAME)
+    ]
+
+
 @dataclass
 class Server:
     base: str
     process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pids(self) -> list[int]:
+        """The gunicorn master and its worker."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [self.process.pid, *(int(p) for p in children.read_text().split())]
 
     def rss_mb(self) -> float:
         """Resident memory of the gunicorn master and its workers."""
-        pids = [self.process.pid]
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        pids += [int(p) for p in children.read_text().split()]
         total = 0
-        for pid in pids:
+        for pid in self.pids:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
         return total / 1024
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the master and its workers have used so far."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self.pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / ticks
 
 
 def start_server(data_dir: Path, threads: int, core: int) -> Server:
@@ -95,23 +123,27 @@ def start_server(data_dir: Path, threads: int, core: int) -> Server:
         "CIVICLINE_LOG_LEVEL": "WARNING",
     }
     ivr = str(Path(sys.executable).with_name("ivr"))
+    log = data_dir / "serve.log"
+    subprocess.run(  # the prompts as deployed: built ahead, played from their WAV files
+        [ivr, "prompts", "build"], env=environment, check=True, stdout=subprocess.DEVNULL
+    )
     command = ["taskset", "-c", str(core), ivr, "serve", "--port", str(port)]
     process = subprocess.Popen(
         [*command, "--threads", str(threads)],
         env=environment,
         cwd=data_dir,
         stdout=subprocess.DEVNULL,
-        stderr=(data_dir / "serve.log").open("wb"),
+        stderr=log.open("wb"),
         start_new_session=True,  # its own process group: stopped with its worker
     )
     deadline = time.monotonic() + 60
     while True:
         try:
             with urllib.request.urlopen(f"{base}/health", timeout=2):
-                return Server(base, process)
+                return Server(base, process, log)
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit((data_dir / "serve.log").read_text()) from None
+                raise SystemExit(log.read_text()) from None
             time.sleep(0.2)
 
 
@@ -132,133 +164,197 @@ class Call:
     """One simulated caller: the call script of bench/README.md, paced at real time."""
 
     base: str
-    words: dict[str, bytes]
+    words: dict[str, list[str]]
+    keypad: bool
     eos_to_reply: list[float] = field(default_factory=list)
+    key_to_reply: list[float] = field(default_factory=list)
     mark_round_trip: list[float] = field(default_factory=list)
+    lateness: list[float] = field(default_factory=list)
+    """How late each frame was sent against its schedule (the load generator's own lag)."""
     error: str | None = None
-    last_ack: float = 0.0
-    ws: Client | None = None
+    sequence: int = 0
+    next_frame: float = 0.0
+    playhead: float = 0.0
+    """When the audio received so far has finished playing (Twilio's playout)."""
+    media_at: float | None = None
+    """When the first audio frame after `listening_since` arrived."""
+    listening_since: float = 0.0
+    marks_acked: int = 0
+    acked_at: list[float] = field(default_factory=list)
+    first_media_after_ack: dict[int, float] = field(default_factory=dict)
+    """The first audio frame that arrived after the n-th acknowledged mark, by n."""
+    ws: ClientConnection | None = None
 
-    def run(self) -> None:
+    async def run(self) -> None:
         try:
-            self._run()
+            await self._run()
         except (ConnectionClosed, OSError, AssertionError, TimeoutError) as error:
             self.error = f"{type(error).__name__}: {error}"
         finally:
-            if self.ws is not None and self.ws.connected:
-                self.ws.close()
+            if self.ws is not None:
+                await self.ws.close()
 
-    def _run(self) -> None:
+    async def _run(self) -> None:
         sid = "CA" + uuid.uuid4().hex
-        answer = ET.fromstring(post(self.base, "/twilio/voice", {"CallSid": sid}))
-        stream = answer.find("./Connect/Stream")
+        body = await asyncio.to_thread(post, self.base, "/twilio/voice", {"CallSid": sid})
+        stream = ET.fromstring(body).find("./Connect/Stream")
         assert stream is not None
         parameter = stream.find("Parameter")
         assert parameter is not None
-        self.ws = Client.connect(str(stream.get("url")))
-        self.sequence = 0
-        self.next_frame = time.monotonic()
-        media_format = {"encoding": "audio/x-mulaw", "sampleRate": PHONE_RATE, "channels": 1}
-        start = {
-            "callSid": sid,
-            "customParameters": {"token": parameter.get("value")},
-            "mediaFormat": media_format,
-        }
-        self._send("start", start=start)
-        self._until_prompt(2)  # welcome, then the notice: its mark acknowledged
-        acked = self.last_ack
-        self._until_prompt(
-            1, first_frame=lambda: self.mark_round_trip.append(time.monotonic() - acked)
-        )
-        self._speak(self.words["나무"])  # main menu → the district question
-        self._send("dtmf", dtmf={"digit": "3"})  # → the description
-        self._until_prompt(1)
-        self._stream(self.words["description"])
-        self._send("dtmf", dtmf={"digit": "#"})  # → the confirmation question
-        self._until_prompt(1)
-        self._speak(self.words["한국어"], last=True)  # confirmed: ticket filed, goodbye
+        self.ws = await connect(str(stream.get("url")), compression=None, max_queue=None)
+        listener = asyncio.create_task(self._listen())
+        try:
+            await self._script(sid, str(parameter.get("value")))
+        finally:
+            listener.cancel()
 
-    def _send(self, event: str, **body: object) -> None:
+    async def _script(self, sid: str, token: str) -> None:
+        loop = asyncio.get_running_loop()
+        self.next_frame = loop.time()
+        media_format = {"encoding": "audio/x-mulaw", "sampleRate": PHONE_RATE, "channels": 1}
+        start = {"callSid": sid, "customParameters": {"token": token}, "mediaFormat": media_format}
+        await self._send("start", start=start)
+        await self._until_marks(2)  # welcome, then the notice: heard, so the call is recorded
+        await self._until_marks(1)  # the main menu, after consent and the call recording began
+        self.mark_round_trip.append(self.first_media_after_ack[2] - self.acked_at[1])
+        if self.keypad:
+            await self._press("1", until_mark=True)  # main menu → the district question
+        else:
+            await self._speak(self.words["나무"])
+        await self._press("3", until_mark=True)  # → the description
+        for payload in self.words["description"]:
+            await self._frame(payload)
+        await self._press("#", until_mark=True)  # → the confirmation question
+        if self.keypad:
+            await self._press("1", until_mark=False)  # confirmed: ticket filed, goodbye
+        else:
+            await self._speak(self.words["한국어"], last=True)
+        await self._until_closed()
+
+    async def _send(self, event: str, **body: object) -> None:
+        assert self.ws is not None
         self.sequence += 1
         message = {"event": event, "sequenceNumber": str(self.sequence), "streamSid": "MZ"}
-        self.ws.send(json.dumps({**message, **body}))
+        await self.ws.send(json.dumps({**message, **body}))
 
-    def _poll(self) -> list[dict[str, object]]:
-        """Messages received so far; marks acknowledged at once."""
-        got = []
-        while (text := self.ws.receive(timeout=0)) is not None:
-            message = json.loads(text)
-            got.append(message)
-            if message["event"] == "mark":
-                self._send("mark", mark=message["mark"])
-                self.last_ack = time.monotonic()
-        return got
-
-    def _frame(self, payload: bytes) -> list[dict[str, object]]:
-        """Send one 20 ms frame at its time; what arrived meanwhile."""
+    async def _frame(self, payload: str = SILENCE) -> None:
+        """Send one 20 ms frame at its time (late frames are sent at once, not dropped)."""
+        assert self.ws is not None
+        loop = asyncio.get_running_loop()
         self.next_frame += FRAME_SECONDS
-        delay = self.next_frame - time.monotonic()
+        delay = self.next_frame - loop.time()
         if delay > 0:
-            time.sleep(delay)
-        else:
-            self.next_frame = time.monotonic()
-        media = {"track": "inbound", "payload": base64.b64encode(payload).decode()}
-        self._send("media", media=media)
-        return self._poll()
+            await asyncio.sleep(delay)
+        self.lateness.append(max(0.0, loop.time() - self.next_frame))
+        self.sequence += 1
+        await self.ws.send(
+            f'{{"event": "media", "sequenceNumber": "{self.sequence}", "streamSid": "MZ",'
+            f' "media": {{"track": "inbound", "payload": "{payload}"}}}}'
+        )
 
-    def _until_prompt(self, marks: int, first_frame: Callable[[], None] | None = None) -> None:
-        """Silence until `marks` marks arrived (acknowledged at once)."""
-        seen, deadline = 0, time.monotonic() + REPLY_LIMIT
-        while seen < marks:
-            assert time.monotonic() < deadline, "no prompt came"
-            for message in self._frame(bytes([0xFF]) * FRAME):
-                if message["event"] == "media" and first_frame is not None:
-                    first_frame()
-                    first_frame = None
-                seen += message["event"] == "mark"
+    async def _listen(self) -> None:
+        """Play what arrives: audio queues up at the playhead; a mark is acknowledged once
+        the audio before it has played; `clear` drops the queue."""
+        assert self.ws is not None
+        loop = asyncio.get_running_loop()
+        async for text in self.ws:
+            now = loop.time()
+            if isinstance(text, str) and text.startswith('{"event": "media"'):
+                if self.media_at is None and now >= self.listening_since:
+                    self.media_at = now
+                self.first_media_after_ack.setdefault(self.marks_acked, now)
+                payload = json.loads(text)["media"]["payload"]
+                self.playhead = max(self.playhead, now) + len(payload) * 3 / 4 / PHONE_RATE
+                continue
+            message = json.loads(text)
+            if message["event"] == "mark":
+                loop.call_at(max(self.playhead, now), self._ack, message["mark"])
+            elif message["event"] == "clear":
+                self.playhead = now
 
-    def _stream(self, ulaw: bytes) -> None:
-        for offset in range(0, len(ulaw), FRAME):
-            self._frame(ulaw[offset : offset + FRAME].ljust(FRAME, b"\xff"))
+    def _ack(self, mark: object) -> None:
+        async def ack() -> None:
+            await self._send("mark", mark=mark)
+            self.acked_at.append(asyncio.get_running_loop().time())
+            self.marks_acked += 1
 
-    def _speak(self, ulaw: bytes, *, last: bool = False) -> None:
-        """Say the words, then silence until the reply's first audio frame: EoS → reply.
-        After the `last` words the server says goodbye and closes the stream."""
+        asyncio.create_task(ack())  # noqa: RUF006 -- the listener task keeps running
+
+    def _expect_reply(self) -> None:
+        self.media_at = None
+        self.listening_since = asyncio.get_running_loop().time()
+
+    def _waited_too_long(self, since: float) -> bool:
+        """Nothing has come for REPLY_LIMIT seconds after `since` and after the audio queued."""
+        return asyncio.get_running_loop().time() > max(since, self.playhead) + REPLY_LIMIT
+
+    async def _until_marks(self, count: int) -> None:
+        """Silence until `count` more marks were acknowledged (their prompts played)."""
+        target = self.marks_acked + count
+        since = asyncio.get_running_loop().time()
+        while self.marks_acked < target:
+            assert not self._waited_too_long(since), "no prompt came"
+            await self._frame()
+
+    async def _until_reply(self) -> float:
+        """Silence until the reply's first audio frame; its arrival time."""
+        deadline = asyncio.get_running_loop().time() + REPLY_LIMIT
+        while self.media_at is None:
+            assert asyncio.get_running_loop().time() < deadline, "no reply"
+            await self._frame()
+        return self.media_at
+
+    async def _press(self, digit: str, *, until_mark: bool) -> None:
+        """A key: key → reply; then the reply is heard to its mark (`until_mark`)."""
+        await self._frame()
+        self._expect_reply()
+        pressed = asyncio.get_running_loop().time()
+        await self._send("dtmf", dtmf={"digit": digit})
+        self.key_to_reply.append(await self._until_reply() - pressed)
+        if until_mark:
+            await self._until_marks(1)
+
+    async def _speak(self, frames: list[str], *, last: bool = False) -> None:
+        """0.3 s of silence, the words, then silence until the reply: EoS → reply. The reply
+        is heard to its mark, unless it is the `last` (the goodbye)."""
         for _ in range(15):
-            self._frame(bytes([0xFF]) * FRAME)
-        self._stream(ulaw)
-        end = time.monotonic()
-        deadline = end + REPLY_LIMIT
-        while True:
-            assert time.monotonic() < deadline, "no reply to speech"
-            if any(m["event"] == "media" for m in self._frame(bytes([0xFF]) * FRAME)):
-                self.eos_to_reply.append(time.monotonic() - end)
-                break
+            await self._frame()
+        for payload in frames:
+            await self._frame(payload)
+        self._expect_reply()
+        end = asyncio.get_running_loop().time()
+        self.eos_to_reply.append(await self._until_reply() - end)
         if not last:
-            self._until_prompt(1)
-            return
+            await self._until_marks(1)
+
+    async def _until_closed(self) -> None:
+        """After the goodbye the server closes the stream (once its marks are acknowledged)."""
+        since = asyncio.get_running_loop().time()
         try:
-            while time.monotonic() < deadline + REPLY_LIMIT:
-                self._frame(bytes([0xFF]) * FRAME)
+            while not self._waited_too_long(since):
+                await self._frame()
         except ConnectionClosed:
             return
         raise AssertionError("the stream was not closed after goodbye")
 
 
-def run_level(base: str, words: dict[str, bytes], count: int) -> list[Call]:
-    calls = [Call(base, words) for _ in range(count)]
-    threads = [threading.Thread(target=c.run) for c in calls]
-    for i, thread in enumerate(threads):
-        thread.start()
-        time.sleep(0.05 if i % 10 else 0.2)  # calls arrive over a few seconds, not at once
-    for thread in threads:
-        thread.join()
+async def run_calls(calls: list[Call]) -> None:
+    tasks = []
+    for i, call in enumerate(calls):
+        tasks.append(asyncio.create_task(call.run()))
+        await asyncio.sleep(0.05 if i % 10 else 0.2)  # calls arrive over a few seconds
+    await asyncio.gather(*tasks)
+
+
+def run_level(base: str, words: dict[str, list[str]], count: int, keypad: bool) -> list[Call]:
+    calls = [Call(base, words, keypad) for _ in range(count)]
+    asyncio.run(run_calls(calls))
     return calls
 
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
 
 
 def webhook_latency(base: str) -> list[float]:
@@ -266,7 +362,7 @@ def webhook_latency(base: str) -> list[float]:
     timings: list[float] = []
     lock = threading.Lock()
 
-    def one(i: int) -> None:
+    def one() -> None:
         form = {"CallSid": "CA" + uuid.uuid4().hex, "CallStatus": "ringing", "SequenceNumber": "1"}
         began = time.monotonic()
         post(base, "/twilio/status", form)
@@ -278,7 +374,7 @@ def webhook_latency(base: str) -> list[float]:
     for i in range(WEBHOOK_RATE * WEBHOOK_SECONDS):
         due = start + i / WEBHOOK_RATE
         time.sleep(max(0.0, due - time.monotonic()))
-        thread = threading.Thread(target=one, args=(i,))
+        thread = threading.Thread(target=one)
         thread.start()
         threads.append(thread)
     for thread in threads:
@@ -286,54 +382,76 @@ def webhook_latency(base: str) -> list[float]:
     return timings
 
 
+def ms(values: list[float], share: float) -> str:
+    return f"{percentile(values, share) * 1000:.0f}"
+
+
+def report(count: int, calls: list[Call], keypad: bool, cpu: float, server: Server) -> tuple:
+    """Print one level's line; (the reply times the level is judged on, failures, lag p99)."""
+    failed = [c.error for c in calls if c.error]
+    replies = [t for c in calls for t in (c.key_to_reply if keypad else c.eos_to_reply)]
+    keys = [t for c in calls for t in c.key_to_reply]
+    marks = [t for c in calls for t in c.mark_round_trip]
+    lag = percentile([t for c in calls for t in c.lateness], 0.99)
+    judged = "key" if keypad else "EoS"
+    print(
+        f"{count:>3} calls: {judged}→reply p50 {ms(replies, 0.5)} ms p95 {ms(replies, 0.95)} ms,"
+        + ("" if keypad else f" key→reply p95 {ms(keys, 0.95)} ms,")
+        + f" mark round trip p50 {ms(marks, 0.5)} ms p95 {ms(marks, 0.95)} ms,"
+        f" server CPU {cpu * 100:.0f}%, RSS {server.rss_mb():.0f} MB,"
+        f" generator lag p99 {lag * 1000:.0f} ms, failed {len(failed)}"
+    )
+    for reason in sorted(set(failed))[:3]:
+        print(f"      failed: {reason}")
+    return replies, failed, lag
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--levels", default="1,10,20,30,40,50,60", help="concurrent calls")
+    parser.add_argument("--keypad", action="store_true", help="answer by keys, not speech")
     arguments = parser.parse_args()
     levels = [int(n) for n in arguments.levels.split(",")]
+    keypad: bool = arguments.keypad
     if shutil.which("espeak-ng") is None or shutil.which("taskset") is None:
         raise SystemExit("needs espeak-ng and taskset")
     cores = sorted(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {cores[0]})
-    words = {w: spoken(w) for w in ("나무", "한국어")}
-    words["description"] = spoken("나무가 길에 쓰러졌습니다 빨리 와 주세요")
+    words = {w: frames_of(spoken(w)) for w in ("나무", "한국어")}
+    words["description"] = frames_of(spoken("나무가 길에 쓰러졌습니다 빨리 와 주세요"))
     with tempfile.TemporaryDirectory() as directory:
         server = start_server(Path(directory), threads=max(levels) + 16, core=cores[-1])
         try:
-            print(f"load generator on core {cores[0]}, server on core {cores[-1]}")
-            warm = run_level(server.base, words, 1)[0]  # loads the model
+            mode = "keys" if keypad else "speech"
+            print(f"load generator on core {cores[0]}, server on core {cores[-1]}; {mode}")
+            warm = run_level(server.base, words, 1, keypad)[0]  # loads the model
             assert warm.error is None, warm.error
             baseline: float | None = None
             carried = 0
             for count in levels:
-                calls = run_level(server.base, words, count)
-                failed = [c.error for c in calls if c.error]
-                replies = [t for c in calls for t in c.eos_to_reply]
-                marks = [t for c in calls for t in c.mark_round_trip]
+                began, cpu_before = time.monotonic(), server.cpu_seconds()
+                calls = run_level(server.base, words, count, keypad)
+                cpu = (server.cpu_seconds() - cpu_before) / (time.monotonic() - began)
+                replies, failed, lag = report(count, calls, keypad, cpu, server)
                 if not replies:
-                    print(f"{count:>3} calls: no replies ({failed[:1]})")
                     break
-                p50, p95 = percentile(replies, 0.5), percentile(replies, 0.95)
-                baseline = p50 if baseline is None else baseline
-                behind = p95 - baseline > LAG_LIMIT or bool(failed)
-                print(
-                    f"{count:>3} calls: EoS→reply p50 {p50 * 1000:.0f} ms p95 {p95 * 1000:.0f} ms,"
-                    f" mark round trip p50 {percentile(marks, 0.5) * 1000:.0f} ms"
-                    f" p95 {percentile(marks, 0.95) * 1000:.0f} ms,"
-                    f" server RSS {server.rss_mb():.0f} MB, failed {len(failed)}"
-                    + (" — behind" if behind else "")
-                )
-                for reason in sorted(set(failed))[:3]:
-                    print(f"      failed: {reason}")
-                if behind:
+                if lag > GENERATOR_LAG_LIMIT:
+                    print("      the load generator fell behind: no figure at this level")
+                    break
+                baseline = percentile(replies, 0.5) if baseline is None else baseline
+                if percentile(replies, 0.95) - baseline > LAG_LIMIT or failed:
+                    print("      — behind")
                     break
                 carried = count
-            print(f"concurrent calls in real time (p95 lag ≤ 200 ms): {carried}")
+            print(f"concurrent {mode} calls in real time (p95 lag ≤ 200 ms): {carried}")
             timings = webhook_latency(server.base)
             print(
                 f"webhook at {WEBHOOK_RATE}/s: p50 {percentile(timings, 0.5) * 1000:.1f} ms,"
                 f" p99 {percentile(timings, 0.99) * 1000:.1f} ms"
             )
+            errors = [line for line in server.log.read_text().splitlines() if "ERROR" in line]
+            for line in errors[:5]:
+                print(f"server: {line}")
         finally:
             server.process.terminate()
             try:
