@@ -59,6 +59,10 @@ BARGE_IN_SECONDS = 0.15
 """Voice the VAD must hear without a break before SpeechStarted (the caller interrupts the
 prompt): long enough to pass over a click, much sooner than Vosk's first words (a partial
 result comes about 0.3 s after a short word has ended)."""
+UTTERANCE_SECONDS = 0.25
+"""A voiced stretch this long in which Vosk finds no phrase of the grammar was said to us
+(a word out of the menu): the turn ends as a no-match at once, instead of waiting out the
+no-input time. A shorter one (a cough, a click) leaves the turn going on."""
 MODEL_WINDOW_SECONDS = 0.02
 """The piece Vosk is fed at a time when the model's rules end the turn (no VAD)."""
 
@@ -81,8 +85,11 @@ class VoskRecognizer:
     _heard: float = 0.0
     _speech_started: bool = False
     _words_at: float | None = None
-    """When Vosk first heard words in the turn: only a turn with words ends at a silence."""
+    """When Vosk first heard words in the turn."""
     _voiced_for: float = 0.0
+    """Voice heard without a break, up to this window."""
+    _stretch_voiced: float = 0.0
+    """Voice heard in the current voiced stretch (its short breaks left out)."""
     _silent_for: float = 0.0
     _decoding: bool = False
     """The VAD heard voice and Vosk is being fed (always, with the model's endpoint)."""
@@ -166,11 +173,16 @@ class VoskRecognizer:
         self._levels.append(level(window))
         events: list[ev.Event] = []
         if self._vad is not None:
-            self._follow_vad(window)
+            stretch_ended = self._follow_vad(window)
             if self._voiced_for >= BARGE_IN_SECONDS:
                 events += self._started(at)
-            if self._words_at is not None and self._silent_for >= self.vad_silence_seconds:
-                return events + self._end(json.loads(self._kaldi.FinalResult()), at)
+            if stretch_ended:
+                result = json.loads(self._kaldi.FinalResult())
+                if result.get("text"):
+                    return events + self._words(at) + self._end(result, at)
+                if self._stretch_voiced >= UTTERANCE_SECONDS:
+                    return events + self._end(result, at, voiced=True)
+                self._words_at = None  # partial words the final result took back
         if self._decoding and self._kaldi.AcceptWaveform(window):
             result = json.loads(self._kaldi.Result())
             if result.get("text"):
@@ -187,26 +199,29 @@ class VoskRecognizer:
             return events + self._end(json.loads(self._kaldi.FinalResult()), at)
         return events
 
-    def _follow_vad(self, window: bytes) -> None:
-        """Decode from the VAD's onset (with the pre-roll) to the end of its trailing silence;
-        a stretch without words stops decoding there and the turn goes on."""
+    def _follow_vad(self, window: bytes) -> bool:
+        """Decode from the VAD's onset (with the pre-roll) to the end of its trailing
+        silence; whether this window ended a voiced stretch."""
         assert self._vad is not None
         if self._vad.hears(window):
             if not self._decoding:
-                self._decoding = True
+                self._decoding, self._stretch_voiced = True, 0.0
                 for earlier in self._preroll:
                     self._kaldi.AcceptWaveform(earlier)
                 self._preroll.clear()
             self._silent_for = 0.0
             self._voiced_for += self._window_seconds
-            return
+            self._stretch_voiced += self._window_seconds
+            return False
         self._voiced_for = 0.0
         if not self._decoding:
             self._preroll.append(window)
-            return
+            return False
         self._silent_for += self._window_seconds
-        if self._words_at is None and self._silent_for >= self.vad_silence_seconds:
-            self._decoding = False
+        if self._silent_for < self.vad_silence_seconds:
+            return False
+        self._decoding = False
+        return True
 
     def _words(self, at: datetime) -> list[ev.Event]:
         """Vosk heard the first words of the turn (SpeechStarted, if the VAD did not say so)."""
@@ -220,13 +235,15 @@ class VoskRecognizer:
         self._speech_started = True
         return [ev.SpeechStarted(at=at)]
 
-    def _end(self, result: dict[str, Any], at: datetime) -> list[ev.Event]:
+    def _end(self, result: dict[str, Any], at: datetime, *, voiced: bool = False) -> list[ev.Event]:
+        """The turn's event: its result, a no-match (`voiced` without words) or NoSpeech."""
         judged = self._grammar
         assert judged is not None
         self._grammar = None
         words = [w["word"] for w in result.get("result", [])]
         if not words:
-            return [ev.NoSpeech(at=at)]
+            unmatched = ev.SpeechRecognized(at=at, text="", confidence=0.0)
+            return [unmatched if voiced else ev.NoSpeech(at=at)]
         confidences = [float(w.get("conf", 1.0)) for w in result["result"]]
         confidence = 0.0 if judged.rejected(words) else sum(confidences) / len(confidences)
         if signal_to_noise(self._levels) < self.clear_snr_db:

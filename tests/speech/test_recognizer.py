@@ -61,6 +61,19 @@ def test_out_of_grammar_words_are_no_match(korean_model: Any, korean_flow: Flow,
         assert understood(korean_flow, listen, heard[-1][1]) is None, (word, speed, heard)
 
 
+def test_a_word_with_nothing_of_the_grammar_in_it_is_a_no_match_at_once(
+    korean_model: Any, korean_flow: Flow
+) -> None:
+    """Vosk's final result for "상태" at the main menu is empty (measured at every speed): the
+    turn ends when the VAD hears the word end, not after the no-input time."""
+    speech = silence(0.3, PHONE_RATE) + speak("상태")
+    ends_at = seconds(speech, PHONE_RATE)
+    heard = recognise(korean_model, first_listen(korean_flow), speech + silence(8, PHONE_RATE))
+    second, result = heard[-1]
+    assert result == ev.SpeechRecognized(at=result.at, text="", confidence=0.0)
+    assert second <= ends_at + 0.8
+
+
 def test_end_of_speech_is_found_in_the_silence_after_it(
     korean_model: Any, korean_flow: Flow
 ) -> None:
