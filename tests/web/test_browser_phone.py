@@ -99,6 +99,7 @@ def sign_in(page: Page, base: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     expect(page.locator("h1")).to_have_text("Browser phone")
+    page.wait_for_function("() => window.civiclinePhone !== undefined")  # its buttons work
 
 
 def stats(page: Page) -> dict[str, object]:
