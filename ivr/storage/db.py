@@ -7,11 +7,13 @@ takes the write lock at once, so concurrent writers queue on the busy timeout in
 failing with "database is locked" when a read turns into a write; plain (deferred) `BEGIN`
 for a read-only session, which never blocks a writer in WAL mode.
 
-Within one process, SQLite write sessions also queue on a lock of the `Database`: SQLite's
-busy handler waits for the write lock by sleeping in growing steps (up to 100 ms each), so
-threads of one server writing at once (many calls' events) would lose tens of milliseconds
-per write to those sleeps; the lock hands the write over as soon as it is free. Other
-processes (the worker) still meet the busy timeout.
+Within one process, SQLite writers also queue on a lock of the `Database`, taken just before
+`BEGIN IMMEDIATE` and given back when the connection returns to the pool (after its commit
+or rollback), so it spans what SQLite's write lock spans: SQLite's busy handler waits for
+its lock by sleeping in growing steps (up to 100 ms each), and threads of one server writing
+at once (many calls' events) would lose tens of milliseconds per write to those sleeps; the
+lock hands the write over as soon as it is free. Other processes (the worker) still meet the
+busy timeout, as does a thread that waited on the lock for as long.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ import migrations
 
 BUSY_TIMEOUT_MS = 30_000
 _BEGIN_OPTION = "civicline_sqlite_begin"
+_HOLDS_WRITE_LOCK = "civicline_holds_write_lock"
 
 
 class Database:
@@ -47,15 +50,14 @@ class Database:
             json_serializer=_json_dumps,
             pool_pre_ping=self.dialect == "postgresql",
         )
+        self._write_lock = threading.Lock()
         if self.dialect == "sqlite":
             event.listen(self.engine, "connect", _configure_sqlite_connection)
-            event.listen(self.engine, "begin", _begin_sqlite_transaction)
+            event.listen(self.engine, "begin", self._begin_sqlite_transaction)
+            event.listen(self.engine.pool, "checkin", self._end_sqlite_write)
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         self._reader = sessionmaker(
             self.engine.execution_options(**{_BEGIN_OPTION: "BEGIN"}), expire_on_commit=False
-        )
-        self._write_lock: AbstractContextManager[Any] = (
-            threading.RLock() if self.dialect == "sqlite" else nullcontext()
         )
 
     @property
@@ -70,8 +72,20 @@ class Database:
         `read_only` sessions do not take SQLite's write lock; they must not write.
         """
         factory = self._reader if read_only else self._writer
-        with nullcontext() if read_only else self._write_lock, factory.begin() as session:
+        with factory.begin() as session:
             yield session
+
+    def _begin_sqlite_transaction(self, connection: Connection) -> None:
+        begin = connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN IMMEDIATE")
+        if begin != "BEGIN" and not connection.info.get(_HOLDS_WRITE_LOCK):
+            connection.info[_HOLDS_WRITE_LOCK] = self._write_lock.acquire(
+                timeout=BUSY_TIMEOUT_MS / 1000
+            )
+        connection.exec_driver_sql(begin)
+
+    def _end_sqlite_write(self, _dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        if record.info.pop(_HOLDS_WRITE_LOCK, False):
+            self._write_lock.release()
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (`alembic upgrade head`)."""
@@ -99,12 +113,6 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: ConnectionPoolE
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.close()
-
-
-def _begin_sqlite_transaction(connection: Connection) -> None:
-    connection.exec_driver_sql(
-        connection.get_execution_options().get(_BEGIN_OPTION, "BEGIN IMMEDIATE")
-    )
 
 
 def _json_dumps(value: Any) -> str:

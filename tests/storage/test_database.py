@@ -7,10 +7,9 @@ import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from ivr.storage import db as db_module
 from ivr.storage.db import Database
 from ivr.storage.models import AuditEntry, Call, TicketCounter
 
@@ -129,13 +128,15 @@ def test_concurrent_read_then_write_transactions_queue_instead_of_failing(
 
 
 def test_writers_of_one_process_wait_for_each_other_not_for_sqlite_busy_sleeps(
-    database: Database, monkeypatch: pytest.MonkeyPatch
+    database: Database,
 ) -> None:
     """A second writer thread of the process waits on the Database's lock (handed over when
     the first commits) instead of SQLite's busy handler: here with a 1 ms busy timeout it
     would fail with "database is locked" while the first writer holds the lock."""
-    monkeypatch.setattr(db_module, "BUSY_TIMEOUT_MS", 1)
     impatient = Database(database.url.render_as_string(hide_password=False))
+    event.listen(
+        impatient.engine, "connect", lambda dbapi, _: dbapi.execute("PRAGMA busy_timeout = 1")
+    )
     errors: list[BaseException] = []
 
     def second_writer() -> None:
