@@ -10,9 +10,10 @@ media received, so timers (no input, inter-digit) expire as the audio passes, te
 fast as the client sends, and nothing here reads a clock after the start.
 
 Prompts are the files `speech.prompts.PromptLibrary.compose` names (built ahead by `ivr
-prompts build`), each decoded once per process and rate (`prompt_file`); a prompt missing from that cache is silence as long as the text would take
-to say, and is logged; nothing is synthesised during a call. Record keeps the caller's audio
-until its maximum length or a key, as a "description" recording. After StartCallRecording
+prompts build`), each decoded once per process and rate (`prompt_file`); a prompt missing
+from that cache is silence as long as the text would take to say, and is logged; nothing is
+synthesised during a call. Record keeps the caller's audio until its maximum length or a
+key, as a "description" recording. After StartCallRecording
 (the caller heard the recording notice and did not decline) the whole call is recorded, both
 directions (`call_recording`), and kept as a "call" recording when the stream ends.
 """
