@@ -17,7 +17,7 @@ from flask import Flask
 from gather_calls import GatherCall
 from sqlalchemy import select
 from twilio.rest import Client
-from twilio_recordings_api import ACCOUNT, StandIn, rest_client, running_recordings_api
+from twilio_recordings_api import ACCOUNT, Clock, StandIn, rest_client, running_recordings_api
 from twilio_signing import Twilio, gather_flow
 
 from ivr.bootstrap import shared_models
@@ -64,14 +64,6 @@ def spoken_description() -> bytes:
     ).stdout
     pcm = silence(0.3, PHONE_RATE) + read_wav(wav, PHONE_RATE) + silence(1.0, PHONE_RATE)
     return wav_bytes(pcm, PHONE_RATE)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def a_worker(app: Flask, settings: Settings, client: Client, clock: Clock) -> Worker:

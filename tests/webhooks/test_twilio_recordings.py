@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from twilio.rest import Client
-from twilio_recordings_api import ACCOUNT, StandIn, a_wav, rest_client, running_recordings_api
+from twilio_recordings_api import (
+    ACCOUNT,
+    Clock,
+    StandIn,
+    a_wav,
+    rest_client,
+    running_recordings_api,
+)
 from twilio_signing import AUTH_TOKEN, Twilio, call_at_main, gather_flow, new_call_sid
 
 from ivr.config import Settings
@@ -46,14 +53,6 @@ def client(twilio_api: StandIn) -> Client:
 def database_of(app: Flask) -> Database:
     database: Database = app.extensions["civicline"].database
     return database
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def worker(app: Flask, client: Client, tmp_path: Path, clock: Clock) -> Worker:

@@ -12,6 +12,7 @@ import uuid
 import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -20,6 +21,16 @@ from twilio.rest import Client
 from twilio_signing import AUTH_TOKEN
 
 ACCOUNT = "AC" + "2" * 32
+
+
+class Clock:
+    """A worker's clock that a test moves by hand (`clock.now += ...`)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 def a_wav(seconds: float = 0.5) -> bytes:
