@@ -3,9 +3,7 @@ recording store, the storage functions), and a search of a whole database for a 
 
 from __future__ import annotations
 
-import io
 import shutil
-import wave
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,6 +18,7 @@ from ivr.storage.db import Database
 from ivr.storage.models import SmsInbound, SmsOptOut, Ticket, TicketNote
 from ivr.storage.models.base import Base
 from menus.registry import FlowRegistry
+from speech.audio import PHONE_RATE, wav_bytes
 from speech.intents import PhraseMatcher
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,13 +36,7 @@ def services(database: Database, tmp_path: Path) -> CallServices:
 
 
 def wav(seconds: float = 1.0) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(2)
-        writer.setframerate(8000)
-        writer.writeframes(b"\x01\x02" * int(8000 * seconds))
-    return out.getvalue()
+    return wav_bytes(b"\x01\x02" * int(PHONE_RATE * seconds), PHONE_RATE)
 
 
 class Line:

@@ -5,11 +5,9 @@ recording started, each request checked for the account's credentials and rememb
 from __future__ import annotations
 
 import base64
-import io
 import json
 import threading
 import uuid
-import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,6 +17,8 @@ from urllib.parse import parse_qs
 
 from twilio.rest import Client
 from twilio_signing import AUTH_TOKEN
+
+from speech.audio import PHONE_RATE, silence, wav_bytes
 
 ACCOUNT = "AC" + "2" * 32
 
@@ -34,13 +34,7 @@ class Clock:
 
 
 def a_wav(seconds: float = 0.5) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as writer:
-        writer.setnchannels(1)
-        writer.setsampwidth(2)
-        writer.setframerate(8000)
-        writer.writeframes(bytes(int(16000 * seconds)))
-    return out.getvalue()
+    return wav_bytes(silence(seconds, PHONE_RATE), PHONE_RATE)
 
 
 class StandIn(ThreadingHTTPServer):
