@@ -10,9 +10,12 @@ Audio is pushed in chunks of 16-bit mono PCM; `accept` answers with engine event
   number words become digits ("이 육" → "2 6"), so the engine reads the digits it knows.
   `alternatives` stays empty: with `SetMaxAlternatives` above 0 Vosk drops the word
   confidences and gives unnormalised lattice scores, which cannot be compared with a threshold;
-- NoSpeech when `no_input_seconds` of audio pass without words (voice that held none, a
-  cough, included).
-A turn also ends after `max_speech_seconds` of words (30 s of noise ends as a no-match).
+- SpeechRecognized with no text and confidence 0.0 (a no-match) when the VAD heard at least
+  `UTTERANCE_SECONDS` of voice in which Vosk found no phrase of the grammar;
+- NoSpeech when `no_input_seconds` of audio pass without words (a cough or a click, shorter
+  than `UTTERANCE_SECONDS`, included).
+A turn also ends after `max_speech_seconds` of words (30 s of noise ends at the no-input time,
+or as a no-match).
 On a noisy line (the turn's signal-to-noise ratio below `clear_snr_db`) no result is sure:
 its confidence is capped at `noisy_confidence`, inside the flow's confirmation band, so the
 engine asks "did you mean …?" (measured on bench/speech.py's held-out set: at about 12 dB the
@@ -26,8 +29,7 @@ while the VAD hears voice (from `PREROLL_SECONDS` before its onset to the end of
 trailing silence): silence and steady line noise cost no decoding, which is what lets one
 core carry many calls, and a noisy line ends its turn when the words end (measured: webrtcvad,
 used before, heard white noise as voice and left a third of the noisy turns to the model's
-rule, p95 730 ms late). The model's rule still ends a turn when it fires first. A voiced
-stretch that Vosk finds no words in (a cough, a door) does not end the turn.
+rule, p95 730 ms late). The model's rule still ends a turn when it fires first.
 
 Time is the audio itself: seconds are counted from the samples pushed, never from a clock.
 Vosk is imported lazily; the model comes from `speech.models.ModelCache`. `close` frees the
