@@ -6,7 +6,8 @@ the GIL released while it runs), so there is no torch and no download. It judges
 line's steady noise for voice (measured on bench/speech.py's held-out set).
 
 A model session takes about 40 ms and 9 MB to load, so sessions are pooled per rate and
-reset between calls: a call's first Listen never waits for one once the process is warm.
+reset between calls: a call's first Listen loads one only when more calls listen at once
+than the process has seen before.
 """
 
 from __future__ import annotations
