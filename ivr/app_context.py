@@ -1,5 +1,8 @@
 """The services and settings `create_app` keeps on a Flask application, and the lookups
-views and webhooks use to reach them. One place for the keys, so no view spells them."""
+views and webhooks use to reach them. One place for the keys, so no view spells them.
+
+The prompt library is one per process too: it caches each language's index of the built
+prompts (re-read when a build changes it), which every call's prompts are composed from."""
 
 from __future__ import annotations
 
@@ -7,19 +10,24 @@ from flask import Flask, current_app
 
 from ivr.calls import CallServices
 from ivr.config import Settings
+from speech.prompts import PromptLibrary
 
 SERVICES = "civicline"
 SETTINGS = "civicline.settings"
+PROMPTS = "civicline.prompts"
 
 
 def keep(app: Flask, services: CallServices, settings: Settings) -> None:
     app.extensions[SERVICES] = services
     app.extensions[SETTINGS] = settings
+    app.extensions[PROMPTS] = PromptLibrary(settings.data_dir / "prompts")
 
 
 def share(source: Flask, target: Flask) -> None:
-    """Give `target` (an application mounted beside `source`) the same services and settings."""
-    keep(target, source.extensions[SERVICES], source.extensions[SETTINGS])
+    """Give `target` (an application mounted beside `source`) the same services, settings and
+    prompt library."""
+    for key in (SERVICES, SETTINGS, PROMPTS):
+        target.extensions[key] = source.extensions[key]
 
 
 def services() -> CallServices:
@@ -29,4 +37,9 @@ def services() -> CallServices:
 
 def settings() -> Settings:
     found: Settings = current_app.extensions[SETTINGS]
+    return found
+
+
+def prompts() -> PromptLibrary:
+    found: PromptLibrary = current_app.extensions[PROMPTS]
     return found

@@ -30,7 +30,6 @@ from flask_sock import Sock
 from ivr import app_context
 from ivr.engine import events as ev
 from ivr.recordings import LocalRecordingStore
-from speech.prompts import PromptLibrary
 from webhooks.streams import StreamCall, call_recognizer, serve
 
 log = logging.getLogger(__name__)
@@ -44,10 +43,11 @@ SAMPLE_RATE = 16000
 @sock.route("/phone/stream", bp=blueprint)
 def stream(ws: Any) -> None:
     services, settings = app_context.services(), app_context.settings()
-    prompts = PromptLibrary(settings.data_dir / "prompts")
     recordings = LocalRecordingStore(services.database, settings.data_dir / "recordings")
     now = datetime.now(UTC)
-    call = StreamCall(services, prompts, call_recognizer, started_at=now, recordings=recordings)
+    call = StreamCall(
+        services, app_context.prompts(), call_recognizer, started_at=now, recordings=recordings
+    )
     serve(ws, call)
     runner = call.runner
     if runner is not None and not runner.session.ended:

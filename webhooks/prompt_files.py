@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, send_from_directory
+from flask import Blueprint, Response, abort, send_from_directory
 
 from ivr import app_context
 from ivr.engine import actions as act
@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("twilio_prompts", __name__)
 
 ROUTE = "/prompts"
-LIBRARY = "civicline.prompt_library"
-"""Where the Twilio app keeps its PromptLibrary (one per process: it caches the indexes)."""
 MAX_AGE_SECONDS = 365 * 24 * 3600
 
 
@@ -61,11 +59,7 @@ class PromptUrls:
 
 def prompt_urls(base_url: str) -> PromptUrls:
     """The URLs of this process's prompt cache, served at `base_url` + /twilio/prompts."""
-    extensions = current_app.extensions
-    if LIBRARY not in extensions:
-        extensions[LIBRARY] = PromptLibrary(app_context.settings().data_dir / "prompts")
-    library: PromptLibrary = extensions[LIBRARY]
-    return PromptUrls(library, f"{base_url}/twilio{ROUTE}")
+    return PromptUrls(app_context.prompts(), f"{base_url}/twilio{ROUTE}")
 
 
 @blueprint.get(f"{ROUTE}/<path:name>")
@@ -73,7 +67,7 @@ def prompt_file(name: str) -> Response:
     """One WAV file of the prompt cache (unsigned: see the module's docstring)."""
     if not name.endswith(".wav"):
         abort(404)
-    root: Path = app_context.settings().data_dir / "prompts"
+    root: Path = app_context.prompts().root
     response = send_from_directory(
         root, name, mimetype="audio/wav", max_age=MAX_AGE_SECONDS, conditional=True
     )

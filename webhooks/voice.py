@@ -41,7 +41,6 @@ from ivr.recordings import LocalRecordingStore
 from ivr.storage import calls as stored_calls
 from ivr.storage import twilio as twilio_store
 from ivr.storage.models import Call
-from speech.prompts import PromptLibrary
 from webhooks import gather, prompt_files, twiml
 from webhooks.line_actions import to_records
 from webhooks.recordings import start_call_recording
@@ -245,9 +244,10 @@ def _caller_gone(services: CallServices, sid: str) -> None:
 @sock.route("/stream", bp=blueprint)
 def stream(ws: Any) -> None:
     services, settings = app_context.services(), app_context.settings()
-    prompts = PromptLibrary(settings.data_dir / "prompts")
     recordings = LocalRecordingStore(services.database, settings.data_dir / "recordings")
-    call = StreamCall(services, prompts, call_recognizer, started_at=_now(), recordings=recordings)
+    call = StreamCall(
+        services, app_context.prompts(), call_recognizer, started_at=_now(), recordings=recordings
+    )
     serve(ws, call)
 
 
