@@ -12,7 +12,6 @@ the ticket one level up), then for a survey score. Status callbacks of both legs
 from __future__ import annotations
 
 import logging
-import re
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, abort, request
@@ -33,8 +32,6 @@ from webhooks.signatures import twilio_signed
 log = logging.getLogger(__name__)
 blueprint = Blueprint("twilio_callbacks", __name__, url_prefix="/callbacks")
 
-CALL_SID = re.compile(r"^CA[0-9a-f]{32}$")
-RECORDING_SID = re.compile(r"^RE[0-9a-f]{32}$")
 LEGS = ("officer", "citizen")
 SAY_LANGUAGES = {"ro": "ro-RO", "en": "en-GB", "bg": "bg-BG", "ko": "ko-KR"}
 RING_SECONDS = 30
@@ -79,7 +76,7 @@ def _form(name: str) -> str:
 
 def _call_sid() -> str:
     sid = _form("CallSid")
-    if not CALL_SID.match(sid):
+    if not twilio_store.CALL_SID.match(sid):
         abort(400, description="missing or malformed CallSid")
     return sid
 
@@ -227,7 +224,7 @@ def recording(callback_id: int) -> Response:
     """The officer leg's recording is ready: kept on a call row of its own, linked to the
     ticket, and downloaded by the recordings job."""
     sid, recording_sid = _call_sid(), _form("RecordingSid")
-    if not RECORDING_SID.match(recording_sid):
+    if not twilio_store.RECORDING_SID.match(recording_sid):
         abort(400, description="missing or malformed RecordingSid")
     status = _form("RecordingStatus") or "completed"
     services = app_context.services()

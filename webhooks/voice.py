@@ -51,8 +51,6 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("twilio", __name__)
 sock = Sock()
 
-CALL_SID = re.compile(r"^CA[0-9a-f]{32}$")
-RECORDING_SID = twilio_store.RECORDING_SID
 RECORDING_STATUSES = ("completed", "failed", "absent")
 RECORDING_KINDS = ("call", "description")
 REST_CLIENT = "civicline.twilio_rest"
@@ -104,7 +102,7 @@ def _form(name: str) -> str:
 
 def _call_sid() -> str:
     sid = _form("CallSid")
-    if not CALL_SID.match(sid):
+    if not twilio_store.CALL_SID.match(sid):
         abort(400, description="missing or malformed CallSid")
     return sid
 
@@ -260,7 +258,7 @@ def recording() -> Response:
     recording_sid = _form("RecordingSid")
     status = _form("RecordingStatus") or "completed"
     kind = request.args.get("kind", "")
-    if not RECORDING_SID.match(recording_sid):
+    if not twilio_store.RECORDING_SID.match(recording_sid):
         abort(400, description="missing or malformed RecordingSid")
     if status not in RECORDING_STATUSES or kind not in RECORDING_KINDS:
         abort(400, description="unknown RecordingStatus or kind")

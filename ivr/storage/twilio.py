@@ -45,6 +45,7 @@ FINAL_STATUSES = frozenset(s for s, rank in STATUS_ORDER.items() if rank == 4)
 DOWNLOAD_RECORDING = "twilio.recording"
 """The job that downloads a Twilio recording into the store, then deletes it at Twilio."""
 DOWNLOAD_ATTEMPTS = 8
+CALL_SID = re.compile(r"^CA[0-9a-f]{32}$")
 RECORDING_SID = re.compile(r"^RE[0-9a-f]{32}$")
 
 
