@@ -17,6 +17,7 @@ from typing import Any
 import requests
 from flask import Flask
 from simple_websocket import Client
+from site_data import PASSWORD
 from werkzeug.serving import make_server
 
 from ivr.config import Settings
@@ -25,7 +26,6 @@ from ivr.storage.models import Call
 from ivr.web import create_app
 
 KOREAN_FLOW = Path(__file__).parents[1] / "flows" / "korean.yaml"
-PASSWORD = "correct horse battery"
 RECEIVE_LIMIT_SECONDS = 60  # a broken server fails the test instead of hanging it
 L16_FORMAT = {"encoding": "audio/l16", "sampleRate": 16000, "channels": 1}
 

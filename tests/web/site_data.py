@@ -162,6 +162,14 @@ def _call(database: Any, version: str, call_id: str, at: datetime, said: str) ->
     return call_id
 
 
+def sign_in(page: Any, url: str, username: str) -> None:
+    """Open `url` in a Playwright page and sign in through the form it redirects to."""
+    page.goto(url)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+
+
 def login(client: Any, username: str) -> None:
     """Sign in through the form, with the CSRF token the page gave."""
     page = client.get("/login")

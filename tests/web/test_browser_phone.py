@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from phone_site import KOREAN_FLOW, PASSWORD, served_phone
+from phone_site import KOREAN_FLOW, served_phone
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from site_data import sign_in
 from sqlalchemy import select
 
 from ivr.storage.models import Call, Recording, Ticket
@@ -93,11 +94,8 @@ def chromium(tmp_path: Path) -> Iterator[tuple[Browser, float]]:
         browser.close()
 
 
-def sign_in(page: Page, base: str) -> None:
-    page.goto(f"{base}/phone")
-    page.fill("input[name=username]", "tester")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+def open_phone(page: Page, base: str) -> None:
+    sign_in(page, f"{base}/phone", "tester")
     expect(page.locator("h1")).to_have_text("Browser phone")
     page.wait_for_function("() => window.civiclinePhone !== undefined")  # its buttons work
 
@@ -116,7 +114,7 @@ def test_a_report_filed_from_the_browser_phone(
     build_prompts(flow, data_dir)
     with served_phone(data_dir, flow) as site:
         page = browser.new_page()
-        sign_in(page, site.base)
+        open_phone(page, site.base)
         page.click("#call")
         for node, key in KEYS:
             page.wait_for_function(

@@ -5,7 +5,7 @@ the number typed again and the force box ticked."""
 from __future__ import annotations
 
 from playwright.sync_api import expect
-from site_data import PASSWORD
+from site_data import sign_in
 from sqlalchemy import select
 from test_site_browser import browser, served  # noqa: F401  # the site and Chromium fixtures
 
@@ -15,10 +15,7 @@ from ivr.storage.models import AuditEntry
 def test_an_admin_erases_a_number_from_the_privacy_page(served, browser):  # noqa: F811
     site, base = served
     page = browser.new_page()
-    page.goto(f"{base}/calls")
-    page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, f"{base}/calls", "admin")
 
     page.goto(f"{base}/calls/{site.roads_call}")
     expect(page.locator("audio")).to_have_count(1)

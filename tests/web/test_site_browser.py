@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
-from site_data import PASSWORD, Site, build_site
+from site_data import Site, build_site, sign_in
 from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -50,10 +50,7 @@ def browser() -> Iterator[Browser]:
 def test_a_supervisor_reviews_a_call_and_closes_its_ticket(served, browser):
     site, base = served
     page = browser.new_page()
-    page.goto(f"{base}/calls")
-    page.fill("input[name=username]", "super")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, f"{base}/calls", "super")
     expect(page.locator("#calls")).to_contain_text("taxes")
 
     page.select_option("select[name=department]", "roads")
