@@ -13,6 +13,7 @@ from sqlalchemy import JSON, String, Text, cast, select
 from ivr.calls import CallRunner, CallServices
 from ivr.engine import actions as act
 from ivr.engine import events as ev
+from ivr.privacy.periods import Retention
 from ivr.recordings import LocalRecordingStore
 from ivr.storage.db import Database
 from ivr.storage.models import SmsInbound, SmsOptOut, Ticket, TicketNote
@@ -28,6 +29,11 @@ NATIONAL = "722111222"
 WORDS = "hole by Popescu's gate"
 """The description the person says: a surname and transcript words to look for later."""
 OTHER = "+40733444555"
+DEFAULTS = Retention(
+    recordings=90, transcripts=180, caller_numbers=365, languages=365, sms_bodies=90,
+    call_events=180,
+)  # fmt: skip
+"""The retention periods `ivr.config.Settings` defaults to, spelled out for the tests' dates."""
 
 
 def services(database: Database, tmp_path: Path) -> CallServices:

@@ -13,13 +13,22 @@ from pathlib import Path
 
 import pytest
 from privacy_followups import OFFICER_PHONE, SMS_WORDS, make_followups, refuse_sms_due
-from privacy_people import NATIONAL, OTHER, PERSON, TUESDAY, WORDS, make_person, services, traces
+from privacy_people import (
+    DEFAULTS,
+    NATIONAL,
+    OTHER,
+    PERSON,
+    TUESDAY,
+    WORDS,
+    make_person,
+    services,
+    traces,
+)
 from sqlalchemy import func, select, update
 
 from ivr.privacy import retention
 from ivr.privacy.erase import erase
 from ivr.privacy.export import export
-from ivr.privacy.periods import Retention
 from ivr.privacy.retention import purge
 from ivr.privacy.subject import subject
 from ivr.recordings import LocalRecordingStore
@@ -35,10 +44,6 @@ from ivr.storage.models import (
 )
 from ivr.storage.twilio import issue_token
 
-DEFAULTS = Retention(
-    recordings=90, transcripts=180, caller_numbers=365, languages=365, sms_bodies=90,
-    call_events=180,
-)  # fmt: skip
 OLD = TUESDAY - timedelta(days=400)
 MIDDLE = TUESDAY - timedelta(days=120)
 """Past the SMS bodies' 90 days, within the numbers' 365."""

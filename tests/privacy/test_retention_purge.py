@@ -8,11 +8,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from privacy_people import NATIONAL, OTHER, PERSON, TUESDAY, make_person, services, traces
+from privacy_people import DEFAULTS, NATIONAL, OTHER, PERSON, TUESDAY, make_person, services, traces
 from sqlalchemy import func, select, update
 
 from ivr.privacy import retention
-from ivr.privacy.periods import Retention
 from ivr.privacy.retention import PURGE_JOB, purge, purge_handlers, schedule_purge
 from ivr.recordings import LocalRecordingStore
 from ivr.storage.db import Database
@@ -26,10 +25,6 @@ from ivr.storage.models import (
     Ticket,
 )
 
-DEFAULTS = Retention(
-    recordings=90, transcripts=180, caller_numbers=365, languages=365, sms_bodies=90,
-    call_events=180,
-)  # fmt: skip
 OLD = TUESDAY - timedelta(days=400)
 RECENT = TUESDAY - timedelta(days=10)
 
