@@ -6,7 +6,6 @@ transcription job, retried while the file was still at Twilio, transcribes it wi
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from gather_calls import GatherCall
+from spoken_korean import said
 from sqlalchemy import select
 from twilio.rest import Client
 from twilio_recordings_api import ACCOUNT, Clock, StandIn, rest_client, running_recordings_api
@@ -27,7 +27,7 @@ from ivr.recordings import LocalRecordingStore
 from ivr.storage.db import Database
 from ivr.storage.models import Job, Recording, Ticket, TwilioRecording
 from menus.registry import FlowRegistry
-from speech.audio import PHONE_RATE, read_wav, silence, wav_bytes
+from speech.audio import PHONE_RATE, wav_bytes
 from speech.job import transcription_handlers
 from webhooks.recordings import recording_handlers
 from webhooks.voice import REST_CLIENT
@@ -57,13 +57,7 @@ def client(app: Flask, twilio_api: StandIn) -> Client:
 
 def spoken_description() -> bytes:
     """What Twilio recorded: the caller's description, as a WAV file at 8 kHz."""
-    wav = subprocess.run(
-        ["espeak-ng", "-v", "ko", "-s", "150", "--stdout", DESCRIPTION],
-        capture_output=True,
-        check=True,
-    ).stdout
-    pcm = silence(0.3, PHONE_RATE) + read_wav(wav, PHONE_RATE) + silence(1.0, PHONE_RATE)
-    return wav_bytes(pcm, PHONE_RATE)
+    return wav_bytes(said(DESCRIPTION), PHONE_RATE)
 
 
 def a_worker(app: Flask, settings: Settings, client: Client, clock: Clock) -> Worker:

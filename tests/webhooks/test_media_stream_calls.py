@@ -11,8 +11,6 @@ import base64
 import hashlib
 import io
 import json
-import shutil
-import subprocess
 import threading
 import time
 import wave
@@ -24,28 +22,21 @@ from typing import Any
 import pytest
 from flask import Flask
 from simple_websocket import Client, ConnectionClosed
+from spoken_korean import said
 from twilio_signing import Twilio, new_call_sid
 from werkzeug.serving import make_server
 
 from ivr.bootstrap import live_recognizers
 from ivr.storage import calls as stored_calls
 from ivr.storage.models import Call, Recording
-from speech.audio import PHONE_RATE, pcm_to_ulaw, read_wav, silence, ulaw_to_pcm
+from speech.audio import pcm_to_ulaw, ulaw_to_pcm
 
 RECEIVE_LIMIT_SECONDS = 60  # a broken server fails the test instead of hanging it
 
 
 def spoken(text: str) -> bytes:
     """`text` said by espeak-ng's Korean voice, as μ-law at 8 kHz, framed by silence."""
-    if shutil.which("espeak-ng") is None:
-        pytest.fail("espeak-ng is not installed (apt-get install espeak-ng)", pytrace=False)
-    wav = subprocess.run(
-        ["espeak-ng", "-v", "ko", "-s", "150", "--stdout", text],
-        capture_output=True,
-        check=True,
-    ).stdout
-    pcm = silence(0.3, PHONE_RATE) + read_wav(wav, PHONE_RATE) + silence(1.0, PHONE_RATE)
-    return pcm_to_ulaw(pcm)
+    return pcm_to_ulaw(said(text))
 
 
 @pytest.fixture
