@@ -21,7 +21,7 @@ from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.storage import callbacks, escalations, outbox, preferences, surveys, tickets
 from ivr.storage.db import Database
-from ivr.storage.models import Callback
+from ivr.storage.models import Callback, Ticket
 from ivr.storage.queue import enqueue
 from menus.schema import Flow
 
@@ -57,6 +57,8 @@ class Effects:
     def carry_out(self, action: act.Action, at: datetime) -> ev.Event | None:
         """Do one storage action at time `at`; the answer event, if the action has one."""
         try:
+            if isinstance(action, act.CreateTicket):
+                return self._create_ticket(action, at)
             with self.database.session() as session:
                 return self._dispatch(session, action, at)
         except SQLAlchemyError:
@@ -67,8 +69,6 @@ class Effects:
 
     def _dispatch(self, session: Session, action: act.Action, at: datetime) -> ev.Event | None:
         match action:
-            case act.CreateTicket():
-                return self._create_ticket(session, action, at)
             case act.LookupTicket():
                 access = tickets.lookup_for_caller(session, action.ref, action.caller, at)
                 return self._looked_up(action.ref, access, at, pin_checked=False)
@@ -96,9 +96,19 @@ class Effects:
                 raise TypeError(f"{type(action).__name__} is not a storage action")
         return None
 
-    def _create_ticket(self, session: Session, a: act.CreateTicket, at: datetime) -> ev.Event:
-        ticket, pin = tickets.create_ticket(
+    def _create_ticket(self, a: act.CreateTicket, at: datetime) -> ev.Event:
+        pin = tickets.new_pin()  # before the transaction: the hash is slow (new_pin)
+        with self.database.session() as session:
+            ticket = self._file(session, a, pin, at)
+            return ev.TicketCreated(at=at, ref=ticket.ref, pin=pin.clear)
+
+    def _file(
+        self, session: Session, a: act.CreateTicket, pin: tickets.NewPin, at: datetime
+    ) -> Ticket:
+        """The ticket, its deadline escalation and its description's transcription job."""
+        ticket = tickets.create_ticket(
             session,
+            pin=pin,
             kind=a.kind,
             draft=a.draft,
             caller=a.caller,
@@ -118,7 +128,7 @@ class Effects:
         if a.recording_id is not None:
             payload = {"ticket_id": ticket.id, "recording_id": a.recording_id}
             enqueue(session, TRANSCRIBE, payload, at=at, max_attempts=TRANSCRIBE_ATTEMPTS)
-        return ev.TicketCreated(at=at, ref=ticket.ref, pin=pin)
+        return ticket
 
     @staticmethod
     def _looked_up(

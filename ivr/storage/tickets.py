@@ -33,6 +33,23 @@ PIN_HASH_METHOD = "pbkdf2:sha256:50000"
 """A 4-digit PIN has 10,000 values: no hash cost protects it offline, the lockout protects it
 on the phone. The salted hash keeps it out of the database; a cheap one keeps filing fast."""
 
+
+@dataclass(frozen=True)
+class NewPin:
+    """A new ticket's PIN: in clear, to be read to the caller once, and its salted hash."""
+
+    clear: str
+    hash: str
+
+
+def new_pin() -> NewPin:
+    """A random 4-digit PIN, hashed. Made before the ticket's transaction: the hash takes
+    about 30 ms, which inside it would hold the database's write lock while other calls
+    wait to store what their callers did."""
+    pin = f"{secrets.randbelow(10_000):04d}"
+    return NewPin(pin, generate_password_hash(pin, method=PIN_HASH_METHOD))
+
+
 _REF = re.compile(r"\s*(\d{2})[\s-]?(\d{3})\s?(\d{3})\s*")
 
 
@@ -65,6 +82,7 @@ def parse_ref(text: str) -> str | None:
 def create_ticket(
     session: Session,
     *,
+    pin: NewPin,
     kind: str,
     draft: bool,
     caller: str | None,
@@ -78,10 +96,8 @@ def create_ticket(
     call_id: str | None,
     at: datetime,
     zone: ZoneInfo,
-) -> tuple[Ticket, str]:
-    """File a ticket at `at`; returns it and its PIN in clear (to be read to the caller once)."""
-    pin = f"{secrets.randbelow(10_000):04d}"
-    pin_hash = generate_password_hash(pin, method=PIN_HASH_METHOD)
+) -> Ticket:
+    """File a ticket at `at`, opened with `pin`."""
     local_day = at.astimezone(zone).date()
     number = _next_number(session, local_day.year)
     status = "draft" if draft else "registered"
@@ -99,7 +115,7 @@ def create_ticket(
         language=language,
         recording_id=recording_id,
         description=description,
-        pin_hash=pin_hash,
+        pin_hash=pin.hash,
         deadline=None if deadline_days is None else local_day + timedelta(days=deadline_days),
         call_id=call_id,
         created_at=at,
@@ -108,7 +124,7 @@ def create_ticket(
     session.add(ticket)
     session.flush()
     session.add(TicketStatusChange(ticket_id=ticket.id, status=status, at=at, actor="ivr"))
-    return ticket, pin
+    return ticket
 
 
 def find_ticket(session: Session, ref: str) -> Ticket | None:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from ivr.channels.sip.node import SipNode
 from ivr.storage.models import Call, CallEvent, Recording, Ticket
-from ivr.storage.tickets import create_ticket
+from ivr.storage.tickets import create_ticket, new_pin
 from speech.audio import pcm_to_ulaw, read_wav, silence
 
 WELCOME_AND_NOTICE_MS = 8000
@@ -149,8 +149,9 @@ def test_a_caller_who_declines_recording_hears_their_tickets_status(
 ) -> None:
     caller = "+359888100003"
     with node.services.database.session() as db:
-        ticket, _pin = create_ticket(
+        ticket = create_ticket(
             db,
+            pin=new_pin(),
             at=datetime.now(UTC),
             zone=ZoneInfo("Europe/Sofia"),
             kind="report",

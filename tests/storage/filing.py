@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from ivr.storage.db import Database
 from ivr.storage.models import Ticket
-from ivr.storage.tickets import create_ticket
+from ivr.storage.tickets import create_ticket, new_pin
 
 BUCHAREST = ZoneInfo("Europe/Bucharest")
 AT = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
@@ -29,5 +29,7 @@ def file_ticket(database: Database, at: datetime = AT, **changes: object) -> tup
         "call_id": None,
     }
     fields.update(changes)
+    pin = new_pin()
     with database.session() as session:
-        return create_ticket(session, at=at, zone=BUCHAREST, **fields)  # type: ignore[arg-type]
+        ticket = create_ticket(session, pin=pin, at=at, zone=BUCHAREST, **fields)  # type: ignore[arg-type]
+        return ticket, pin.clear

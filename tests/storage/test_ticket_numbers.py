@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ivr.storage.db import Database
 from ivr.storage.models import Ticket, TicketStatusChange
-from ivr.storage.tickets import create_ticket, format_ref, parse_ref
+from ivr.storage.tickets import create_ticket, format_ref, new_pin, parse_ref
 
 from .filing import AT, BUCHAREST, file_ticket
 
@@ -103,6 +103,7 @@ def test_a_rolled_back_ticket_gives_its_number_back(any_database: Database) -> N
     with pytest.raises(RuntimeError), any_database.session() as session:
         create_ticket(
             session,
+            pin=new_pin(),
             kind="report",
             draft=False,
             caller=None,

@@ -23,7 +23,7 @@ from ivr.storage.accounts import link_departments
 from ivr.storage.callbacks import book_callback
 from ivr.storage.directory import add_user
 from ivr.storage.models import Officer
-from ivr.storage.tickets import create_ticket
+from ivr.storage.tickets import create_ticket, new_pin
 from ivr.web import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,15 +94,15 @@ def build_site(tmp_path: Path, *, settings: dict[str, Any] | None = None) -> Sit
         )
         calls.set_current_node(session, "call-live", "main")
         zone = ZoneInfo("Europe/Bucharest")
-        roads, _ = create_ticket(
-            session, kind="report", draft=False, caller="+40722111222", language="en",
-            department="roads", category="pothole", district=2, recording_id=recording.id,
-            description=f"hole {XSS}", deadline_days=10, call_id=roads_call, at=STARTED,
-            zone=zone,
+        roads = create_ticket(
+            session, pin=new_pin(), kind="report", draft=False, caller="+40722111222",
+            language="en", department="roads", category="pothole", district=2,
+            recording_id=recording.id, description=f"hole {XSS}", deadline_days=10,
+            call_id=roads_call, at=STARTED, zone=zone,
         )  # fmt: skip
-        taxes, _ = create_ticket(
-            session, kind="message", draft=False, caller="+40722999888", language="ro",
-            department="taxes", category=None, district=None, recording_id=None,
+        taxes = create_ticket(
+            session, pin=new_pin(), kind="message", draft=False, caller="+40722999888",
+            language="ro", department="taxes", category=None, district=None, recording_id=None,
             description="tax question", deadline_days=None, call_id=taxes_call, at=STARTED,
             zone=zone,
         )  # fmt: skip
