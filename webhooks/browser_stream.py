@@ -20,28 +20,26 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, request
 from flask_login import current_user
-from flask_sock import Sock
 
 from ivr import app_context
 from ivr.engine import events as ev
 from ivr.recordings import LocalRecordingStore
+from webhooks import websocket
 from webhooks.streams import StreamCall, call_recognizer, serve
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("phone_stream", __name__)
-sock = Sock()
 
 ENCODING = "audio/l16"
 SAMPLE_RATE = 16000
 
 
-@sock.route("/phone/stream", bp=blueprint)
-def stream(ws: Any) -> None:
+@websocket.route(blueprint, "/phone/stream")
+def stream(ws: websocket.WebSocket) -> None:
     services, settings = app_context.services(), app_context.settings()
     recordings = LocalRecordingStore(services.database, settings.data_dir / "recordings")
     now = datetime.now(UTC)

@@ -20,15 +20,13 @@ directions (`call_recording`), and kept as a "call" recording when the stream en
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-from simple_websocket import ConnectionClosed
 
 from ivr.bootstrap import recognizer_for
 from ivr.calls import CallRunner, CallServices
@@ -43,6 +41,7 @@ from webhooks import media_streams as ms
 from webhooks.call_recording import CallRecorder
 from webhooks.line_actions import from_records
 from webhooks.twiml import TOKEN_PARAMETER
+from webhooks.websocket import ConnectionClosed, WebSocket
 
 log = logging.getLogger(__name__)
 
@@ -88,22 +87,19 @@ def call_recognizer(runner: CallRunner, language: str, rate: int) -> Recognizer 
         return None
 
 
-def serve(ws: Any, call: StreamCall) -> None:
+def serve(ws: WebSocket, call: StreamCall) -> None:
     """Carry one WebSocket's messages through `call` until the stream ends; a socket that
-    closes first is the caller hanging up. Both the Twilio and the browser stream run here."""
-    going_on = True
+    closes (or breaks) first is the caller hanging up. Both the Twilio and the browser
+    stream run here."""
     try:
-        while going_on:
-            try:
-                message = ws.receive()
-            except ConnectionClosed:
-                message = None
-            if message is None:
-                call.hang_up()
-                return
-            out, going_on = call.receive(message)
-            for text in out:
-                ws.send(text)
+        with contextlib.suppress(ConnectionClosed):  # a send found the socket gone
+            while (message := ws.receive()) is not None:
+                out, going_on = call.receive(message)
+                for text in out:
+                    ws.send(text)
+                if not going_on:
+                    return
+        call.hang_up()
     finally:
         call.close_recognizer()
 

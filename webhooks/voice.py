@@ -23,11 +23,9 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
-from flask_sock import Sock
 from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 from werkzeug.exceptions import BadRequest
@@ -41,7 +39,7 @@ from ivr.recordings import LocalRecordingStore
 from ivr.storage import calls as stored_calls
 from ivr.storage import twilio as twilio_store
 from ivr.storage.models import Call
-from webhooks import gather, prompt_files, twiml
+from webhooks import gather, prompt_files, twiml, websocket
 from webhooks.line_actions import to_records
 from webhooks.recordings import start_call_recording
 from webhooks.signatures import twilio_signed
@@ -49,7 +47,6 @@ from webhooks.streams import StreamCall, call_recognizer, serve
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("twilio", __name__)
-sock = Sock()
 
 RECORDING_STATUSES = ("completed", "failed", "absent")
 RECORDING_KINDS = ("call", "description")
@@ -239,8 +236,8 @@ def _caller_gone(services: CallServices, sid: str) -> None:
     runner.feed(ev.CallerHungUp(at=_now()))
 
 
-@sock.route("/stream", bp=blueprint)
-def stream(ws: Any) -> None:
+@websocket.route(blueprint, "/stream")
+def stream(ws: websocket.WebSocket) -> None:
     services, settings = app_context.services(), app_context.settings()
     recordings = LocalRecordingStore(services.database, settings.data_dir / "recordings")
     call = StreamCall(
