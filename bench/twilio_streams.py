@@ -2,6 +2,11 @@
 over real WebSockets, on the Korean test flow answered by speech (μ-law synthesised by
 espeak-ng) or, with `--keypad`, by keys (figures defined in bench/README.md).
 
+A level of N calls is N callers arriving at random times within one call's length, each
+calling again as soon as its call ends, three calls in a row: from the last arrival to the
+first caller's last hang-up exactly N calls are under way, at every point of the script at
+once, and only what happens in that window is measured.
+
 The server runs pinned to the last core and the load generator to the first (`taskset`).
 Each simulated call is started by a signed /twilio/voice webhook, then speaks Media Streams
 paced at real time (one 20 ms frame every 20 ms, silence between words) and plays the
@@ -18,6 +23,7 @@ import asyncio
 import base64
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -32,6 +38,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -48,10 +55,11 @@ FRAME = 160  # μ-law bytes in 20 ms at 8 kHz
 FRAME_SECONDS = 0.02
 SILENCE = base64.b64encode(b"\xff" * FRAME).decode()
 LAG_LIMIT = 0.2
-"""A level falls behind when its p95 reply time exceeds the first level's p50 by more than this."""
+"""A level falls behind when its p95 reply time exceeds one call's p50 alone by more than this."""
 GENERATOR_LAG_LIMIT = 0.02
 """The load generator kept up when its p99 frame lateness stays within one frame."""
 REPLY_LIMIT = 8.0
+CALLS_PER_CALLER = 3
 WEBHOOK_RATE = 200
 WEBHOOK_SECONDS = 5
 
@@ -170,6 +178,12 @@ def post(base: str, path: str, form: dict[str, str]) -> bytes:
         return body
 
 
+class Timing(NamedTuple):
+    at: float
+    """When the measured thing began (the load generator's loop time)."""
+    seconds: float
+
+
 @dataclass
 class Call:
     """One simulated caller: the call script of bench/README.md, paced at real time."""
@@ -177,12 +191,14 @@ class Call:
     base: str
     words: dict[str, list[str]]
     keypad: bool
-    eos_to_reply: list[float] = field(default_factory=list)
-    key_to_reply: list[float] = field(default_factory=list)
-    mark_round_trip: list[float] = field(default_factory=list)
-    lateness: list[float] = field(default_factory=list)
+    eos_to_reply: list[Timing] = field(default_factory=list)
+    key_to_reply: list[Timing] = field(default_factory=list)
+    mark_round_trip: list[Timing] = field(default_factory=list)
+    lateness: list[Timing] = field(default_factory=list)
     """How late each frame was sent against its schedule (the load generator's own lag)."""
     error: str | None = None
+    started: float = 0.0
+    ended: float = 0.0
     sequence: int = 0
     next_frame: float = 0.0
     playhead: float = 0.0
@@ -197,6 +213,7 @@ class Call:
     ws: ClientConnection | None = None
 
     async def run(self) -> None:
+        self.started = asyncio.get_running_loop().time()
         try:
             await self._run()
         except (ConnectionClosed, OSError, AssertionError, TimeoutError) as error:
@@ -204,6 +221,7 @@ class Call:
         finally:
             if self.ws is not None:
                 await self.ws.close()
+            self.ended = asyncio.get_running_loop().time()
 
     async def _run(self) -> None:
         sid = "CA" + uuid.uuid4().hex
@@ -227,7 +245,8 @@ class Call:
         await self._send("start", start=start)
         await self._until_marks(2)  # welcome, then the notice: heard, so the call is recorded
         await self._until_marks(1)  # the main menu, after consent and the call recording began
-        self.mark_round_trip.append(self.first_media_after_ack[2] - self.acked_at[1])
+        acked = self.acked_at[1]
+        self.mark_round_trip.append(Timing(acked, self.first_media_after_ack[2] - acked))
         if self.keypad:
             await self._press("1", until_mark=True)  # main menu → the district question
         else:
@@ -256,7 +275,7 @@ class Call:
         delay = self.next_frame - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        self.lateness.append(max(0.0, loop.time() - self.next_frame))
+        self.lateness.append(Timing(self.next_frame, max(0.0, loop.time() - self.next_frame)))
         self.sequence += 1
         await self.ws.send(
             f'{{"event": "media", "sequenceNumber": "{self.sequence}", "streamSid": "MZ",'
@@ -321,7 +340,7 @@ class Call:
         self._expect_reply()
         pressed = asyncio.get_running_loop().time()
         await self._send("dtmf", dtmf={"digit": digit})
-        self.key_to_reply.append(await self._until_reply() - pressed)
+        self.key_to_reply.append(Timing(pressed, await self._until_reply() - pressed))
         if until_mark:
             await self._until_marks(1)
 
@@ -334,7 +353,7 @@ class Call:
             await self._frame(payload)
         self._expect_reply()
         end = asyncio.get_running_loop().time()
-        self.eos_to_reply.append(await self._until_reply() - end)
+        self.eos_to_reply.append(Timing(end, await self._until_reply() - end))
         if not last:
             await self._until_marks(1)
 
@@ -349,18 +368,79 @@ class Call:
         raise AssertionError("the stream was not closed after goodbye")
 
 
-async def run_calls(calls: list[Call]) -> None:
-    tasks = []
-    for i, call in enumerate(calls):
-        tasks.append(asyncio.create_task(call.run()))
-        await asyncio.sleep(0.05 if i % 10 else 0.2)  # calls arrive over a few seconds
-    await asyncio.gather(*tasks)
+@dataclass
+class Caller:
+    """One line of a level: arrives `offset` seconds in, then calls CALLS_PER_CALLER times
+    in a row (a caller whose call failed stops)."""
+
+    base: str
+    words: dict[str, list[str]]
+    keypad: bool
+    offset: float
+    calls: list[Call] = field(default_factory=list)
+
+    async def run(self) -> None:
+        await asyncio.sleep(self.offset)
+        for _ in range(CALLS_PER_CALLER):
+            call = Call(self.base, self.words, self.keypad)
+            self.calls.append(call)
+            await call.run()
+            if call.error:
+                return
 
 
-def run_level(base: str, words: dict[str, list[str]], count: int, keypad: bool) -> list[Call]:
-    calls = [Call(base, words, keypad) for _ in range(count)]
-    asyncio.run(run_calls(calls))
-    return calls
+@dataclass
+class Level:
+    """What a level measured inside its window, when all its callers were on a call."""
+
+    count: int
+    calls: list[Call]
+    window: tuple[float, float]
+    cpu: float
+    """The server's CPU time over the window per second of it: its share of one core."""
+
+    def within(self, timings: list[Timing]) -> list[float]:
+        first, last = self.window
+        return [t.seconds for t in timings if first <= t.at <= last]
+
+    def all(self, name: str) -> list[float]:
+        """One timing of every call (eos_to_reply, key_to_reply, ...) inside the window."""
+        return [s for call in self.calls for s in self.within(getattr(call, name))]
+
+
+async def run_level(
+    server: Server, words: dict[str, list[str]], count: int, keypad: bool, call_seconds: float
+) -> Level:
+    arrivals = random.Random(count)  # the same arrivals for a level in every run
+    callers = [
+        Caller(server.base, words, keypad, arrivals.uniform(0, call_seconds)) for _ in range(count)
+    ]
+    loop = asyncio.get_running_loop()
+    cpu_samples: list[tuple[float, float]] = []
+
+    async def sample_cpu() -> None:
+        while True:
+            cpu_samples.append((loop.time(), server.cpu_seconds()))
+            await asyncio.sleep(1)
+
+    sampler = asyncio.create_task(sample_cpu())
+    await asyncio.gather(*(caller.run() for caller in callers))
+    sampler.cancel()
+    window = (
+        max(caller.calls[0].started for caller in callers),
+        min(caller.calls[-1].ended for caller in callers),
+    )
+    inside = [(at, cpu) for at, cpu in cpu_samples if window[0] <= at <= window[1]]
+    cpu = (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0]) if len(inside) > 1 else 0
+    calls = [call for caller in callers for call in caller.calls]
+    return Level(count, calls, window, cpu)
+
+
+def one_call(base: str, words: dict[str, list[str]], keypad: bool) -> Call:
+    call = Call(base, words, keypad)
+    asyncio.run(call.run())
+    assert call.error is None, call.error
+    return call
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -397,29 +477,31 @@ def ms(values: list[float], share: float) -> str:
     return f"{percentile(values, share) * 1000:.0f}"
 
 
-def report(count: int, calls: list[Call], keypad: bool, cpu: float, server: Server) -> tuple:
-    """Print one level's line; (the reply times the level is judged on, failures, lag p99)."""
-    failed = [c.error for c in calls if c.error]
-    replies = [t for c in calls for t in (c.key_to_reply if keypad else c.eos_to_reply)]
-    keys = [t for c in calls for t in c.key_to_reply]
-    marks = [t for c in calls for t in c.mark_round_trip]
-    lag = percentile([t for c in calls for t in c.lateness], 0.99)
+def report(level: Level, keypad: bool, server: Server) -> tuple[list[float], int, float]:
+    """Print one level's line; (the reply times it is judged on, failed calls, lag p99)."""
+    failed = [call.error for call in level.calls if call.error]
+    replies = level.all("key_to_reply" if keypad else "eos_to_reply")
+    keys, marks = level.all("key_to_reply"), level.all("mark_round_trip")
+    lag = percentile(level.all("lateness"), 0.99)
     judged = "key" if keypad else "EoS"
+    first, last = level.window
     print(
-        f"{count:>3} calls: {judged}→reply p50 {ms(replies, 0.5)} ms p95 {ms(replies, 0.95)} ms,"
+        f"{level.count:>3} calls ({len(level.calls)} placed, {last - first:.0f} s all on):"
+        f" {judged}→reply p50 {ms(replies, 0.5)} ms p95 {ms(replies, 0.95)} ms"
+        f" (of {len(replies)}),"
         + ("" if keypad else f" key→reply p95 {ms(keys, 0.95)} ms,")
         + f" mark round trip p50 {ms(marks, 0.5)} ms p95 {ms(marks, 0.95)} ms,"
-        f" server CPU {cpu * 100:.0f}%, RSS {server.rss_mb():.0f} MB,"
+        f" server CPU {level.cpu * 100:.0f}%, RSS {server.rss_mb():.0f} MB,"
         f" generator lag p99 {lag * 1000:.0f} ms, failed {len(failed)}"
     )
     for reason in sorted(set(failed))[:3]:
         print(f"      failed: {reason}")
-    return replies, failed, lag
+    return replies, len(failed), lag
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--levels", default="1,10,20,30,40,50,60", help="concurrent calls")
+    parser.add_argument("--levels", default="10,20,30,40,50,60", help="concurrent calls")
     parser.add_argument("--keypad", action="store_true", help="answer by keys, not speech")
     parser.add_argument(
         "--no-model", action="store_true", help="with --keypad: a keypad-only line (no Vosk)"
@@ -440,21 +522,24 @@ def main() -> None:
         try:
             mode = "speech" if not keypad else "keypad-only" if arguments.no_model else "keypad"
             print(f"load generator on core {cores[0]}, server on core {cores[-1]}; {mode}")
-            warm = run_level(server.base, words, 1, keypad)[0]  # loads the model
-            assert warm.error is None, warm.error
-            baseline: float | None = None
+            one_call(server.base, words, keypad)  # loads the model
+            alone = one_call(server.base, words, keypad)
+            call_seconds = alone.ended - alone.started
+            single = [t.seconds for t in (alone.key_to_reply if keypad else alone.eos_to_reply)]
+            baseline = percentile(single, 0.5)
+            print(
+                f"  1 call alone: {call_seconds:.0f} s long, {'key' if keypad else 'EoS'}→reply"
+                f" p50 {baseline * 1000:.0f} ms, RSS {server.rss_mb():.0f} MB"
+            )
             carried = 0
             for count in levels:
-                began, cpu_before = time.monotonic(), server.cpu_seconds()
-                calls = run_level(server.base, words, count, keypad)
-                cpu = (server.cpu_seconds() - cpu_before) / (time.monotonic() - began)
-                replies, failed, lag = report(count, calls, keypad, cpu, server)
+                level = asyncio.run(run_level(server, words, count, keypad, call_seconds))
+                replies, failed, lag = report(level, keypad, server)
                 if not replies:
                     break
                 if lag > GENERATOR_LAG_LIMIT:
                     print("      the load generator fell behind: no figure at this level")
                     break
-                baseline = percentile(replies, 0.5) if baseline is None else baseline
                 if percentile(replies, 0.95) - baseline > LAG_LIMIT or failed:
                     print("      — behind")
                     break
