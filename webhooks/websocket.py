@@ -37,6 +37,10 @@ from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 RECEIVE_BYTES = 65536
 MAX_MESSAGE_BYTES = 1 << 20
 """A longer message closes the connection (1009): a Media Streams message is a few kB."""
+IDLE_SECONDS = 60.0
+"""A peer silent this long is gone: a Media Stream sends audio 50 times a second, silence
+included, and so does the browser phone; a dead network would otherwise hold the route's
+thread (and the call) for good."""
 CLOSING_SECONDS = 2.0
 """How long a close we start waits for the peer's close before the socket is closed."""
 
@@ -60,6 +64,7 @@ class WebSocket:
         self._failure: int | None = None
         """The close code to end with, when the peer sent what cannot be taken."""
         self.open = True
+        sock.settimeout(IDLE_SECONDS)
         self._connection.receive_data(_handshake_request(environ))
         self._handle(self._connection.events())
 
@@ -124,6 +129,7 @@ class WebSocket:
         self.open = False
 
     def _read(self) -> bytes:
+        """The next bytes; none once the peer closed, the connection broke or stayed idle."""
         try:
             return self._sock.recv(RECEIVE_BYTES)
         except OSError:

@@ -81,6 +81,17 @@ def test_a_message_over_the_limit_closes_the_connection_with_1009(
     assert ended.get(timeout=TIMEOUT) == "receive gave None"
 
 
+def test_a_peer_silent_for_the_idle_time_is_gone(
+    echo: tuple[str, queue.Queue[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    address, ended = echo
+    monkeypatch.setattr(websocket, "IDLE_SECONDS", 0.5)
+    with connect(f"ws://{address}", open_timeout=TIMEOUT) as client:
+        assert ended.get(timeout=TIMEOUT) == "receive gave None"
+        with pytest.raises(ConnectionClosedError):
+            client.recv(TIMEOUT)
+
+
 def test_a_plain_request_on_a_websocket_route_is_a_400(echo: tuple[str, queue.Queue[str]]) -> None:
     address, ended = echo
     with pytest.raises(urllib.error.HTTPError) as refused:
