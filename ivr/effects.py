@@ -1,7 +1,7 @@
 """Carrying out the engine's storage actions, answering some of them with an event.
 
-CreateTicket → TicketCreated (and, with a recording, a transcription job in the same
-transaction), LookupTicket / CheckTicketPin → TicketLookedUp,
+CreateTicket → TicketCreated (and, with a recording whose file is here, a transcription job
+in the same transaction), LookupTicket / CheckTicketPin → TicketLookedUp,
 ScheduleCallback → CallbackScheduled; QueueSms and RememberLanguage need no answer. A database
 error becomes StorageFailed, so the caller hears an apology and is offered a human instead of
 silence; what was stored before stays stored.
@@ -19,10 +19,18 @@ from sqlalchemy.orm import Session
 
 from ivr.engine import actions as act
 from ivr.engine import events as ev
-from ivr.storage import callbacks, escalations, outbox, preferences, surveys, tickets
+from ivr.storage import (
+    callbacks,
+    escalations,
+    outbox,
+    preferences,
+    surveys,
+    tickets,
+    transcriptions,
+    twilio,
+)
 from ivr.storage.db import Database
 from ivr.storage.models import Callback, Ticket
-from ivr.storage.queue import enqueue
 from menus.schema import Flow
 
 log = logging.getLogger(__name__)
@@ -37,9 +45,6 @@ STORAGE_ACTIONS = (
     act.ConfirmCallback,
     act.RecordSurvey,
 )
-TRANSCRIBE = "speech.transcribe"
-"""The job that transcribes a ticket's recorded description (speech/job.py)."""
-TRANSCRIBE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -105,7 +110,10 @@ class Effects:
     def _file(
         self, session: Session, a: act.CreateTicket, pin: tickets.NewPin, at: datetime
     ) -> Ticket:
-        """The ticket, its deadline escalation and its description's transcription job."""
+        """The ticket, its deadline escalation and its description: its transcription queued
+        if the file is here (else its download queues it), or, for a draft without one, the
+        description Twilio recorded that the hang-up kept the engine from hearing
+        (`ivr.storage.transcriptions`)."""
         ticket = tickets.create_ticket(
             session,
             pin=pin,
@@ -125,9 +133,12 @@ class Effects:
         )
         if not a.draft and a.kind == "report":
             escalations.schedule_deadline(session, self.flow, ticket, at)
-        if a.recording_id is not None:
-            payload = {"ticket_id": ticket.id, "recording_id": a.recording_id}
-            enqueue(session, TRANSCRIBE, payload, at=at, max_attempts=TRANSCRIBE_ATTEMPTS)
+        if a.recording_id is not None or a.draft:
+            transcriptions.lock_call(session, self.call_id)
+            if a.recording_id is None:  # a hang-up during a Twilio `<Record>`, maybe
+                twilio.link_unheard_description(session, ticket, at)
+            else:
+                transcriptions.queue_if_here(session, ticket, at)
         return ticket
 
     @staticmethod

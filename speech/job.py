@@ -1,18 +1,20 @@
 """The "speech.transcribe" job: a ticket's recorded description, transcribed in the background.
 
-Free-form decoding costs ~40× a grammar (DESIGN §7), so it never runs during a call: filing
-a ticket with a recording enqueues `{"ticket_id", "recording_id"}` (ivr/effects.py) and
-`ivr worker` runs this handler, one job at a time, at a lower CPU priority (`os.nice`, once
-per process) than the processes answering calls. The transcript (text, mean confidence and
-each word's confidence and times) is stored on `Ticket.transcript`. The model is the one the
-flow version of the ticket's call names (the version stored with the call, DESIGN §3), not
-the flow loaded now: a description recorded before a model change is heard by the model its
-call ran with. A ticket without a call falls back to the current flow.
+Free-form decoding costs ~40× a grammar (DESIGN §7), so it never runs during a call: once a
+ticket links a recording whose file is in the store, `{"ticket_id", "recording_id"}` is
+enqueued (`ivr.storage.transcriptions`: by the filing, or by the download of a recording
+Twilio made, whichever comes second) and `ivr worker` runs this handler, one job at a time,
+at a lower CPU priority (`os.nice`, once per process) than the processes answering calls.
+The transcript (text, mean confidence and each word's confidence and times) is stored on
+`Ticket.transcript`. The model is the one the flow version of the ticket's call names (the
+version stored with the call, DESIGN §3), not the flow loaded now: a description recorded
+before a model change is heard by the model its call ran with. A ticket without a call
+falls back to the current flow.
 
 A ticket whose language has no installed model is not an error: the job ends with a note
 on the ticket (`{"note": …}`) and is not retried. A ticket, recording or audio file that is
-missing or unreadable fails the job at once (PermanentJobError): retrying cannot help,
-except for a recording Twilio made that is still being downloaded (RecordingNotHereYet).
+missing or unreadable fails the job at once (PermanentJobError): retrying cannot help (the
+job is never queued before its file is here).
 """
 
 from __future__ import annotations
@@ -26,11 +28,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ivr.effects import TRANSCRIBE
 from ivr.jobs import PermanentJobError
-from ivr.storage import calls, twilio
+from ivr.storage import calls
 from ivr.storage.db import Database
 from ivr.storage.models import Call, Recording, Ticket
+from ivr.storage.transcriptions import TRANSCRIBE
 from menus.loader import load_stored_flow
 from menus.registry import FlowRegistry
 from menus.schema import Flow
@@ -39,11 +41,6 @@ from speech.models import ModelCache, ModelError
 from speech.transcript import transcribe
 
 NICENESS = 10
-
-
-class RecordingNotHereYet(RuntimeError):
-    """The ticket's recording is one Twilio made that a job has not downloaded yet (a
-    gather-mode description): the job is retried with backoff, within its attempts."""
 
 
 log = logging.getLogger(__name__)
@@ -66,8 +63,6 @@ def transcription_handlers(
             ticket = session.get(Ticket, ticket_id)
             recording = session.get(Recording, recording_id)
             if ticket is None or recording is None:
-                if ticket is not None and twilio.download_pending(session, recording_id):
-                    raise RecordingNotHereYet(f"recording {recording_id} is still at Twilio")
                 missing = "ticket" if ticket is None else "recording"
                 raise PermanentJobError(f"no {missing} for job payload {payload}")
             language, path = ticket.language, recordings / recording.path

@@ -9,8 +9,8 @@ comes before the recording can be downloaded (the recording callback, then this 
 it later). So the engine hears RecordingFinished with the RecordingSid as the recording's
 id at once (`gather.recorded`), as a Media Stream's description is heard with the id it was
 stored under, and the ticket it files links that id, without the caller waiting for the
-download. The transcription job the ticket enqueues waits (retried) while the file is on
-its way (`ivr.storage.twilio.download_pending`).
+download. The ticket's transcription is queued when the download is noted
+(`ivr.storage.twilio.note_downloaded`, `ivr.storage.transcriptions`), never before.
 
 The job is safe to run again at any point: a file already downloaded is found by its id
 instead of being stored twice, and a recording Twilio no longer has is deleted already. A
@@ -37,7 +37,7 @@ from ivr.jobs import Handler, PermanentJobError
 from ivr.recordings import BadRecording, LocalRecordingStore
 from ivr.storage.db import Database
 from ivr.storage.models import Recording, TwilioRecording
-from ivr.storage.twilio import DOWNLOAD_RECORDING
+from ivr.storage.twilio import DOWNLOAD_RECORDING, note_downloaded
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,7 @@ def download(
             raise PermanentJobError(f"recording {recording_sid}: {problem}")
         kept = _keep_once(database, store, recording_sid, call_sid, kind, wav, now)
         with database.session() as session:
-            row = session.get_one(TwilioRecording, recording_sid)
-            row.recording_id, row.downloaded_at = kept, now
+            note_downloaded(session, recording_sid, kept, now)
     try:
         client.recordings(recording_sid).delete()
     except TwilioRestException as error:

@@ -7,7 +7,15 @@ tokens. Status callbacks are stored once per (CallSid, SequenceNumber) and a cal
 moves forward: a late `ringing` never undoes `in-progress` or `completed`. A call's end is
 claimed once (`claim_call_end`), by the stream's `stop` or a final status callback, whichever
 comes first. A recording is kept once per RecordingSid, with the job that downloads it
-enqueued in the same transaction; until it is downloaded, `download_pending` says so.
+enqueued in the same transaction.
+
+A gather-mode description reaches its ticket whatever the order of the three requests a
+hang-up during `<Record>` brings (the Record action, the final status callback, the recording
+callback): when the status comes first, the engine files the draft ticket before it hears
+the recording (its Record action comes to an ended call), so the draft has none. The
+recording is then linked by storage, not by the dialog: by its callback if the draft is
+filed, or by the filing if the callback came first (`link_unheard_description`, both under
+the call's lock). Its transcription follows the link and the download (`transcriptions`).
 """
 
 from __future__ import annotations
@@ -21,7 +29,10 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ivr.storage import transcriptions
 from ivr.storage.models import (
+    CallEvent,
+    Ticket,
     TwilioCallEnd,
     TwilioCallStatus,
     TwilioRecording,
@@ -138,7 +149,9 @@ def record_recording(
     session: Session, recording_sid: str, call_sid: str, kind: str, status: str, at: datetime
 ) -> bool:
     """Keep a recording callback once per RecordingSid; a completed recording gets its
-    download job in the same transaction. False when this RecordingSid came already."""
+    download job in the same transaction, and a description the call's draft ticket lacks
+    is linked to it. False when this RecordingSid came already."""
+    transcriptions.lock_call(session, call_sid)
     values = dict(
         recording_sid=recording_sid, call_sid=call_sid, kind=kind, status=status, received_at=at
     )
@@ -147,19 +160,73 @@ def record_recording(
     if status == "completed":
         payload = {"recording_sid": recording_sid}
         enqueue(session, DOWNLOAD_RECORDING, payload, at=at, max_attempts=DOWNLOAD_ATTEMPTS)
+        if kind == "description":
+            draft = _draft_without_recording(session, call_sid)
+            if draft is not None:
+                link_unheard_description(session, draft, at)
     return True
 
 
-def download_pending(session: Session, recording_id: str) -> bool:
-    """`recording_id` is a recording Twilio made (kept under its RecordingSid) that is not in
-    the store yet but may still come: its callback has not arrived, or its download has not
-    finished. False once Twilio reported it failed or it could not be downloaded."""
-    if not RECORDING_SID.match(recording_id):
-        return False
-    row = session.get(TwilioRecording, recording_id)
-    if row is None:
-        return True
-    return row.status == "completed" and row.recording_id is None and row.problem is None
+def link_unheard_description(session: Session, draft: Ticket, at: datetime) -> str | None:
+    """Link to `draft` (a ticket its call filed at the hang-up, without a recording) the
+    call's latest completed description recording that the engine never heard and no ticket
+    has, and queue its transcription if its file is here; the caller holds the call's lock.
+    A recording the engine heard was either taken (its ticket links it) or refused (too
+    short), so it is never the one the hang-up cut off. The recording linked, or None."""
+    if draft.recording_id is not None or draft.call_id is None:
+        return None
+    call_sid = draft.call_id
+    linked = select(Ticket.id).where(
+        Ticket.call_id == call_sid, Ticket.recording_id == TwilioRecording.recording_sid
+    )
+    unlinked = session.scalars(
+        select(TwilioRecording.recording_sid)
+        .where(
+            TwilioRecording.call_sid == call_sid,
+            TwilioRecording.kind == "description",
+            TwilioRecording.status == "completed",
+            ~linked.exists(),
+        )
+        .order_by(TwilioRecording.received_at.desc())
+    ).all()
+    if not unlinked:
+        return None
+    heard = session.scalars(
+        select(CallEvent.payload).where(
+            CallEvent.call_id == call_sid,
+            CallEvent.kind == "event",
+            CallEvent.type == "RecordingFinished",
+        )
+    )
+    heard_ids = {payload.get("recording_id") for payload in heard}
+    recording_sid = next((sid for sid in unlinked if sid not in heard_ids), None)
+    if recording_sid is None:
+        return None
+    draft.recording_id = recording_sid
+    transcriptions.queue_if_here(session, draft, at)
+    return recording_sid
+
+
+def _draft_without_recording(session: Session, call_sid: str) -> Ticket | None:
+    """The draft ticket the call filed at its hang-up, if it has no recording."""
+    return session.scalars(
+        select(Ticket).where(
+            Ticket.call_id == call_sid, Ticket.draft, Ticket.recording_id.is_(None)
+        )
+    ).first()
+
+
+def note_downloaded(session: Session, recording_sid: str, recording_id: str, at: datetime) -> None:
+    """The recording's file is in the store under `recording_id`: noted under the call's
+    lock, with the transcription of each ticket that links it queued (`transcriptions`)."""
+    of_recording = TwilioRecording.recording_sid == recording_sid
+    call_sid = session.scalars(select(TwilioRecording.call_sid).where(of_recording)).one()
+    transcriptions.lock_call(session, call_sid)
+    row = session.get_one(TwilioRecording, recording_sid)  # read after the lock
+    if row.recording_id is not None:
+        return  # noted by an earlier run of the job, transcriptions with it
+    row.recording_id, row.downloaded_at = recording_id, at
+    transcriptions.queue_for_linked(session, call_sid, recording_sid, at)
 
 
 def _digest(token: str) -> str:

@@ -1,14 +1,16 @@
 """A gather-mode description reaches the ticket: the `<Record>` action (which comes before
 Twilio has the file) tells the engine the recording's id, its RecordingSid; the recording
 callback queues the download, which the worker runs with the real `twilio` client against a
-local stand-in for Twilio's REST API; the ticket then links the downloaded file, and the
-transcription job, retried while the file was still at Twilio, transcribes it with real Vosk."""
+local stand-in for Twilio's REST API; the download queues the transcription, however long it
+took, and real Vosk transcribes it. A caller who hangs up during `<Record>` gets the
+description onto the draft ticket whatever order Twilio's three requests come in."""
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,16 +18,26 @@ from flask import Flask
 from gather_calls import GatherCall
 from spoken_korean import said
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from twilio.rest import Client
-from twilio_recordings_api import ACCOUNT, Clock, StandIn, rest_client, running_recordings_api
+from twilio_recordings_api import (
+    ACCOUNT,
+    Clock,
+    StandIn,
+    a_wav,
+    rest_client,
+    running_recordings_api,
+)
 from twilio_signing import Twilio, gather_flow
 
 from ivr.bootstrap import shared_models
 from ivr.config import Settings
-from ivr.jobs import Worker
+from ivr.jobs import Handler, Worker
 from ivr.recordings import LocalRecordingStore
 from ivr.storage.db import Database
 from ivr.storage.models import Job, Recording, Ticket, TwilioRecording
+from ivr.storage.transcriptions import TRANSCRIBE, TRANSCRIBE_ATTEMPTS
+from ivr.storage.twilio import DOWNLOAD_RECORDING
 from menus.registry import FlowRegistry
 from speech.audio import PHONE_RATE, wav_bytes
 from speech.job import transcription_handlers
@@ -81,16 +93,19 @@ def report_up_to_the_description(app: Flask, twilio: Twilio) -> GatherCall:
     return call
 
 
-def test_a_description_recorded_at_twilio_is_the_tickets_recording_once_downloaded(
+def test_a_description_recorded_at_twilio_is_transcribed_however_slow_its_download(
     app: Flask,
     twilio: Twilio,
     settings: Settings,
     client: Client,
     twilio_api: StandIn,
 ) -> None:
+    """The download fails more times than a transcription job may try: the transcription
+    is queued by the download, so it is neither given up nor run twice."""
     database: Database = app.extensions["civicline"].database
     recording_sid, wav = "RE" + uuid.uuid4().hex, spoken_description()
     twilio_api.files[recording_sid] = wav
+    twilio_api.failures = TRANSCRIBE_ATTEMPTS + 1
     call = report_up_to_the_description(app, twilio)
     url = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/{recording_sid}"
     call.answer(RecordingDuration="3", RecordingUrl=url)  # the fields Twilio documents
@@ -98,41 +113,41 @@ def test_a_description_recorded_at_twilio_is_the_tickets_recording_once_download
     with database.session() as db:
         ticket = db.scalars(select(Ticket)).one()
         assert ticket.recording_id == recording_sid and db.get(Recording, recording_sid) is None
+        assert transcriptions(db) == []  # nothing to transcribe yet
 
+    assert report_description(twilio, call.sid, recording_sid) == 204
     clock = Clock()
     worker = a_worker(app, settings, client, clock)
-    assert worker.run_once()  # the transcription: the file is still at Twilio
+    for _ in range(TRANSCRIBE_ATTEMPTS + 1):
+        assert worker.run_once()  # Twilio answers 500: the download is retried later
+        clock.now += timedelta(hours=1)
     with database.session() as db:
-        job = db.scalars(select(Job).where(Job.kind == "speech.transcribe")).one()
-        assert (job.status, job.attempts) == ("queued", 1) and job.run_after > clock.now
-        assert "still at Twilio" in str(job.last_error)
-
-    form = {"CallSid": call.sid, "RecordingSid": recording_sid, "RecordingStatus": "completed"}
-    assert twilio.post("/twilio/recording?kind=description", form).status_code == 204
-    clock.now = datetime.now(UTC)
-    assert worker.run_once()  # the download (the transcription waits for its next attempt)
+        assert transcriptions(db) == []
+    assert worker.run_once()  # the download, which queues the transcription
     with database.session() as db:
         stored = db.get_one(Recording, recording_sid)
         assert (stored.call_id, stored.kind) == (call.sid, "description")
         assert db.get_one(TwilioRecording, recording_sid).deleted_at is not None
+        assert [job.payload for job in transcriptions(db)] == [
+            {"ticket_id": ticket.id, "recording_id": recording_sid}
+        ]
     assert (settings.data_dir / "recordings" / stored.path).read_bytes() == wav
     assert recording_sid not in twilio_api.files
 
-    clock.now += timedelta(hours=1)
-    assert worker.run_once()  # the transcription again: the file is here
+    assert worker.run_once()  # the transcription, at its first attempt
     with database.session() as db:
-        job = db.get_one(Job, job.id)
+        (job,) = transcriptions(db)
         transcript = db.get_one(Ticket, ticket.id).transcript
-    assert job.status == "done", job.last_error
+    assert (job.status, job.attempts) == ("done", 1), job.last_error
     assert transcript is not None and transcript["text"].split()[0] == "나무가"
     assert not worker.run_once()
 
 
-def test_a_recording_twilio_failed_ends_the_transcription_at_once(
+def test_a_recording_twilio_failed_is_never_waited_for(
     app: Flask, twilio: Twilio, settings: Settings, client: Client
 ) -> None:
-    """The RecordingSid posted as such; Twilio then reports the recording failed: there is
-    nothing to wait for."""
+    """The RecordingSid posted as such; Twilio then reports the recording failed: nothing
+    is downloaded, so no transcription is queued to wait for it."""
     database: Database = app.extensions["civicline"].database
     recording_sid = "RE" + uuid.uuid4().hex
     call = report_up_to_the_description(app, twilio)
@@ -140,9 +155,107 @@ def test_a_recording_twilio_failed_ends_the_transcription_at_once(
     call.answer(Digits="1")
     form = {"CallSid": call.sid, "RecordingSid": recording_sid, "RecordingStatus": "failed"}
     assert twilio.post("/twilio/recording?kind=description", form).status_code == 204
-    assert a_worker(app, settings, client, Clock()).run_once()
     with database.session() as db:
         assert db.scalars(select(Ticket.recording_id)).one() == recording_sid
-        job = db.scalars(select(Job).where(Job.kind == "speech.transcribe")).one()
-        assert job.status == "failed" and "no recording" in str(job.last_error)
-        assert db.query(Job).filter_by(kind="twilio.recording").count() == 0
+        assert transcriptions(db) == []
+        assert db.query(Job).filter_by(kind=DOWNLOAD_RECORDING).count() == 0
+
+
+HANG_UP_ORDERS = [
+    *(
+        (*requests, "download")
+        for requests in itertools.permutations(("recorded", "status", "callback"))
+    ),
+    ("callback", "download", "status", "recorded"),  # the draft is filed after the download
+    ("recorded", "callback", "download", "status"),
+]
+
+
+@pytest.mark.parametrize("order", HANG_UP_ORDERS, ids="-".join)
+def test_a_hang_up_during_the_description_keeps_it_on_the_draft_in_any_order(
+    app: Flask,
+    twilio: Twilio,
+    settings: Settings,
+    client: Client,
+    twilio_api: StandIn,
+    order: tuple[str, ...],
+) -> None:
+    """The caller hangs up while recording: Twilio posts the `<Record>` action, the call's
+    final status and the recording callback in any order, and the worker downloads the file
+    once its callback came. The draft ticket links the description, whose transcription is
+    queued once, by whichever of the link and the download came second."""
+    database: Database = app.extensions["civicline"].database
+    recording_sid = "RE" + uuid.uuid4().hex
+    twilio_api.files[recording_sid] = a_wav(1.0)
+    call = report_up_to_the_description(app, twilio)
+    download = downloader(app, settings, client)
+    for step in order:
+        match step:
+            case "recorded":
+                call.answer(RecordingDuration="3", RecordingSid=recording_sid)
+            case "status":
+                assert hang_up(twilio, call.sid) == 204
+            case "callback":
+                assert report_description(twilio, call.sid, recording_sid) == 204
+            case "download":
+                download({"recording_sid": recording_sid})
+    assert report_description(twilio, call.sid, recording_sid) == 204  # Twilio retries
+    download({"recording_sid": recording_sid})  # the job run again
+    with database.session() as db:
+        ticket = db.scalars(select(Ticket)).one()
+        assert (ticket.draft, ticket.recording_id) == (True, recording_sid)
+        assert [job.payload for job in transcriptions(db)] == [
+            {"ticket_id": ticket.id, "recording_id": recording_sid}
+        ]
+
+
+def test_a_hung_up_draft_takes_only_the_description_the_engine_never_heard(
+    app: Flask, twilio: Twilio, settings: Settings, client: Client, twilio_api: StandIn
+) -> None:
+    """A first description, too short, was heard and refused; the caller hangs up during
+    the second and the status comes first: the draft gets the second, and a later unheard
+    recording never replaces it."""
+    database: Database = app.extensions["civicline"].database
+    refused, cut_off, later = ("RE" + uuid.uuid4().hex for _ in range(3))
+    call = report_up_to_the_description(app, twilio)
+    call.answer(RecordingDuration="0", RecordingSid=refused)
+    assert call.root.find("Record") is not None  # asked again
+    assert hang_up(twilio, call.sid) == 204
+    with database.session() as db:
+        draft = db.scalars(select(Ticket)).one()
+        assert (draft.draft, draft.recording_id) == (True, None)
+    for recording_sid in (refused, cut_off, later):
+        twilio_api.files[recording_sid] = a_wav()
+        assert report_description(twilio, call.sid, recording_sid) == 204
+    with database.session() as db:
+        assert db.get_one(Ticket, draft.id).recording_id == cut_off
+    download = downloader(app, settings, client)
+    for recording_sid in (refused, cut_off, later):
+        download({"recording_sid": recording_sid})
+    with database.session() as db:
+        assert [job.payload for job in transcriptions(db)] == [
+            {"ticket_id": draft.id, "recording_id": cut_off}
+        ]
+
+
+def transcriptions(db: Session) -> list[Job]:
+    return list(db.scalars(select(Job).where(Job.kind == TRANSCRIBE).order_by(Job.id)))
+
+
+def report_description(twilio: Twilio, call_sid: str, recording_sid: str) -> int:
+    """Twilio's recording status callback for a description: the file is ready."""
+    form = {"CallSid": call_sid, "RecordingSid": recording_sid, "RecordingStatus": "completed"}
+    return int(twilio.post("/twilio/recording?kind=description", form).status_code)
+
+
+def hang_up(twilio: Twilio, call_sid: str) -> int:
+    """The call's final status callback: the caller hung up."""
+    form = {"CallSid": call_sid, "CallStatus": "completed", "SequenceNumber": "9"}
+    return int(twilio.post("/twilio/status", form).status_code)
+
+
+def downloader(app: Flask, settings: Settings, client: Client) -> Handler:
+    """The worker's download job, run by hand."""
+    database: Database = app.extensions["civicline"].database
+    store = LocalRecordingStore(database, settings.data_dir / "recordings")
+    return recording_handlers(database, client, store)[DOWNLOAD_RECORDING]
