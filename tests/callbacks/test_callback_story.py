@@ -16,7 +16,7 @@ from callback_twilio import PUBLIC_URL, SignedTwilio
 from flask import Flask
 from sqlalchemy import select
 from storage.filing import file_ticket
-from twilio_standin_api import OUR_NUMBER, TwilioStandIn, running_standin
+from twilio_rest_standin import OUR_NUMBER, TwilioStandIn, running_standin
 
 from ivr.callback_jobs import CallbackJobs
 from ivr.jobs import Worker

@@ -19,7 +19,7 @@ import yaml
 from callback_flows import DEMO_FLOW_PATH, demo_flow
 from callback_line import TUESDAY_TEN
 from sqlalchemy import select
-from twilio_standin_api import ACCOUNT, OUR_NUMBER, TOKEN, TwilioStandIn, running_standin
+from twilio_rest_standin import ACCOUNT, OUR_NUMBER, TOKEN, TwilioStandIn, running_standin
 
 from ivr.callback_jobs import CallbackJobs
 from ivr.jobs import Worker

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
-from twilio_recordings_api import a_wav
+from twilio_rest_standin import a_wav
 from twilio_signing import KOREAN_FLOW
 
 from ivr.effects import Effects

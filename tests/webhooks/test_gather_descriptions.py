@@ -20,13 +20,12 @@ from spoken_korean import said
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.rest import Client
-from twilio_recordings_api import (
+from twilio_rest_standin import (
     ACCOUNT,
     Clock,
-    StandIn,
+    TwilioStandIn,
     a_wav,
-    rest_client,
-    running_recordings_api,
+    running_standin,
 )
 from twilio_signing import Twilio, gather_flow
 
@@ -54,15 +53,15 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def twilio_api() -> Iterator[StandIn]:
-    with running_recordings_api() as server:
+def twilio_api() -> Iterator[TwilioStandIn]:
+    with running_standin() as server:
         yield server
 
 
 @pytest.fixture
-def client(app: Flask, twilio_api: StandIn) -> Client:
+def client(app: Flask, twilio_api: TwilioStandIn) -> Client:
     """The real client against the stand-in, also the one the webhooks use."""
-    client = rest_client(twilio_api)
+    client = twilio_api.client()
     app.extensions["civicline.twilio"].extensions[REST_CLIENT] = client
     return client
 
@@ -98,7 +97,7 @@ def test_a_description_recorded_at_twilio_is_transcribed_however_slow_its_downlo
     twilio: Twilio,
     settings: Settings,
     client: Client,
-    twilio_api: StandIn,
+    twilio_api: TwilioStandIn,
 ) -> None:
     """The download fails more times than a transcription job may try: the transcription
     is queued by the download, so it is neither given up nor run twice."""
@@ -177,7 +176,7 @@ def test_a_hang_up_during_the_description_keeps_it_on_the_draft_in_any_order(
     twilio: Twilio,
     settings: Settings,
     client: Client,
-    twilio_api: StandIn,
+    twilio_api: TwilioStandIn,
     order: tuple[str, ...],
 ) -> None:
     """The caller hangs up while recording: Twilio posts the `<Record>` action, the call's
@@ -210,7 +209,7 @@ def test_a_hang_up_during_the_description_keeps_it_on_the_draft_in_any_order(
 
 
 def test_a_hung_up_draft_takes_only_the_description_the_engine_never_heard(
-    app: Flask, twilio: Twilio, settings: Settings, client: Client, twilio_api: StandIn
+    app: Flask, twilio: Twilio, settings: Settings, client: Client, twilio_api: TwilioStandIn
 ) -> None:
     """A first description, too short, was heard and refused; the caller hangs up during
     the second and the status comes first: the draft gets the second, and a later unheard

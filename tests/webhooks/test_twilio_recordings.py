@@ -15,13 +15,12 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from twilio.rest import Client
-from twilio_recordings_api import (
+from twilio_rest_standin import (
     ACCOUNT,
     Clock,
-    StandIn,
+    TwilioStandIn,
     a_wav,
-    rest_client,
-    running_recordings_api,
+    running_standin,
 )
 from twilio_signing import AUTH_TOKEN, Twilio, call_at_main, gather_flow, new_call_sid
 
@@ -40,14 +39,14 @@ IN_OFFICE_HOURS = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)  # Tuesday 10:00 in S
 
 
 @pytest.fixture
-def twilio_api() -> Iterator[StandIn]:
-    with running_recordings_api() as server:
+def twilio_api() -> Iterator[TwilioStandIn]:
+    with running_standin() as server:
         yield server
 
 
 @pytest.fixture
-def client(twilio_api: StandIn) -> Client:
-    return rest_client(twilio_api)
+def client(twilio_api: TwilioStandIn) -> Client:
+    return twilio_api.client()
 
 
 def database_of(app: Flask) -> Database:
@@ -107,7 +106,7 @@ def test_a_recording_callback_is_kept_once_with_one_job(app: Flask, twilio: Twil
 
 
 def test_the_worker_downloads_stores_and_deletes_a_recording_retrying_errors(
-    app: Flask, twilio: Twilio, client: Client, twilio_api: StandIn, tmp_path: Path
+    app: Flask, twilio: Twilio, client: Client, twilio_api: TwilioStandIn, tmp_path: Path
 ) -> None:
     sid, _runner = call_at_main(app, twilio)
     recording_sid, wav = new_recording_sid(), a_wav(0.5)
@@ -135,7 +134,7 @@ def test_the_worker_downloads_stores_and_deletes_a_recording_retrying_errors(
 
 
 def test_a_download_run_again_keeps_one_recording(
-    app: Flask, twilio: Twilio, client: Client, twilio_api: StandIn, tmp_path: Path
+    app: Flask, twilio: Twilio, client: Client, twilio_api: TwilioStandIn, tmp_path: Path
 ) -> None:
     """A worker that died after storing the file but before noting it downloads it again
     and finds the file it kept, by its id (the RecordingSid)."""
@@ -155,7 +154,7 @@ def test_a_download_run_again_keeps_one_recording(
 
 
 def test_a_recording_twilio_no_longer_has_fails_at_once_with_its_reason(
-    app: Flask, twilio: Twilio, client: Client, twilio_api: StandIn, tmp_path: Path
+    app: Flask, twilio: Twilio, client: Client, twilio_api: TwilioStandIn, tmp_path: Path
 ) -> None:
     sid, _runner = call_at_main(app, twilio)
     recording_sid = new_recording_sid()
@@ -169,7 +168,7 @@ def test_a_recording_twilio_no_longer_has_fails_at_once_with_its_reason(
 
 
 def test_gather_mode_asks_twilio_to_record_the_call_after_consent(
-    settings: Settings, tmp_path: Path, client: Client, twilio_api: StandIn
+    settings: Settings, tmp_path: Path, client: Client, twilio_api: TwilioStandIn
 ) -> None:
     settings.flow_path = gather_flow(tmp_path)
     app = create_app(settings)
