@@ -162,11 +162,14 @@ class StreamCall:
 
     def hang_up(self) -> None:
         """The socket closed without a `stop`, or the `stop` came: the caller is gone (unless
-        the call's status callback said so first)."""
+        the call's status callback said so first). A description being recorded ends there
+        and is kept, for the draft ticket, as Twilio's `<Record>` keeps it in gather mode."""
         if self.runner is not None and not self.runner.session.ended and not self.closing:
             with self.services.database.session() as db:
                 first = twilio_store.claim_call_end(db, self.runner.call_id, "stream", self.now)
             if first:
+                if self.recording_until is not None:
+                    self._end_recording()
                 self._feed(ev.CallerHungUp(at=self.now))
         self._end_stream()
 

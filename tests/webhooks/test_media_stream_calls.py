@@ -28,7 +28,7 @@ from werkzeug.serving import make_server
 
 from ivr.bootstrap import live_recognizers
 from ivr.storage import calls as stored_calls
-from ivr.storage.models import Call, Recording
+from ivr.storage.models import Call, Recording, Ticket
 from speech.audio import pcm_to_ulaw, ulaw_to_pcm
 
 RECEIVE_LIMIT_SECONDS = 60  # a broken server fails the test instead of hanging it
@@ -368,3 +368,21 @@ def test_a_description_is_kept_as_a_recording_of_its_own(
     with app.extensions["civicline"].database.session() as db:
         finished = [r for r in stored_calls.call_events(db, sid) if r.type == "RecordingFinished"]
     assert finished[0].payload["recording_id"] == description.id
+
+
+def test_a_hang_up_during_the_description_keeps_it_on_the_draft_ticket(
+    app: Flask, twilio: Twilio, server: str, callers: list[Caller]
+) -> None:
+    sid, caller = call_at_main_menu(app, twilio, server, callers)
+    caller.send("dtmf", dtmf={"track": "inbound_track", "digit": "1"})
+    hear_until(app, caller, "report_district")
+    caller.send("dtmf", dtmf={"track": "inbound_track", "digit": "3"})
+    hear_until(app, caller, "report_description")
+    caller.say(spoken("나무가 쓰러졌어요"))
+    hang_up_stream(caller)
+    [description] = recordings_of(app, sid, "description")
+    assert description.seconds == pytest.approx(len(spoken("나무가 쓰러졌어요")) / 8000)
+    with app.extensions["civicline"].database.session() as db:
+        [draft] = db.query(Ticket).filter_by(call_id=sid).all()
+        assert (draft.draft, draft.recording_id, draft.district) == (True, description.id, 3)
+    assert hang_ups(app, sid) == 1
