@@ -18,6 +18,13 @@ every statement: at 5 ms a turn waited for it again and again behind the media t
 (bench/twilio_streams.py, 100 keypad-only calls, one A/B pair on the shared machine: the
 ticket turn's reply p50 2.3 s at 5 ms, 82 ms at 1 ms)."""
 
+THREADS = 128
+"""A live stream (a Twilio or browser call) holds one thread for its whole call, so the
+threads bound the concurrent calls of a process, webhooks and pages sharing what is left (at
+16, a 17th call's webhook waited for a call to end, and Twilio gives up after 15 s). 128 is
+above what one process carries on one core (bench/twilio_streams.py); an idle thread costs
+little memory."""
+
 
 def register(main: click.Group) -> None:
     main.add_command(serve)
@@ -49,7 +56,9 @@ class _Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type 
 @click.command()
 @click.option("--host", help="Address to listen on (CIVICLINE_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, help="Port (CIVICLINE_PORT, default 8080).")
-@click.option("--threads", default=16, show_default=True, help="Threads (a WebSocket holds one).")
+@click.option(
+    "--threads", default=THREADS, show_default=True, help="Threads (a live stream holds one)."
+)
 @click.pass_obj
 def serve(settings: Settings, host: str | None, port: int | None, threads: int) -> None:
     """Serve the supervisor site, the browser phone and the Twilio webhooks (gunicorn gthread)."""
