@@ -52,6 +52,15 @@ def database(sqlite_url: str) -> Iterator[Database]:
     db.dispose()
 
 
+@pytest.fixture
+def pg_database(pg_url: str) -> Iterator[Database]:
+    """An upgraded Database on the test PostgreSQL server."""
+    db = Database(pg_url)
+    db.upgrade()
+    yield db
+    db.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_url(request: pytest.FixtureRequest) -> str:
     """An empty database of each dialect in turn."""

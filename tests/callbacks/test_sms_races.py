@@ -5,10 +5,9 @@ callback whose slot has passed, a sender that is no phone number."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from callback_flows import demo_flow
 from callback_twilio import new_message_sid
 from sqlalchemy import select
@@ -19,14 +18,6 @@ from ivr.storage.db import Database
 from ivr.storage.models import Callback, SmsInbound, SmsOutbox
 
 FIRST, SECOND = "+40722111222", "+40733444555"
-
-
-@pytest.fixture
-def pg(pg_url: str) -> Iterator[Database]:
-    database = Database(pg_url)
-    database.upgrade()
-    yield database
-    database.dispose()
 
 
 def book(database: Database, caller: str, at: datetime) -> Callback:
@@ -80,10 +71,10 @@ def rows(database: Database) -> tuple[list[Callback], list[SmsOutbox]]:
     return found, sent
 
 
-def test_two_replies_at_once_leave_one_consistent_answer(pg: Database) -> None:
-    book(pg, FIRST, datetime.now(UTC))
-    at_once(sms(pg, FIRST, "2"), sms(pg, FIRST, "0"))
-    [callback], replies = rows(pg)
+def test_two_replies_at_once_leave_one_consistent_answer(pg_database: Database) -> None:
+    book(pg_database, FIRST, datetime.now(UTC))
+    at_once(sms(pg_database, FIRST, "2"), sms(pg_database, FIRST, "0"))
+    [callback], replies = rows(pg_database)
     templates = sorted(r.template for r in replies)
     assert callback.status == "cancelled"  # whichever came first, 0 cancels in the end
     assert templates in (
@@ -92,28 +83,28 @@ def test_two_replies_at_once_leave_one_consistent_answer(pg: Database) -> None:
     )
 
 
-def test_two_citizens_never_get_the_same_last_place(pg: Database) -> None:
+def test_two_citizens_never_get_the_same_last_place(pg_database: Database) -> None:
     now = datetime.now(UTC)
-    first, second = book(pg, FIRST, now), book(pg, SECOND, now)
+    first, second = book(pg_database, FIRST, now), book(pg_database, SECOND, now)
     assert first.slot_start != second.slot_start  # one place a slot (no officers on record)
-    at_once(sms(pg, FIRST, "2"), sms(pg, SECOND, "2"))
-    moved, _ = rows(pg)
+    at_once(sms(pg_database, FIRST, "2"), sms(pg_database, SECOND, "2"))
+    moved, _ = rows(pg_database)
     slots = [c.slot_start for c in moved]
     assert len(set(slots)) == 2 and all(c.status == "booked" for c in moved)
 
 
-def test_the_same_message_twice_at_once_is_handled_once(pg: Database) -> None:
-    book(pg, FIRST, datetime.now(UTC))
+def test_the_same_message_twice_at_once_is_handled_once(pg_database: Database) -> None:
+    book(pg_database, FIRST, datetime.now(UTC))
     sid = new_message_sid()
-    at_once(sms(pg, FIRST, "1", sid), sms(pg, FIRST, "1", sid))
-    [callback], replies = rows(pg)
+    at_once(sms(pg_database, FIRST, "1", sid), sms(pg_database, FIRST, "1", sid))
+    [callback], replies = rows(pg_database)
     assert callback.confirmed_at is not None and len(replies) == 1
-    with pg.session(read_only=True) as session:
+    with pg_database.session(read_only=True) as session:
         assert len(session.scalars(select(SmsInbound)).all()) == 1
 
 
-def test_a_reply_after_the_slot_began_finds_no_offer(pg: Database) -> None:
-    with pg.session() as session:
+def test_a_reply_after_the_slot_began_finds_no_offer(pg_database: Database) -> None:
+    with pg_database.session() as session:
         callbacks.book_callback(
             session,
             caller=FIRST,
@@ -124,11 +115,11 @@ def test_a_reply_after_the_slot_began_finds_no_offer(pg: Database) -> None:
             ticket_id=None,
             at=datetime.now(UTC) - timedelta(days=1),
         )
-    sms(pg, FIRST, "0")()
-    [callback], [reply] = rows(pg)
+    sms(pg_database, FIRST, "0")()
+    [callback], [reply] = rows(pg_database)
     assert callback.status == "booked" and reply.template == "callback_sms.no_offer"
 
 
-def test_a_sender_that_is_no_phone_number_gets_nothing(pg: Database) -> None:
-    assert sms(pg, "CityHall", "1")()
-    assert rows(pg) == ([], [])
+def test_a_sender_that_is_no_phone_number_gets_nothing(pg_database: Database) -> None:
+    assert sms(pg_database, "CityHall", "1")()
+    assert rows(pg_database) == ([], [])

@@ -6,11 +6,9 @@ PostgreSQL a ticket filed while its recording's download is being noted waits fo
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select, text
 from twilio_rest_standin import a_wav
 from twilio_signing import KOREAN_FLOW
@@ -29,14 +27,6 @@ from menus.loader import load_flow
 AT = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 CALL = "CA" + "1" * 32
 REFUSED, CUT_OFF = "RE" + "2" * 32, "RE" + "3" * 32
-
-
-@pytest.fixture
-def pg_database(pg_url: str) -> Iterator[Database]:
-    database = Database(pg_url)
-    database.upgrade()
-    yield database
-    database.dispose()
 
 
 def a_gather_call(database: Database) -> Effects:

@@ -352,14 +352,23 @@ def test_a_declined_notice_records_nothing(
     assert recordings_of(app, sid, "call") == []
 
 
-def test_a_description_is_kept_as_a_recording_of_its_own(
+def call_at_the_description(
     app: Flask, twilio: Twilio, server: str, callers: list[Caller]
-) -> None:
+) -> tuple[str, Caller]:
+    """A new call that reports a fallen tree (key 1) in district 3, heard as far as the
+    question asking to describe it: its CallSid and caller."""
     sid, caller = call_at_main_menu(app, twilio, server, callers)
     caller.send("dtmf", dtmf={"track": "inbound_track", "digit": "1"})
     hear_until(app, caller, "report_district")
     caller.send("dtmf", dtmf={"track": "inbound_track", "digit": "3"})
     hear_until(app, caller, "report_description")
+    return sid, caller
+
+
+def test_a_description_is_kept_as_a_recording_of_its_own(
+    app: Flask, twilio: Twilio, server: str, callers: list[Caller]
+) -> None:
+    sid, caller = call_at_the_description(app, twilio, server, callers)
     caller.say(spoken("나무 나무"))
     caller.send("dtmf", dtmf={"track": "inbound_track", "digit": "#"})
     hear_until(app, caller, "report_confirm")
@@ -373,11 +382,7 @@ def test_a_description_is_kept_as_a_recording_of_its_own(
 def test_a_hang_up_during_the_description_keeps_it_on_the_draft_ticket(
     app: Flask, twilio: Twilio, server: str, callers: list[Caller]
 ) -> None:
-    sid, caller = call_at_main_menu(app, twilio, server, callers)
-    caller.send("dtmf", dtmf={"track": "inbound_track", "digit": "1"})
-    hear_until(app, caller, "report_district")
-    caller.send("dtmf", dtmf={"track": "inbound_track", "digit": "3"})
-    hear_until(app, caller, "report_description")
+    sid, caller = call_at_the_description(app, twilio, server, callers)
     caller.say(spoken("나무가 쓰러졌어요"))
     hang_up_stream(caller)
     [description] = recordings_of(app, sid, "description")
