@@ -37,6 +37,14 @@ def pg_url(postgres_server: PostgresServer) -> str:
     return postgres_server.create_database(f"test_{os.getpid()}_{next(_database_names)}")
 
 
+def upgraded(url: str) -> Iterator[Database]:
+    """A Database at `url` brought to the newest schema, disposed of after the test."""
+    db = Database(url)
+    db.upgrade()
+    yield db
+    db.dispose()
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """A SQLite file (not yet created) in this test's tmp_path."""
@@ -46,19 +54,13 @@ def sqlite_url(tmp_path: Path) -> str:
 @pytest.fixture
 def database(sqlite_url: str) -> Iterator[Database]:
     """An upgraded Database on a SQLite file."""
-    db = Database(sqlite_url)
-    db.upgrade()
-    yield db
-    db.dispose()
+    yield from upgraded(sqlite_url)
 
 
 @pytest.fixture
 def pg_database(pg_url: str) -> Iterator[Database]:
     """An upgraded Database on the test PostgreSQL server."""
-    db = Database(pg_url)
-    db.upgrade()
-    yield db
-    db.dispose()
+    yield from upgraded(pg_url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -72,7 +74,4 @@ def any_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def any_database(any_url: str) -> Iterator[Database]:
     """An upgraded Database of each dialect in turn."""
-    db = Database(any_url)
-    db.upgrade()
-    yield db
-    db.dispose()
+    yield from upgraded(any_url)
