@@ -14,7 +14,8 @@ download. The ticket's transcription is queued when the download is noted
 
 The job is safe to run again at any point: a file already downloaded is found by its id
 instead of being stored twice, and a recording Twilio no longer has is deleted already. A
-download Twilio answers 404 before we kept the file is lost: the row says so and the job
+download Twilio answers 404 before we kept the file is lost (so is a file that is not a
+WAV): the row and each ticket that links the recording say so (`note_lost`) and the job
 fails at once with that reason; other errors (5xx, the network) are retried by the worker
 with backoff. The file is fetched with the account's credentials from the REST API's own
 address (`client.api.base_url`), never from a URL a request carried.
@@ -28,7 +29,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
@@ -37,7 +38,7 @@ from ivr.jobs import Handler, PermanentJobError
 from ivr.recordings import BadRecording, LocalRecordingStore
 from ivr.storage.db import Database
 from ivr.storage.models import Recording, TwilioRecording
-from ivr.storage.twilio import DOWNLOAD_RECORDING, note_downloaded
+from ivr.storage.twilio import DOWNLOAD_RECORDING, note_downloaded, note_lost
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +89,7 @@ def download(
         wav = fetch(client, media_url(client, recording_sid))
         if wav is None:
             problem = "Twilio has no such recording any more (404); it was never downloaded"
-            with database.session() as session:
-                session.get_one(TwilioRecording, recording_sid).problem = problem
-            raise PermanentJobError(f"recording {recording_sid}: {problem}")
+            _give_up(database, recording_sid, problem, now)
         kept = _keep_once(database, store, recording_sid, call_sid, kind, wav, now)
         with database.session() as session:
             note_downloaded(session, recording_sid, kept, now)
@@ -120,7 +119,16 @@ def _keep_once(
     try:
         return store.save_wav(call_sid, kind, wav, at, recording_id=recording_sid).id
     except BadRecording as error:
-        raise PermanentJobError(f"Twilio sent something that is not a WAV file: {error}") from None
+        problem = f"Twilio sent something that is not a WAV file: {error}"
+    _give_up(database, recording_sid, problem, at)
+
+
+def _give_up(database: Database, recording_sid: str, problem: str, at: datetime) -> NoReturn:
+    """Fail the job for good, with `problem` on the recording's row and on each ticket that
+    links it (`ivr.storage.twilio.note_lost`), in one transaction."""
+    with database.session() as session:
+        note_lost(session, recording_sid, problem, at)
+    raise PermanentJobError(f"recording {recording_sid}: {problem}")
 
 
 def recording_handlers(

@@ -17,6 +17,13 @@ look at the other side, so of two running at once the later sees the earlier's c
 SQLite the write transactions run one at a time anyway). A Twilio recording counts as here
 only when its download is noted (`TwilioRecording.recording_id`), which happens under that
 lock, not when the store's row is written just before.
+
+A recording Twilio made that will never be here (Twilio reported it failed or absent, or its
+download failed for good) is said so on each ticket that links it, under the same lock and
+in the transaction that records the failure, whichever of the link and the failure comes
+second (`note_lost_on`): an internal note the supervisor reads on the ticket's page, and the
+`{"note": …}` a transcription job leaves when it cannot transcribe (speech/job.py), unless
+the ticket has a transcript already.
 """
 
 from __future__ import annotations
@@ -26,12 +33,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.storage.models import Call, Recording, Ticket, TwilioRecording
+from ivr.storage.models import Call, Recording, Ticket, TicketNote, TwilioRecording
 from ivr.storage.queue import enqueue
 
 TRANSCRIBE = "speech.transcribe"
 """The job that transcribes a ticket's recorded description (speech/job.py)."""
 TRANSCRIBE_ATTEMPTS = 3
+NOTE_AUTHOR = "civicline"
+"""The author of the notes civicline itself writes on a ticket."""
 
 
 def lock_call(session: Session, call_id: str | None) -> None:
@@ -54,6 +63,9 @@ def queue_if_here(session: Session, ticket: Ticket, at: datetime) -> bool:
     """Queue the transcription of `ticket`'s recording if its file is here (the caller holds
     the call's lock); otherwise the download will. Whether it was queued."""
     if ticket.recording_id is None or not file_here(session, ticket.recording_id):
+        problem = lost(session, ticket.recording_id) if ticket.recording_id else None
+        if problem is not None:
+            note_lost_on(session, ticket, problem, at)
         return False
     payload = {"ticket_id": ticket.id, "recording_id": ticket.recording_id}
     enqueue(session, TRANSCRIBE, payload, at=at, max_attempts=TRANSCRIBE_ATTEMPTS)
@@ -70,3 +82,38 @@ def queue_for_linked(session: Session, call_id: str, recording_id: str, at: date
         payload = {"ticket_id": ticket.id, "recording_id": recording_id}
         enqueue(session, TRANSCRIBE, payload, at=at, max_attempts=TRANSCRIBE_ATTEMPTS)
     return len(linked)
+
+
+def lost(session: Session, recording_id: str) -> str | None:
+    """Why a recording Twilio made will never be here, or None (it is here, or may come)."""
+    at_twilio = session.get(TwilioRecording, recording_id)
+    if at_twilio is None or at_twilio.recording_id is not None:
+        return None
+    return at_twilio.problem
+
+
+def note_lost_for_linked(
+    session: Session, call_id: str, recording_id: str, problem: str, at: datetime
+) -> int:
+    """A recording of call `call_id` will never be here (`problem` says why; the caller
+    holds the call's lock): say so on each ticket of the call that links it. How many."""
+    of_call = select(Ticket).where(Ticket.call_id == call_id)
+    linked = session.scalars(of_call.where(Ticket.recording_id == recording_id)).all()
+    for ticket in linked:
+        note_lost_on(session, ticket, problem, at)
+    return len(linked)
+
+
+def note_lost_on(session: Session, ticket: Ticket, problem: str, at: datetime) -> None:
+    """Say on `ticket` that its recording will never be transcribed, once: an internal note,
+    and the transcript's note unless it has a transcript already."""
+    note = f"The recorded description will not be transcribed: {problem}"
+    if ticket.transcript is None:
+        ticket.transcript = {"note": f"not transcribed: {problem}", "language": ticket.language}
+    noted = select(TicketNote.id).where(
+        TicketNote.ticket_id == ticket.id, TicketNote.kind == "note", TicketNote.body == note
+    )
+    if session.scalars(noted).first() is None:
+        session.add(
+            TicketNote(ticket_id=ticket.id, kind="note", body=note, author=NOTE_AUTHOR, at=at)
+        )

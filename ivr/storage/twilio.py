@@ -16,6 +16,10 @@ the recording (its Record action comes to an ended call), so the draft has none.
 recording is then linked by storage, not by the dialog: by its callback if the draft is
 filed, or by the filing if the callback came first (`link_unheard_description`, both under
 the call's lock). Its transcription follows the link and the download (`transcriptions`).
+
+A recording that will never be downloaded (Twilio reports it failed or absent, or the job
+gives up on it: `note_lost`) keeps its reason on its row (`problem`) and, in the same
+transaction, on each ticket that links it (`transcriptions.note_lost_on`).
 """
 
 from __future__ import annotations
@@ -56,6 +60,11 @@ FINAL_STATUSES = frozenset(s for s, rank in STATUS_ORDER.items() if rank == 4)
 DOWNLOAD_RECORDING = "twilio.recording"
 """The job that downloads a Twilio recording into the store, then deletes it at Twilio."""
 DOWNLOAD_ATTEMPTS = 8
+TWILIO_PROBLEMS = {
+    "failed": "the recording failed at Twilio (RecordingStatus failed)",
+    "absent": "Twilio has no audio for the recording (RecordingStatus absent)",
+}
+"""What a recording callback's RecordingStatus other than completed means, for people."""
 CALL_SID = re.compile(r"^CA[0-9a-f]{32}$")
 RECORDING_SID = re.compile(r"^RE[0-9a-f]{32}$")
 
@@ -150,13 +159,22 @@ def record_recording(
 ) -> bool:
     """Keep a recording callback once per RecordingSid; a completed recording gets its
     download job in the same transaction, and a description the call's draft ticket lacks
-    is linked to it. False when this RecordingSid came already."""
+    is linked to it; a failed or absent one is said so on the tickets that link it. False
+    when this RecordingSid came already."""
     transcriptions.lock_call(session, call_sid)
+    problem = None if status == "completed" else TWILIO_PROBLEMS.get(status, status)
     values = dict(
-        recording_sid=recording_sid, call_sid=call_sid, kind=kind, status=status, received_at=at
+        recording_sid=recording_sid,
+        call_sid=call_sid,
+        kind=kind,
+        status=status,
+        received_at=at,
+        problem=problem,
     )
     if not insert_once(session, TwilioRecording, values, [TwilioRecording.recording_sid]):
         return False
+    if problem is not None:
+        transcriptions.note_lost_for_linked(session, call_sid, recording_sid, problem, at)
     if status == "completed":
         payload = {"recording_sid": recording_sid}
         enqueue(session, DOWNLOAD_RECORDING, payload, at=at, max_attempts=DOWNLOAD_ATTEMPTS)
@@ -227,6 +245,16 @@ def note_downloaded(session: Session, recording_sid: str, recording_id: str, at:
         return  # noted by an earlier run of the job, transcriptions with it
     row.recording_id, row.downloaded_at = recording_id, at
     transcriptions.queue_for_linked(session, call_sid, recording_sid, at)
+
+
+def note_lost(session: Session, recording_sid: str, problem: str, at: datetime) -> None:
+    """The recording will never be downloaded (`problem` says why): kept on its row and,
+    under the call's lock, on each ticket that links it."""
+    of_recording = TwilioRecording.recording_sid == recording_sid
+    call_sid = session.scalars(select(TwilioRecording.call_sid).where(of_recording)).one()
+    transcriptions.lock_call(session, call_sid)
+    session.get_one(TwilioRecording, recording_sid).problem = problem
+    transcriptions.note_lost_for_linked(session, call_sid, recording_sid, problem, at)
 
 
 def _digest(token: str) -> str:

@@ -3,7 +3,9 @@ Twilio has the file) tells the engine the recording's id, its RecordingSid; the 
 callback queues the download, which the worker runs with the real `twilio` client against a
 local stand-in for Twilio's REST API; the download queues the transcription, however long it
 took, and real Vosk transcribes it. A caller who hangs up during `<Record>` gets the
-description onto the draft ticket whatever order Twilio's three requests come in."""
+description onto the draft ticket whatever order Twilio's three requests come in. A
+description that will never come (Twilio reports it failed or absent, or no longer has it)
+is said so on its ticket's page."""
 
 from __future__ import annotations
 
@@ -31,11 +33,12 @@ from twilio_signing import Twilio, gather_flow
 
 from ivr.bootstrap import shared_models
 from ivr.config import Settings
-from ivr.jobs import Handler, Worker
+from ivr.jobs import Handler, PermanentJobError, Worker
 from ivr.recordings import LocalRecordingStore
 from ivr.storage.db import Database
-from ivr.storage.models import Job, Recording, Ticket, TwilioRecording
-from ivr.storage.transcriptions import TRANSCRIBE, TRANSCRIBE_ATTEMPTS
+from ivr.storage.directory import add_user
+from ivr.storage.models import Job, Recording, Ticket, TicketNote, TwilioRecording
+from ivr.storage.transcriptions import NOTE_AUTHOR, TRANSCRIBE, TRANSCRIBE_ATTEMPTS
 from ivr.storage.twilio import DOWNLOAD_RECORDING
 from menus.registry import FlowRegistry
 from speech.audio import PHONE_RATE, wav_bytes
@@ -140,6 +143,7 @@ def test_a_description_recorded_at_twilio_is_transcribed_however_slow_its_downlo
     assert (job.status, job.attempts) == ("done", 1), job.last_error
     assert transcript is not None and transcript["text"].split()[0] == "나무가"
     assert not worker.run_once()
+    assert notes_on(database, ticket.id) == []  # nothing lost, nothing to say
 
 
 def test_a_recording_twilio_failed_is_never_waited_for(
@@ -154,10 +158,65 @@ def test_a_recording_twilio_failed_is_never_waited_for(
     call.answer(Digits="1")
     form = {"CallSid": call.sid, "RecordingSid": recording_sid, "RecordingStatus": "failed"}
     assert twilio.post("/twilio/recording?kind=description", form).status_code == 204
+    assert twilio.post("/twilio/recording?kind=description", form).status_code == 204  # again
     with database.session() as db:
-        assert db.scalars(select(Ticket.recording_id)).one() == recording_sid
+        ticket = db.scalars(select(Ticket)).one()
+        assert ticket.recording_id == recording_sid
         assert transcriptions(db) == []
         assert db.query(Job).filter_by(kind=DOWNLOAD_RECORDING).count() == 0
+    failed = "the recording failed at Twilio (RecordingStatus failed)"
+    assert ticket.transcript == {"note": f"not transcribed: {failed}", "language": "ko"}
+    assert notes_on(database, ticket.id) == [f"{LOST}: {failed}"]  # once
+    assert f"{LOST}: {failed}" in ticket_page(app, database, ticket.ref)
+
+
+def test_a_description_twilio_reported_absent_before_the_filing_is_noted_by_the_filing(
+    app: Flask, twilio: Twilio, settings: Settings, client: Client
+) -> None:
+    """The recording callback (absent) comes while the caller is still confirming: the
+    ticket filed then links a recording already lost, and says so."""
+    database: Database = app.extensions["civicline"].database
+    recording_sid = "RE" + uuid.uuid4().hex
+    call = report_up_to_the_description(app, twilio)
+    call.answer(RecordingDuration="4", RecordingSid=recording_sid)
+    form = {"CallSid": call.sid, "RecordingSid": recording_sid, "RecordingStatus": "absent"}
+    assert twilio.post("/twilio/recording?kind=description", form).status_code == 204
+    call.answer(Digits="1")  # confirmed
+    with database.session() as db:
+        ticket = db.scalars(select(Ticket)).one()
+    absent = "Twilio has no audio for the recording (RecordingStatus absent)"
+    assert (ticket.recording_id, ticket.transcript) == (
+        recording_sid,
+        {"note": f"not transcribed: {absent}", "language": "ko"},
+    )
+    assert notes_on(database, ticket.id) == [f"{LOST}: {absent}"]
+
+
+def test_a_description_twilio_no_longer_has_is_noted_on_its_ticket(
+    app: Flask, twilio: Twilio, settings: Settings, client: Client, twilio_api: TwilioStandIn
+) -> None:
+    """The download answers 404 (Twilio lost the file): the job fails at once and, in the
+    same transaction as the recording's row, the ticket says why; run again, once only."""
+    database: Database = app.extensions["civicline"].database
+    recording_sid = "RE" + uuid.uuid4().hex  # no file at the stand-in
+    call = report_up_to_the_description(app, twilio)
+    call.answer(RecordingDuration="4", RecordingSid=recording_sid)
+    call.answer(Digits="1")
+    assert report_description(twilio, call.sid, recording_sid) == 204
+    worker = a_worker(app, settings, client, Clock())
+    assert worker.run_once()
+    with pytest.raises(PermanentJobError, match="404"):
+        downloader(app, settings, client)({"recording_sid": recording_sid})  # run again
+    gone = "Twilio has no such recording any more (404); it was never downloaded"
+    with database.session() as db:
+        job = db.scalars(select(Job).where(Job.kind == DOWNLOAD_RECORDING)).one()
+        assert job.status == "failed" and "404" in str(job.last_error)
+        assert db.get_one(TwilioRecording, recording_sid).problem == gone
+        ticket = db.scalars(select(Ticket)).one()
+        assert transcriptions(db) == []
+    assert ticket.transcript == {"note": f"not transcribed: {gone}", "language": "ko"}
+    assert notes_on(database, ticket.id) == [f"{LOST}: {gone}"]
+    assert gone in ticket_page(app, database, ticket.ref)
 
 
 HANG_UP_ORDERS = [
@@ -235,6 +294,32 @@ def test_a_hung_up_draft_takes_only_the_description_the_engine_never_heard(
         assert [job.payload for job in transcriptions(db)] == [
             {"ticket_id": draft.id, "recording_id": cut_off}
         ]
+
+
+LOST = "The recorded description will not be transcribed"
+
+
+def notes_on(database: Database, ticket_id: int) -> list[str]:
+    """The notes civicline wrote on the ticket."""
+    with database.session(read_only=True) as db:
+        of_ticket = select(TicketNote).where(TicketNote.ticket_id == ticket_id)
+        return [note.body for note in db.scalars(of_ticket) if note.author == NOTE_AUTHOR]
+
+
+def ticket_page(app: Flask, database: Database, ref: str) -> str:
+    """The ticket's page as a supervisor signed in through the form reads it."""
+    with database.session() as db:
+        add_user(db, "ana", "correct horse", "supervisor")
+    site = app.test_client()
+    login = site.get("/login").get_data(as_text=True)
+    marker = 'name="csrf_token" type="hidden" value="'
+    start = login.index(marker) + len(marker)
+    token = login[start : login.index('"', start)]
+    form = {"username": "ana", "password": "correct horse", "csrf_token": token}
+    assert site.post("/login", data=form).status_code == 302
+    page = site.get(f"/tickets/{ref}")
+    assert page.status_code == 200
+    return str(page.get_data(as_text=True))
 
 
 def transcriptions(db: Session) -> list[Job]:
