@@ -5,7 +5,8 @@ the account's credentials and is remembered (`requests`).
 
 `hold_calls` makes a call creation wait (after Twilio "has" the call, before it answers),
 so a test can kill the worker in the middle of its request; `failures` makes that many
-recording downloads answer 500 first."""
+recording downloads answer 500 first; a message to a number in `opted_out` is refused with
+Twilio's error 21610 (the recipient unsubscribed)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,11 @@ PREFIX = f"/2010-04-01/Accounts/{ACCOUNT}"
 RECORDING = re.compile(rf"^{PREFIX}/Recordings/(RE[0-9a-f]+)\.(wav|json)$")
 CALL_RECORDINGS = re.compile(rf"^{PREFIX}/Calls/(CA[0-9a-f]+)/Recordings\.json$")
 NOT_FOUND = {"code": 20404, "message": "not found", "status": 404}
+UNSUBSCRIBED = {
+    "code": 21610,
+    "message": "Attempt to send to unsubscribed recipient",
+    "status": 400,
+}
 
 
 class Clock:
@@ -67,6 +73,8 @@ class TwilioStandIn(ThreadingHTTPServer):
         """How many recording downloads answer 500 before one succeeds."""
         self.started: list[dict[str, str]] = []
         """The forms of the call recordings started."""
+        self.opted_out: set[str] = set()
+        """Numbers that texted STOP: Twilio refuses messages to them (21610)."""
 
     @property
     def url(self) -> str:
@@ -107,6 +115,8 @@ class _Handler(BaseHTTPRequestHandler):
             item = {"sid": "RE" + uuid.uuid4().hex, "call_sid": started[1]}
             return self._json(201, item | {"status": "in-progress"})
         if self.path.endswith("/Messages.json"):
+            if form["To"] in self.server.opted_out:
+                return self._json(400, UNSUBSCRIBED)
             item = {"sid": "SM" + uuid.uuid4().hex, "to": form["To"], "from": form["From"]}
             item |= {"body": form["Body"], "status": "queued", "date_created": now}
             item["status_callback"] = form.get("StatusCallback")

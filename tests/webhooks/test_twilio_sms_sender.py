@@ -4,18 +4,12 @@ Twilio API: exactly one SMS across retries, a worker killed after Twilio answere
 
 from __future__ import annotations
 
-import json
-import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 import pytest
-from twilio.rest import Client
+from twilio_rest_standin import ACCOUNT, TwilioStandIn, running_standin
 
 from ivr.jobs import PermanentJobError
 from ivr.storage.db import Database
@@ -23,87 +17,26 @@ from ivr.storage.models import SmsOutbox
 from ivr.storage.outbox import queue_sms
 from webhooks.sms_sender import TwilioSmsSender, sms_handlers
 
-ACCOUNT = "AC" + "1" * 32
 OUR_NUMBER = "+35982000000"
 OPTED_OUT_NUMBER = "+35988999999"
 
 
-class StandIn(ThreadingHTTPServer):
-    """Twilio's Messages resource, as far as the sender uses it."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.messages: list[dict[str, Any]] = []
-        self.creates = 0
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: StandIn
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def do_POST(self) -> None:
-        assert self.path == f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
-        length = int(self.headers["Content-Length"])
-        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-        self.server.creates += 1
-        if form["To"] == OPTED_OUT_NUMBER:
-            return self._json(
-                400,
-                {
-                    "code": 21610,
-                    "message": "Attempt to send to unsubscribed recipient",
-                    "status": 400,
-                },
-            )
-        message = {
-            "sid": "SM" + uuid.uuid4().hex,
-            "account_sid": ACCOUNT,
-            "to": form["To"],
-            "from": form["From"],
-            "body": form["Body"],
-            "status": "queued",
-            "date_created": format_datetime(datetime.now(UTC).replace(microsecond=0)),
-        }
-        self.server.messages.append(message)
-        self._json(201, message)
-
-    def do_GET(self) -> None:
-        url = urlparse(self.path)
-        assert url.path == f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
-        query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        found = [
-            m
-            for m in reversed(self.server.messages)
-            if m["to"] == query.get("To", m["to"]) and m["from"] == query.get("From", m["from"])
-        ]
-        self._json(200, {"messages": found, "next_page_uri": None, "page": 0})
-
-    def _json(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+@pytest.fixture
+def twilio_api() -> Iterator[TwilioStandIn]:
+    with running_standin() as server:
+        server.opted_out.add(OPTED_OUT_NUMBER)
+        yield server
 
 
 @pytest.fixture
-def twilio_api() -> Iterator[StandIn]:
-    server = StandIn()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    thread.join()
+def sender(twilio_api: TwilioStandIn) -> TwilioSmsSender:
+    return TwilioSmsSender(twilio_api.client(), OUR_NUMBER)
 
 
-@pytest.fixture
-def sender(twilio_api: StandIn) -> TwilioSmsSender:
-    client = Client(ACCOUNT, "auth-token")
-    client.api.base_url = f"http://127.0.0.1:{twilio_api.server_port}"
-    return TwilioSmsSender(client, OUR_NUMBER)
+def creates(twilio_api: TwilioStandIn) -> int:
+    """How many messages the sender asked Twilio to create."""
+    posted = [path for method, path in twilio_api.requests if method == "POST"]
+    return sum(path.endswith("/Messages.json") for path in posted)
 
 
 def queued(database: Database, to: str, body: str = "Ruse: ticket 26-000001 registered") -> int:
@@ -129,14 +62,14 @@ def row(database: Database, outbox_id: int) -> SmsOutbox:
 
 
 def test_a_message_is_sent_once_however_often_the_job_runs(
-    database: Database, sender: TwilioSmsSender, twilio_api: StandIn
+    database: Database, sender: TwilioSmsSender, twilio_api: TwilioStandIn
 ) -> None:
     outbox_id = queued(database, "+35988123456")
     send = sms_handlers(database, sender)["sms.send"]
     for _ in range(3):
         send({"outbox_id": outbox_id})
     sent = row(database, outbox_id)
-    assert sent.status == "sent" and twilio_api.creates == 1
+    assert sent.status == "sent" and creates(twilio_api) == 1
     assert sent.provider_sid == twilio_api.messages[0]["sid"]
     assert twilio_api.messages[0]["from"] == OUR_NUMBER
 
@@ -152,7 +85,7 @@ class DyingSender(TwilioSmsSender):
 
 
 def test_a_worker_killed_after_twilio_answered_201_does_not_send_twice(
-    database: Database, sender: TwilioSmsSender, twilio_api: StandIn
+    database: Database, sender: TwilioSmsSender, twilio_api: TwilioStandIn
 ) -> None:
     outbox_id = queued(database, "+35988123456")
     dying = DyingSender(sender.client, OUR_NUMBER)
@@ -161,12 +94,12 @@ def test_a_worker_killed_after_twilio_answered_201_does_not_send_twice(
     assert row(database, outbox_id).status == "sending"
     sms_handlers(database, sender)["sms.send"]({"outbox_id": outbox_id})
     settled = row(database, outbox_id)
-    assert settled.status == "sent" and twilio_api.creates == 1
+    assert settled.status == "sent" and creates(twilio_api) == 1
     assert settled.provider_sid == twilio_api.messages[0]["sid"]
 
 
 def test_a_worker_killed_before_twilio_had_it_sends_it_once_after_the_lookup(
-    database: Database, sender: TwilioSmsSender, twilio_api: StandIn
+    database: Database, sender: TwilioSmsSender, twilio_api: TwilioStandIn
 ) -> None:
     outbox_id = queued(database, "+35988123456")
     other = queued(database, "+35988123456", body="another text to the same number")
@@ -174,12 +107,12 @@ def test_a_worker_killed_before_twilio_had_it_sends_it_once_after_the_lookup(
     with database.session() as session:
         session.get_one(SmsOutbox, outbox_id).status = "sending"
     sms_handlers(database, sender)["sms.send"]({"outbox_id": outbox_id})
-    assert row(database, outbox_id).status == "sent" and twilio_api.creates == 2
+    assert row(database, outbox_id).status == "sent" and creates(twilio_api) == 2
     assert [m["body"] for m in twilio_api.messages].count("another text to the same number") == 1
 
 
 def test_an_opted_out_number_fails_at_once_and_is_never_retried(
-    database: Database, sender: TwilioSmsSender, twilio_api: StandIn
+    database: Database, sender: TwilioSmsSender, twilio_api: TwilioStandIn
 ) -> None:
     outbox_id = queued(database, OPTED_OUT_NUMBER)
     send = sms_handlers(database, sender)["sms.send"]
@@ -188,11 +121,11 @@ def test_an_opted_out_number_fails_at_once_and_is_never_retried(
     send({"outbox_id": outbox_id})
     failed = row(database, outbox_id)
     assert failed.status == "failed" and "21610" in (failed.error or "")
-    assert twilio_api.creates == 1
+    assert creates(twilio_api) == 1
 
 
 def test_without_twilio_credentials_sms_go_to_the_log(
-    database: Database, tmp_path: Any, twilio_api: StandIn
+    database: Database, tmp_path: Any, twilio_api: TwilioStandIn
 ) -> None:
     from ivr.bootstrap import sms_job_handlers
     from ivr.config import Settings
@@ -202,4 +135,4 @@ def test_without_twilio_credentials_sms_go_to_the_log(
     sms_job_handlers(settings, database)["sms.send"]({"outbox_id": outbox_id})
     logged = row(database, outbox_id)
     assert logged.status == "sent" and str(logged.provider_sid).startswith("LOG-")
-    assert twilio_api.creates == 0
+    assert creates(twilio_api) == 0
