@@ -2,31 +2,38 @@
 views and webhooks use to reach them. One place for the keys, so no view spells them.
 
 The prompt library is one per process too: it caches each language's index of the built
-prompts (re-read when a build changes it), which every call's prompts are composed from."""
+prompts (re-read when a build changes it), which every call's prompts are composed from.
+The clock is the application's time of day, so a test can set it for views and webhooks
+as it does for the job workers."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from flask import Flask, current_app
 
 from ivr.calls import CallServices
+from ivr.clock import Clock, utc_now
 from ivr.config import Settings
 from speech.prompts import PromptLibrary
 
 SERVICES = "civicline"
 SETTINGS = "civicline.settings"
 PROMPTS = "civicline.prompts"
+CLOCK = "civicline.clock"
 
 
-def keep(app: Flask, services: CallServices, settings: Settings) -> None:
+def keep(app: Flask, services: CallServices, settings: Settings, clock: Clock = utc_now) -> None:
     app.extensions[SERVICES] = services
     app.extensions[SETTINGS] = settings
     app.extensions[PROMPTS] = PromptLibrary(settings.data_dir / "prompts")
+    app.extensions[CLOCK] = clock
 
 
 def share(source: Flask, target: Flask) -> None:
     """Give `target` (an application mounted beside `source`) the same services, settings and
-    prompt library."""
-    for key in (SERVICES, SETTINGS, PROMPTS):
+    prompt library and clock."""
+    for key in (SERVICES, SETTINGS, PROMPTS, CLOCK):
         target.extensions[key] = source.extensions[key]
 
 
@@ -43,3 +50,8 @@ def settings() -> Settings:
 def prompts() -> PromptLibrary:
     found: PromptLibrary = current_app.extensions[PROMPTS]
     return found
+
+
+def current_time() -> datetime:
+    clock: Clock = current_app.extensions[CLOCK]
+    return clock()

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ivr.clock import Clock, utc_now
 from ivr.engine.ports import OutboundCaller
 from ivr.engine.render import fill, sms_slot
 from ivr.jobs import Handler, PermanentJobError
@@ -53,16 +53,12 @@ MAX_SEGMENTS = 2
 ACTIVE = ("booked", "placed")
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True)
 class CallbackJobs:
     database: Database
     flows: FlowRegistry
     caller: OutboundCaller
-    clock: Callable[[], datetime] = utc_now
+    clock: Clock = utc_now
 
     def handlers(self) -> dict[str, Handler]:
         return {

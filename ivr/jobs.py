@@ -17,11 +17,12 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import OperationalError
 
+from ivr.clock import Clock, utc_now
 from ivr.storage import queue
 from ivr.storage.db import Database
 from ivr.storage.outbox import SmsOutcomeUnknown, SmsRejected, send_queued
@@ -41,15 +42,10 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], None]
-Clock = Callable[[], datetime]
 
 
 class PermanentJobError(Exception):
     """Raised by a handler when running the job again cannot help: it fails at once."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Worker:

@@ -19,7 +19,6 @@ the call then ends as if the caller hung up.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, request
@@ -42,7 +41,7 @@ SAMPLE_RATE = 16000
 def stream(ws: websocket.WebSocket) -> None:
     services, settings = app_context.services(), app_context.settings()
     recordings = LocalRecordingStore(services.database, settings.data_dir / "recordings")
-    now = datetime.now(UTC)
+    now = app_context.current_time()
     call = StreamCall(
         services, app_context.prompts(), call_recognizer, started_at=now, recordings=recordings
     )

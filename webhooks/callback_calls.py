@@ -12,7 +12,7 @@ the ticket one level up), then for a survey score. Status callbacks of both legs
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, abort, request
 from sqlalchemy.orm import Session
@@ -81,10 +81,6 @@ def _call_sid() -> str:
     return sid
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _xml(response: VoiceResponse) -> Response:
     return Response(str(response), mimetype="text/xml")
 
@@ -128,7 +124,7 @@ def answered(callback_id: int, leg: str) -> Response:
     texts = _texts(flow)
     with app_context.services().database.session() as db:
         callback = _callback(db, callback_id)
-        reports.leg_status(db, flow, callback_id, sid, reports.ANSWERED, _now())
+        reports.leg_status(db, flow, callback_id, sid, reports.ANSWERED, app_context.current_time())
         ticket = db.get(Ticket, callback.ticket_id) if callback.ticket_id else None
         department = flow.departments.get(callback.department)
         officer_language = flow.default_language
@@ -168,7 +164,7 @@ def leg_status(callback_id: int, leg: str) -> Response:
     if status not in twilio_store.STATUS_ORDER:
         abort(400, description="unknown CallStatus")
     with app_context.services().database.session() as db:
-        reports.leg_status(db, _flow(), callback_id, sid, status, _now())
+        reports.leg_status(db, _flow(), callback_id, sid, status, app_context.current_time())
     return Response(status=204)
 
 
@@ -178,7 +174,7 @@ def resolution(callback_id: int) -> Response:
     flow = _flow()
     texts = _texts(flow)
     with app_context.services().database.session() as db:
-        reports.resolution(db, flow, callback_id, _form("Digits"), _now())
+        reports.resolution(db, flow, callback_id, _form("Digits"), app_context.current_time())
     response = VoiceResponse()
     _say(response, texts["thanks"][flow.default_language], flow.default_language)
     response.hangup()
@@ -194,7 +190,7 @@ def satisfied(callback_id: int) -> Response:
         callback = _callback(db, callback_id)
         language = flow.language_or_default(callback.language)
         if _form("Digits") == "2":
-            reports.not_satisfied(db, flow, callback_id, _now())
+            reports.not_satisfied(db, flow, callback_id, app_context.current_time())
     response = VoiceResponse()
     gather = Gather(num_digits=1, action=_url(callback_id, "survey"), timeout=8)
     _say(gather, texts["survey"][language], language)
@@ -211,7 +207,7 @@ def survey(callback_id: int) -> Response:
     with app_context.services().database.session() as db:
         callback = _callback(db, callback_id)
         language = flow.language_or_default(callback.language)
-        reports.score(db, callback_id, _form("Digits"), language, _now())
+        reports.score(db, callback_id, _form("Digits"), language, app_context.current_time())
     response = VoiceResponse()
     _say(response, texts["thanks"][language], language)
     response.hangup()
@@ -232,7 +228,9 @@ def recording(callback_id: int) -> Response:
     with services.database.session() as db:
         callback = _callback(db, callback_id)
         if db.get(Call, sid) is None:
-            stored_calls.save_flow_version(db, loaded.version, loaded.source, loaded.path, _now())
+            stored_calls.save_flow_version(
+                db, loaded.version, loaded.source, loaded.path, app_context.current_time()
+            )
             call = stored_calls.start_call(
                 db,
                 call_id=sid,
@@ -240,8 +238,10 @@ def recording(callback_id: int) -> Response:
                 channel="callback",
                 flow_version=loaded.version,
                 language=callback.language,
-                at=_now(),
+                at=app_context.current_time(),
             )
             call.department, call.ticket_id = callback.department, callback.ticket_id
-        twilio_store.record_recording(db, recording_sid, sid, "callback", status, _now())
+        twilio_store.record_recording(
+            db, recording_sid, sid, "callback", status, app_context.current_time()
+        )
     return Response(status=204)

@@ -27,13 +27,13 @@ import base64
 import logging
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NoReturn
 
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
+from ivr.clock import Clock, utc_now
 from ivr.jobs import Handler, PermanentJobError
 from ivr.recordings import BadRecording, LocalRecordingStore
 from ivr.storage.db import Database
@@ -43,7 +43,6 @@ from ivr.storage.twilio import DOWNLOAD_RECORDING, note_downloaded, note_lost
 log = logging.getLogger(__name__)
 
 DOWNLOAD_TIMEOUT_SECONDS = 60
-Clock = Callable[[], datetime]
 
 
 def media_url(client: Client, recording_sid: str) -> str:
@@ -135,7 +134,7 @@ def recording_handlers(
     database: Database,
     client: Client,
     store: LocalRecordingStore,
-    clock: Clock = lambda: datetime.now(UTC),
+    clock: Clock = utc_now,
 ) -> dict[str, Handler]:
     """The worker's "twilio.recording" job (payload `{"recording_sid": "RE…"}`)."""
 

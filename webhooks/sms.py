@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
 
 from flask import Blueprint, Response, abort, request
 from werkzeug.exceptions import BadRequest
@@ -60,7 +59,7 @@ def inbound() -> Response:
         message_sid=sid,
         sender=sender,
         body=_form("Body"),
-        at=datetime.now(UTC),
+        at=app_context.current_time(),
     )
     if not handled:
         log.info("SMS %s came again; handled already", sid)
@@ -81,6 +80,6 @@ def delivery_status() -> Response:
             status,
             _form("ErrorCode").strip() or None,
             _form("To").strip(),
-            datetime.now(UTC),
+            app_context.current_time(),
         )
     return Response(status=204)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
@@ -108,10 +107,6 @@ def _xml(document: str) -> Response:
     return Response(document, mimetype="text/xml")
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 @blueprint.post("/voice")
 @twilio_signed
 def voice() -> Response:
@@ -122,7 +117,11 @@ def voice() -> Response:
     if known:  # Twilio retried the webhook: the call goes on where it is
         return _answer(_resume(sid), [])
     runner, actions = CallRunner.start(
-        services, caller=_form("From") or None, channel="twilio", at=_now(), call_id=sid
+        services,
+        caller=_form("From") or None,
+        channel="twilio",
+        at=app_context.current_time(),
+        call_id=sid,
     )
     return _answer(runner, actions)
 
@@ -149,7 +148,7 @@ def dial_result() -> Response:
     runner = _resume(sid)
     if runner.session.ended:
         return _xml(twiml.hang_up())
-    actions = runner.feed(ev.TransferFinished(at=_now(), result=result))
+    actions = runner.feed(ev.TransferFinished(at=app_context.current_time(), result=result))
     return _answer(runner, actions)
 
 
@@ -171,7 +170,12 @@ def gathered() -> Response:
         "Confidence": _form("Confidence")[:32],
     }
     mark = request.args.get("mark", "")
-    return _answer(runner, gather.answer(runner, form, mark=mark, max_digits=max_digits, at=_now()))
+    return _answer(
+        runner,
+        gather.answer(
+            runner, form, mark=mark, max_digits=max_digits, at=app_context.current_time()
+        ),
+    )
 
 
 @blueprint.post("/recorded")
@@ -188,7 +192,7 @@ def recorded() -> Response:
         "RecordingUrl": _form("RecordingUrl")[:512],
     }
     mark = request.args.get("mark", "")
-    return _answer(runner, gather.recorded(runner, form, mark=mark, at=_now()))
+    return _answer(runner, gather.recorded(runner, form, mark=mark, at=app_context.current_time()))
 
 
 @blueprint.post("/whisper")
@@ -213,7 +217,7 @@ def status() -> Response:
         abort(400, description="unknown CallStatus")
     services = app_context.services()
     with services.database.session() as db:
-        twilio_store.record_status(db, sid, sequence, call_status, _now())
+        twilio_store.record_status(db, sid, sequence, call_status, app_context.current_time())
     if call_status in twilio_store.FINAL_STATUSES:
         _caller_gone(services, sid)
     return Response(status=204)
@@ -227,13 +231,13 @@ def _caller_gone(services: CallServices, sid: str) -> None:
         call = db.get(Call, sid)
         if call is None or call.ended_at is not None or twilio_store.stream_live(db, sid):
             return
-        if not twilio_store.claim_call_end(db, sid, "status", _now()):
+        if not twilio_store.claim_call_end(db, sid, "status", app_context.current_time()):
             return
     try:
         runner = CallRunner.resume(services, sid)
     except LookupError:
         return
-    runner.feed(ev.CallerHungUp(at=_now()))
+    runner.feed(ev.CallerHungUp(at=app_context.current_time()))
 
 
 @websocket.route(blueprint, "/stream")
@@ -241,7 +245,11 @@ def stream(ws: websocket.WebSocket) -> None:
     services, settings = app_context.services(), app_context.settings()
     recordings = LocalRecordingStore(services.database, settings.data_dir / "recordings")
     call = StreamCall(
-        services, app_context.prompts(), call_recognizer, started_at=_now(), recordings=recordings
+        services,
+        app_context.prompts(),
+        call_recognizer,
+        started_at=app_context.current_time(),
+        recordings=recordings,
     )
     serve(ws, call)
 
@@ -262,7 +270,9 @@ def recording() -> Response:
     with app_context.services().database.session() as db:
         if db.get(Call, sid) is None:
             abort(404)
-        twilio_store.record_recording(db, recording_sid, sid, kind, status, _now())
+        twilio_store.record_recording(
+            db, recording_sid, sid, kind, status, app_context.current_time()
+        )
     return Response(status=204)
 
 
@@ -351,7 +361,7 @@ def _answer(runner: CallRunner, actions: list[act.Action]) -> Response:
     if actions and all(isinstance(a, act.HangUp) for a in actions):
         return _xml(twiml.hang_up())
     with app_context.services().database.session() as db:
-        token = twilio_store.issue_token(db, sid, to_records(actions), _now())
+        token = twilio_store.issue_token(db, sid, to_records(actions), app_context.current_time())
     return _xml(
         twiml.stream(
             f"{_base_url(websocket=True)}/twilio/stream",

@@ -13,12 +13,13 @@ from flask_wtf import CSRFProtect
 
 from ivr.app_context import keep
 from ivr.bootstrap import call_services, open_database
+from ivr.clock import Clock, utc_now
 from ivr.config import Settings
 from webhooks import browser_stream
 from webhooks import voice as twilio_voice
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flask:
     settings = settings or Settings()
     app = Flask(__name__)
     app.config.update(
@@ -32,7 +33,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
     )
     database = open_database(settings)
-    keep(app, call_services(settings, database), settings)
+    keep(app, call_services(settings, database), settings, clock)
     CSRFProtect(app)
 
     from ivr.web import (

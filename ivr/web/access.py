@@ -9,7 +9,6 @@ if it did not exist.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -19,7 +18,7 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, true
 from sqlalchemy.orm import Session
 
-from ivr.app_context import services
+from ivr.app_context import current_time, services
 from ivr.storage.audit import audit
 from menus.schema import Flow
 
@@ -77,5 +76,5 @@ def record(session: Session, action: str, target: str, **details: Any) -> None:
         action=action,
         target=target,
         details=details,
-        at=datetime.now(UTC),
+        at=current_time(),
     )

@@ -8,14 +8,13 @@ role applies at once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, redirect, render_template, request, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from ivr.app_context import services
+from ivr.app_context import current_time, services
 from ivr.storage.accounts import departments_of
 from ivr.storage.audit import audit
 from ivr.storage.directory import verify_user
@@ -73,7 +72,7 @@ def login() -> Any:
                 action="login" if user else "login.failed",
                 target=form.username.data or "",
                 details={"address": request.remote_addr},
-                at=datetime.now(UTC),
+                at=current_time(),
             )
             site_user = (
                 SiteUser(user.id, user.username, user.role, departments_of(session, user.id))

@@ -5,7 +5,7 @@ to the citizen)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from wtforms.fields.choices import SelectChoice
 
-from ivr.app_context import services
+from ivr.app_context import current_time, services
 from ivr.callback_jobs import send_resolution
 from ivr.storage.models import Callback, CallbackAttempt, Officer, Ticket, TicketNote
 from ivr.web.access import flow, may_see, record, visible, zone
@@ -27,7 +27,7 @@ DONE_STATUSES = frozenset({"answered", "missed", "cancelled"})
 @blueprint.get("/callbacks")
 def queue() -> Any:
     local = zone()
-    now = datetime.now(UTC)
+    now = current_time()
     try:
         day = date.fromisoformat(request.args.get("day", ""))
     except ValueError:
@@ -117,7 +117,7 @@ def outcome(callback_id: int) -> Any:
     form = OutcomeForm()
     if not form.validate_on_submit():
         abort(400)
-    now = datetime.now(UTC)
+    now = current_time()
     with services().database.session() as session:
         callback = _visible_callback(session, callback_id)
         callback.status = callback.outcome = form.outcome.data

@@ -6,14 +6,14 @@ package): no script, no CDN."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pygal
 from flask import Blueprint, render_template, request
 from markupsafe import Markup
 
-from ivr.app_context import services
+from ivr.app_context import current_time, services
 from ivr.storage import stats, surveys
 from ivr.web.access import departments, flow, zone
 from menus.schema import Flow
@@ -27,7 +27,7 @@ SURVEYS = {"ivr": "After IVR calls", "callback": "After callbacks"}
 def index() -> Any:
     days = max(1, min(MAX_DAYS, request.args.get("days", 7, type=int) or 7))
     local = zone()
-    today = datetime.now(UTC).astimezone(local).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = current_time().astimezone(local).replace(hour=0, minute=0, second=0, microsecond=0)
     start, end = today - timedelta(days=days - 1), today + timedelta(days=1)
     allowed = departments()
     with services().database.session(read_only=True) as session:

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, render_template, request, stream_with_context
 from sqlalchemy import select
 
-from ivr.app_context import services, settings
+from ivr.app_context import current_time, services, settings
 from ivr.storage.models import Call
 from ivr.web.access import visible, zone
 from ivr.web.numbers import shown_number
@@ -29,7 +28,7 @@ def snapshot() -> list[dict[str, Any]]:
         .order_by(Call.started_at)
         .limit(LIVE_LIMIT)
     )
-    now = datetime.now(UTC)
+    now = current_time()
     local = zone()
     with services().database.session(read_only=True) as session:
         return [

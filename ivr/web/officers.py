@@ -4,14 +4,13 @@ officer account of the site may see. Every change is audited; a bad form is flas
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from ivr.app_context import services
+from ivr.app_context import current_time, services
 from ivr.phones import normalize_number
 from ivr.storage.accounts import departments_of, link_departments
 from ivr.storage.models import Officer, OfficerLeave, User
@@ -59,7 +58,7 @@ def _flash_errors(form: Any) -> None:
 def page() -> Any:
     local = zone()
     with services().database.session(read_only=True) as session:
-        views = officers_with_leave(session, datetime.now(UTC))
+        views = officers_with_leave(session, current_time())
         officers = [
             (
                 view.officer,

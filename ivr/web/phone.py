@@ -9,14 +9,13 @@ stored rows for the live transcript; only the user who started a call may read i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, jsonify, render_template, request, session, url_for
 from sqlalchemy import select
 
-from ivr.app_context import services
+from ivr.app_context import current_time, services
 from ivr.calls import CallRunner
 from ivr.storage import twilio as stream_tokens
 from ivr.storage.models import Call, CallEvent
@@ -38,7 +37,7 @@ def page() -> Any:
 
 @blueprint.post("/phone/calls")
 def start_call() -> Any:
-    now = datetime.now(UTC)
+    now = current_time()
     runner, actions = CallRunner.start(services(), caller=None, channel=CHANNEL, at=now)
     with services().database.session() as db:
         token = stream_tokens.issue_token(db, runner.call_id, to_records(actions), now)

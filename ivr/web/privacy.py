@@ -11,7 +11,6 @@ label says what it costs.
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length
 
-from ivr.app_context import services, settings
+from ivr.app_context import current_time, services, settings
 from ivr.privacy.erase import OpenTickets, erase
 from ivr.privacy.export import export
 from ivr.privacy.holdings import find
@@ -61,7 +60,7 @@ def lookup() -> Any:
 def download() -> Any:
     person = _submitted(NumberForm())
     archive = tempfile.TemporaryFile()  # noqa: SIM115  # the response closes it once sent
-    export(services().database, person, _recordings(), archive, actor=_actor(), at=_now())
+    export(services().database, person, _recordings(), archive, actor=_actor(), at=current_time())
     archive.seek(0)
     name = f"privacy-export-{person.e164.lstrip('+')}.zip"
     return send_file(archive, mimetype="application/zip", as_attachment=True, download_name=name)
@@ -80,7 +79,7 @@ def erase_number() -> Any:
             person,
             _recordings(),
             actor=_actor(),
-            at=_now(),
+            at=current_time(),
             force=bool(form.force.data),
         )
     except OpenTickets as error:
@@ -137,7 +136,3 @@ def _recordings() -> Path:
 
 def _actor() -> str:
     return str(current_user.username)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

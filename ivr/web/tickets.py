@@ -6,7 +6,7 @@ one rung up the flow's ladder. Every change is audited in its own transaction.""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import (
@@ -22,7 +22,7 @@ from flask_login import current_user
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from ivr.app_context import services
+from ivr.app_context import current_time, services
 from ivr.callback_jobs import tell_escalated
 from ivr.storage import escalations, stats
 from ivr.storage.models import Call, Callback, SmsDelivery, SmsOutbox, Ticket, TicketNote
@@ -193,7 +193,7 @@ def change_status(ref: str) -> Any:
     form = _forms()["status_form"]
     if not form.validate_on_submit():
         abort(400)
-    now = datetime.now(UTC)
+    now = current_time()
     current = flow()
     with services().database.session() as session:
         ticket = _visible_ticket(session, ref)
@@ -226,7 +226,7 @@ def reply(ref: str) -> Any:
     form = _forms()["reply_form"]
     if not form.validate_on_submit():
         abort(400)
-    now = datetime.now(UTC)
+    now = current_time()
     with services().database.session() as session:
         ticket = _visible_ticket(session, ref)
         template = _text(flow().texts.replies.get(form.reply.data), ticket)
@@ -271,7 +271,7 @@ def note(ref: str) -> Any:
                 kind="note",
                 body=form.body.data,
                 author=form_actor(),
-                at=datetime.now(UTC),
+                at=current_time(),
             )
         )
         record(session, "ticket.note", ticket.ref)
@@ -286,7 +286,7 @@ def reassign(ref: str) -> Any:
     with services().database.session() as session:
         ticket = _visible_ticket(session, ref)
         before, ticket.department = ticket.department, form.department.data
-        ticket.updated_at = datetime.now(UTC)
+        ticket.updated_at = current_time()
         record(session, "ticket.department", ticket.ref, before=before, after=ticket.department)
         still_visible = may_see(ticket.department)
     flash(f"Reassigned to {form.department.data}.")
@@ -301,7 +301,7 @@ def escalate(ref: str) -> Any:
         abort(400)
     with services().database.session() as session:
         ticket = _visible_ticket(session, ref)
-        now = datetime.now(UTC)
+        now = current_time()
         step = escalations.escalate(session, flow(), ticket, reason="supervisor", at=now)
         if step is None:
             flash("The ticket is already at the top of the escalation ladder.")

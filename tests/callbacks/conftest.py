@@ -1,5 +1,6 @@
-"""Fixtures of the callback tests: the demo city's web application with a Twilio auth token
-and public URL, and a client that signs its requests as Twilio does."""
+"""Fixtures of the callback tests: the demo city's web application with a Twilio auth token,
+a public URL and a clock the test moves by hand, and a client that signs its requests as
+Twilio does."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 from callback_twilio import AUTH_TOKEN, PUBLIC_URL, SignedTwilio
 from flask import Flask
+from twilio_rest_standin import Clock
 
 from ivr.config import Settings
 from ivr.storage.db import Database
@@ -26,8 +28,13 @@ def demo_settings(tmp_path: Path, sqlite_url: str) -> Settings:
 
 
 @pytest.fixture
-def demo_app(demo_settings: Settings) -> Flask:
-    return create_app(demo_settings)
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def demo_app(demo_settings: Settings, clock: Clock) -> Flask:
+    return create_app(demo_settings, clock)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ texted, the citizen not satisfied → one level up with a new callback, the surv
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +16,7 @@ from callback_twilio import PUBLIC_URL, SignedTwilio
 from flask import Flask
 from sqlalchemy import select
 from storage.filing import file_ticket
-from twilio_rest_standin import OUR_NUMBER, TwilioStandIn, running_standin
+from twilio_rest_standin import OUR_NUMBER, Clock, TwilioStandIn, running_standin
 
 from ivr.callback_jobs import CallbackJobs
 from ivr.jobs import Worker
@@ -47,14 +47,6 @@ EARLY = TUESDAY_TEN - timedelta(hours=3, minutes=30)
 def standin() -> Iterator[TwilioStandIn]:
     with running_standin() as server:
         yield server
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def worker(database: Database, standin: TwilioStandIn, clock: Clock) -> Worker:
@@ -117,11 +109,15 @@ def sent(standin: TwilioStandIn) -> list[str]:
 
 
 def test_the_whole_story(
-    demo_app: Flask, demo_db: Database, signed: SignedTwilio, standin: TwilioStandIn
+    demo_app: Flask,
+    demo_db: Database,
+    signed: SignedTwilio,
+    standin: TwilioStandIn,
+    clock: Clock,
 ) -> None:
     ref, callback_id = book_about_a_ticket(demo_db)
     slot = one(demo_db, Callback).slot_start  # type: ignore[attr-defined]
-    clock = Clock(EARLY + timedelta(minutes=1))
+    clock.now = EARLY + timedelta(minutes=1)
     jobs = worker(demo_db, standin, clock)
     run_all(jobs)  # the booking's SMS
     assert len(standin.messages) == 1 and "0 to cancel" in sent(standin)[0]
@@ -208,11 +204,11 @@ def test_the_whole_story(
 
 
 def test_a_citizen_who_never_answers_is_texted_once(
-    demo_db: Database, signed: SignedTwilio, standin: TwilioStandIn
+    demo_db: Database, signed: SignedTwilio, standin: TwilioStandIn, clock: Clock
 ) -> None:
     _ref, callback_id = book_about_a_ticket(demo_db)
     slot = one(demo_db, Callback).slot_start  # type: ignore[attr-defined]
-    clock = Clock(slot)
+    clock.now = slot
     jobs = worker(demo_db, standin, clock)
     run_all(jobs)
     signed.post(f"/twilio/callbacks/{callback_id}/officer", {"CallSid": standin.calls[0]["sid"]})
@@ -230,12 +226,12 @@ def test_a_citizen_who_never_answers_is_texted_once(
 
 
 def test_no_call_is_placed_while_the_office_is_closed(
-    demo_db: Database, standin: TwilioStandIn
+    demo_db: Database, standin: TwilioStandIn, clock: Clock
 ) -> None:
     book_about_a_ticket(demo_db)
     slot = one(demo_db, Callback).slot_start  # type: ignore[attr-defined]
     evening = slot.astimezone(BUCHAREST).replace(hour=19, minute=0)
-    clock = Clock(evening)
+    clock.now = evening
     jobs = worker(demo_db, standin, clock)
     run_all(jobs)
     assert standin.calls == []
