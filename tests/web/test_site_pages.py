@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from site_data import STARTED, token, wav
+from site_data import STARTED, XSS, token, wav
 from sqlalchemy import select
 
 from ivr.storage import calls
@@ -189,3 +189,18 @@ def test_a_ticket_shows_only_the_category_and_district_it_has(site, supervisor):
     assert "<td>report, pothole, district 2</td>" in report
     message = _body(supervisor, f"/tickets/{site.taxes_ref}")
     assert "<td>message</td>" in message
+
+
+def test_a_ticket_shows_its_transcript_or_why_there_is_none(site, supervisor):
+    assert "waiting for the recording to be transcribed" in _body(
+        supervisor, f"/tickets/{site.roads_ref}"
+    )
+    assert '<td id="transcript"></td>' in _body(supervisor, f"/tickets/{site.taxes_ref}")
+    with _database(site).session() as session:
+        by_ref = {t.ref: t for t in session.scalars(select(Ticket))}
+        by_ref[site.roads_ref].transcript = {"text": f"deep hole {XSS}", "confidence": 0.874}
+        by_ref[site.taxes_ref].transcript = {"note": "not transcribed: no model", "language": "ro"}
+    transcribed = _body(supervisor, f"/tickets/{site.roads_ref}")
+    assert "deep hole &lt;script&gt;alert(" in transcribed and XSS not in transcribed
+    assert "(confidence 87 %)" in transcribed
+    assert "not transcribed: no model" in _body(supervisor, f"/tickets/{site.taxes_ref}")
