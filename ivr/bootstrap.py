@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from ivr.callback_jobs import CallbackJobs, LoggingOutboundCaller
 from ivr.calls import CallServices
+from ivr.clock import utc_now
 from ivr.config import Settings
-from ivr.jobs import sms_handlers
+from ivr.jobs import GiveUp, sms_handlers
 from ivr.privacy.retention import purge_handlers
 from ivr.stale_calls import sweep_handlers
 from ivr.storage.db import Database
@@ -63,14 +64,14 @@ def job_handlers(
             database,
             settings.retention(),
             settings.data_dir / "recordings",
-            lambda: datetime.now(UTC),
+            utc_now,
         )
     )
     handlers.update(
         sweep_handlers(
             functools.cache(lambda: call_services(settings, database)),
             timedelta(minutes=settings.stale_call_minutes),
-            lambda: datetime.now(UTC),
+            utc_now,
         )
     )
     handlers.update(
@@ -146,6 +147,14 @@ def twilio_recording_handlers(
     client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
     store = LocalRecordingStore(database, settings.data_dir / "recordings")
     return recording_handlers(database, client, store)
+
+
+def job_give_ups(database: Database) -> dict[str, GiveUp]:
+    """What the worker does when a job's attempts are spent: a Twilio recording that could
+    not be downloaded is said to be lost on the tickets that link it."""
+    from webhooks.recordings import recording_give_ups
+
+    return recording_give_ups(database)
 
 
 def twilio_client(settings: Settings) -> Client:

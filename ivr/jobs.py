@@ -4,9 +4,12 @@ A job is a row in `jobs` (`ivr.storage.queue`): `enqueue` adds one in the caller
 transaction; a Worker claims one due job at a time, runs the handler registered for its
 kind outside any transaction, and marks it done. A handler that raises is retried with
 exponential backoff and jitter until the job's `max_attempts`, then the job is failed with
-the error; PermanentJobError (and a kind without a handler) fails it at once. A worker that
-dies mid-job leaves it `running`; once its lease is over another worker runs it again, so a
-handler must be safe to run twice (the SMS handler is: it marks its row `sending` first).
+the error; a kind may have a give-up, told why just before, to leave a trace where people
+look (a note on a ticket). PermanentJobError (and a kind without a handler) fails it at
+once, without the give-up: a handler that knows it cannot succeed says so itself. A worker
+that dies mid-job leaves it `running`; once its lease is over another worker runs it again,
+so a handler must be safe to run twice (the SMS handler is: it marks its row `sending`
+first).
 
 Handlers are given by the composition root; `sms_handlers` builds the one for "sms.send".
 """
@@ -42,6 +45,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], None]
+GiveUp = Callable[[dict[str, Any], str], None]
+"""Told a job's payload and why its last attempt failed, before the job is failed."""
 
 
 class PermanentJobError(Exception):
@@ -61,9 +66,11 @@ class Worker:
         clock: Clock = utc_now,
         backoff_seconds: float = 30,
         max_backoff_seconds: float = 3600,
+        give_ups: Mapping[str, GiveUp] | None = None,
     ) -> None:
         self.database = database
         self.handlers = dict(handlers)
+        self.give_ups = dict(give_ups or {})
         self.worker_id = worker_id
         self.lease = timedelta(seconds=lease_seconds)
         self.clock = clock
@@ -110,6 +117,7 @@ class Worker:
         now = self.clock()
         if job.attempts >= job.max_attempts:
             logger.error("job %s (%s) failed after %s attempts", job.id, job.kind, job.attempts)
+            self._give_up(job, f"{job.attempts} attempts failed, the last with {_describe(exc)}")
             self._record(queue.fail, job.id, now, _describe(exc))
             return
         run_after = now + self.backoff(job.attempts)
@@ -123,6 +131,15 @@ class Worker:
             exc_info=exc,
         )
         self._record(queue.retry, job.id, run_after, _describe(exc))
+
+    def _give_up(self, job: queue.ClaimedJob, why: str) -> None:
+        give_up = self.give_ups.get(job.kind)
+        if give_up is None:
+            return
+        try:
+            give_up(job.payload, why)
+        except Exception:
+            logger.exception("job %s (%s): its give-up failed", job.id, job.kind)
 
     def _record(self, change: Callable[..., bool], job_id: int, *args: Any) -> None:
         with self.database.session() as session:

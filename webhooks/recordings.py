@@ -17,8 +17,9 @@ instead of being stored twice, and a recording Twilio no longer has is deleted a
 download Twilio answers 404 before we kept the file is lost (so is a file that is not a
 WAV): the row and each ticket that links the recording say so (`note_lost`) and the job
 fails at once with that reason; other errors (5xx, the network) are retried by the worker
-with backoff. The file is fetched with the account's credentials from the REST API's own
-address (`client.api.base_url`), never from a URL a request carried.
+with backoff, and once its attempts are spent the recording is said to be lost the same
+way (`recording_give_ups`). The file is fetched with the account's credentials from the
+REST API's own address (`client.api.base_url`), never from a URL a request carried.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
 from ivr.clock import Clock, utc_now
-from ivr.jobs import Handler, PermanentJobError
+from ivr.jobs import GiveUp, Handler, PermanentJobError
 from ivr.recordings import BadRecording, LocalRecordingStore
 from ivr.storage.db import Database
 from ivr.storage.models import Recording, TwilioRecording
@@ -153,3 +154,17 @@ def start_call_recording(client: Client, call_sid: str, callback: str) -> str:
         recording_channels="mono",
     )
     return str(recording.sid)
+
+
+def recording_give_ups(database: Database, clock: Clock = utc_now) -> dict[str, GiveUp]:
+    """When a download's attempts are spent (Twilio kept failing), a recording not yet in the
+    store is said to be lost, on its row and on each ticket that links it."""
+
+    def give_up(payload: dict[str, Any], why: str) -> None:
+        recording_sid = str(payload["recording_sid"])
+        with database.session() as session:
+            row = session.get(TwilioRecording, recording_sid)
+            if row is not None and row.recording_id is None:
+                note_lost(session, recording_sid, f"its download kept failing ({why})", clock())
+
+    return {DOWNLOAD_RECORDING: give_up}

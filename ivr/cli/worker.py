@@ -12,7 +12,7 @@ from types import FrameType
 
 import click
 
-from ivr.bootstrap import job_handlers, open_database
+from ivr.bootstrap import job_give_ups, job_handlers, open_database
 from ivr.config import Settings
 from ivr.jobs import Worker
 from ivr.privacy.retention import schedule_purge
@@ -34,6 +34,7 @@ def worker(settings: Settings, once: bool) -> None:
         job_handlers(settings, database),
         worker_id=f"{socket.gethostname()}:{os.getpid()}",
         lease_seconds=settings.worker_lease_seconds,
+        give_ups=job_give_ups(database),
     )
     if schedule_purge(database, datetime.now(UTC), delay=FIRST_PURGE_DELAY):
         logger.info("retention purge scheduled")

@@ -103,6 +103,40 @@ def test_a_failing_job_is_retried_with_backoff_then_failed(any_database: Databas
     assert worker.run_once() is False
 
 
+def test_the_give_up_is_told_once_when_the_attempts_are_spent(any_database: Database) -> None:
+    told: list[tuple[dict[str, Any], str]] = []
+
+    def refuse(payload: dict[str, Any]) -> None:
+        raise PermanentJobError("number unsubscribed")
+
+    def broken(payload: dict[str, Any], why: str) -> None:
+        raise RuntimeError("the give-up itself failed")
+
+    spent = add_job(any_database, payload={"n": 7}, max_attempts=2)
+    refused = add_job(any_database, kind="test.refused", run_after=T0 + timedelta(hours=1))
+    other = add_job(any_database, kind="test.broken", max_attempts=1)
+    clock = Clock(T0)
+    worker = Worker(
+        any_database,
+        {"test.record": failing, "test.refused": refuse, "test.broken": failing},
+        worker_id="w1",
+        clock=clock,
+        backoff_seconds=1,
+        give_ups={
+            "test.record": lambda payload, why: told.append((payload, why)),
+            "test.refused": lambda payload, why: told.append((payload, why)),
+            "test.broken": broken,
+        },
+    )
+    for _ in range(3):
+        clock.now += timedelta(hours=1)
+        while worker.run_once():
+            pass
+    why = "2 attempts failed, the last with RuntimeError: provider down for 7"
+    assert told == [({"n": 7}, why)]  # a permanent error is the handler's to tell
+    assert [job(any_database, i).status for i in (spent, refused, other)] == ["failed"] * 3
+
+
 def test_backoff_doubles_up_to_its_cap(database: Database) -> None:
     worker = Worker(database, {}, worker_id="w1", backoff_seconds=30, max_backoff_seconds=100)
     assert timedelta(seconds=30) <= worker.backoff(1) <= timedelta(seconds=45)

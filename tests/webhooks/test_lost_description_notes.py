@@ -1,32 +1,33 @@
 """A description Twilio recorded that will never come is said so on each ticket that links
 it, on SQLite and PostgreSQL: Twilio's failed or absent recording callback, whether the
-ticket is filed before or after it, and a download the job gives up on (404 at Twilio, with
-the real `twilio` client against the local stand-in). Once, and never over a transcript."""
+ticket is filed before or after it, a download the job gives up on (404 at Twilio, with
+the real `twilio` client against the local stand-in) and one that kept failing until the
+worker's attempts were spent. Once, and never over a transcript."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from twilio_rest_standin import TwilioStandIn, running_standin
+from twilio_rest_standin import Clock, TwilioStandIn, a_wav, running_standin
 from twilio_signing import KOREAN_FLOW
 
 from ivr.effects import Effects
 from ivr.engine import actions as act
 from ivr.engine import events as ev
-from ivr.jobs import PermanentJobError
+from ivr.jobs import PermanentJobError, Worker
 from ivr.recordings import LocalRecordingStore
 from ivr.storage import calls
 from ivr.storage import twilio as twilio_store
 from ivr.storage.db import Database
-from ivr.storage.models import Ticket, TicketNote, TwilioRecording
+from ivr.storage.models import Job, Ticket, TicketNote, TwilioRecording
 from ivr.storage.transcriptions import NOTE_AUTHOR
 from ivr.storage.twilio import DOWNLOAD_RECORDING
 from menus.loader import load_flow
-from webhooks.recordings import recording_handlers
+from webhooks.recordings import recording_give_ups, recording_handlers
 
 AT = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 CALL = "CA" + "4" * 32
@@ -131,3 +132,48 @@ def test_a_download_twilio_answers_404_is_noted_with_its_row(
         {"note": f"not transcribed: {GONE}", "language": "ko"},
         [f"{LOST}: {GONE}"],
     )
+
+
+def test_a_download_that_kept_failing_is_noted_when_its_attempts_are_spent(
+    any_database: Database, effects: Effects, twilio_api: TwilioStandIn, tmp_path: Path
+) -> None:
+    ticket_id = file_ticket(effects)
+    assert report(any_database, "completed")
+    twilio_api.files[DESCRIPTION] = a_wav()
+    twilio_api.failures = 100
+    store = LocalRecordingStore(any_database, tmp_path / "recordings")
+    clock = Clock()
+    worker = Worker(
+        any_database,
+        recording_handlers(any_database, twilio_api.client(), store),
+        worker_id="w1",
+        clock=clock,
+        backoff_seconds=1,
+        max_backoff_seconds=1,
+        give_ups=recording_give_ups(any_database, clock),
+    )
+    runs = 0
+    while worker.run_once():
+        runs += 1
+        clock.now += timedelta(seconds=2)
+    why = "its download kept failing (8 attempts failed, the last with HTTPError: HTTP Error 500"
+    transcript, notes = said_on(any_database, ticket_id)
+    assert runs == 8 and len(notes) == 1 and notes[0].startswith(f"{LOST}: {why}")
+    assert isinstance(transcript, dict) and transcript["note"].startswith(f"not transcribed: {why}")
+    with any_database.session(read_only=True) as db:
+        assert db.scalars(select(Job.status)).one() == "failed"
+
+
+def test_a_recording_kept_before_its_attempts_were_spent_is_not_said_lost(
+    any_database: Database, effects: Effects, twilio_api: TwilioStandIn, tmp_path: Path
+) -> None:
+    ticket_id = file_ticket(effects)
+    assert report(any_database, "completed")
+    twilio_api.files[DESCRIPTION] = a_wav()
+    store = LocalRecordingStore(any_database, tmp_path / "recordings")
+    recording_handlers(any_database, twilio_api.client(), store)[DOWNLOAD_RECORDING](
+        {"recording_sid": DESCRIPTION}
+    )
+    give_up = recording_give_ups(any_database)[DOWNLOAD_RECORDING]
+    give_up({"recording_sid": DESCRIPTION}, "deleting it at Twilio kept failing")
+    assert said_on(any_database, ticket_id) == (None, [])
