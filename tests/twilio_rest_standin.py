@@ -41,16 +41,6 @@ UNSUBSCRIBED = {
 }
 
 
-class Clock:
-    """A worker's clock that a test moves by hand (`clock.now += ...`)."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def a_wav(seconds: float = 0.5) -> bytes:
     """A recording's file: `seconds` of silence at 8 kHz."""
     return wav_bytes(silence(seconds, PHONE_RATE), PHONE_RATE)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from callback_twilio import AUTH_TOKEN, PUBLIC_URL, SignedTwilio
 from flask import Flask
-from twilio_rest_standin import Clock
+from hand_clock import Clock
 
 from ivr.config import Settings
 from ivr.storage.db import Database

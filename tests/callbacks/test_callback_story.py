@@ -14,9 +14,10 @@ from callback_line import ROOT, TUESDAY_TEN, CallbackLine, demo_services
 from callback_site import supervisor_client
 from callback_twilio import PUBLIC_URL, SignedTwilio
 from flask import Flask
+from hand_clock import Clock
 from sqlalchemy import select
 from storage.filing import file_ticket
-from twilio_rest_standin import OUR_NUMBER, Clock, TwilioStandIn, running_standin
+from twilio_rest_standin import OUR_NUMBER, TwilioStandIn, running_standin
 
 from ivr.callback_jobs import CallbackJobs
 from ivr.jobs import Worker

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hand_clock import Clock
 from sqlalchemy import select
 
 from ivr.jobs import PermanentJobError, Worker, enqueue, job_counts
@@ -15,16 +16,6 @@ from ivr.storage.db import Database
 from ivr.storage.models import Job
 
 T0 = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
-
-
-class Clock:
-    """The worker's time, moved by the test."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def add_job(

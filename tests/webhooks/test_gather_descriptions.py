@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from gather_calls import GatherCall
+from hand_clock import Clock
 from spoken_korean import said
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.rest import Client
 from twilio_rest_standin import (
     ACCOUNT,
-    Clock,
     TwilioStandIn,
     a_wav,
     running_standin,

@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hand_clock import Clock
 from sqlalchemy import select
-from twilio_rest_standin import Clock, TwilioStandIn, a_wav, running_standin
+from twilio_rest_standin import TwilioStandIn, a_wav, running_standin
 from twilio_signing import KOREAN_FLOW
 
 from ivr.effects import Effects
@@ -66,6 +67,14 @@ def file_ticket(effects: Effects) -> int:
     assert isinstance(created, ev.TicketCreated)
     with effects.database.session(read_only=True) as db:
         return db.scalars(select(Ticket.id)).one()
+
+
+def held_at_twilio(effects: Effects, twilio_api: TwilioStandIn) -> int:
+    """A filed ticket whose description Twilio recorded and holds: its download is queued."""
+    ticket_id = file_ticket(effects)
+    assert report(effects.database, "completed")
+    twilio_api.files[DESCRIPTION] = a_wav()
+    return ticket_id
 
 
 def report(database: Database, status: str) -> bool:
@@ -137,9 +146,7 @@ def test_a_download_twilio_answers_404_is_noted_with_its_row(
 def test_a_download_that_kept_failing_is_noted_when_its_attempts_are_spent(
     any_database: Database, effects: Effects, twilio_api: TwilioStandIn, tmp_path: Path
 ) -> None:
-    ticket_id = file_ticket(effects)
-    assert report(any_database, "completed")
-    twilio_api.files[DESCRIPTION] = a_wav()
+    ticket_id = held_at_twilio(effects, twilio_api)
     twilio_api.failures = 100
     store = LocalRecordingStore(any_database, tmp_path / "recordings")
     clock = Clock()
@@ -167,9 +174,7 @@ def test_a_download_that_kept_failing_is_noted_when_its_attempts_are_spent(
 def test_a_recording_kept_before_its_attempts_were_spent_is_not_said_lost(
     any_database: Database, effects: Effects, twilio_api: TwilioStandIn, tmp_path: Path
 ) -> None:
-    ticket_id = file_ticket(effects)
-    assert report(any_database, "completed")
-    twilio_api.files[DESCRIPTION] = a_wav()
+    ticket_id = held_at_twilio(effects, twilio_api)
     store = LocalRecordingStore(any_database, tmp_path / "recordings")
     recording_handlers(any_database, twilio_api.client(), store)[DOWNLOAD_RECORDING](
         {"recording_sid": DESCRIPTION}

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from hand_clock import Clock
 from twilio.rest import Client
 from twilio_rest_standin import (
     ACCOUNT,
-    Clock,
     TwilioStandIn,
     a_wav,
     running_standin,
