@@ -31,6 +31,7 @@ from ivr.storage import (
 )
 from ivr.storage.db import Database
 from ivr.storage.models import Callback, Ticket
+from ivr.storage.pin_pool import pins
 from menus.schema import Flow
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ class Effects:
         return None
 
     def _create_ticket(self, a: act.CreateTicket, at: datetime) -> ev.Event:
-        pin = tickets.new_pin()  # before the transaction: the hash is slow (new_pin)
+        pin = pins.take()  # before the transaction: a hash made now is slow (new_pin)
         with self.database.session() as session:
             ticket = self._file(session, a, pin, at)
             return ev.TicketCreated(at=at, ref=ticket.ref, pin=pin.clear)
