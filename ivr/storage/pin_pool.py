@@ -23,9 +23,10 @@ from ivr.storage.tickets import NewPin, new_pin
 log = logging.getLogger(__name__)
 
 READY = 8
-"""PINs kept ready: more than one process files in a second at any load we measured."""
+"""PINs kept ready: eight tickets filed within one hash's time is beyond any load measured."""
 NICENESS = 19
-"""The filler's nice value: it takes the core only when no call's thread wants it."""
+"""The filler's nice value (Linux sets it per thread): it takes the core only when no call's
+thread wants it."""
 
 
 class PinPool:
