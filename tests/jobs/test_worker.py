@@ -105,7 +105,7 @@ def test_the_give_up_is_told_once_when_the_attempts_are_spent(any_database: Data
 
     spent = add_job(any_database, payload={"n": 7}, max_attempts=2)
     refused = add_job(any_database, kind="test.refused", run_after=T0 + timedelta(hours=1))
-    other = add_job(any_database, kind="test.broken", max_attempts=1)
+    other = add_job(any_database, kind="test.broken", payload={"n": 8}, max_attempts=1)
     clock = Clock(T0)
     worker = Worker(
         any_database,
