@@ -45,7 +45,8 @@ class NewPin:
 def new_pin() -> NewPin:
     """A random 4-digit PIN, hashed. Made before the ticket's transaction: the hash takes
     about 30 ms, which inside it would hold the database's write lock while other calls
-    wait to store what their callers did."""
+    wait to store what their callers did. Calls take theirs made ahead of time
+    (`ivr.storage.pin_pool`)."""
     pin = f"{secrets.randbelow(10_000):04d}"
     return NewPin(pin, generate_password_hash(pin, method=PIN_HASH_METHOD))
 
