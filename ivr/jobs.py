@@ -4,12 +4,12 @@ A job is a row in `jobs` (`ivr.storage.queue`): `enqueue` adds one in the caller
 transaction; a Worker claims one due job at a time, runs the handler registered for its
 kind outside any transaction, and marks it done. A handler that raises is retried with
 exponential backoff and jitter until the job's `max_attempts`, then the job is failed with
-the error; a kind may have a give-up, told why just before, to leave a trace where people
-look (a note on a ticket). PermanentJobError (and a kind without a handler) fails it at
-once, without the give-up: a handler that knows it cannot succeed says so itself. A worker
-that dies mid-job leaves it `running`; once its lease is over another worker runs it again,
-so a handler must be safe to run twice (the SMS handler is: it marks its row `sending`
-first).
+the error; a kind may have a give-up, told why when its attempts are spent, to leave a
+trace where people look (a note on a ticket). PermanentJobError (and a kind without a
+handler) fails it at once, without the give-up: a handler that knows it cannot succeed says
+so itself. A worker that dies mid-job leaves it `running`; once its lease is over another
+worker runs it again (or, after its last attempt, fails it and tells its give-up), so a
+handler must be safe to run twice (the SMS handler is: it marks its row `sending` first).
 
 Handlers are given by the composition root; `sms_handlers` builds the one for "sms.send".
 """
@@ -46,7 +46,8 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any]], None]
 GiveUp = Callable[[dict[str, Any], str], None]
-"""Told a job's payload and why its last attempt failed, before the job is failed."""
+"""Told a job's payload and why its last attempt failed: just before the job is failed, or,
+when its worker stopped during that attempt, by the worker that finds it abandoned."""
 
 
 class PermanentJobError(Exception):
@@ -79,8 +80,13 @@ class Worker:
 
     def run_once(self) -> bool:
         """Run one due job; False when none was due."""
+        now = self.clock()
         with self.database.session() as session:
-            job = queue.claim(session, self.worker_id, self.clock(), self.lease)
+            abandoned = queue.fail_abandoned(session, now)
+            job = queue.claim(session, self.worker_id, now, self.lease)
+        for gone in abandoned:
+            logger.error("job %s (%s) failed: %s", gone.id, gone.kind, queue.ABANDONED)
+            self._give_up(gone, queue.ABANDONED)
         if job is None:
             return False
         handler = self.handlers.get(job.kind)

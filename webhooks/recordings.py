@@ -157,14 +157,15 @@ def start_call_recording(client: Client, call_sid: str, callback: str) -> str:
 
 
 def recording_give_ups(database: Database, clock: Clock = utc_now) -> dict[str, GiveUp]:
-    """When a download's attempts are spent (Twilio kept failing), a recording not yet in the
-    store is said to be lost, on its row and on each ticket that links it."""
+    """When a download's attempts are spent (Twilio kept failing, or the worker stopped during
+    the last), a recording not yet in the store is said to be lost, on its row and on each
+    ticket that links it."""
 
     def give_up(payload: dict[str, Any], why: str) -> None:
         recording_sid = str(payload["recording_sid"])
         with database.session() as session:
             row = session.get(TwilioRecording, recording_sid)
             if row is not None and row.recording_id is None:
-                note_lost(session, recording_sid, f"its download kept failing ({why})", clock())
+                note_lost(session, recording_sid, f"its download was given up ({why})", clock())
 
     return {DOWNLOAD_RECORDING: give_up}

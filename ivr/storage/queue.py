@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ivr.storage.models import JOB_STATUSES, Job
@@ -68,25 +68,40 @@ def enqueue_unless_pending(
     return True
 
 
-def claim(session: Session, worker_id: str, now: datetime, lease: timedelta) -> ClaimedJob | None:
-    """Lease the next due job to `worker_id` until `now + lease`; None when nothing is due.
+ABANDONED = "the worker running it stopped (lease expired)"
+_CLAIMED = (Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts)
+"""A ClaimedJob's fields, in order."""
 
-    A job abandoned (lease over) after its last attempt is failed instead of run again.
-    """
-    abandoned = and_(Job.status == "running", Job.locked_until < now)
-    session.execute(
+
+def fail_abandoned(session: Session, now: datetime) -> list[ClaimedJob]:
+    """Fail the jobs whose worker stopped during their last attempt (their lease is over),
+    instead of running them again; which they were."""
+    rows = session.execute(
         update(Job)
-        .where(abandoned, Job.attempts >= Job.max_attempts)
+        .where(_abandoned(now), Job.attempts >= Job.max_attempts)
         .values(
             status="failed",
-            last_error="the worker running it stopped (lease expired)",
+            last_error=ABANDONED,
             finished_at=now,
             locked_by=None,
             locked_until=None,
         )
+        .returning(*_CLAIMED)
         .execution_options(synchronize_session=False)
-    )
-    due = or_(and_(Job.status == "queued", Job.run_after <= now), abandoned)
+    ).all()
+    return [ClaimedJob(*row) for row in rows]
+
+
+def _abandoned(now: datetime) -> ColumnElement[bool]:
+    return and_(Job.status == "running", Job.locked_until < now)
+
+
+def claim(session: Session, worker_id: str, now: datetime, lease: timedelta) -> ClaimedJob | None:
+    """Lease the next due job to `worker_id` until `now + lease`; None when nothing is due.
+    A job abandoned (lease over) is due again, unless that was its last attempt
+    (`fail_abandoned` fails those first)."""
+    again = and_(_abandoned(now), Job.attempts < Job.max_attempts)
+    due = or_(and_(Job.status == "queued", Job.run_after <= now), again)
     next_id = (
         select(Job.id)
         .where(due)
@@ -104,18 +119,10 @@ def claim(session: Session, worker_id: str, now: datetime, lease: timedelta) -> 
             locked_by=worker_id,
             locked_until=now + lease,
         )
-        .returning(Job.id, Job.kind, Job.payload, Job.attempts, Job.max_attempts)
+        .returning(*_CLAIMED)
         .execution_options(synchronize_session=False)
     ).one_or_none()
-    if row is None:
-        return None
-    return ClaimedJob(
-        id=row.id,
-        kind=row.kind,
-        payload=row.payload,
-        attempts=row.attempts,
-        max_attempts=row.max_attempts,
-    )
+    return None if row is None else ClaimedJob(*row)
 
 
 def complete(session: Session, job_id: int, worker_id: str, now: datetime) -> bool:

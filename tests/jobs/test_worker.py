@@ -176,15 +176,26 @@ def test_a_job_whose_lease_ran_out_is_run_again(any_database: Database) -> None:
     assert (rerun.status, rerun.attempts) == ("done", 2)
 
 
-def test_a_lost_lease_on_the_last_attempt_fails_the_job(any_database: Database) -> None:
+def test_a_lost_lease_on_the_last_attempt_fails_the_job_and_tells_its_give_up(
+    any_database: Database,
+) -> None:
     seen: list[dict[str, Any]] = []
-    job_id = add_job(any_database, max_attempts=1)
+    told: list[tuple[dict[str, Any], str]] = []
+    job_id = add_job(any_database, payload={"n": 3}, max_attempts=1)
     claim_and_vanish(any_database, "crashed", T0)
     clock = Clock(T0 + timedelta(hours=1))
-    worker = Worker(any_database, {"test.record": seen.append}, worker_id="w2", clock=clock)
+    worker = Worker(
+        any_database,
+        {"test.record": seen.append},
+        worker_id="w2",
+        clock=clock,
+        give_ups={"test.record": lambda payload, why: told.append((payload, why))},
+    )
     assert worker.run_once() is False
-    assert seen == []
-    assert job(any_database, job_id).status == "failed"
+    assert worker.run_once() is False
+    assert seen == [] and told == [({"n": 3}, queue.ABANDONED)]
+    failed = job(any_database, job_id)
+    assert (failed.status, failed.last_error) == ("failed", queue.ABANDONED)
 
 
 def test_a_worker_whose_lease_was_taken_over_does_not_finish_the_job(
