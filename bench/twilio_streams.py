@@ -303,7 +303,10 @@ class Call:
 
     def _ack(self, mark: object) -> None:
         async def ack() -> None:
-            await self._send("mark", mark=mark)
+            try:
+                await self._send("mark", mark=mark)
+            except ConnectionClosed:
+                return  # the server ended the call while the prompt played
             self.acked_at.append(asyncio.get_running_loop().time())
             self.marks_acked += 1
 
