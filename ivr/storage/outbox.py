@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import gsm0338  # noqa: F401  # registers the "gsm03.38" codec
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ivr.clock import Clock, utc_now
 from ivr.storage.db import Database
 from ivr.storage.models import SmsDelivery, SmsOptOut, SmsOutbox
 from ivr.storage.queue import enqueue
@@ -109,7 +109,7 @@ def send_queued(
     outbox_id: int,
     sender: SmsSender,
     *,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Clock = utc_now,
 ) -> None:
     """Send outbox row `outbox_id` once (the "sms.send" job). A sender error puts the row
     back to `queued` and is raised again, so the job is retried."""

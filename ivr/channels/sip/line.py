@@ -44,6 +44,7 @@ from ivr.channels.sip.media import (
     Playout,
     ReferProgress,
 )
+from ivr.clock import utc_now
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.engine.ports import Recognizer, RecordingStore
@@ -106,7 +107,7 @@ class SipCall:
     registrar: str = "127.0.0.1:5060"
     runner: CallRunner | None = None
     transfer: Transfer | None = None
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started_at: datetime = field(default_factory=utc_now)
     started: float = field(default_factory=time.monotonic)
     timers: dict[str, float] = field(default_factory=dict)
     listen: act.Listen | None = None
