@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ivr.callback_jobs import CallbackJobs, LoggingOutboundCaller
-from ivr.calls import CallServices
+from ivr.calls import CallRunner, CallServices
 from ivr.clock import utc_now
 from ivr.config import Settings
 from ivr.jobs import GiveUp, sms_handlers
@@ -113,6 +113,15 @@ def recognizer_for(
         noisy_confidence=(settings.reject_threshold + settings.confirm_threshold) / 2,
     )
     return (live if live is not None else live_recognizers()).admit(recognizer)
+
+
+def call_recognizer(runner: CallRunner, language: str, rate: int) -> VoskRecognizer | None:
+    """The process's recogniser for a call (the channels' `RecognizerFactory`); None when
+    the language is keypad-only or the process is at its limit of live recognisers."""
+    try:
+        return recognizer_for(runner.loaded.flow, language, rate)
+    except ModelError:
+        return None
 
 
 def sms_job_handlers(

@@ -213,6 +213,7 @@ class CallRunner:
                     )
                 if node is not None:
                     calls.set_current_node(db, self.call_id, node)
+                    calls.set_language(db, self.call_id, self.session.chosen_language)
                 if ended_at is not None:
                     self._finish(db, ended_at)
         except SQLAlchemyError:

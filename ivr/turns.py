@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 INPUT_EVENTS = ("DigitsPressed", "SpeechRecognized", "NoSpeech", "TimerExpired")
+HIDDEN = "•"
 
 
 class StoredRow(Protocol):
@@ -77,13 +78,25 @@ def _is_input(row: StoredRow) -> bool:
 def _turn(node: str, row: StoredRow) -> Turn:
     stored = row.stored_at
     if row.type == "DigitsPressed":
-        digits = str(row.payload.get("digits"))
+        digits = shown_input(row.type, row.payload)
         return Turn(node, row.at, "keys", digits, None, stored_at=stored)
     if row.type == "SpeechRecognized":
         confidence = row.payload.get("confidence")
-        text = str(row.payload.get("text"))
+        text = shown_input(row.type, row.payload)
         return Turn(node, row.at, "speech", text, confidence, stored_at=stored)
     return Turn(node, row.at, "silence", None, None, stored_at=stored)
+
+
+def shown_input(type_name: str, payload: dict[str, Any]) -> str:
+    """The keys or words of a stored DigitsPressed or SpeechRecognized as a person may read
+    them: a PIN stored redacted (`masked`, its digits zeros so the call replays) shows as
+    dots, never as zeros the caller seems to have typed."""
+    value = str(payload.get("digits" if type_name == "DigitsPressed" else "text", ""))
+    if not payload.get("masked"):
+        return value
+    if type_name == "DigitsPressed":
+        return value.replace("0", HIDDEN)
+    return HIDDEN * max(1, len(value))
 
 
 def _settle(turn: Turn, owner: str, say: dict[str, Any] | None = None) -> None:

@@ -25,10 +25,12 @@ from flask import Blueprint, abort, request
 from flask_login import current_user
 
 from ivr import app_context
+from ivr.bootstrap import call_recognizer
+from ivr.channels.stream import StreamCall
 from ivr.engine import events as ev
 from ivr.recordings import LocalRecordingStore
 from webhooks import websocket
-from webhooks.streams import StreamCall, call_recognizer, serve
+from webhooks.streams import serve
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("phone_stream", __name__)

@@ -5,7 +5,8 @@ our pre-rendered files (`prompt_files`); one the cache lacks is said by Twilio (
 Each answer of Twilio becomes engine events, and the engine's line actions become the next
 TwiML document; the dialog stays in the engine:
 - keys → DigitsPressed (an entry of several keys ends with the Gather: `#`, enough keys or
-  Twilio's timeout, so a short one is closed with `#`); SpeechResult and Confidence →
+  Twilio's timeout, so a short one is closed with `#`; a digits entry's Gather leaves room
+  for the `#` the prompt asks after it); SpeechResult and Confidence →
   SpeechRecognized; then the turn's prompts are over (PromptFinished with the last Say's
   mark, which rides in the action URL that Twilio signs).
 - nothing (Twilio's timeout): the prompts were heard, and the timer the engine then started
@@ -156,17 +157,26 @@ def render(actions: list[act.Action], flow: Flow, urls: Urls, prompts: PromptSou
         case act.Listen():
             query = urlencode({"mark": mark, "digits": last.max_digits})
             phrases = [p for group in last.intents.values() for p in group]
+            entry = _terminated(last)
             options = twiml.GatherOptions(
                 action=f"{urls.gather}?{query}",
                 timeout=max(1, math.ceil(flow.settings.no_input_seconds)),
-                num_digits=last.max_digits,
-                finish_on_key="#" if last.max_digits > 1 else "",
+                num_digits=last.max_digits + 1 if entry else last.max_digits,
+                finish_on_key="#" if entry else "",
                 hints=phrases,
                 keys_only=last.secret,
                 interruptible=last.barge_in,
             )
             return twiml.gather(spoken, options)
     return None
+
+
+def _terminated(listen: act.Listen) -> bool:
+    """A digits entry (no intents: free digits) the prompt closes with `#` ("… then hash"):
+    its Gather takes one key more than the entry, so the `#` after a full entry ends it
+    (Twilio posts the digits without it) instead of reaching the next verb (it would end a
+    `<Record>` at once)."""
+    return not listen.intents and "#" in listen.keys and listen.max_digits > 0
 
 
 def spoken_of(says: list[act.Say], flow: Flow, prompts: PromptSource) -> twiml.Spoken:

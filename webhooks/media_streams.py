@@ -140,6 +140,9 @@ class StreamDecoder:
             return StreamError(f"unknown event {kind!r}")
         if self.started is None:
             return StreamError(f"{kind!r} before start")
+        sid = message.get("streamSid")
+        if sid is not None and sid != self.started.stream_sid:
+            return StreamError(f"{kind!r} of another stream {sid!r}")
         if kind == "media":
             return self._media(message.get("media"))
         if kind == "dtmf":

@@ -27,7 +27,6 @@ blueprint = Blueprint("twilio_sms", __name__)
 
 MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-f]{32}$")
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
-STATUS_PATH = "/twilio/sms-status"
 
 
 def _form(name: str) -> str:

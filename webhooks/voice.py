@@ -31,7 +31,9 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from ivr import app_context
+from ivr.bootstrap import call_recognizer
 from ivr.calls import CallRunner, CallServices
+from ivr.channels.stream import StreamCall
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.recordings import LocalRecordingStore
@@ -42,7 +44,7 @@ from webhooks import gather, prompt_files, twiml, websocket
 from webhooks.line_actions import to_records
 from webhooks.recordings import start_call_recording
 from webhooks.signatures import twilio_signed
-from webhooks.streams import StreamCall, call_recognizer, serve
+from webhooks.streams import serve
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("twilio", __name__)
@@ -133,10 +135,7 @@ def next_step() -> Response:
     runner = _resume(sid)
     if runner.session.ended:
         return _xml(twiml.hang_up())
-    with app_context.services().database.session() as db:
-        rows = stored_calls.call_events(db, sid)
-        last = rows[-1] if rows else None
-        transfer = act.Transfer(**last.payload) if last and last.type == "Transfer" else None
+    transfer = runner.session.pending_transfer
     return _answer(runner, [transfer] if transfer is not None else [])
 
 
@@ -208,16 +207,15 @@ def whisper() -> Response:
 @twilio_signed
 def status() -> Response:
     sid = _call_sid()
-    try:
-        sequence = int(_form("SequenceNumber") or "0")
-    except ValueError:
-        abort(400, description="bad SequenceNumber")
+    sequence = _form("SequenceNumber") or "0"
+    if not re.fullmatch("[0-9]{1,10}", sequence) or int(sequence) >= 2**31:
+        abort(400, description="bad SequenceNumber")  # a count from 0, kept as a 32-bit int
     call_status = _form("CallStatus")
     if call_status not in twilio_store.STATUS_ORDER:
         abort(400, description="unknown CallStatus")
     services = app_context.services()
     with services.database.session() as db:
-        twilio_store.record_status(db, sid, sequence, call_status, app_context.current_time())
+        twilio_store.record_status(db, sid, int(sequence), call_status, app_context.current_time())
     if call_status in twilio_store.FINAL_STATUSES:
         _caller_gone(services, sid)
     return Response(status=204)

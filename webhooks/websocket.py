@@ -81,6 +81,10 @@ class WebSocket:
                 self._close(self._failure)
         return self._messages.popleft() if self._messages else None
 
+    def idle(self, seconds: float) -> None:
+        """From now on, a peer silent for `seconds` is gone."""
+        self._sock.settimeout(seconds)
+
     def send(self, message: Message) -> None:
         """Send one message (text for str); ConnectionClosed when the peer is gone."""
         if not self.open:

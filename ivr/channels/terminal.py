@@ -4,10 +4,16 @@ Inputs follow DESIGN §10: `keys:12#`, `say:text`, `wav:PATH`, `silence`; a bare
 only digits, `*` and `#` is keys, other bare text is speech, an empty value is silence.
 `transfer:answered|no-answer|busy|failed` says how a transfer ends (answered by default).
 
-A call placed at a chosen time (`ivr call --at`) runs on simulated time: each input takes
-two seconds and silence lasts as long as the timer that is running, so the call runs at once
-and the same inputs always give the same call; what it queues (the SMS copy) is due at that
-simulated time. Otherwise the call runs on the real clock, at the caller's own pace.
+The line is the one every channel shares (`ivr.channels.line`); the terminal is its phone:
+keys go one at a time, as a phone sends them (`keys:3#` is a 3, then a #); a prompt has
+"played" the moment it is printed, except the recording notice, which cannot be barged in:
+it is playing until the next line, which is taken while it plays when it means something
+there (a decline), else after it. Silence lasts until the running timer expires.
+
+A call placed at a chosen time (`ivr call --at`) runs on simulated time: a key takes half a
+second, a word 0.4 s, so the call runs at once and the same inputs always give the same
+call; what it queues (the SMS copy) is due at that simulated time. Otherwise the call runs
+on the real clock, at the caller's own pace.
 """
 
 from __future__ import annotations
@@ -19,12 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from ivr.calls import CallRunner, CallServices, Observer
+from ivr.channels import line as ln
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.engine.ports import Recognizer, RecordingStore
 
-SECONDS_PER_INPUT = 2.0
+SECONDS_PER_KEY = 0.5
 SECONDS_PER_WORD = 0.4
+SILENCE_SECONDS = 2.0
+"""Silence when no timer runs (the call waits on nothing the caller could end)."""
 SPEECH_CHUNK_SECONDS = 0.1
 PHONE_LINE_RATE = 8000
 TRANSFER_RESULTS = ("answered", "no-answer", "busy", "failed")
@@ -66,19 +75,15 @@ class TerminalCall:
     show: Callable[[act.Action], None]
     now: datetime
     simulated: bool = False
-    runner: CallRunner | None = None
-    timers: dict[str, float] = field(default_factory=dict)
-    waiting_for: str = "input"
-    """input, recording or transfer: what the next line answers."""
     speech: Callable[[str], Recognizer] | None = None
     """The recogniser for a language (raises InputError when it has no model)."""
     read_audio: Callable[[Path], bytes] | None = None
     """A WAV file as 8 kHz 16-bit mono PCM (raises InputError when it cannot be used)."""
-    listen: act.Listen | None = None
-    unheard: str | None = None
-    """The mark of a prompt that cannot be barged in (the recording notice): it is "playing"
-    until the next line, which is taken while it plays when it means something there (a
-    decline), else after it."""
+    runner: CallRunner | None = None
+    line: ln.Line | None = None
+    held: list[str] = field(default_factory=list)
+    """Marks of the notice, which cannot be barged in: still playing until the next input."""
+    transferring: bool = False
 
     def start(
         self, *, caller: str | None, language: str | None, observe: Observer | None = None
@@ -91,7 +96,17 @@ class TerminalCall:
             language=language,
             observe=observe,
         )
-        self._carry_out(actions)
+        self.line = ln.Line(
+            feed=self.runner.feed,
+            rate=PHONE_LINE_RATE,
+            started_at=self.now,
+            prompt_audio=lambda say: b"",
+            recognizer_for=lambda language: None,  # typed speech; a WAV has its own (`_speak`)
+            keep_recording=lambda pcm: None,
+            observe=self.show,
+        )
+        self.line.carry_out(actions)
+        self._play()
 
     def summary(self) -> dict[str, Any]:
         assert self.runner is not None
@@ -101,134 +116,149 @@ class TerminalCall:
     def ended(self) -> bool:
         return self.runner is not None and self.runner.session.ended
 
-    def answer(self, line: Input) -> None:
+    def answer(self, given: Input) -> None:
         """What the caller does next."""
-        if self.unheard is not None:
-            return self._during_prompt(line)
-        if self.waiting_for == "transfer":
-            result = line.value if line.kind == "transfer" else "answered"
-            return self._send(ev.TransferFinished(at=self._tick(), result=result))  # type: ignore[arg-type]
-        if self.waiting_for == "recording":
-            return self._send(self._recording(line))
-        match line.kind:
-            case "keys":
-                self._send(ev.DigitsPressed(at=self._tick(), digits=line.value))
-            case "say":
-                self._send(ev.SpeechRecognized(at=self._tick(), text=line.value))
-            case "silence":
-                self._silence()
-            case "wav":
-                self._speak(Path(line.value))
-            case "transfer":
-                raise InputError("no transfer is under way")
+        line = self._line()
+        self._catch_up()
+        if self.transferring:
+            result = given.value if given.kind == "transfer" else "answered"
+            self.transferring = False
+            line.transfer_finished(result)  # type: ignore[arg-type]
+        elif line.recording is not None:
+            self._record(given)
+        elif given.kind == "transfer":
+            raise InputError("no transfer is under way")
+        elif given.kind == "silence":
+            self._heard_all()
+            due = line.next_timer()
+            line.elapse(SILENCE_SECONDS if due is None else due - line.elapsed)
+        else:
+            self._during_notice(given.kind, lambda: self._act(given))
+        self._play()
 
-    def _during_prompt(self, line: Input) -> None:
-        assert self.runner is not None and self.unheard is not None
-        mark, self.unheard = self.unheard, None
-        if line.kind in ("keys", "say"):
-            event: ev.Event = (
-                ev.DigitsPressed(at=self._tick(), digits=line.value)
-                if line.kind == "keys"
-                else ev.SpeechRecognized(at=self._tick(), text=line.value)
-            )
-            taken = self.runner.feed(event)
-            if taken:
-                return self._carry_out(taken)
-        self._send(ev.PromptFinished(at=self.now, mark=mark))
-        self.answer(line)
+    def wait(self, seconds: float) -> None:
+        """The caller stays silent for `seconds` of line time, hearing any notice through."""
+        self._heard_all()
+        self._line().elapse(seconds)
+        self._play()
 
     def hang_up(self) -> None:
         """The caller is done; a transfer still ringing counts as answered."""
-        if not self.ended and self.waiting_for == "transfer":
-            self._send(ev.TransferFinished(at=self._tick(), result="answered"))
-        if not self.ended:
-            self._send(ev.CallerHungUp(at=self._tick()))
+        line = self._line()
+        self._catch_up()
+        if self.transferring:
+            self.transferring = False
+            line.transfer_finished("answered")
+        line.hung_up()
 
-    def _recording(self, line: Input) -> ev.Event:
-        assert self.runner is not None
-        if line.kind == "wav":
-            path = Path(line.value)
-            if not path.is_file():
-                raise InputError(f"no such WAV file: {path}")
-            stored = self.recordings.save_wav(
-                self.runner.call_id, "description", path.read_bytes(), self.now
-            )
-            return ev.RecordingFinished(
-                at=self._tick(stored.seconds), recording_id=stored.id, seconds=stored.seconds
-            )
-        if line.kind == "say":
-            seconds = SECONDS_PER_WORD * len(line.value.split())
-            return ev.RecordingFinished(
-                at=self._tick(seconds), recording_id=None, seconds=seconds, transcript=line.value
-            )
-        return ev.RecordingFinished(at=self._tick(5), recording_id=None, seconds=0.0)
+    def _line(self) -> ln.Line:
+        assert self.line is not None, "the call has not started"
+        return self.line
+
+    def _act(self, given: Input) -> None:
+        line = self._line()
+        match given.kind:
+            case "keys":
+                for key in given.value:
+                    line.key(key)
+                    self._elapse(SECONDS_PER_KEY)
+            case "say":
+                self._elapse(SECONDS_PER_WORD * len(given.value.split()))
+                line.said(given.value)
+            case "wav":
+                self._speak(Path(given.value))
+
+    def _during_notice(self, kind: str, act_out: Callable[[], None]) -> None:
+        """Keys or words while the notice plays are taken there when they mean something (the
+        line flushed the notice for a new prompt); otherwise they come after the notice."""
+        if self.held:
+            if kind in ("keys", "say"):
+                act_out()
+                if not self._line().marks:
+                    self.held = []
+                    return
+            self._heard_all()
+        act_out()
+
+    def _heard_all(self) -> None:
+        """The notice still playing has been heard to its end."""
+        held, self.held = self.held, []
+        for mark in held:
+            self._line().played(mark)
+        self._play()
+
+    def _play(self) -> None:
+        """Carry out what the line asks: print (via `show`) and "play" at once."""
+        line = self._line()
+        while commands := line.take():
+            for command in commands:
+                match command:
+                    case ln.Play(mark=mark) if line.listen is not None and not line.listen.barge_in:
+                        self.held.append(mark)
+                    case ln.Play(mark=mark):
+                        line.played(mark)
+                    case ln.Connect():
+                        self.transferring = True
+
+    def _record(self, given: Input) -> None:
+        """A description: typed (its transcript), a WAV file, a key, or silence."""
+        line, runner = self._line(), self.runner
+        assert runner is not None
+        match given.kind:
+            case "wav":
+                path = Path(given.value)
+                if not path.is_file():
+                    raise InputError(f"no such WAV file: {path}")
+                stored = self.recordings.save_wav(
+                    runner.call_id, "description", path.read_bytes(), line.now
+                )
+                self._elapse(stored.seconds)
+                line.recorded(stored.id, stored.seconds)
+            case "say":
+                seconds = SECONDS_PER_WORD * len(given.value.split())
+                self._elapse(seconds)
+                line.recorded(None, seconds, transcript=given.value)
+            case "keys":
+                line.key(given.value[0])
+            case _:
+                self._elapse(SILENCE_SECONDS)
+                line.recorded(None, 0.0)
 
     def _speak(self, path: Path) -> None:
         """Feed a WAV through a recogniser of its own as the caller's speech, until it
         answers; the recogniser is closed after the turn."""
-        if self.speech is None or self.read_audio is None or self.listen is None:
+        listen = self._line().listen
+        if self.speech is None or self.read_audio is None or listen is None:
             raise InputError("a WAV as speech needs a recogniser (the call is not listening)")
         pcm = self.read_audio(path)
-        recognizer = self.speech(self.listen.language)
+        recognizer = self.speech(listen.language)
         try:
-            self._recognise(recognizer, self.listen, pcm)
+            self._recognise(recognizer, listen, pcm)
         finally:
             recognizer.close()
 
     def _recognise(self, recognizer: Recognizer, listen: act.Listen, pcm: bytes) -> None:
+        line = self._line()
         recognizer.listen(listen)
         chunk = int(SPEECH_CHUNK_SECONDS * PHONE_LINE_RATE) * 2
         for offset in range(0, len(pcm), chunk):
-            at = self._tick(SPEECH_CHUNK_SECONDS)
-            events = recognizer.accept(pcm[offset : offset + chunk], at)
-            if events:
-                for event in events:
-                    self._send(event)
-                if not isinstance(events[-1], ev.SpeechStarted):
-                    return
-        for event in recognizer.finish(self._tick(0)):
-            self._send(event)
+            self._elapse(SPEECH_CHUNK_SECONDS)
+            events = recognizer.accept(pcm[offset : offset + chunk], line.now)
+            for event in events:
+                line.recognised(event)
+            if events and not isinstance(events[-1], ev.SpeechStarted):
+                return
+        for event in recognizer.finish(line.now):
+            line.recognised(event)
 
-    def _silence(self) -> None:
-        name = "inter_digit" if "inter_digit" in self.timers else next(iter(self.timers), None)
-        if name is None:
-            self._send(ev.NoSpeech(at=self._tick()))
-            return
-        self._send(ev.TimerExpired(at=self._tick(self.timers.pop(name)), name=name))
-
-    def _tick(self, seconds: float = SECONDS_PER_INPUT) -> datetime:
+    def _elapse(self, seconds: float) -> None:
+        """The caller's input takes line time: simulated, or the real clock's."""
         if self.simulated:
-            self.now += timedelta(seconds=seconds)
-        else:
-            self.now = max(self.now, datetime.now(UTC))
-        return self.now
+            self._line().elapse(seconds)
 
-    def _send(self, event: ev.Event) -> None:
-        assert self.runner is not None
-        self._carry_out(self.runner.feed(event))
-
-    def _carry_out(self, actions: list[act.Action]) -> None:
-        assert self.runner is not None
-        for index, action in enumerate(actions):
-            self.show(action)
-            match action:
-                case act.Say() if any(
-                    isinstance(a, act.Listen) and not a.barge_in for a in actions[index + 1 :]
-                ):
-                    self.unheard = action.mark
-                case act.Say():
-                    # The terminal "plays" a prompt the moment it prints it.
-                    self._carry_out(
-                        self.runner.feed(ev.PromptFinished(at=self.now, mark=action.mark))
-                    )
-                case act.StartTimer():
-                    self.timers[action.name] = action.seconds
-                case act.CancelTimer():
-                    self.timers.pop(action.name, None)
-                case act.Listen():
-                    self.waiting_for = "input"
-                    self.listen = action
-                case act.Record():
-                    self.waiting_for = "recording"
-                case act.Transfer():
-                    self.waiting_for = "transfer"
+    def _catch_up(self) -> None:
+        """On the real clock, the line's time is now, however long the caller took (its
+        timers only run in the silences the caller types)."""
+        line = self._line()
+        if not self.simulated:
+            line.started_at += max(datetime.now(UTC) - line.now, timedelta(0))

@@ -135,7 +135,6 @@ class ScheduleCallback(Action):
     department: str
     language: str
     requested_at: datetime
-    window_hours: int
     slot_minutes: int
     ticket_ref: str | None = None
     callback_id: int | None = None

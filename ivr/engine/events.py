@@ -7,11 +7,14 @@ the stored events alone. Every event carries its time (UTC); the engine never re
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 
 TransferResult = Literal["answered", "no-answer", "busy", "failed"]
+ASCII_DIGIT = re.compile("[0-9]")
+"""The digits the engine reads in keys and speech; `str.isdigit` would also take "²"."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +43,8 @@ class CallStarted(Event):
 @dataclass(frozen=True, kw_only=True)
 class DigitsPressed(Event):
     digits: str
+    masked: bool = False
+    """Stored redacted: each digit keyed is a 0 here (a PIN entry)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -47,7 +52,9 @@ class DigitsPressed(Event):
             raise ValueError(f"not DTMF keys: {self.digits!r}")
 
     def redacted(self) -> DigitsPressed:
-        return replace(self, digits="*" * len(self.digits))
+        """Every digit a 0, `*` and `#` kept: a PIN entry replays alike (only how many digits
+        were keyed, and where `*` or `#` came, matter to it) without the PIN."""
+        return replace(self, digits=ASCII_DIGIT.sub("0", self.digits), masked=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,9 +67,14 @@ class SpeechRecognized(Event):
     text: str
     confidence: float = 1.0
     alternatives: tuple[tuple[str, float], ...] = field(default=())
+    masked: bool = False
+    """Stored redacted: the text is only a 0 for each digit that was said (a spoken PIN)."""
 
     def redacted(self) -> SpeechRecognized:
-        return replace(self, text="[redacted]", alternatives=())
+        """A 0 for each ASCII digit said, the words gone: a PIN prompt reads only the digits,
+        so the call replays alike (same count, same confidence) without the PIN."""
+        zeros = "0" * len(ASCII_DIGIT.findall(self.text))
+        return replace(self, text=zeros, alternatives=(), masked=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,11 +102,6 @@ class TimerExpired(Event):
 @dataclass(frozen=True, kw_only=True)
 class TransferFinished(Event):
     result: TransferResult
-
-
-@dataclass(frozen=True, kw_only=True)
-class OutboundAnswered(Event):
-    """An outbound call (a callback) was answered."""
 
 
 @dataclass(frozen=True, kw_only=True)

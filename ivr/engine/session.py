@@ -40,7 +40,6 @@ raise ProtocolError; a caller's misbehaviour never raises.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,6 +48,7 @@ from zoneinfo import ZoneInfo
 
 from ivr.engine import actions as act
 from ivr.engine import events as ev
+from ivr.engine.events import ASCII_DIGIT
 from ivr.engine.ports import IntentMatcher
 from ivr.engine.render import digits, fill, sms_slot, spoken_date, spoken_slot
 from menus.schema import (
@@ -70,8 +70,6 @@ from menus.schema import (
 from routing.departments import deadline_days, department_for_category, transfer_target
 from routing.hours import is_open
 
-ASCII_DIGIT = re.compile("[0-9]")
-"""Digits in recognised text; `str.isdigit` would also take "²", which `int` refuses."""
 NO_INPUT = "no_input"
 INTER_DIGIT = "inter_digit"
 DECLINE_WINDOW = "decline_window"
@@ -126,7 +124,8 @@ class _State:
     status_ref: str | None = None
     asking_pin: bool = False
     waiting: str | None = None
-    transferring: bool = False
+    transfer: act.Transfer | None = None
+    """The transfer asked of the channel and not finished yet."""
     ended_by: str | None = None
     guess: _Guess | None = None
     """Speech heard with medium confidence, while the caller is asked whether it was meant."""
@@ -157,7 +156,6 @@ class CallSession:
             ev.RecordingFinished: self._on_recording,
             ev.TimerExpired: self._on_timer,
             ev.TransferFinished: self._on_transfer_finished,
-            ev.OutboundAnswered: lambda e: [],
             ev.CallerHungUp: self._on_hang_up,
             ev.TicketCreated: self._on_ticket_created,
             ev.TicketLookedUp: self._on_ticket_looked_up,
@@ -174,6 +172,14 @@ class CallSession:
     @property
     def language(self) -> str:
         return self._s.language or self.flow.default_language
+
+    @property
+    def chosen_language(self) -> str | None:
+        """The caller's language once it is settled (given ahead, chosen on the line, or the
+        flow's only one); None while a language menu may still change it."""
+        if self._s.language is not None or len(self.flow.languages) > 1:
+            return self._s.language
+        return self.flow.default_language
 
     @property
     def slots(self) -> Mapping[str, str]:
@@ -194,8 +200,16 @@ class CallSession:
 
     @property
     def collecting_secret(self) -> bool:
-        """True while the caller is keying a PIN: the next input must be stored redacted."""
-        return self._s.asking_pin and self._s.listening
+        """True while the caller is keying a PIN: the next input must be stored redacted. Not
+        while asked "did you mean …?" about it: a yes or no must replay as it was."""
+        s = self._s
+        return s.asking_pin and s.listening and s.guess is None
+
+    @property
+    def pending_transfer(self) -> act.Transfer | None:
+        """The transfer the channel must carry out (once its prompt has played): a channel
+        that left the call meanwhile (a Twilio stream) learns from this what comes next."""
+        return None if self.ended else self._s.transfer
 
     @property
     def department(self) -> str | None:
@@ -842,7 +856,6 @@ class CallSession:
             department=department,
             language=self.language,
             requested_at=at,
-            window_hours=settings.callback_window_hours,
             slot_minutes=settings.callback_slot_minutes,
             ticket_ref=s.ticket_refs[-1] if s.ticket_refs else s.granted_ref,
             callback_id=callback_id,
@@ -952,18 +965,15 @@ class CallSession:
         target = transfer_target(self.flow, node.department)
         if target is None or not is_open(self.flow, node.department, at):
             return self._enter(node.after_hours, at)
-        s.transferring = True
-        return [
-            self._say(name, node.prompt),
-            act.Transfer(target=target, department=node.department),
-        ]
+        s.transfer = act.Transfer(target=target, department=node.department)
+        return [self._say(name, node.prompt), s.transfer]
 
     def _on_transfer_finished(self, e: ev.TransferFinished) -> list[act.Action]:
         s = self._s
         node = self._current()
-        if not s.transferring or not isinstance(node, TransferNode):
+        if s.transfer is None or not isinstance(node, TransferNode):
             return []
-        s.transferring = False
+        s.transfer = None
         if e.result == "answered":
             s.outcomes.append("transferred")
             s.ended_by = "transfer"
@@ -979,5 +989,5 @@ class CallSession:
             s.outcomes.append("draft")
         if s.offer_id is not None and s.waiting != "callback":  # hung up at the offer
             actions += self._callback_sms()
-        s.ended_by = "caller"
+        s.ended_by, s.transfer = "caller", None
         return actions

@@ -86,6 +86,12 @@ def set_current_node(session: Session, call_id: str, node: str) -> None:
     _call(session, call_id).current_node = node
 
 
+def set_language(session: Session, call_id: str, language: str | None) -> None:
+    """Keep the caller's language once it is known (chosen on the line, after the start)."""
+    if language is not None:
+        _call(session, call_id).language = language
+
+
 def finish_call(
     session: Session,
     *,

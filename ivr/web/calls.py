@@ -20,7 +20,7 @@ from sqlalchemy import select
 from ivr.app_context import services, settings
 from ivr.storage.calls import call_events
 from ivr.storage.models import Call, Callback, Recording, Ticket
-from ivr.turns import turns
+from ivr.turns import shown_input, turns
 from ivr.web.access import flow, may_see, record, visible, zone
 from ivr.web.callfilter import PAGE_SIZE, CallFilter, before, cursor_of, intent_choices
 from ivr.web.export import csv_download
@@ -113,6 +113,7 @@ def detail(call_id: str) -> Any:
         call=call,
         events=events,
         turns=turns(events),
+        shown_input=shown_input,
         route=_route(events),
         recordings=recordings,
         ticket=ticket,

@@ -19,6 +19,7 @@ from ivr.app_context import current_time, services
 from ivr.calls import CallRunner
 from ivr.storage import twilio as stream_tokens
 from ivr.storage.models import Call, CallEvent
+from ivr.turns import shown_input
 from ivr.web.access import record
 from webhooks.browser_stream import ENCODING, SAMPLE_RATE
 from webhooks.line_actions import to_records
@@ -85,9 +86,10 @@ def _line(row: CallEvent) -> dict[str, Any] | None:
         case "action", "HangUp":
             return {"who": "ivr", "text": "(hung up)"}
         case "event", "DigitsPressed":
-            return {"who": "you", "text": f"keys {p.get('digits')}"}
+            return {"who": "you", "text": f"keys {shown_input(row.type, p)}"}
         case "event", "SpeechRecognized":
-            return {"who": "you", "text": p.get("text", ""), "confidence": p.get("confidence")}
+            text = shown_input(row.type, p)
+            return {"who": "you", "text": text, "confidence": p.get("confidence")}
         case "event", "NoSpeech":
             return {"who": "you", "text": "(not understood)"}
         case "event", "RecordingFinished":

@@ -37,10 +37,16 @@ def services(database, flow_file) -> CallServices:
 class Line:
     """Drives a runner the way a channel does: prompts heard at once, keys, recordings."""
 
-    def __init__(self, services: CallServices, caller: str | None = OWNER, at: datetime = TUESDAY):
+    def __init__(
+        self,
+        services: CallServices,
+        caller: str | None = OWNER,
+        at: datetime = TUESDAY,
+        language: str | None = "en",
+    ):
         self.at = at
         self.runner, self.actions = CallRunner.start(
-            services, caller=caller, channel="test", at=at, language="en"
+            services, caller=caller, channel="test", at=at, language=language
         )
         self._hear()
 
@@ -115,6 +121,34 @@ def test_no_pin_is_ever_stored_in_the_calls_events(services, database):
         payloads = " ".join(str(r.payload) for r in session.scalars(select(CallEvent)).all())
     assert pin not in payloads.replace(" ", "").replace(",", "")
     assert " ".join(pin) not in payloads
+
+
+def test_a_call_where_a_pin_was_keyed_is_rebuilt_from_its_events(services, database):
+    readback = report(Line(services))
+    pin = readback.split("Its PIN is ")[1].split(".")[0].replace(" ", "")
+    wrong = "0000" if pin != "0000" else "1111"
+    stranger = Line(services, caller="+40733000000")
+    for keys in ("2", "26000001", wrong, pin[:2], pin[2:]):
+        stranger.keys(keys)
+    assert any("is registered" in t for t in stranger.said())
+    resumed = CallRunner.resume(services, stranger.runner.call_id)
+    assert resumed.session.node == stranger.runner.session.node
+    assert resumed.session.outcome == stranger.runner.session.outcome == "status"
+    with database.session() as session:
+        rows = session.scalars(
+            select(CallEvent).where(CallEvent.call_id == stranger.runner.call_id)
+        ).all()
+    keyed = [r.payload for r in rows if r.type == "DigitsPressed"]
+    assert [k["digits"] for k in keyed] == ["2", "26000001", "0000", "00", "00"]
+    assert [k["masked"] for k in keyed] == [False, False, True, True, True]
+
+
+def test_the_language_chosen_on_the_line_is_stored_with_the_call(services, database):
+    line = Line(services, caller=None, language=None)
+    assert line.runner.session.node == "language"
+    line.keys("1")
+    with database.session() as session:
+        assert session.get(Call, line.runner.call_id).language == "ro"
 
 
 def test_a_call_is_rebuilt_from_its_events_by_another_process(services, database, flow_file):

@@ -242,18 +242,36 @@ def test_transfer_in_office_hours_and_after_hours():
     assert "Urban planning office is closed" in christmas.texts()[0]
 
 
+def test_a_transfer_is_pending_from_its_action_until_it_ends_also_when_replayed():
+    phone = Phone().press("4").press("1")
+    urbanism = act.Transfer(target="+40264000110", department="urbanism")
+    assert phone.session.pending_transfer == urbanism
+    assert phone.fork().session.pending_transfer == urbanism
+    assert phone.transfer_result("no-answer").session.pending_transfer is None
+    assert Phone().press("4").press("1").hang_up().session.pending_transfer is None
+    assert Phone().press("4").session.pending_transfer is None
+
+
+def test_a_busy_line_is_not_announced_as_nobody_answered():
+    phone = Phone().press("4").press("1").transfer_result("busy")
+    assert phone.prompts() == ["no_answer.prompt"]
+    assert "answered" not in phone.texts()[0] and "Urban planning" in phone.texts()[0]
+
+
 def test_after_hours_message_becomes_a_ticket_for_that_department():
     phone = Phone(at=local("2026-11-28T18:00")).press("4").press("2").press("2")
     phone.record(12, "please call me about my tax bill")
     [ticket] = phone.of(act.CreateTicket)
     assert (ticket.kind, ticket.department, ticket.category) == ("message", "taxes", None)
     assert phone.session.outcome == "message"
+    [sms] = phone.of(act.QueueSms)
+    assert sms.template == "sms_ticket" and "()" not in sms.text and "26-000001" in sms.text
 
 
 def test_callback_is_booked_and_confirmed_by_sms():
     phone = Phone().press("3").press("2")
     [booking] = phone.of(act.ScheduleCallback)
-    assert (booking.department, booking.window_hours, booking.caller) == ("taxes", 48, CALLER)
+    assert (booking.department, booking.caller) == ("taxes", CALLER)
     assert "Wednesday 25 November, 09:00" in phone.texts()[1]
     [sms] = phone.of(act.QueueSms)
     assert sms.template == "sms_callback" and "Local taxes" in sms.text

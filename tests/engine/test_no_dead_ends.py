@@ -47,7 +47,7 @@ class Caller(RuleBasedStateMachine):
 
     def _with_human(self) -> bool:
         assert self.phone is not None
-        return self.phone.session._s.transferring
+        return self.phone.session.pending_transfer is not None
 
     @precondition(_live)
     @rule(keys=st.text(alphabet="0123456789*#", min_size=1, max_size=9))

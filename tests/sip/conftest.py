@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from line_flow import PROMPT_RATE, open_flow_text
 from sip_rig import Kamailio, node_settings, running_kamailio, running_node
 
 from ivr.channels.sip.node import SipNode
@@ -15,36 +16,11 @@ from menus.loader import load_flow
 from speech.prompts import build
 from speech.synthesis import Synthesizer
 
-KOREAN_FLOW = Path(__file__).parents[1] / "flows" / "korean.yaml"
-PROMPT_RATE = 300
-"""Words per minute: faster than the default, so that real-time calls stay short."""
-STATUS_NODE = {
-    "type": "status",
-    "prompt": {"ko": "신고 번호 8자리를 누르고 우물 정자를 누르세요."},
-    "ask_pin": {"ko": "비밀번호 4자리를 누르세요."},
-    "not_found": {"ko": "그 번호의 신고가 없습니다."},
-    "wrong_pin": {"ko": "비밀번호가 틀렸습니다."},
-    "locked": {"ko": "시도가 너무 많습니다."},
-    "result": {"ko": "신고 {ref} 는 {status} 입니다. 기한은 {deadline} 입니다."},
-    "next": "goodbye",
-}
-
 
 def sip_flow_text() -> str:
-    """The Korean test flow, open every day (so a transfer is always tried) and with
-    "3" for a ticket's status."""
-    flow = yaml.safe_load(KOREAN_FLOW.read_text())
-    every_day = ["00:00-23:59"]
-    flow["schedules"]["office"] = {
-        "weekly": {day: every_day for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
-        "public_holidays": False,
-    }
-    flow["nodes"]["main"]["intents"]["status"] = {
-        "keys": "3",
-        "phrases": {"ko": ["상태"]},
-        "goto": "status",
-    }
-    flow["nodes"]["status"] = STATUS_NODE
+    """The open Korean flow, with the no-input time the SIP tests were timed with."""
+    flow = yaml.safe_load(open_flow_text())
+    del flow["settings"]["no_input_seconds"]
     return yaml.safe_dump(flow, allow_unicode=True, sort_keys=False)
 
 

@@ -143,7 +143,10 @@ def test_a_report_filed_from_the_browser_phone(
             stored = data_dir / "recordings" / description.path
 
     assert isinstance(shown["receivedSamples"], int) and shown["receivedSamples"] > 5 * RATE
-    assert shown["playedSamples"] == shown["receivedSamples"]  # every prompt played out
+    # keys pressed as soon as a question starts cut it: the rest of its audio is cleared
+    assert isinstance(shown["cleared"], int) and shown["cleared"] >= 1
+    assert isinstance(shown["playedSamples"], int)
+    assert 2 * RATE < shown["playedSamples"] < shown["receivedSamples"]
     assert isinstance(shown["receivedPeak"], float) and shown["receivedPeak"] > 0.05  # speech
     assert isinstance(shown["marks"], int) and shown["marks"] >= len(KEYS) + 3
     assert (

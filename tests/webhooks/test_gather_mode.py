@@ -4,6 +4,7 @@ back as XML. The same engine as a Media Stream call; Twilio keeps the time."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -53,6 +54,34 @@ def test_a_call_is_driven_by_gather_with_twilio_speech_keys_and_a_recording(
     assert call.node() == "report_confirm"
     assert any("구역 3" in text for text in call.said())
     assert "RecordingFinished" in call.stored()
+
+
+def twilio_keys(gather: ET.Element, keys: str) -> tuple[str, str]:
+    """What Twilio posts as Digits when `keys` are pressed one at a time at this Gather, and
+    the keys left for the next verb: it stops at finishOnKey (not posted; "#" unless set) or
+    once it has numDigits keys."""
+    finish, limit = gather.get("finishOnKey", "#"), int(gather.get("numDigits") or 0)
+    taken = ""
+    for i, key in enumerate(keys):
+        if finish and key == finish:
+            return taken, keys[i + 1 :]
+        taken += key
+        if len(taken) == limit:
+            return taken, keys[i + 1 :]
+    return taken, ""
+
+
+def test_digits_then_hash_at_a_one_digit_node_leave_no_key_for_the_recording(
+    app: Flask, twilio: Twilio
+) -> None:
+    call = GatherCall(app, twilio)
+    call.answer()
+    call.answer(Digits="1")
+    assert call.node() == "report_district"
+    digits, left = twilio_keys(call.gather, "3#")
+    assert (digits, left) == ("3", "")
+    call.answer(Digits=digits)
+    assert call.node() == "report_description" and call.root.find("Record") is not None
 
 
 def test_silence_is_no_speech_and_a_low_confidence_is_no_match(app: Flask, twilio: Twilio) -> None:

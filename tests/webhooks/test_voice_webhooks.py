@@ -126,6 +126,43 @@ def test_a_transfer_dials_the_department_then_no_answer_returns_to_the_flow(
     assert prompts[0].startswith("callback.")  # back in the flow: the callback offer
 
 
+def test_a_transfer_dials_when_its_prompts_mark_was_stored_after_it(
+    app: Flask, twilio: Twilio
+) -> None:
+    """Twilio echoes the transfer prompt's mark once it has played, so the PromptFinished is
+    stored after the Transfer action; the stream then ends and /twilio/next must dial."""
+    sid, runner = call_at_main(app, twilio)
+    in_office_hours = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    actions = runner.feed(ev.DigitsPressed(at=in_office_hours, digits="0"))
+    [prompt] = [a for a in actions if isinstance(a, act.Say)]
+    assert runner.feed(ev.PromptFinished(at=in_office_hours, mark=prompt.mark)) == []
+    with app.extensions["civicline"].database.session() as db:
+        assert stored_calls.call_events(db, sid)[-1].type == "PromptFinished"
+    response = twilio.post("/twilio/next", {"CallSid": sid})
+    dial = ET.fromstring(response.data).find("Dial")
+    assert dial is not None, response.data
+    number = dial.find("Number")
+    assert number is not None and number.text == "+35982500100"
+    after = twilio.post("/twilio/dial-result", {"CallSid": sid, "DialCallStatus": "busy"})
+    assert after.status_code == 200 and stream_token(after.data)
+
+
+@pytest.mark.parametrize("sequence", ["9" * 40, "2147483648", "-1", "+1", "1.0", "٣"])
+def test_a_sequence_number_outside_a_32_bit_counter_is_a_clean_400(
+    twilio: Twilio, sequence: str
+) -> None:
+    form = {"CallSid": new_call_sid(), "CallStatus": "ringing", "SequenceNumber": sequence}
+    assert twilio.post("/twilio/status", form).status_code == 400
+
+
+def test_the_largest_sequence_number_is_kept(app: Flask, twilio: Twilio) -> None:
+    sid = new_call_sid()
+    form = {"CallSid": sid, "CallStatus": "ringing", "SequenceNumber": str(2**31 - 1)}
+    assert twilio.post("/twilio/status", form).status_code == 204
+    with app.extensions["civicline"].database.session() as db:
+        assert twilio_store.call_status(db, sid) == "ringing"
+
+
 def started_report(app: Flask, twilio: Twilio) -> str:
     """A call that chose a category (so hanging up leaves a draft) and waits for a district."""
     sid, runner = call_at_main(app, twilio)

@@ -1,21 +1,16 @@
-"""One SIP call through the CallRunner: line events in, the engine's line actions carried out.
+"""One SIP call: pyVoIP's call and our RTP around the line machine (`ivr.channels.line`).
 
 Runs in the call's own thread (pyVoIP's per-call handler thread). It answers, then waits on
-the call's queue (`media.LineEvent`s from the RTP threads) with a timeout set by the next
-timer, so nothing polls. Time is the wall clock at the answer plus the monotonic time since.
+the call's queue (`media.LineEvent`s from the RTP threads) with a timeout set by the line's
+next timer, so nothing polls. The line's clock is the time since the answer (a caller may
+send no RTP while silent), its prompts go to the RTP sender, which reports each mark once
+the prompt's last frame is sent; everything a caller meets is the line's.
 
-- Say: the prompt's pre-rendered audio (`speech.prompts`) is queued on the RTP sender;
-  PromptFinished follows once its last frame is sent. Keys, and speech where the Listen
-  allows barge-in, drop what is still queued.
-- Listen: keys become DigitsPressed; the caller's audio goes to the language's Vosk
-  recogniser (none when the language is keypad-only or the process is at its limit).
-- Record: after the prompt and a beep, the caller's audio is kept until a key (keys before
-  the beep are dropped) or the maximum length, stored as a "description" recording, and
-  reported by RecordingFinished.
-- HangUp: the queued prompts play out, then BYE. A BYE from the caller is CallerHungUp.
-- StartCallRecording (the caller heard the recording notice and did not decline): from then
-  on both directions are kept, and stored as a "call" recording when the call ends. Without
-  it no call audio is kept at all.
+- Transfer (once "Connecting you…" has played): a REFER (the caller's PBX calls the target)
+  or a second leg we place and bridge by relaying audio (DESIGN §8). The caller hears
+  ringback while it rings; `ring_seconds` without an answer is no answer.
+- StartCallRecording: from then on both directions are kept, and stored as a "call"
+  recording when the call ends. Without it no call audio is kept at all.
 - No RTP for `media_timeout` seconds: the caller is treated as gone (logged).
 """
 
@@ -27,9 +22,11 @@ import math
 import queue
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from ivr.calls import CallRunner, CallServices
+from ivr.channels import line as ln
+from ivr.channels.prompt_audio import prompt_audio
 from ivr.channels.sip.dialing import transfer_result
 from ivr.channels.sip.leg import CivicCall
 from ivr.channels.sip.media import (
@@ -44,24 +41,22 @@ from ivr.channels.sip.media import (
     Playout,
     ReferProgress,
 )
+from ivr.channels.stream import RecognizerFactory
 from ivr.clock import utc_now
 from ivr.engine import actions as act
 from ivr.engine import events as ev
-from ivr.engine.ports import Recognizer, RecordingStore
-from ivr.engine.session import MIN_RECORDING_SECONDS
-from speech.audio import PHONE_RATE, seconds, wav_bytes
+from ivr.engine.ports import RecordingStore
+from speech.audio import PHONE_RATE, silence, wav_bytes
 from speech.prompts import PromptLibrary
-from webhooks.streams import RecognizerFactory, prompt_audio
 
 log = logging.getLogger(__name__)
 
 IDLE_SECONDS = 0.5
-BEEP_MARK = "\0beep"
-"""Our own mark: the beep before a recording has played; never shown to the engine."""
-BEEP_SECONDS = 0.25
 RELAY_MAX_BYTES = 2 * PHONE_RATE // 5
 """200 ms of 16-bit audio: the most a bridged leg may lag the other."""
-BEEP_HZ = 1000
+RINGBACK_HZ = 425
+RINGBACK_ON_SECONDS, RINGBACK_OFF_SECONDS = 1.0, 4.0
+"""The European ringing tone (ETSI TR 101 041): 425 Hz, 1 s on, 4 s off."""
 
 
 def relay(playout: Playout, pcm: bytes) -> None:
@@ -71,17 +66,18 @@ def relay(playout: Playout, pcm: bytes) -> None:
         playout.add(pcm, None)
 
 
-def beep() -> bytes:
-    samples = int(BEEP_SECONDS * PHONE_RATE)
-    values = (int(8000 * math.sin(2 * math.pi * BEEP_HZ * n / PHONE_RATE)) for n in range(samples))
-    return b"".join(v.to_bytes(2, "little", signed=True) for v in values)
-
-
-@dataclass
-class Recording:
-    action: act.Record
-    capturing: bool = False
-    pcm: bytearray = field(default_factory=bytearray)
+def ringback(duration: float) -> bytes:
+    """The ringing tone for `duration` seconds, so a transfer does not ring in dead air."""
+    samples = int(RINGBACK_ON_SECONDS * PHONE_RATE)
+    tone = b"".join(
+        int(6000 * math.sin(2 * math.pi * RINGBACK_HZ * n / PHONE_RATE)).to_bytes(
+            2, "little", signed=True
+        )
+        for n in range(samples)
+    )
+    cycle = tone + silence(RINGBACK_OFF_SECONDS, PHONE_RATE)
+    cycles = math.ceil(duration / (RINGBACK_ON_SECONDS + RINGBACK_OFF_SECONDS))
+    return cycle * cycles
 
 
 @dataclass
@@ -106,55 +102,58 @@ class SipCall:
     ring_seconds: float = 25.0
     registrar: str = "127.0.0.1:5060"
     runner: CallRunner | None = None
+    line: ln.Line | None = None
     transfer: Transfer | None = None
     started_at: datetime = field(default_factory=utc_now)
     started: float = field(default_factory=time.monotonic)
-    timers: dict[str, float] = field(default_factory=dict)
-    listen: act.Listen | None = None
-    recognizer: Recognizer | None = None
-    recognizer_language: str | None = None
-    recording: Recording | None = None
-    closing: bool = False
     done: bool = False
-
-    @property
-    def now(self) -> datetime:
-        return self.started_at + timedelta(seconds=time.monotonic() - self.started)
 
     def run(self) -> None:
         """Answer and serve the call until either side hangs up."""
         call_id = self.call.call_id
         try:
             self.call.answer()
-            self.started_at, self.started = datetime.now(UTC), time.monotonic()
+            self.started_at, self.started = utc_now(), time.monotonic()
             caller = self.call.request.headers["From"].get("number")
             self.runner, actions = CallRunner.start(
-                self.services, caller=caller, channel="sip", at=self.now
+                self.services, caller=caller, channel="sip", at=self.started_at
             )
             log.info("SIP call %s answered as call %s", call_id, self.runner.call_id)
-            self._carry_out(actions)
+            self.line = self._line(self.runner)
+            self.line.carry_out(actions)
+            self._obey()
             while not self.done:
-                self._step()
+                self._step(self.line)
         except Exception:
             log.exception("SIP call %s failed; hanging up", call_id)
             self._hang_up()
         finally:
             self._save_call_recording()
             self._drop_agent()
-            if self.recognizer is not None:
-                self.recognizer.close()
+            if self.line is not None:
+                self.line.close()
             self.call.release()
 
-    def _step(self) -> None:
-        due = min(self.timers.values(), default=math.inf)
-        wait = max(0.0, min(IDLE_SECONDS, due - time.monotonic()))
+    def _line(self, runner: CallRunner) -> ln.Line:
+        return ln.Line(
+            feed=runner.feed,
+            rate=PHONE_RATE,
+            started_at=self.started_at,
+            prompt_audio=lambda say: prompt_audio(self.prompts, say, PHONE_RATE),
+            recognizer_for=lambda language: self.recognizers(runner, language, PHONE_RATE),
+            keep_recording=self._keep_description,
+        )
+
+    def _clock(self) -> float:
+        return time.monotonic() - self.started
+
+    def _step(self, line: ln.Line) -> None:
+        due = line.next_timer()
+        wait = IDLE_SECONDS if due is None else min(IDLE_SECONDS, max(0.0, due - self._clock()))
         with contextlib.suppress(queue.Empty):
-            self._on(self.call.events.get(timeout=wait))
-        for name, at in sorted(self.timers.items(), key=lambda item: item[1]):
-            if at <= time.monotonic() and self.timers.pop(name, None) is not None:
-                self._feed(ev.TimerExpired(at=self.now, name=name))
-        if self.closing and not self.call.media.playout.busy:
-            self._hang_up()
+            self._on(self.call.events.get(timeout=wait), line)
+        line.elapse(max(0.0, self._clock() - line.elapsed))
+        self._obey()
         transfer = self.transfer
         if transfer and not transfer.bridged and time.monotonic() > transfer.deadline:
             log.info("SIP call %s: the transfer rang out", self.call.call_id)
@@ -166,30 +165,22 @@ class SipCall:
             log.warning(
                 "SIP call %s: no RTP for %.0f s, ending it", self.call.call_id, self.media_timeout
             )
-            self._feed(ev.CallerHungUp(at=self.now))
+            line.hung_up()
             self._hang_up()
 
-    def _on(self, item: LineEvent) -> None:
+    def _on(self, item: LineEvent, line: ln.Line) -> None:
         match item:
             case Heard(pcm=pcm):
-                self._heard(pcm)
+                if self.transfer is None:
+                    line.heard(pcm, clocked=False)
+                elif self.transfer.bridged and self.transfer.agent is not None:
+                    relay(self.transfer.agent.media.playout, pcm)
             case KeyPressed(key=key):
-                if self.recording is not None:
-                    if self.recording.capturing:  # a key before the beep is not an answer
-                        self._end_recording()
-                    return
-                if self.listen is not None and self.listen.barge_in:
-                    self.call.media.playout.clear()
-                self._feed(ev.DigitsPressed(at=self.now, digits=key))
+                line.key(key)
             case Played(mark=mark):
-                if mark == BEEP_MARK and self.recording is not None:
-                    self.recording.capturing = True
-                elif mark != BEEP_MARK:
-                    self._feed(ev.PromptFinished(at=self.now, mark=mark))
-                self._start_recording_when_quiet()
+                line.played(mark)
             case MediaEnded():
-                if not self.closing:
-                    self._feed(ev.CallerHungUp(at=self.now))
+                line.hung_up()
                 self.done = True
             case FromAgent(event=Heard(pcm=pcm)) if self.transfer and self.transfer.bridged:
                 relay(self.call.media.playout, pcm)
@@ -199,101 +190,44 @@ class SipCall:
             case LegAnswered() if self.transfer is not None:
                 self.transfer.bridged = True
                 self.call.media.playout.clear()
-                self._feed(ev.TransferFinished(at=self.now, result="answered"))
+                line.transfer_finished("answered")
             case LegFailed(status=status) if self.transfer is not None:
                 self._transfer_ended(transfer_result(status))
             case ReferProgress(status=status) if self.transfer is not None:
                 self._refer_progress(status)
 
-    def _heard(self, pcm: bytes) -> None:
-        if self.transfer is not None:
-            if self.transfer.bridged and self.transfer.agent is not None:
-                relay(self.transfer.agent.media.playout, pcm)
-            return
-        if self.recording is not None:
-            if self.recording.capturing:
-                self.recording.pcm += pcm
-                if (
-                    seconds(bytes(self.recording.pcm), PHONE_RATE)
-                    >= self.recording.action.max_seconds
-                ):
-                    self._end_recording()
-            return
-        if self.recognizer is None:
-            return
-        for event in self.recognizer.accept(pcm, self.now):
-            if isinstance(event, ev.SpeechStarted) and self.listen and self.listen.barge_in:
-                self.call.media.playout.clear()
-            self._feed(event)
-
-    def _start_recording_when_quiet(self) -> None:
-        recording = self.recording
-        if recording is None or recording.capturing or self.call.media.playout.busy:
-            return
-        if recording.action.beep:
-            self.call.media.playout.add(beep(), BEEP_MARK)
-        else:
-            recording.capturing = True
-
-    def _end_recording(self) -> None:
-        assert self.recording is not None and self.runner is not None
-        pcm, self.recording = bytes(self.recording.pcm), None
-        length = seconds(pcm, PHONE_RATE)
-        recording_id = None
-        if length >= MIN_RECORDING_SECONDS:
-            stored = self.recordings.save_wav(
-                self.runner.call_id, "description", wav_bytes(pcm, PHONE_RATE), self.now
-            )
-            recording_id = stored.id
-        self._feed(ev.RecordingFinished(at=self.now, recording_id=recording_id, seconds=length))
-
-    def _feed(self, event: ev.Event) -> None:
-        if self.runner is None or self.runner.session.ended or self.done:
-            return
-        self._carry_out(self.runner.feed(event))
-
-    def _carry_out(self, actions: list[act.Action]) -> None:
-        assert self.runner is not None
-        for action in actions:
-            match action:
-                case act.Say():
-                    pcm = prompt_audio(self.prompts, action, PHONE_RATE)
-                    self.call.media.playout.add(pcm, action.mark)
-                case act.Listen():
-                    self.listen = action
-                    if action.language != self.recognizer_language:
-                        if self.recognizer is not None:
-                            self.recognizer.close()
-                        self.recognizer_language = action.language
-                        self.recognizer = self.recognizers(self.runner, action.language, PHONE_RATE)
-                    if self.recognizer is not None:
-                        self.recognizer.listen(action)
-                case act.StartTimer():
-                    self.timers[action.name] = time.monotonic() + action.seconds
-                case act.CancelTimer():
-                    self.timers.pop(action.name, None)
-                case act.Record():
-                    self.listen = None
-                    self.recording = Recording(action)
-                    self._start_recording_when_quiet()
-                case act.Transfer():
-                    self._transfer(action)
-                case act.HangUp():
-                    self.closing = True
-                case act.StartCallRecording():
+    def _obey(self) -> None:
+        """Carry out what the line asks of the channel."""
+        assert self.line is not None
+        for command in self.line.take():
+            match command:
+                case ln.Play(pcm=pcm, mark=mark):
+                    self.call.media.playout.add(pcm, mark)
+                case ln.Flush():
+                    self.call.media.playout.clear()
+                case ln.Connect(transfer=transfer):
+                    self._transfer(transfer)
+                case ln.End():
+                    self._hang_up()
+                case ln.RecordCall():
                     self.call.media.record_call()
 
+    def _keep_description(self, pcm: bytes) -> str | None:
+        assert self.runner is not None and self.line is not None
+        wav = wav_bytes(pcm, PHONE_RATE)
+        return self.recordings.save_wav(self.runner.call_id, "description", wav, self.line.now).id
+
     def _transfer(self, action: act.Transfer) -> None:
-        """REFER, or a second leg bridged by relaying its audio (DESIGN §8)."""
+        """REFER, or a second leg bridged by relaying its audio (DESIGN §8); ringback meanwhile."""
         target = action.target
         user = target.removeprefix("sip:").removeprefix("sips:").partition("@")[0]
-        self.listen = None
         self.transfer = Transfer(deadline=time.monotonic() + self.ring_seconds)
         log.info("SIP call %s: transfer to %s (%s)", self.call.call_id, target, self.transfer_mode)
         if self.transfer_mode == "refer":
             uri = target if target.startswith("sip") else f"sip:{target}@{self.registrar}"
             self.call.refer(uri)
         else:
+            self.call.media.playout.add(ringback(self.ring_seconds), None)
             self.transfer.agent = self.call.phone.dial(user, self.call.events)
 
     def _refer_progress(self, status: int) -> None:
@@ -310,7 +244,10 @@ class SipCall:
         if self.transfer is not None and self.transfer.agent is not None:
             self.transfer.agent.release()
         self.transfer = None
-        self._feed(ev.TransferFinished(at=self.now, result=result))
+        self.call.media.playout.clear()  # the ringback
+        assert self.line is not None
+        self.line.transfer_finished(result)
+        self._obey()
 
     def _drop_agent(self) -> None:
         agent = self.transfer.agent if self.transfer else None
@@ -327,7 +264,8 @@ class SipCall:
         recorder = self.call.media.recorder
         if recorder is None or self.runner is None or not recorder.seconds:
             return
-        stored = self.recordings.save_wav(self.runner.call_id, "call", recorder.wav(), self.now)
+        at = self.line.now if self.line is not None else utc_now()
+        stored = self.recordings.save_wav(self.runner.call_id, "call", recorder.wav(), at)
         log.info(
             "SIP call %s: call recording %s, %.1f s", self.call.call_id, stored.id, stored.seconds
         )

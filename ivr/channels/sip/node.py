@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from pyVoIP.VoIP.status import PhoneStatus
 
-from ivr.bootstrap import call_services, open_database, shared_models
+from ivr.bootstrap import call_recognizer, call_services, open_database, shared_models
 from ivr.calls import CallServices
 from ivr.channels.sip.leg import CivicCall
 from ivr.channels.sip.line import SipCall
@@ -24,7 +24,6 @@ from ivr.recordings import LocalRecordingStore
 from menus.schema import Flow
 from speech.models import ModelError
 from speech.prompts import PromptLibrary
-from webhooks.streams import call_recognizer
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,64 @@
+"""Fixtures of the line's conformance calls: the open Korean flow and its prompts, rendered
+once per session, and a phone on each channel (`phone_on`)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import pytest
+from line_flow import PROMPT_RATE, open_flow_text
+from script import Phone
+from terminal_phone import terminal_phone
+
+from ivr.bootstrap import call_services, open_database
+from ivr.config import Settings
+from menus.loader import load_flow
+from speech.prompts import build
+from speech.synthesis import Synthesizer
+
+PhoneFactory = Callable[..., AbstractContextManager[Phone]]
+
+
+@pytest.fixture(scope="session")
+def line_flow(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("line-flow") / "line.yaml"
+    path.write_text(open_flow_text())
+    load_flow(path)  # a broken test flow fails here, with FILE:LINE
+    return path
+
+
+@pytest.fixture(scope="session")
+def line_prompts(tmp_path_factory: pytest.TempPathFactory, line_flow: Path) -> Path:
+    """The flow's prompts, rendered once (espeak-ng) as `ivr prompts build` does."""
+    root = tmp_path_factory.mktemp("line-prompts") / "prompts"
+    with Synthesizer(timeout_seconds=30) as synthesizer:
+        build(load_flow(line_flow).flow, root, synthesizer, words_per_minute=PROMPT_RATE)
+    return root
+
+
+@pytest.fixture
+def line_settings(tmp_path: Path, line_flow: Path, line_prompts: Path) -> Settings:
+    shutil.copytree(line_prompts, tmp_path / "prompts")
+    return Settings(data_dir=tmp_path, flow_path=line_flow, secret_key="test")
+
+
+@pytest.fixture
+def terminal_phones(line_settings: Settings, tmp_path: Path) -> Iterator[PhoneFactory]:
+    database = open_database(line_settings)
+    services = call_services(line_settings, database)
+
+    def phone(*, caller: str, transfer: str = "answered") -> AbstractContextManager[Phone]:
+        return terminal_phone(services, tmp_path, caller=caller, transfer=transfer)
+
+    yield phone
+    database.dispose()
+
+
+@pytest.fixture(params=["terminal"])
+def phone_on(request: pytest.FixtureRequest) -> PhoneFactory:
+    """A phone on each channel in turn: `with phone_on(caller=…, transfer=…) as phone`."""
+    factory: PhoneFactory = request.getfixturevalue(f"{request.param}_phones")
+    return factory

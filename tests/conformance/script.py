@@ -1,0 +1,113 @@
+"""What a conformance call does and reads back, whatever the channel.
+
+A `Phone` is one caller on one channel, driven as a phone is: silence as long as asked (line
+time), keys one at a time, a voice, a hang-up. Where a call is, and what it did, is read
+from what the line stored: the same rows on every channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import pytest
+
+from ivr.calls import CallServices
+from ivr.storage import calls as stored_calls
+from ivr.storage.db import Database
+from ivr.storage.models import Call
+
+STEP_SECONDS = 0.1
+"""Line time a caller waits between two looks at where the call is."""
+
+
+class Phone(Protocol):
+    @property
+    def services(self) -> CallServices:
+        """The services of the process that answered the call (its database among them)."""
+        ...
+
+    @property
+    def database(self) -> Database: ...
+
+    @property
+    def call_id(self) -> str:
+        """The call's id in the database (known once the call was answered)."""
+        ...
+
+    def silence(self, seconds: float) -> None:
+        """Stay silent on the line for `seconds` of line time."""
+        ...
+
+    def press(self, keys: str, gap: float = 0.3) -> None:
+        """Keys one at a time, `gap` seconds of silence after each."""
+        ...
+
+    def speak(self, pcm: bytes) -> None:
+        """Say `pcm` (16-bit mono at 8 kHz) into the line, at the line's pace."""
+        ...
+
+    def hang_up(self) -> None:
+        """Hang up (nothing when the line already hung up)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Row:
+    kind: str
+    type: str
+    payload: dict[str, Any]
+    at: datetime
+
+
+def rows_of(database: Database, call_id: str) -> list[Row]:
+    with database.session() as db:
+        return [
+            Row(r.kind, r.type, dict(r.payload), r.at)
+            for r in stored_calls.call_events(db, call_id)
+        ]
+
+
+def call_of(database: Database, call_id: str) -> Call:
+    with database.session() as db:
+        found = db.get(Call, call_id)
+        assert found is not None, f"no call {call_id}"
+        db.expunge(found)
+        return found
+
+
+def mark_of(rows: list[Row], prompt: str) -> str | None:
+    """The mark of the last Say of `prompt` (None when it was never said)."""
+    marks = [r.payload["mark"] for r in rows if r.type == "Say" and r.payload["prompt"] == prompt]
+    return marks[-1] if marks else None
+
+
+def finished(rows: list[Row], mark: str | None) -> Row | None:
+    """The PromptFinished of `mark`, when that prompt has played."""
+    return next((r for r in rows if r.type == "PromptFinished" and r.payload["mark"] == mark), None)
+
+
+def until(phone: Phone, prompt: str, *, played: bool = False, limit: float = 60.0) -> None:
+    """Stay silent until the line has sent `prompt` (or, `played`, until it has played)."""
+    waited = 0.0
+    while waited < limit:
+        rows = rows_of(phone.database, phone.call_id)
+        mark = mark_of(rows, prompt)
+        if mark is not None and (not played or finished(rows, mark) is not None):
+            return
+        phone.silence(STEP_SECONDS)
+        waited += STEP_SECONDS
+    pytest.fail(f"the call never {'played' if played else 'said'} {prompt}")
+
+
+def until_ended(phone: Phone, limit: float = 60.0) -> Call:
+    """Stay on the line until the call has ended; the call."""
+    waited = 0.0
+    while waited < limit:
+        found = call_of(phone.database, phone.call_id)
+        if found.ended_at is not None:
+            return found
+        phone.silence(STEP_SECONDS)
+        waited += STEP_SECONDS
+    pytest.fail("the call never ended")

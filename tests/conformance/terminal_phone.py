@@ -1,0 +1,84 @@
+"""The terminal channel (`ivr call`) as a conformance phone: the same TerminalCall, on
+simulated time, keys one at a time, a voice through a WAV file and the Korean model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ivr.bootstrap import recognizer_for
+from ivr.calls import CallServices
+from ivr.channels.terminal import Input, TerminalCall
+from ivr.clock import utc_now
+from ivr.recordings import LocalRecordingStore
+from ivr.storage.db import Database
+from speech.audio import PHONE_RATE, read_wav, wav_bytes
+
+
+@dataclass
+class TerminalPhone:
+    call: TerminalCall
+    services: CallServices
+    folder: Path
+    transfer: str
+    spoken: int = 0
+
+    @property
+    def database(self) -> Database:
+        return self.services.database
+
+    @property
+    def call_id(self) -> str:
+        assert self.call.runner is not None
+        return self.call.runner.call_id
+
+    def silence(self, seconds: float) -> None:
+        self.call.wait(seconds)
+        self._transferred()
+
+    def press(self, keys: str, gap: float = 0.3) -> None:
+        """The keys as one typed line: the terminal sends them one at a time, each before the
+        prompts the one before it brought have played (as on a phone, keyed quickly)."""
+        if not self.call.ended:
+            self.call.answer(Input("keys", keys))
+            self._transferred()
+
+    def speak(self, pcm: bytes) -> None:
+        self.spoken += 1
+        path = self.folder / f"said-{self.spoken}.wav"
+        path.write_bytes(wav_bytes(pcm, PHONE_RATE))
+        self.call.answer(Input("wav", str(path)))
+        self._transferred()
+
+    def hang_up(self) -> None:
+        if not self.call.ended:
+            self.call.hang_up()
+
+    def _transferred(self) -> None:
+        """A transfer under way ends as the test chose, as soon as it rings."""
+        if self.call.transferring and not self.call.ended:
+            self.call.answer(Input("transfer", self.transfer))
+
+
+@contextmanager
+def terminal_phone(
+    services: CallServices, folder: Path, *, caller: str, transfer: str
+) -> Iterator[TerminalPhone]:
+    flow = services.flows.current().flow
+    call = TerminalCall(
+        services=services,
+        recordings=LocalRecordingStore(services.database, folder / "recordings"),
+        show=lambda action: None,
+        now=utc_now(),
+        simulated=True,
+        speech=lambda language: recognizer_for(flow, language),
+        read_audio=lambda path: read_wav(path, PHONE_RATE),
+    )
+    call.start(caller=caller, language=None)
+    phone = TerminalPhone(call, services, folder, transfer)
+    try:
+        yield phone
+    finally:
+        phone.hang_up()

@@ -1,0 +1,227 @@
+"""The same calls on every channel, driven as phones drive them (DESIGN §8, §12): silence as
+long as the prompt, keys one at a time, a voice, hang-ups. What is checked is what the line
+stored, the same rows on every channel, so a channel that behaves differently fails here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from conftest import PhoneFactory
+from line_flow import NO_INPUT_SECONDS
+from script import Phone, Row, call_of, finished, mark_of, rows_of, until, until_ended
+from spoken_korean import said
+
+from ivr.calls import CallRunner
+from ivr.channels.line import KEPT_SILENCE_SECONDS, RECORD_SILENCE_SECONDS
+from ivr.storage.models import Ticket
+from ivr.storage.tickets import create_ticket, new_pin
+
+SOFIA = ZoneInfo("Europe/Sofia")
+DESCRIPTION = "나무가 쓰러졌어요"
+AUDIO_CHANNELS: list[str] = []
+"""Channels whose prompts take time to play (the terminal prints a prompt at once: nothing
+can come during it, but for the recording notice)."""
+
+
+def first_mark(rows: list[Row], prompt: str) -> str:
+    marks = [r.payload["mark"] for r in rows if r.type == "Say" and r.payload["prompt"] == prompt]
+    assert marks, f"{prompt} was never said"
+    return str(marks[0])
+
+
+def index_of(rows: list[Row], row: Row) -> int:
+    return next(i for i, r in enumerate(rows) if r is row)
+
+
+def keys_after(rows: list[Row], prompt: str) -> list[str]:
+    """The keys the engine was given after `prompt` was first said."""
+    start = index_of(
+        rows, next(r for r in rows if r.type == "Say" and r.payload["prompt"] == prompt)
+    )
+    return [r.payload["digits"] for r in rows[start:] if r.type == "DigitsPressed"]
+
+
+def at_the_main_menu(phone: Phone) -> None:
+    until(phone, "main.prompt", played=True)
+
+
+def test_silence_through_a_long_prompt_is_timed_from_its_end(phone_on: PhoneFactory) -> None:
+    with phone_on(caller="+359888300001") as phone:
+        at_the_main_menu(phone)
+        phone.silence(NO_INPUT_SECONDS + 1.0)
+        rows = rows_of(phone.database, phone.call_id)
+    heard = finished(rows, first_mark(rows, "main.prompt"))
+    assert heard is not None
+    before = rows[: index_of(rows, heard)]
+    assert not [r for r in before if r.type in ("NoSpeech", "TimerExpired")]
+    assert not [r for r in before if r.type == "Say" and r.payload["prompt"] == "texts.no_input"]
+    expired = next(r for r in rows if r.type == "TimerExpired" and r.payload["name"] == "no_input")
+    waited = (expired.at - heard.at).total_seconds()
+    assert waited == pytest.approx(NO_INPUT_SECONDS, abs=0.3)
+
+
+@pytest.mark.parametrize("phone_on", AUDIO_CHANNELS, indirect=True)
+def test_a_key_during_a_prompt_cuts_it(phone_on: PhoneFactory) -> None:
+    with phone_on(caller="+359888300002") as phone:
+        until(phone, "main.prompt")
+        phone.silence(1.0)
+        phone.press("1")
+        until(phone, "report_district.prompt", played=True)
+        rows = rows_of(phone.database, phone.call_id)
+    assert finished(rows, first_mark(rows, "main.prompt")) is None  # never played to its end
+    key = next(r for r in rows if r.type == "DigitsPressed")
+    district = finished(rows, mark_of(rows, "report_district.prompt"))
+    assert district is not None
+    # the district question played right after the key, not after the rest of the menu
+    assert (district.at - key.at).total_seconds() < 4.0
+
+
+def test_a_hash_after_a_one_digit_answer_does_not_reach_the_recording(
+    phone_on: PhoneFactory,
+) -> None:
+    with phone_on(caller="+359888300003") as phone:
+        at_the_main_menu(phone)
+        phone.press("1")
+        until(phone, "report_district.prompt", played=True)
+        phone.press("3#")
+        until(phone, "report_description.prompt", played=True)
+        phone.silence(0.5)  # the beep
+        phone.speak(said(DESCRIPTION))
+        until(phone, "report_confirm.prompt")
+        rows = rows_of(phone.database, phone.call_id)
+    assert keys_after(rows, "report_district.prompt") == ["3"]
+    [recorded] = [r for r in rows if r.type == "RecordingFinished"]
+    assert recorded.payload["seconds"] > 1.0
+
+
+def file_ticket(phone_database: object, caller: str) -> tuple[str, str]:
+    """A registered report from `caller`: its registration number's 8 digits and its PIN."""
+    pin = new_pin()
+    with phone_database.session() as session:  # type: ignore[attr-defined]
+        ticket: Ticket = create_ticket(
+            session,
+            pin=pin,
+            at=datetime.now(UTC),
+            zone=SOFIA,
+            kind="report",
+            draft=False,
+            caller=caller,
+            language="ko",
+            department="parks",
+            category="fallen_tree",
+            district=2,
+            recording_id=None,
+            description=None,
+            deadline_days=7,
+            call_id=None,
+        )
+        return ticket.ref.replace("-", ""), pin.clear
+
+
+@pytest.mark.parametrize("own", [True, False], ids=["own number", "other number"])
+def test_a_hash_after_eight_digits_does_not_reach_the_next_step(
+    phone_on: PhoneFactory, own: bool
+) -> None:
+    caller = "+359888300004"
+    with phone_on(caller=caller) as phone:
+        ref, pin = file_ticket(phone.database, caller if own else "+359888399999")
+        at_the_main_menu(phone)
+        phone.press("3")
+        until(phone, "status.prompt", played=True)
+        phone.press(ref + "#")
+        if not own:
+            until(phone, "status.ask_pin", played=True)
+            phone.press(pin)
+        until(phone, "status.result")
+        rows = rows_of(phone.database, phone.call_id)
+    keys = keys_after(rows, "status.prompt")
+    assert "#" not in keys and len(keys) == 8 + (0 if own else 4)
+    assert [r for r in rows if r.type == "Say" and r.payload["prompt"] == "main.prompt"][-1:] == [
+        next(r for r in rows if r.type == "Say" and r.payload["prompt"] == "main.prompt")
+    ]  # the main menu was said once: the "#" did not take the call back to it
+
+
+def test_a_call_with_a_pin_is_rebuilt_from_its_events(phone_on: PhoneFactory) -> None:
+    with phone_on(caller="+359888300005") as phone:
+        ref, pin = file_ticket(phone.database, "+359888399998")
+        at_the_main_menu(phone)
+        phone.press("3")
+        until(phone, "status.prompt", played=True)
+        phone.press(ref)
+        until(phone, "status.ask_pin", played=True)
+        phone.press(pin)
+        until(phone, "status.result")
+        services_db, call_id = phone.database, phone.call_id
+        rows = rows_of(services_db, call_id)
+        stored = " ".join(str(r.payload) for r in rows)
+        assert pin not in stored
+        rebuilt = CallRunner.resume(phone.services, call_id)
+        assert rebuilt.session.node == call_of(services_db, call_id).current_node
+
+
+@pytest.mark.parametrize("phone_on", AUDIO_CHANNELS, indirect=True)
+def test_a_description_starts_after_the_beep_and_ends_on_silence(phone_on: PhoneFactory) -> None:
+    with phone_on(caller="+359888300006") as phone:
+        at_the_main_menu(phone)
+        phone.press("1")
+        until(phone, "report_district.prompt", played=True)
+        phone.press("3")
+        until(phone, "report_description.prompt")
+        phone.silence(0.5)
+        phone.press("5")  # a key during the prompt: straight to the beep
+        phone.silence(0.5)
+        voice = said(DESCRIPTION)
+        phone.speak(voice)
+        phone.silence(RECORD_SILENCE_SECONDS + 0.5)
+        until(phone, "report_confirm.prompt")
+        rows = rows_of(phone.database, phone.call_id)
+    [recorded] = [r for r in rows if r.type == "RecordingFinished"]
+    assert recorded.payload["recording_id"] is not None
+    assert 1.0 < recorded.payload["seconds"] <= len(voice) / 16000 + KEPT_SILENCE_SECONDS
+
+
+@pytest.mark.parametrize("result", ["answered", "busy", "no-answer"])
+def test_a_transfer_is_dialled_after_its_prompt_and_its_end_is_told(
+    phone_on: PhoneFactory, result: str
+) -> None:
+    with phone_on(caller="+359888300007", transfer=result) as phone:
+        at_the_main_menu(phone)
+        phone.press("0")
+        ended = None
+        if result == "answered":
+            ended = until_ended(phone)
+        else:
+            until(phone, "callback.prompt")
+        rows = rows_of(phone.database, phone.call_id)
+    connecting = finished(rows, mark_of(rows, "operator.prompt"))
+    assert connecting is not None  # "Connecting you…" was heard in full
+    [transfer] = [r for r in rows if r.type == "TransferFinished"]
+    assert transfer.payload["result"] == result
+    if ended is not None:
+        assert ended.outcome == "transferred"
+
+
+@pytest.mark.parametrize(
+    ("keys", "node"),
+    [
+        ("", "main"),
+        ("1", "report_district"),
+        ("13", "report_description"),
+    ],
+)
+def test_a_hang_up_anywhere_ends_the_call(phone_on: PhoneFactory, keys: str, node: str) -> None:
+    with phone_on(caller="+359888300008", transfer="no-answer") as phone:
+        at_the_main_menu(phone)
+        for key in keys:
+            phone.press(key)
+            phone.silence(0.5)
+        until(phone, f"{node}.prompt")
+        phone.silence(0.5)
+        phone.hang_up()
+        ended = until_ended(phone, limit=5.0)
+        rows = rows_of(phone.database, phone.call_id)
+    assert ended.ended_at is not None and ended.current_node == node
+    assert [r.type for r in rows].count("CallerHungUp") == 1
