@@ -14,6 +14,7 @@ import click
 
 from ivr.bootstrap import call_services, open_database, recognizer_for
 from ivr.channels.terminal import InputError, TerminalCall, parse_input
+from ivr.cli import call_twilio
 from ivr.config import Settings
 from ivr.engine import actions as act
 from ivr.engine.ports import Recognizer
@@ -48,6 +49,26 @@ def register(main: click.Group) -> None:
 @click.option(
     "--audio", is_flag=True, help="Also play each prompt (from `ivr prompts build`) aloud."
 )
+@click.option(
+    "--twilio",
+    "twilio_url",
+    metavar="URL",
+    help="Call the `ivr serve` at URL (e.g. http://127.0.0.1:8080) as Twilio would.",
+)
+@click.option("--auth-token", help="With --twilio: the auth token (CIVICLINE_TWILIO_AUTH_TOKEN).")
+@click.option(
+    "--public-url", help="With --twilio: the URL Twilio knows the server by (CIVICLINE_PUBLIC_URL)."
+)
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="With --twilio: line time runs this many times faster than real time.",
+)
+@click.option(
+    "--voice", default="en", show_default=True, help="With --twilio: espeak-ng voice for say:."
+)
 @click.pass_obj
 def call(
     settings: Settings,
@@ -58,8 +79,28 @@ def call(
     at_local: str | None,
     flow_path: Path | None,
     audio: bool,
+    twilio_url: str | None,
+    auth_token: str | None,
+    public_url: str | None,
+    speed: float,
+    voice: str,
 ) -> None:
     """Call the IVR: typed lines are what you say, digits/*/# are keys, an empty line is silence."""
+    if twilio_url:
+        if lang or at_local or flow_path or audio:
+            raise click.UsageError("--lang, --at, --flow and --audio do not apply to --twilio")
+        call_twilio.run(
+            twilio_url,
+            settings=settings,
+            caller=caller,
+            inputs=inputs,
+            as_json=as_json,
+            speed=speed,
+            auth_token=auth_token,
+            public_url=public_url,
+            voice=voice,
+        )
+        return
     if flow_path:
         settings = settings.model_copy(update={"flow_path": flow_path})
     database = open_database(settings)
