@@ -80,6 +80,7 @@ class TwilioCaller:
         settle: float = 0.5,
         patience: float = 10.0,
         talk_seconds: float = 10.0,
+        dial_outcome: str = "answered",
         timeout: float = 10.0,
         observe: Callable[[Entry], None] | None = None,
     ) -> None:
@@ -90,12 +91,15 @@ class TwilioCaller:
         that much faster than real time. `voice`: espeak-ng's voice for `say` on a stream.
         `settle`: wall seconds a `listen()` waits, once all has played, for the IVR to say more.
         `patience`: line seconds the caller waits for an answer to a key or words.
-        `talk_seconds`: how long an answered transfer lasts. `timeout`: of every request, and
-        the least wall time a new stream waits for the IVR's first words.
+        `talk_seconds`: how long an answered transfer lasts. `dial_outcome`: how a transfer
+        ends when the script goes on without saying (answered, no-answer, busy, failed).
+        `timeout`: of every request, and the least wall time a new stream waits for the IVR's
+        first words.
         """
         if not auth_token:
             raise ValueError("the account's auth token signs every webhook: it is required")
-        line = Line(caller, to, patience, talk_seconds, account_sid or "AC" + uuid.uuid4().hex)
+        account_sid = account_sid or "AC" + uuid.uuid4().hex
+        line = Line(caller, to, patience, talk_seconds, account_sid, dial_outcome)
         self.voice, self.settle, self.patience, self.timeout = voice, settle, patience, timeout
         self.transcript = Transcript(observe=observe)
         self._clock = LineClock(speed)

@@ -55,13 +55,15 @@ def dial_verb(element: ET.Element, document: str) -> DialVerb:
 
 @dataclass(kw_only=True)
 class DialLeg(VerbLeg):
-    """A transfer: it rings, then ends as the script chose (`choose`; answered unless told)."""
+    """A transfer: it rings, then ends as the script chose (`choose`; `unless_told` when the
+    script goes on without choosing)."""
 
     dial: DialVerb
     call_sid: str
     whisper: Callable[[Request], None]
     """Fetches what the officer hears first, when the officer answers."""
     talk_seconds: float
+    unless_told: str = "answered"
     outcome: str | None = None
     ring: float = 0.0
     talk: float = 0.0
@@ -86,7 +88,7 @@ class DialLeg(VerbLeg):
         if self.then is not None:
             return False
         if self.outcome is None:
-            self.choose("answered")
+            self.choose(self.unless_told)
             if self.then is not None:
                 return False
         self.spent += FRAME_SECONDS

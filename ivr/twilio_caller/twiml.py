@@ -64,6 +64,8 @@ class Line:
     talk_seconds: float
     """How long an answered transfer lasts."""
     account_sid: str
+    transfer: str = "answered"
+    """How a transfer ends when the script does not say (`TwilioCaller.transfer`)."""
     call_sid: str = field(default_factory=lambda: "CA" + uuid.uuid4().hex)
 
 
@@ -162,6 +164,7 @@ class TwimlCall:
                     call_sid=self.line.call_sid,
                     whisper=self._fetch_whisper,
                     talk_seconds=self.line.talk_seconds,
+                    unless_told=self.line.transfer,
                 )
             case "Redirect":
                 url = urljoin(self.document, (verb.text or "").strip())

@@ -9,17 +9,22 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from line_flow import PROMPT_RATE, open_flow_text
 from script import Phone
+from sip_phone import sip_phones  # noqa: F401 (a fixture)
 from terminal_phone import terminal_phone
+from twilio_phone import AUTH_TOKEN, PUBLIC_URL, served, twilio_phone
 
-from ivr.bootstrap import call_services, open_database
+from ivr.bootstrap import call_services, open_database, recognizer_for
 from ivr.config import Settings
+from ivr.web import create_app
 from menus.loader import load_flow
 from speech.prompts import build
 from speech.synthesis import Synthesizer
 
 PhoneFactory = Callable[..., AbstractContextManager[Phone]]
+CHANNELS = ["terminal", "twilio", "gather", "sip"]
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +62,47 @@ def terminal_phones(line_settings: Settings, tmp_path: Path) -> Iterator[PhoneFa
     database.dispose()
 
 
-@pytest.fixture(params=["terminal"])
+def app_on(settings: Settings) -> Flask:
+    """The application as `ivr serve` runs it, its model loaded before the first call (as
+    `ivr serve` warms it), so a call's first Listen does not wait for it."""
+    app = create_app(settings)
+    services = app.extensions["civicline"]
+    for language in services.flows.current().flow.languages:
+        recognizer_for(services.flows.current().flow, language).close()
+    return app
+
+
+@pytest.fixture
+def twilio_phones(line_settings: Settings) -> Iterator[PhoneFactory]:
+    settings = line_settings.model_copy(
+        update={"public_url": PUBLIC_URL, "twilio_auth_token": AUTH_TOKEN}
+    )
+    app = app_on(settings)
+    with served(app) as base_url:
+
+        def phone(*, caller: str, transfer: str = "answered") -> AbstractContextManager[Phone]:
+            return twilio_phone(app, base_url, caller=caller, transfer=transfer)
+
+        yield phone
+
+
+@pytest.fixture
+def gather_phones(line_settings: Settings, tmp_path: Path) -> Iterator[PhoneFactory]:
+    flow = tmp_path / "gather.yaml"
+    flow.write_text(open_flow_text(twilio_mode="gather"))
+    settings = line_settings.model_copy(
+        update={"public_url": PUBLIC_URL, "twilio_auth_token": AUTH_TOKEN, "flow_path": flow}
+    )
+    app = create_app(settings)
+    with served(app) as base_url:
+
+        def phone(*, caller: str, transfer: str = "answered") -> AbstractContextManager[Phone]:
+            return twilio_phone(app, base_url, caller=caller, transfer=transfer)
+
+        yield phone
+
+
+@pytest.fixture(params=CHANNELS)
 def phone_on(request: pytest.FixtureRequest) -> PhoneFactory:
     """A phone on each channel in turn: `with phone_on(caller=…, transfer=…) as phone`."""
     factory: PhoneFactory = request.getfixturevalue(f"{request.param}_phones")

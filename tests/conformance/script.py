@@ -7,6 +7,7 @@ from what the line stored: the same rows on every channel.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -14,9 +15,12 @@ from typing import Any, Protocol
 import pytest
 
 from ivr.calls import CallServices
+from ivr.engine import actions as act
 from ivr.storage import calls as stored_calls
 from ivr.storage.db import Database
 from ivr.storage.models import Call
+from speech.audio import PHONE_RATE, read_wav, seconds
+from speech.prompts import PromptLibrary
 
 STEP_SECONDS = 0.1
 """Line time a caller waits between two looks at where the call is."""
@@ -32,12 +36,21 @@ class Phone(Protocol):
     def database(self) -> Database: ...
 
     @property
+    def timing(self) -> Timing:
+        """How the channel keeps time (what its stored times can be checked against)."""
+        ...
+
+    @property
     def call_id(self) -> str:
         """The call's id in the database (known once the call was answered)."""
         ...
 
     def silence(self, seconds: float) -> None:
         """Stay silent on the line for `seconds` of line time."""
+        ...
+
+    def listen(self) -> None:
+        """Stay silent until every prompt sent so far has played (as the phone hears it)."""
         ...
 
     def press(self, keys: str, gap: float = 0.3) -> None:
@@ -51,6 +64,16 @@ class Phone(Protocol):
     def hang_up(self) -> None:
         """Hang up (nothing when the line already hung up)."""
         ...
+
+
+@dataclass(frozen=True)
+class Timing:
+    line_clock: bool
+    """Stored times are the line's: the server keeps time by the caller's audio (a Media
+    Stream) or its own clock (SIP, the terminal). False in gather mode, where Twilio plays
+    the prompts and times the silences, and the server only sees its webhooks."""
+    prompt_seconds: Callable[[Row], float]
+    """How long a stored Say takes to play on this channel."""
 
 
 @dataclass(frozen=True)
@@ -83,22 +106,21 @@ def mark_of(rows: list[Row], prompt: str) -> str | None:
     return marks[-1] if marks else None
 
 
-def finished(rows: list[Row], mark: str | None) -> Row | None:
+def finished(rows: list[Row], mark: object) -> Row | None:
     """The PromptFinished of `mark`, when that prompt has played."""
     return next((r for r in rows if r.type == "PromptFinished" and r.payload["mark"] == mark), None)
 
 
 def until(phone: Phone, prompt: str, *, played: bool = False, limit: float = 60.0) -> None:
-    """Stay silent until the line has sent `prompt` (or, `played`, until it has played)."""
+    """Stay silent until the line has sent `prompt` (and, `played`, until it has played)."""
     waited = 0.0
-    while waited < limit:
-        rows = rows_of(phone.database, phone.call_id)
-        mark = mark_of(rows, prompt)
-        if mark is not None and (not played or finished(rows, mark) is not None):
-            return
+    while mark_of(rows_of(phone.database, phone.call_id), prompt) is None:
+        if waited >= limit:
+            pytest.fail(f"the call never said {prompt}")
         phone.silence(STEP_SECONDS)
         waited += STEP_SECONDS
-    pytest.fail(f"the call never {'played' if played else 'said'} {prompt}")
+    if played:
+        phone.listen()
 
 
 def until_ended(phone: Phone, limit: float = 60.0) -> Call:
@@ -111,3 +133,14 @@ def until_ended(phone: Phone, limit: float = 60.0) -> Call:
         phone.silence(STEP_SECONDS)
         waited += STEP_SECONDS
     pytest.fail("the call never ended")
+
+
+def built_prompt_seconds(prompts: PromptLibrary) -> Callable[[Row], float]:
+    """A stored Say's length as the built prompt files play it."""
+
+    def length(row: Row) -> float:
+        payload = {k: v for k, v in row.payload.items() if k != "secret"}
+        say = act.Say(**payload)
+        return sum(seconds(read_wav(path), PHONE_RATE) for path in prompts.compose(say))
+
+    return length

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from script import Timing
+
 from ivr.bootstrap import recognizer_for
 from ivr.calls import CallServices
 from ivr.channels.terminal import Input, TerminalCall
@@ -30,6 +32,11 @@ class TerminalPhone:
         return self.services.database
 
     @property
+    def timing(self) -> Timing:
+        """Simulated line time; a prompt is heard the moment it is printed."""
+        return Timing(line_clock=True, prompt_seconds=lambda row: 0.0)
+
+    @property
     def call_id(self) -> str:
         assert self.call.runner is not None
         return self.call.runner.call_id
@@ -37,6 +44,10 @@ class TerminalPhone:
     def silence(self, seconds: float) -> None:
         self.call.wait(seconds)
         self._transferred()
+
+    def listen(self) -> None:
+        """Prompts are heard the moment they are printed; a notice is heard through."""
+        self.call.wait(0.0)
 
     def press(self, keys: str, gap: float = 0.3) -> None:
         """The keys as one typed line: the terminal sends them one at a time, each before the

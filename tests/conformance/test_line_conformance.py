@@ -21,7 +21,7 @@ from ivr.storage.tickets import create_ticket, new_pin
 
 SOFIA = ZoneInfo("Europe/Sofia")
 DESCRIPTION = "나무가 쓰러졌어요"
-AUDIO_CHANNELS: list[str] = []
+AUDIO_CHANNELS = ["twilio", "sip"]
 """Channels whose prompts take time to play (the terminal prints a prompt at once: nothing
 can come during it, but for the recording notice)."""
 
@@ -53,14 +53,21 @@ def test_silence_through_a_long_prompt_is_timed_from_its_end(phone_on: PhoneFact
         at_the_main_menu(phone)
         phone.silence(NO_INPUT_SECONDS + 1.0)
         rows = rows_of(phone.database, phone.call_id)
-    heard = finished(rows, first_mark(rows, "main.prompt"))
+    menu = next(r for r in rows if r.type == "Say" and r.payload["prompt"] == "main.prompt")
+    heard = finished(rows, menu.payload["mark"])
     assert heard is not None
     before = rows[: index_of(rows, heard)]
     assert not [r for r in before if r.type in ("NoSpeech", "TimerExpired")]
     assert not [r for r in before if r.type == "Say" and r.payload["prompt"] == "texts.no_input"]
-    expired = next(r for r in rows if r.type == "TimerExpired" and r.payload["name"] == "no_input")
-    waited = (expired.at - heard.at).total_seconds()
-    assert waited == pytest.approx(NO_INPUT_SECONDS, abs=0.3)
+    silence = next(
+        r
+        for r in rows
+        if r.type == "NoSpeech" or (r.type == "TimerExpired" and r.payload["name"] == "no_input")
+    )
+    if phone.timing.line_clock:  # in gather mode Twilio times it, and the server sees no audio
+        waited = (silence.at - menu.at).total_seconds()
+        expected = phone.timing.prompt_seconds(menu) + NO_INPUT_SECONDS
+        assert waited == pytest.approx(expected, abs=0.5)
 
 
 @pytest.mark.parametrize("phone_on", AUDIO_CHANNELS, indirect=True)
@@ -137,8 +144,8 @@ def test_a_hash_after_eight_digits_does_not_reach_the_next_step(
             phone.press(pin)
         until(phone, "status.result")
         rows = rows_of(phone.database, phone.call_id)
-    keys = keys_after(rows, "status.prompt")
-    assert "#" not in keys and len(keys) == 8 + (0 if own else 4)
+    keyed = "".join(keys_after(rows, "status.prompt"))  # one key an event, or (gather) an entry
+    assert "#" not in keyed and len(keyed) == 8 + (0 if own else 4)
     assert [r for r in rows if r.type == "Say" and r.payload["prompt"] == "main.prompt"][-1:] == [
         next(r for r in rows if r.type == "Say" and r.payload["prompt"] == "main.prompt")
     ]  # the main menu was said once: the "#" did not take the call back to it
@@ -196,8 +203,9 @@ def test_a_transfer_is_dialled_after_its_prompt_and_its_end_is_told(
         else:
             until(phone, "callback.prompt")
         rows = rows_of(phone.database, phone.call_id)
-    connecting = finished(rows, mark_of(rows, "operator.prompt"))
-    assert connecting is not None  # "Connecting you…" was heard in full
+    if phone.timing.line_clock:  # (gather mode plays it in the <Dial>'s own TwiML)
+        connecting = finished(rows, mark_of(rows, "operator.prompt"))
+        assert connecting is not None  # "Connecting you…" was heard in full before dialling
     [transfer] = [r for r in rows if r.type == "TransferFinished"]
     assert transfer.payload["result"] == result
     if ended is not None:

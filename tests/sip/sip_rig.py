@@ -7,8 +7,10 @@ sipp or baresip binary fails the test that needs it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -165,6 +167,7 @@ def _kamailio(
             stdout=out,
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
+            start_new_session=True,  # its workers in a process group of their own
         )
     try:
         deadline = time.monotonic() + 10
@@ -174,12 +177,20 @@ def _kamailio(
             time.sleep(0.05)
         yield Kamailio(port, agent_port, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop Kamailio and every worker it forked: now and then a worker hangs on SIGTERM
+    (a futex wait after "signal 15 received") and would outlive the tests, orphaned."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 def node_settings(folder: Path, flow: Path, kamailio: Kamailio, **more: object) -> Settings:
