@@ -142,7 +142,10 @@ def record(
     spoken: Spoken, *, action: str, max_seconds: int, beep: bool, recording_callback: str
 ) -> str:
     """Play the prompts, then record the caller (gather mode) until a key, silence or
-    `max_seconds`; Twilio posts the end to `action` and the file to `recording_callback`."""
+    `max_seconds`; Twilio posts the end to `action` and the file to `recording_callback`.
+    An empty recording makes Twilio skip `action` and go on to the next verb: the redirect
+    there posts to `action` all the same (no RecordingDuration: nothing was said), rather
+    than let the document end, which hangs up."""
     response = VoiceResponse()
     spoken.say_into(response)
     response.record(
@@ -154,6 +157,7 @@ def record(
         recording_status_callback=recording_callback,
         recording_status_callback_event="completed",
     )
+    response.redirect(action, method="POST")
     return str(response)
 
 

@@ -252,6 +252,26 @@ def test_a_gather_mode_call_plays_the_prompt_files_and_files_a_report(
         assert (ticket.draft, ticket.district) == (False, 3)
 
 
+@pytest.mark.parametrize("flow", ["gather"], indirect=True)
+def test_a_gather_mode_description_nobody_speaks_is_asked_again(app: Flask, server: str) -> None:
+    """Twilio skips a `<Record>`'s action when the recording is empty and goes on to the
+    next verb: the call must not end there."""
+    with phone(server) as caller:
+        caller.dial()
+        caller.listen()
+        caller.listen(reply=True)  # the notice is accepted
+        caller.press("1")
+        caller.listen()
+        caller.press("3#")
+        caller.listen()  # the question, then the beep
+        caller.press("#")  # straight after the beep: an empty recording
+        caller.listen(reply=True)
+        assert not caller.ended
+        assert node_of(app, caller.call_sid) == "report_description"
+    said = [r.payload["prompt"] for r in stored(app, caller.call_sid) if r.type == "Say"]
+    assert said[-2:] == ["texts.no_input", "report_description.prompt"]
+
+
 @pytest.mark.parametrize("flow", ["keypad"], indirect=True)
 def test_a_key_during_a_prompt_clears_it(app: Flask, server: str) -> None:
     """Barge-in by key (DESIGN §8): the menu said again (key 9) is cut by the caller's choice;
