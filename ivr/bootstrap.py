@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ivr.callback_jobs import CallbackJobs, LoggingOutboundCaller
@@ -46,7 +46,7 @@ def call_services(settings: Settings, database: Database) -> CallServices:
     """Everything a call needs; loads the flow and syncs its departments into the database."""
     flows = FlowRegistry(settings.flow_path)
     with database.session() as session:
-        sync_departments(session, flows.current().flow, datetime.now(UTC))
+        sync_departments(session, flows.current().flow, utc_now())
     return CallServices(database=database, flows=flows, matcher=PhraseMatcher())
 
 

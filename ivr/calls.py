@@ -18,11 +18,12 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from ivr.clock import utc_now
 from ivr.effects import STORAGE_ACTIONS, Effects
 from ivr.engine import actions as act
 from ivr.engine import events as ev
@@ -192,7 +193,7 @@ class CallRunner:
     def _store(self, kind: str, item: ev.Event | act.Action, at: datetime) -> None:
         type_name, payload = to_record(item)
         self.seq += 1
-        self.backlog.append(_Row(self.seq, kind, type_name, payload, at, datetime.now(UTC)))
+        self.backlog.append(_Row(self.seq, kind, type_name, payload, at, utc_now()))
         if self.observe:
             self.observe(kind, type_name, payload)
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ivr.calls import CallRunner, CallServices, Observer
 from ivr.channels import line as ln
+from ivr.clock import utc_now
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.engine.ports import Recognizer, RecordingStore
@@ -261,4 +262,4 @@ class TerminalCall:
         timers only run in the silences the caller types)."""
         line = self._line()
         if not self.simulated:
-            line.started_at += max(datetime.now(UTC) - line.now, timedelta(0))
+            line.started_at += max(utc_now() - line.now, timedelta(0))

@@ -15,6 +15,7 @@ import click
 from ivr.bootstrap import call_services, open_database, recognizer_for
 from ivr.channels.terminal import InputError, TerminalCall, parse_input
 from ivr.cli import call_twilio
+from ivr.clock import utc_now
 from ivr.config import Settings
 from ivr.engine import actions as act
 from ivr.engine.ports import Recognizer
@@ -149,7 +150,7 @@ def call(
 
 def _start_time(at_local: str | None, zone: ZoneInfo) -> datetime:
     if at_local is None:
-        return datetime.now(UTC)
+        return utc_now()
     try:
         at = datetime.fromisoformat(at_local)
     except ValueError:

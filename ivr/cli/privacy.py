@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from ivr.bootstrap import open_database
+from ivr.clock import utc_now
 from ivr.config import Settings
 from ivr.privacy.erase import OpenTickets, erase
 from ivr.privacy.export import export
@@ -45,7 +45,7 @@ def export_command(settings: Settings, number: str, out: Path | None) -> None:
                 settings.data_dir / "recordings",
                 file,
                 actor="cli",
-                at=datetime.now(UTC),
+                at=utc_now(),
             )
     finally:
         database.dispose()
@@ -69,7 +69,7 @@ def erase_command(settings: Settings, number: str, force: bool) -> None:
             person,
             settings.data_dir / "recordings",
             actor="cli",
-            at=datetime.now(UTC),
+            at=utc_now(),
             force=force,
         )
     except OpenTickets as error:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from ivr.bootstrap import shared_models
+from ivr.clock import utc_now
 from ivr.config import Settings
 from ivr.engine import actions as act
 from ivr.engine import events as ev
@@ -77,7 +77,7 @@ def _at_node(flow: Flow, node: str, language: str, model: Any, pcm: bytes) -> di
     listen = act.Listen(node=node, language=language, intents=intents, keys="")
     recognizer = VoskRecognizer(model, PHONE_RATE, no_input_seconds=float("inf"))
     recognizer.listen(listen)
-    now = datetime.now(UTC)
+    now = utc_now()
     events = recognizer.accept(pcm, now) + recognizer.finish(now)
     heard = next((e for e in events if isinstance(e, ev.SpeechRecognized)), None)
     if heard is None:

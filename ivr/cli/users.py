@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
 
 import click
 
 from ivr.bootstrap import open_database
+from ivr.clock import utc_now
 from ivr.config import Settings
 from ivr.storage.accounts import link_departments
 from ivr.storage.audit import audit
@@ -49,7 +49,7 @@ def add(
             raise click.ClickException(f"the environment variable {password_env} is empty or unset")
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    now = datetime.now(UTC)
+    now = utc_now()
     database = open_database(settings)
     try:
         with database.session() as session:

@@ -7,12 +7,13 @@ import os
 import signal
 import socket
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from types import FrameType
 
 import click
 
 from ivr.bootstrap import job_give_ups, job_handlers, open_database
+from ivr.clock import utc_now
 from ivr.config import Settings
 from ivr.jobs import Worker
 from ivr.privacy.retention import schedule_purge
@@ -36,9 +37,9 @@ def worker(settings: Settings, once: bool) -> None:
         lease_seconds=settings.worker_lease_seconds,
         give_ups=job_give_ups(database),
     )
-    if schedule_purge(database, datetime.now(UTC), delay=FIRST_PURGE_DELAY):
+    if schedule_purge(database, utc_now(), delay=FIRST_PURGE_DELAY):
         logger.info("retention purge scheduled")
-    if schedule_sweep(database, datetime.now(UTC)):
+    if schedule_sweep(database, utc_now()):
         logger.info("stale-call sweep scheduled")
     try:
         if once:

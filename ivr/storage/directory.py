@@ -3,7 +3,7 @@ flow (callflows.yaml is their master, DESIGN §4), and the users of the supervis
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ivr.clock import utc_now
 from ivr.storage.models import Category, Department, User
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def add_user(
         password_hash=generate_password_hash(password),
         role=role,
         active=True,
-        created_at=at or datetime.now(UTC),
+        created_at=at or utc_now(),
     )
     session.add(user)
     session.flush()
