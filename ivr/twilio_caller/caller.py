@@ -11,7 +11,8 @@ Every webhook is signed with the account's auth token (`webhooks`) and carries
 the call's CallSid, AccountSid, From, To, CallStatus and Direction; the TwiML is carried out
 verb by verb (`twiml`: `<Connect><Stream>` in `stream`, the others
 in `verbs`) on the line clock of `line`, where a script's steps
-(this module) put frames, keys and words. What happened is in `transcript`.
+(this module) put frames, keys and words. What happened is in `transcript`. The steps are
+`Caller`'s, shared with the browser phone's caller (`browser`), which drives another call.
 """
 
 from __future__ import annotations
@@ -22,16 +23,15 @@ import subprocess
 import uuid
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from websockets.exceptions import ConnectionClosed
 
 from ivr.twilio_caller.dial import DialLeg
 from ivr.twilio_caller.line import (
-    FRAME_BYTES,
-    MULAW_RATE,
-    MULAW_SILENCE,
+    MULAW_8K,
     SILENT,
+    VOICE_RATE,
     CallerError,
     CallOver,
     Entry,
@@ -39,8 +39,10 @@ from ivr.twilio_caller.line import (
     Frame,
     Heard,
     Leg,
+    LineCall,
     LineClock,
     Listened,
+    MediaFormat,
     Pressed,
     Spoke,
     Transcript,
@@ -51,7 +53,7 @@ from ivr.twilio_caller.stream import StreamLeg
 from ivr.twilio_caller.twiml import Line, TwimlCall
 from ivr.twilio_caller.verbs import SAY_SECONDS_PER_CHARACTER
 from ivr.twilio_caller.webhooks import Webhooks
-from speech.audio import AudioError, pcm_to_ulaw, read_wav, seconds
+from speech.audio import AudioError, read_wav, seconds
 
 log = logging.getLogger(__name__)
 
@@ -62,51 +64,33 @@ MAX_LISTEN_SECONDS = 600.0
 """A `listen()` still hearing prompts after this much line time fails (a looping IVR)."""
 
 
-class TwilioCaller:
-    """One inbound call placed the way Twilio places it, driven by a script's steps; a context
-    manager that hangs up and frees its socket and threads on the way out, failures included."""
+class Caller:
+    """A script's steps on one call (silence, keys, a voice, a hang-up), put on the line clock
+    frame by frame and sent to the leg the call is on; a context manager that hangs up and
+    frees its sockets and threads on the way out, failures included. Who places the call, and
+    how, is the `LineCall`'s: Twilio's TwiML (`TwilioCaller`) or the browser phone's page."""
 
     def __init__(
         self,
-        base_url: str,
+        call: LineCall,
+        clock: LineClock,
+        transcript: Transcript,
         *,
-        auth_token: str,
-        caller: str = "+40722111222",
-        to: str = CITY_LINE,
-        speed: float = 1.0,
-        public_url: str | None = None,
-        account_sid: str | None = None,
-        voice: str = "en",
-        settle: float = 0.5,
-        patience: float = 10.0,
-        talk_seconds: float = 10.0,
-        dial_outcome: str = "answered",
-        timeout: float = 10.0,
-        observe: Callable[[Entry], None] | None = None,
+        media_format: MediaFormat,
+        voice: str,
+        settle: float,
+        patience: float,
+        timeout: float,
     ) -> None:
-        """A call from `caller` ("anonymous" withholds it) to `to`, on the server at `base_url`.
-
-        `public_url`: the base URL the server calls itself (CIVICLINE_PUBLIC_URL), which
-        Twilio signs and its TwiML names; it defaults to `base_url`. `speed`: line time runs
-        that much faster than real time. `voice`: espeak-ng's voice for `say` on a stream.
-        `settle`: wall seconds a `listen()` waits, once all has played, for the IVR to say more.
-        `patience`: line seconds the caller waits for an answer to a key or words.
-        `talk_seconds`: how long an answered transfer lasts. `dial_outcome`: how a transfer
-        ends when the script goes on without saying (answered, no-answer, busy, failed).
-        `timeout`: of every request, and the least wall time a new stream waits for the IVR's
-        first words.
-        """
-        if not auth_token:
-            raise ValueError("the account's auth token signs every webhook: it is required")
-        account_sid = account_sid or "AC" + uuid.uuid4().hex
-        line = Line(caller, to, patience, talk_seconds, account_sid, dial_outcome)
+        """`media_format`: how the caller's voice goes on a stream's wire; the rest as
+        `TwilioCaller` says."""
         self.voice, self.settle, self.patience, self.timeout = voice, settle, patience, timeout
-        self.transcript = Transcript(observe=observe)
-        self._clock = LineClock(speed)
-        webhooks = Webhooks(base_url, public_url or base_url, auth_token, timeout)
-        self._call = TwimlCall(line, webhooks, self._clock, self.transcript)
+        self.media_format = media_format
+        self.transcript = transcript
+        self._clock = clock
+        self._call = call
 
-    def __enter__(self) -> TwilioCaller:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -125,7 +109,7 @@ class TwilioCaller:
 
     @property
     def call_sid(self) -> str:
-        return self._call.line.call_sid
+        return self._call.call_sid
 
     @property
     def ended(self) -> bool:
@@ -133,7 +117,8 @@ class TwilioCaller:
 
     @property
     def ended_by(self) -> str | None:
-        """ "caller", "ivr" (its TwiML) or "twilio" (after an application error)."""
+        """ "caller", "ivr" (its TwiML, or the server ending the stream) or "twilio" (after an
+        application error)."""
         return self._call.ended_by
 
     @property
@@ -142,8 +127,8 @@ class TwilioCaller:
         return self._clock.line
 
     def dial(self) -> None:
-        """The call arrives: POST /twilio/voice (CallStatus ringing), then its TwiML is carried
-        out up to its first leg (a stream is opened and started; `listen` hears it)."""
+        """The call arrives (Twilio: POST /twilio/voice with CallStatus ringing, then its TwiML
+        carried out), up to its first leg: a stream is opened and started; `listen` hears it."""
         if self._call.state != "new":
             raise CallerError("this call was dialled already")
         self._clock.resume()
@@ -176,9 +161,10 @@ class TwilioCaller:
             self._send(digit, what=f"key {digit}")
 
     def say(self, text: str, confidence: float = 0.9) -> None:
-        """Say `text`. On a Media Stream, espeak-ng's `voice` says it into the line (μ-law at
-        8 kHz); elsewhere (gather mode) Twilio's recogniser hears it: the words take as long as
-        Twilio would take to say them, then Twilio reports SpeechResult `text`, `confidence`."""
+        """Say `text`. On a Media Stream, espeak-ng's `voice` says it into the line (at 8 kHz,
+        then in the stream's format); elsewhere (gather mode) Twilio's recogniser hears it: the
+        words take as long as Twilio would take to say them, then Twilio reports SpeechResult
+        `text`, `confidence`."""
         self._step()
         if isinstance(self._call.current(), StreamLeg):
             self._speak(synthesized(text, self.voice, self.timeout), text)
@@ -189,21 +175,9 @@ class TwilioCaller:
         self._send(Words(text, confidence), what=repr(text))
 
     def speak(self, pcm: bytes) -> None:
-        """A voice: 16-bit mono PCM at 8 kHz, sent as μ-law frames."""
+        """A voice: 16-bit mono PCM at 8 kHz, sent as frames of the line's format."""
         self._step()
         self._speak(pcm, "")
-
-    def transfer(self, outcome: str = "answered", talk_seconds: float | None = None) -> None:
-        """How the transfer under way (`<Dial>`) ends: answered (after `talk_seconds` with the
-        officer the caller hangs up, which ends the call), no-answer (after the Dial's timeout
-        of ringing), busy or failed; Twilio posts it to the Dial's action."""
-        self._step()
-        leg = self._call.current()
-        if not isinstance(leg, DialLeg) or leg.outcome is not None:
-            raise CallerError(f"no transfer is ringing: none to end {outcome}")
-        leg.choose(outcome, talk_seconds)
-        while self._call.current() is leg:
-            self._frame(SILENT)
 
     def hang_up(self) -> None:
         """The caller hangs up (again: nothing): the stream hears `stop`, a `<Record>` or
@@ -231,12 +205,8 @@ class TwilioCaller:
         self._clock.resume()
 
     def _speak(self, pcm: bytes, text: str) -> None:
-        ulaw = pcm_to_ulaw(pcm)
-        ulaw += MULAW_SILENCE[: -len(ulaw) % FRAME_BYTES]
-        self.transcript.add(Spoke(self._clock.line, round(seconds(pcm, MULAW_RATE), 3), text))
-        frames = [
-            Frame(ulaw[i : i + FRAME_BYTES], voiced=True) for i in range(0, len(ulaw), FRAME_BYTES)
-        ]
+        self.transcript.add(Spoke(self._clock.line, round(seconds(pcm, VOICE_RATE), 3), text))
+        frames = [Frame(wire, voiced=True) for wire in self.media_format.frames(pcm)]
         self._voice(frames, what=repr(text) if text else "the voice")
 
     def _voice(self, frames: list[Frame], *, what: str) -> None:
@@ -286,6 +256,70 @@ class TwilioCaller:
             )
 
 
+class TwilioCaller(Caller):
+    """One inbound call placed the way Twilio places it, driven by a script's steps."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        auth_token: str,
+        caller: str = "+40722111222",
+        to: str = CITY_LINE,
+        speed: float = 1.0,
+        public_url: str | None = None,
+        account_sid: str | None = None,
+        voice: str = "en",
+        settle: float = 0.5,
+        patience: float = 10.0,
+        talk_seconds: float = 10.0,
+        dial_outcome: str = "answered",
+        timeout: float = 10.0,
+        observe: Callable[[Entry], None] | None = None,
+    ) -> None:
+        """A call from `caller` ("anonymous" withholds it) to `to`, on the server at `base_url`.
+
+        `public_url`: the base URL the server calls itself (CIVICLINE_PUBLIC_URL), which
+        Twilio signs and its TwiML names; it defaults to `base_url`. `speed`: line time runs
+        that much faster than real time. `voice`: espeak-ng's voice for `say` on a stream.
+        `settle`: wall seconds a `listen()` waits, once all has played, for the IVR to say more.
+        `patience`: line seconds the caller waits for an answer to a key or words.
+        `talk_seconds`: how long an answered transfer lasts. `dial_outcome`: how a transfer
+        ends when the script goes on without saying (answered, no-answer, busy, failed).
+        `timeout`: of every request, and the least wall time a new stream waits for the IVR's
+        first words.
+        """
+        if not auth_token:
+            raise ValueError("the account's auth token signs every webhook: it is required")
+        account_sid = account_sid or "AC" + uuid.uuid4().hex
+        line = Line(caller, to, patience, talk_seconds, account_sid, dial_outcome)
+        webhooks = Webhooks(base_url, public_url or base_url, auth_token, timeout)
+        transcript = Transcript(observe=observe)
+        clock = LineClock(speed)
+        super().__init__(
+            TwimlCall(line, webhooks, clock, transcript),
+            clock,
+            transcript,
+            media_format=MULAW_8K,
+            voice=voice,
+            settle=settle,
+            patience=patience,
+            timeout=timeout,
+        )
+
+    def transfer(self, outcome: str = "answered", talk_seconds: float | None = None) -> None:
+        """How the transfer under way (`<Dial>`) ends: answered (after `talk_seconds` with the
+        officer the caller hangs up, which ends the call), no-answer (after the Dial's timeout
+        of ringing), busy or failed; Twilio posts it to the Dial's action."""
+        self._step()
+        leg = self._call.current()
+        if not isinstance(leg, DialLeg) or leg.outcome is not None:
+            raise CallerError(f"no transfer is ringing: none to end {outcome}")
+        leg.choose(outcome, talk_seconds)
+        while self._call.current() is leg:
+            self._frame(SILENT)
+
+
 def synthesized(text: str, voice: str, timeout: float) -> bytes:
     """`text` said by espeak-ng's `voice`, as 16-bit PCM at 8 kHz."""
     if shutil.which("espeak-ng") is None:
@@ -297,6 +331,6 @@ def synthesized(text: str, voice: str, timeout: float) -> bytes:
             check=True,
             timeout=timeout,
         ).stdout
-        return read_wav(wav, MULAW_RATE)
+        return read_wav(wav, VOICE_RATE)
     except (subprocess.SubprocessError, AudioError) as error:
         raise CallerError(f"espeak-ng could not say {text!r} in {voice}: {error}") from None

@@ -15,11 +15,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, TypeVar
 
+import numpy as np
+
+from speech.audio import SAMPLE_WIDTH, pcm_to_ulaw, resample
+
 FRAME_SECONDS = 0.02
 FRAME_BYTES = 160
 """One 20 ms frame of μ-law at 8 kHz, as Twilio sends it."""
 MULAW_RATE = 8000
 MULAW_SILENCE = b"\xff" * FRAME_BYTES
+VOICE_RATE = 8000
+"""The rate of the caller's voice as a script gives it (16-bit PCM, a phone's)."""
+MULAW = "audio/x-mulaw"
+L16 = "audio/l16"
 
 
 class CallerError(RuntimeError):
@@ -68,10 +76,62 @@ class LineClock:
 
 
 @dataclass(frozen=True)
-class Frame:
-    """20 ms of the caller's audio; `voiced` when the caller is speaking in it."""
+class MediaFormat:
+    """How audio goes on a Media Stream's wire (`start.mediaFormat`): Twilio's μ-law at 8 kHz,
+    or the browser phone's L16 at 16 kHz (big-endian samples, as RFC 3551 defines L16)."""
 
-    payload: bytes = MULAW_SILENCE
+    encoding: str
+    sample_rate: int
+
+    @property
+    def sample_bytes(self) -> int:
+        return 1 if self.encoding == MULAW else SAMPLE_WIDTH
+
+    @property
+    def frame_bytes(self) -> int:
+        """Bytes of one 20 ms frame on the wire."""
+        return round(FRAME_SECONDS * self.sample_rate) * self.sample_bytes
+
+    @property
+    def silence(self) -> bytes:
+        """One 20 ms frame of silence on the wire."""
+        sample = b"\xff" if self.encoding == MULAW else b"\0\0"
+        return sample * (self.frame_bytes // self.sample_bytes)
+
+    def seconds(self, size: int) -> float:
+        """How long `size` bytes of this format play."""
+        return size / (self.sample_rate * self.sample_bytes)
+
+    def frames(self, pcm: bytes) -> list[bytes]:
+        """The caller's voice (16-bit PCM at `VOICE_RATE`) as this format's 20 ms frames, the
+        last one padded with silence: resampled as a whole, so no frame's edge clicks."""
+        wire = self._wire(resample(pcm, VOICE_RATE, self.sample_rate))
+        wire += self.silence[: -len(wire) % self.frame_bytes]
+        size = self.frame_bytes
+        return [wire[i : i + size] for i in range(0, len(wire), size)]
+
+    def described(self) -> dict[str, Any]:
+        """As `start.mediaFormat` announces it."""
+        return {"encoding": self.encoding, "sampleRate": self.sample_rate, "channels": 1}
+
+    def _wire(self, pcm: bytes) -> bytes:
+        if self.encoding == MULAW:
+            return pcm_to_ulaw(pcm)
+        return np.frombuffer(pcm, dtype="<i2").astype(">i2").tobytes()
+
+
+MULAW_8K = MediaFormat(MULAW, MULAW_RATE)
+"""Twilio's Media Streams."""
+L16_16K = MediaFormat(L16, 16000)
+"""The browser phone's stream."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """20 ms of the caller's audio; `voiced` when the caller is speaking in it. An empty
+    payload is silence, sent in whatever format the leg's wire speaks."""
+
+    payload: bytes = b""
     voiced: bool = False
 
 
@@ -135,6 +195,31 @@ class Leg(Protocol):
 
     def close(self) -> None:
         """Free what the leg holds (sockets, threads); safe to call twice."""
+
+
+class LineCall(Protocol):
+    """The call a caller's steps go to: Twilio carrying out TwiML leg after leg, or the
+    browser phone's one stream."""
+
+    state: str
+    """new, live (dialled), over."""
+    ended_by: str | None
+
+    @property
+    def call_sid(self) -> str:
+        """The call's id on the server (known once dialled)."""
+
+    def dial(self) -> None:
+        """The call arrives, up to its first leg."""
+
+    def current(self) -> Leg | None:
+        """The leg the call is on; None once it is over."""
+
+    def hang_up(self) -> None:
+        """The caller hangs up during the leg under way."""
+
+    def close(self) -> None:
+        """Free what the call holds; safe to call twice."""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 """One `<Connect><Stream>` of the faithful Twilio caller: Twilio's side of a bidirectional
-Media Stream, over a real WebSocket (the `websockets` package's sync client).
+Media Stream, over a real WebSocket (the `websockets` package's sync client). The browser
+phone's page speaks the same shapes in another `MediaFormat` (L16 at 16 kHz), its handshake
+carrying the signed-in session's headers (`browser`).
 
 Twilio's documented behaviour, kept here: `connected`, then `start` (with the `<Parameter>`s),
 then a `media` frame every 20 ms, silence included, `sequenceNumber` rising on every message;
@@ -27,17 +29,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.http11 import USER_AGENT
 from websockets.sync.client import ClientConnection, connect
 
 from ivr.twilio_caller.line import (
     FRAME_SECONDS,
-    MULAW_RATE,
+    MULAW_8K,
     CallerError,
     Cleared,
     Echoed,
     Frame,
     Heard,
     LineClock,
+    MediaFormat,
     Request,
     StreamEnded,
     StreamStarted,
@@ -120,7 +124,13 @@ class Received:
 @dataclass(frozen=True)
 class CallIds:
     call_sid: str
-    account_sid: str
+    account_sid: str | None
+    """None: the peer has no account (the browser phone's page sends none)."""
+
+    def sent(self) -> dict[str, str]:
+        """As `start` and `stop` carry them."""
+        ids = {"accountSid": self.account_sid, "callSid": self.call_sid}
+        return {name: value for name, value in ids.items() if value is not None}
 
 
 class StreamLeg:
@@ -138,11 +148,15 @@ class StreamLeg:
         transcript: Transcript,
         patience: float,
         timeout: float,
+        media_format: MediaFormat = MULAW_8K,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         """Open the WebSocket at `reach` (where the server listens for `url`, the URL the TwiML
-        named), start a thread reading it, and send `connected` and `start`."""
+        named) with `headers` in its handshake, start a thread reading it, and send
+        `connected` and `start` announcing `media_format`."""
         self.stream_sid = "MZ" + uuid.uuid4().hex
         self.ids, self.clock, self.transcript = ids, clock, transcript
+        self.media_format = media_format
         self.action, self.patience = action, patience
         self.then: Then | None = None
         self.sequence = 0
@@ -156,26 +170,18 @@ class StreamLeg:
         self.speaking = False
         self.inbox: queue.Queue[Received] = queue.Queue()
         self.exits = contextlib.ExitStack()
-        try:
-            self.ws: ClientConnection = self.exits.enter_context(
-                connect(
-                    reach, open_timeout=timeout, close_timeout=CLOSE_WAIT_SECONDS, compression=None
-                )
-            )
-        except (OSError, InvalidHandshake, InvalidURI) as error:
-            raise CallerError(f"the stream {reach} could not be opened: {error}") from None
+        self.ws: ClientConnection = self.exits.enter_context(_opened(reach, headers or {}, timeout))
         self.reader = threading.Thread(
             target=self._read, name=f"stream-{self.stream_sid}", daemon=True
         )
         self.reader.start()
         self._send_text(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
         start = {
-            "accountSid": ids.account_sid,
+            **ids.sent(),
             "streamSid": self.stream_sid,
-            "callSid": ids.call_sid,
             "tracks": ["inbound"],
             "customParameters": dict(parameters),
-            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": MULAW_RATE, "channels": 1},
+            "mediaFormat": media_format.described(),
         }
         self._send("start", start=start)
         transcript.add(StreamStarted(clock.line, url, self.stream_sid, dict(parameters)))
@@ -190,7 +196,8 @@ class StreamLeg:
         self.speaking = frame.voiced
         self.chunk += 1
         stamp = round((self.clock.line - FRAME_SECONDS - self.started_at) * 1000)
-        payload = base64.b64encode(frame.payload).decode("ascii")
+        wire = frame.payload or self.media_format.silence
+        payload = base64.b64encode(wire).decode("ascii")
         media = {"track": "inbound", "chunk": str(self.chunk), "timestamp": str(stamp)}
         self._send("media", media={**media, "payload": payload})
         self._echo_due()
@@ -232,8 +239,7 @@ class StreamLeg:
 
     def hang_up(self) -> Then:
         """The caller hangs up: `stop`, then Twilio closes the socket."""
-        ids = {"accountSid": self.ids.account_sid, "callSid": self.ids.call_sid}
-        if self.then is None and self._send("stop", stop=ids):
+        if self.then is None and self._send("stop", stop=self.ids.sent()):
             self._ended("caller")
         return Then(hang_up="caller")
 
@@ -276,7 +282,7 @@ class StreamLeg:
             return
         match message.get("event"):
             case "media":
-                seconds = _media_seconds(message.get("media"))
+                seconds = _media_seconds(message.get("media"), self.media_format)
                 if seconds is None:
                     self.transcript.add(Unexpected(at, received.text[:200]))
                     return
@@ -347,6 +353,24 @@ class StreamLeg:
         self.then = Then(request=self.action)
 
 
+def _opened(reach: str, headers: Mapping[str, str], timeout: float) -> ClientConnection:
+    """The stream's WebSocket, its handshake carrying `headers` (a User-Agent among them
+    replaces the client's own: a signed-in session may be bound to it)."""
+    extra = {name: value for name, value in headers.items() if name.lower() != "user-agent"}
+    agent = next((v for n, v in headers.items() if n.lower() == "user-agent"), USER_AGENT)
+    try:
+        return connect(
+            reach,
+            open_timeout=timeout,
+            close_timeout=CLOSE_WAIT_SECONDS,
+            compression=None,
+            additional_headers=extra,
+            user_agent_header=agent,
+        )
+    except (OSError, InvalidHandshake, InvalidURI) as error:
+        raise CallerError(f"the stream {reach} could not be opened: {error}") from None
+
+
 def _parsed(text: str) -> dict[str, Any] | None:
     try:
         message = json.loads(text)
@@ -355,12 +379,12 @@ def _parsed(text: str) -> dict[str, Any] | None:
     return message if isinstance(message, dict) else None
 
 
-def _media_seconds(media: Any) -> float | None:
-    """How long a `media` message's μ-law audio plays; None when it has none."""
+def _media_seconds(media: Any, media_format: MediaFormat) -> float | None:
+    """How long a `media` message's audio plays in the stream's format; None when it has none."""
     payload = media.get("payload") if isinstance(media, dict) else None
     if not isinstance(payload, str):
         return None
     try:
-        return len(base64.b64decode(payload, validate=True)) / MULAW_RATE
+        return media_format.seconds(len(base64.b64decode(payload, validate=True)))
     except (binascii.Error, ValueError):
         return None

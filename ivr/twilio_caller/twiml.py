@@ -88,6 +88,10 @@ class TwimlCall:
         """The URL of the TwiML under way (relative URLs and default actions start there)."""
         self.status_sequence = 0
 
+    @property
+    def call_sid(self) -> str:
+        return self.line.call_sid
+
     def dial(self) -> None:
         """POST /twilio/voice (CallStatus ringing), then carry out its TwiML to its first leg."""
         self.state = "live"

@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
+from browser_phone import browser_phones  # noqa: F401 (a fixture)
 from flask import Flask
 from line_flow import PROMPT_RATE, open_flow_text
 from script import Phone
@@ -24,7 +25,7 @@ from speech.prompts import build
 from speech.synthesis import Synthesizer
 
 PhoneFactory = Callable[..., AbstractContextManager[Phone]]
-CHANNELS = ["terminal", "twilio", "gather", "sip"]
+CHANNELS = ["terminal", "twilio", "gather", "sip", "browser"]
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +71,13 @@ def app_on(settings: Settings) -> Flask:
     for language in services.flows.current().flow.languages:
         recognizer_for(services.flows.current().flow, language).close()
     return app
+
+
+@pytest.fixture
+def line_app(line_settings: Settings) -> Flask:
+    """The application on the conformance settings, as `ivr serve` runs it (the browser phone's
+    site: no Twilio settings)."""
+    return app_on(line_settings)
 
 
 @pytest.fixture

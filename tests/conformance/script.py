@@ -135,12 +135,13 @@ def until_ended(phone: Phone, limit: float = 60.0) -> Call:
     pytest.fail("the call never ended")
 
 
-def built_prompt_seconds(prompts: PromptLibrary) -> Callable[[Row], float]:
-    """A stored Say's length as the built prompt files play it."""
+def built_prompt_seconds(prompts: PromptLibrary, rate: int = PHONE_RATE) -> Callable[[Row], float]:
+    """A stored Say's length as the built prompt files play it at the channel's `rate` (the
+    same at any rate, but for the resampler's rounding of a sample or so)."""
 
     def length(row: Row) -> float:
         payload = {k: v for k, v in row.payload.items() if k != "secret"}
         say = act.Say(**payload)
-        return sum(seconds(read_wav(path), PHONE_RATE) for path in prompts.compose(say))
+        return sum(seconds(read_wav(path, rate), rate) for path in prompts.compose(say))
 
     return length

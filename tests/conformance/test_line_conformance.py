@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import PhoneFactory
+from conftest import CHANNELS, PhoneFactory
 from line_flow import NO_INPUT_SECONDS
 from script import Phone, Row, call_of, finished, mark_of, rows_of, until, until_ended
 from spoken_korean import said
@@ -21,9 +21,15 @@ from ivr.storage.tickets import create_ticket, new_pin
 
 SOFIA = ZoneInfo("Europe/Sofia")
 DESCRIPTION = "나무가 쓰러졌어요"
-AUDIO_CHANNELS = ["twilio", "sip"]
+AUDIO_CHANNELS = ["twilio", "sip", "browser"]
 """Channels whose prompts take time to play (the terminal prints a prompt at once: nothing
 can come during it, but for the recording notice)."""
+CALLER_ID_CHANNELS = ["terminal", "twilio", "gather", "sip"]
+"""Channels that give the line the caller's number (the browser phone sends none: the flow
+treats its calls as withheld)."""
+DIALLING_CHANNELS = ["terminal", "twilio", "gather", "sip"]
+"""Channels that can put a caller through (the browser cannot dial: a transfer ends its
+stream, and the call ends as if the caller had hung up)."""
 
 
 def first_mark(rows: list[Row], prompt: str) -> str:
@@ -128,7 +134,15 @@ def file_ticket(phone_database: object, caller: str) -> tuple[str, str]:
         return ticket.ref.replace("-", ""), pin.clear
 
 
-@pytest.mark.parametrize("own", [True, False], ids=["own number", "other number"])
+# A ticket filed from the caller's own number needs the caller's number to match: on a channel
+# that sends none (the browser) every caller is withheld and must give the PIN, which is the
+# "other number" case; "own number" runs only where the line is given a number.
+@pytest.mark.parametrize(
+    ("phone_on", "own"),
+    [pytest.param(c, True, id=f"{c}-own number") for c in CALLER_ID_CHANNELS]
+    + [pytest.param(c, False, id=f"{c}-other number") for c in CHANNELS],
+    indirect=["phone_on"],
+)
 def test_a_hash_after_eight_digits_does_not_reach_the_next_step(
     phone_on: PhoneFactory, own: bool
 ) -> None:
@@ -190,7 +204,11 @@ def test_a_description_starts_after_the_beep_and_ends_on_silence(phone_on: Phone
     assert 1.0 < recorded.payload["seconds"] <= len(voice) / 16000 + KEPT_SILENCE_SECONDS
 
 
+# Only channels that can dial: the browser cannot put the caller through (its stream ends at
+# the transfer and the call ends as a hang-up), so no transfer is ever answered, busy or
+# unanswered there.
 @pytest.mark.parametrize("result", ["answered", "busy", "no-answer"])
+@pytest.mark.parametrize("phone_on", DIALLING_CHANNELS, indirect=True)
 def test_a_transfer_is_dialled_after_its_prompt_and_its_end_is_told(
     phone_on: PhoneFactory, result: str
 ) -> None:
