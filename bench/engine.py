@@ -28,7 +28,7 @@ sys.path[0:1] = [str(ROOT), str(ROOT / "tests")]
 
 from pgserver import running_postgres  # noqa: E402
 
-from ivr.calls import CallServices  # noqa: E402
+from ivr.calls.runner import CallServices  # noqa: E402
 from ivr.channels.terminal import TerminalCall, parse_input  # noqa: E402
 from ivr.engine import actions as act  # noqa: E402
 from ivr.engine import events as ev  # noqa: E402

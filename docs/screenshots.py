@@ -33,7 +33,7 @@ from playwright.sync_api import Page, sync_playwright  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 
-from ivr.calls import CallRunner  # noqa: E402
+from ivr.calls.runner import CallRunner  # noqa: E402
 from ivr.config import Settings  # noqa: E402
 from ivr.engine import actions as act  # noqa: E402
 from ivr.engine import events as ev  # noqa: E402

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from flask import Flask, current_app
 
-from ivr.calls import CallServices
+from ivr.calls.runner import CallServices
 from ivr.clock import Clock, utc_now
 from ivr.config import Settings
 from speech.prompts import PromptLibrary

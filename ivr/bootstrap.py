@@ -10,13 +10,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from ivr.callback_jobs import CallbackJobs, LoggingOutboundCaller
-from ivr.calls import CallRunner, CallServices
+from ivr.callbacks.jobs import CallbackJobs, LoggingOutboundCaller
+from ivr.calls.runner import CallRunner, CallServices
+from ivr.calls.stale import sweep_handlers
 from ivr.clock import utc_now
 from ivr.config import Settings
 from ivr.jobs import GiveUp, sms_handlers
 from ivr.privacy.retention import purge_handlers
-from ivr.stale_calls import sweep_handlers
 from ivr.storage.db import Database
 from ivr.storage.directory import sync_departments
 from ivr.storage.outbox import LoggingSmsSender

@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     """How long a worker holds a job before another worker may take it over (it died)."""
     stale_call_minutes: int = Field(10, ge=1)
     """Minutes without a stored event after which an open call counts as lost (its process
-    died) and the worker ends it (`ivr.stale_calls`); longer than any prompt and listen."""
+    died) and the worker ends it (`ivr.calls.stale`); longer than any prompt and listen."""
     twilio_api_url: str = ""
     """Base URL of a Twilio-compatible REST API (a proxy, or a stand-in in tests); empty
     means Twilio's own."""

@@ -168,7 +168,7 @@ class GlobalIntents(Model):
 
 
 class CallbackSms(Model):
-    """The SMS of callbacks and of the SMS conversation (`ivr.sms_conversation`); each must
+    """The SMS of callbacks and of the SMS conversation (`ivr.sms.conversation`); each must
     fit in 2 SMS segments with its placeholders filled. Replies are 1 (confirm), 2 (the next
     free slot), 0 (cancel), STATUS <ref> and ESCALATE <ref>."""
 

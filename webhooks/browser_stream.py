@@ -1,6 +1,6 @@
 """The browser phone's stream (DESIGN §8): a WebSocket at /phone/stream on the site itself.
 
-It speaks the Media Streams message shapes (`webhooks.media_streams`: connected, start,
+It speaks the Media Streams message shapes (`ivr.channels.media_streams`: connected, start,
 media, dtmf, mark, stop from the page; media, mark, clear to it) with `start.mediaFormat`
 = `audio/l16` at 16 kHz, samples big-endian as RFC 3551 defines L16, and is driven by the
 same `webhooks.streams.StreamCall` as a Twilio stream: prompts resampled to 16 kHz, the

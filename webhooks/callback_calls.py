@@ -6,7 +6,7 @@ waits in a conference named after the callback while the worker calls the citize
 joins it. When the officer hangs up, the conference ends: the officer's call asks for the
 resolution (1 resolved, 2 not yet), the citizen's asks whether they are satisfied (2 takes
 the ticket one level up), then for a survey score. Status callbacks of both legs go to
-`ivr.callback_calls.leg_status` (the retry, the "missed" SMS).
+`ivr.callbacks.calls.leg_status` (the retry, the "missed" SMS).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 from werkzeug.exceptions import BadRequest
 
 from ivr import app_context
-from ivr import callback_calls as reports
+from ivr.callbacks import calls as reports
 from ivr.engine.render import fill
 from ivr.storage import calls as stored_calls
 from ivr.storage import twilio as twilio_store

@@ -26,13 +26,13 @@ from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
-from ivr.calls import CallRunner
+from ivr.calls.runner import CallRunner
+from ivr.channels.line_actions import from_records
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.storage.twilio import RECORDING_SID
 from menus.schema import Flow
 from webhooks import twiml
-from webhooks.line_actions import from_records
 
 NO_INPUT = "no_input"
 TURN_ENDS = (act.Listen, act.Record, act.Transfer, act.HangUp)

@@ -1,7 +1,7 @@
 """Twilio's SMS webhooks (under /twilio, each signed):
 
 - POST /twilio/sms: the number's messaging URL. Each message is handed to the SMS
-  conversation once per MessageSid (`ivr.sms_inbound`); the answer goes through the outbox,
+  conversation once per MessageSid (`ivr.sms.inbound`); the answer goes through the outbox,
   so the TwiML response is always empty.
 - POST /twilio/sms-status: delivery status callbacks of the messages we sent (the sender
   gives Twilio this URL), kept per MessageSid and only moving forward.
@@ -18,7 +18,7 @@ from flask import Blueprint, Response, abort, request
 from werkzeug.exceptions import BadRequest
 
 from ivr import app_context
-from ivr.sms_inbound import receive_sms
+from ivr.sms.inbound import receive_sms
 from ivr.storage.outbox import DELIVERY_ORDER, record_delivery
 from webhooks.signatures import twilio_signed
 

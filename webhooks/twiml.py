@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from twilio.twiml.voice_response import VoiceResponse
 
-TOKEN_PARAMETER = "token"
+from ivr.channels.media_streams import TOKEN_PARAMETER
+
 ALL_KEYS = "0123456789*#"
 
 

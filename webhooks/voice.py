@@ -32,7 +32,8 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from ivr import app_context
 from ivr.bootstrap import call_recognizer
-from ivr.calls import CallRunner, CallServices
+from ivr.calls.runner import CallRunner, CallServices
+from ivr.channels.line_actions import to_records
 from ivr.channels.stream import StreamCall
 from ivr.engine import actions as act
 from ivr.engine import events as ev
@@ -41,7 +42,6 @@ from ivr.storage import calls as stored_calls
 from ivr.storage import twilio as twilio_store
 from ivr.storage.models import Call
 from webhooks import gather, prompt_files, twiml, websocket
-from webhooks.line_actions import to_records
 from webhooks.recordings import start_call_recording
 from webhooks.signatures import twilio_signed
 from webhooks.streams import serve

@@ -24,18 +24,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ivr.calls import CallRunner, CallServices
+from ivr.calls.runner import CallRunner, CallServices
 from ivr.channels import line as ln
+from ivr.channels import media_streams as ms
+from ivr.channels.call_recording import CallRecorder
+from ivr.channels.line_actions import from_records
 from ivr.channels.prompt_audio import prompt_audio
 from ivr.engine import events as ev
 from ivr.engine.ports import Recognizer, RecordingStore
 from ivr.storage import twilio as twilio_store
 from speech.audio import wav_bytes
 from speech.prompts import PromptLibrary
-from webhooks import media_streams as ms
-from webhooks.call_recording import CallRecorder
-from webhooks.line_actions import from_records
-from webhooks.twiml import TOKEN_PARAMETER
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +136,7 @@ class StreamCall:
         return out
 
     def _start(self, started: ms.Started) -> bool:
-        token = started.parameters.get(TOKEN_PARAMETER, "")
+        token = started.parameters.get(ms.TOKEN_PARAMETER, "")
         with self.services.database.session() as db:
             records = twilio_store.redeem_token(db, token, started.call_sid, self.now)
         if records is None:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ivr.calls import CallRunner, CallServices, Observer
+from ivr.calls.runner import CallRunner, CallServices, Observer
 from ivr.channels import line as ln
 from ivr.clock import utc_now
 from ivr.engine import actions as act

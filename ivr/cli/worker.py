@@ -13,11 +13,11 @@ from types import FrameType
 import click
 
 from ivr.bootstrap import job_give_ups, job_handlers, open_database
+from ivr.calls.stale import schedule_sweep
 from ivr.clock import utc_now
 from ivr.config import Settings
 from ivr.jobs import Worker
 from ivr.privacy.retention import schedule_purge
-from ivr.stale_calls import schedule_sweep
 
 logger = logging.getLogger(__name__)
 FIRST_PURGE_DELAY = timedelta(hours=1)

@@ -68,4 +68,4 @@ class PinPool:
 
 
 pins = PinPool()
-"""The process's pool, used when a ticket is filed (`ivr.effects`)."""
+"""The process's pool, used when a ticket is filed (`ivr.calls.effects`)."""

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from ivr.calls.turns import turns
 from ivr.storage.models import (
     Call,
     CallChoice,
@@ -22,7 +23,6 @@ from ivr.storage.models import (
     TicketDayStats,
 )
 from ivr.storage.upsert import insert_statement
-from ivr.turns import turns
 
 CLOSED_STATUSES = frozenset({"resolved", "closed", "rejected"})
 
@@ -83,7 +83,7 @@ OUTCOME_GROUPS = {
     "transferred": "transferred",
     "abandoned": "abandoned",
     "failed": "abandoned",
-    "swept": "abandoned",  # its process died mid-call (ivr.stale_calls)
+    "swept": "abandoned",  # its process died mid-call (ivr.calls.stale)
 }
 """Outcome → the dashboard's group; every other outcome was handled by the IVR."""
 HANDLED = "handled"

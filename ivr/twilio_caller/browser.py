@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ivr.channels.media_streams import TOKEN_PARAMETER
 from ivr.twilio_caller.caller import Caller
 from ivr.twilio_caller.line import (
     L16_16K,
@@ -40,7 +41,6 @@ from ivr.twilio_caller.stream import CallIds, StreamLeg
 LOGIN_PATH = "/login"
 PHONE_PATH = "/phone"
 CALLS_PATH = "/phone/calls"
-TOKEN_PARAMETER = "token"
 
 
 @dataclass(frozen=True)

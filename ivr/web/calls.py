@@ -18,9 +18,9 @@ from flask import (
 from sqlalchemy import select
 
 from ivr.app_context import services, settings
+from ivr.calls.turns import shown_input, turns
 from ivr.storage.calls import call_events
 from ivr.storage.models import Call, Callback, Recording, Ticket
-from ivr.turns import shown_input, turns
 from ivr.web.access import flow, may_see, record, visible, zone
 from ivr.web.callfilter import PAGE_SIZE, CallFilter, before, cursor_of, intent_choices
 from ivr.web.export import csv_download

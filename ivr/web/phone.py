@@ -16,13 +16,13 @@ from flask import Blueprint, abort, jsonify, render_template, request, session, 
 from sqlalchemy import select
 
 from ivr.app_context import current_time, services
-from ivr.calls import CallRunner
+from ivr.calls.runner import CallRunner
+from ivr.calls.turns import shown_input
+from ivr.channels.line_actions import to_records
 from ivr.storage import twilio as stream_tokens
 from ivr.storage.models import Call, CallEvent
-from ivr.turns import shown_input
 from ivr.web.access import record
 from webhooks.browser_stream import ENCODING, SAMPLE_RATE
-from webhooks.line_actions import to_records
 
 blueprint = Blueprint("phone", __name__)
 CHANNEL = "browser"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ivr.calls import CallRunner, CallServices
+from ivr.calls.runner import CallRunner, CallServices
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.storage.db import Database

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from storage.filing import file_ticket
 from twilio_rest_standin import OUR_NUMBER, TwilioStandIn, running_standin
 
-from ivr.callback_jobs import CallbackJobs
+from ivr.callbacks.jobs import CallbackJobs
 from ivr.jobs import Worker
 from ivr.storage.db import Database
 from ivr.storage.models import (

@@ -21,7 +21,7 @@ from callback_line import TUESDAY_TEN
 from sqlalchemy import select
 from twilio_rest_standin import ACCOUNT, OUR_NUMBER, TOKEN, TwilioStandIn, running_standin
 
-from ivr.callback_jobs import CallbackJobs
+from ivr.callbacks.jobs import CallbackJobs
 from ivr.jobs import Worker
 from ivr.storage import callbacks
 from ivr.storage.db import Database

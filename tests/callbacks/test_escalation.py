@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import select
 from storage.filing import file_ticket
 
-from ivr.callback_jobs import CallbackJobs, LoggingOutboundCaller
+from ivr.callbacks.jobs import CallbackJobs, LoggingOutboundCaller
 from ivr.storage import callbacks, escalations
 from ivr.storage.db import Database
 from ivr.storage.models import Callback, Job, SmsOutbox, Ticket, TicketEscalation, TicketNote

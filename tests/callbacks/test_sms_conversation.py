@@ -10,7 +10,7 @@ import pytest
 from callback_flows import LANGUAGES, demo_flow
 
 from ivr.engine.render import fill
-from ivr.sms_conversation import (
+from ivr.sms.conversation import (
     CancelCallback,
     Command,
     ConfirmCallback,

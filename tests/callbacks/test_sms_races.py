@@ -12,7 +12,7 @@ from callback_flows import demo_flow
 from callback_twilio import new_message_sid
 from sqlalchemy import select
 
-from ivr.sms_inbound import receive_sms
+from ivr.sms.inbound import receive_sms
 from ivr.storage import callbacks
 from ivr.storage.db import Database
 from ivr.storage.models import Callback, SmsInbound, SmsOutbox

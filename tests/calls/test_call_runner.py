@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, select, text
 
-from ivr.calls import CallRunner, CallServices
+from ivr.calls.runner import CallRunner, CallServices
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.storage.models import Call, CallEvent, SmsOutbox, Ticket

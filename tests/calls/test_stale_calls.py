@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-import ivr.stale_calls
-from ivr.calls import CallRunner, CallServices
+import ivr.calls.stale
+from ivr.calls.runner import CallRunner, CallServices
+from ivr.calls.stale import SWEEP_JOB, schedule_sweep, stale_calls, sweep, sweep_handlers
 from ivr.engine import actions as act
 from ivr.engine import events as ev
-from ivr.stale_calls import SWEEP_JOB, schedule_sweep, stale_calls, sweep, sweep_handlers
 from ivr.storage.models import Call, CallEvent, CallHourStats, Job, Ticket
 from menus.registry import FlowRegistry
 from speech.intents import PhraseMatcher
@@ -81,7 +81,7 @@ def test_a_call_in_answered_transfer_is_not_swept_until_the_transfer_limit(servi
     call_id, last = abandoned_call(services, "4", "1")  # urbanism, in office hours
     assert sweep(services, now=last + 10 * LIMIT, limit=LIMIT) == []
     assert open_call_ids(services) == [call_id]
-    later = last + ivr.stale_calls.TRANSFER_LIMIT + timedelta(seconds=1)
+    later = last + ivr.calls.stale.TRANSFER_LIMIT + timedelta(seconds=1)
     assert sweep(services, now=later, limit=LIMIT) == [call_id]
     with services.database.session(read_only=True) as db:
         assert db.get_one(Call, call_id).outcome == "swept"
@@ -95,7 +95,7 @@ def test_two_sweeps_at_once_end_a_call_once(services, monkeypatch):
     assert [c for c, _ in found_by_both] == [call_id]
     assert sweep(services, now=now, limit=LIMIT) == [call_id]
     # the second sweeper found the call before the first claimed it
-    monkeypatch.setattr(ivr.stale_calls, "stale_calls", lambda *a, **k: found_by_both)
+    monkeypatch.setattr(ivr.calls.stale, "stale_calls", lambda *a, **k: found_by_both)
     assert sweep(services, now=now, limit=LIMIT) == []
     with services.database.session(read_only=True) as db:
         assert len(db.scalars(select(Ticket)).all()) == 1

@@ -20,7 +20,7 @@ from flask import Flask
 from script import Timing, built_prompt_seconds
 from twilio_phone import SPEED, served
 
-from ivr.calls import CallServices
+from ivr.calls.runner import CallServices
 from ivr.storage.db import Database
 from ivr.storage.directory import add_user
 from ivr.twilio_caller import BrowserCaller, CallOver

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import pytest
 
-from ivr.calls import CallServices
+from ivr.calls.runner import CallServices
 from ivr.engine import actions as act
 from ivr.storage import calls as stored_calls
 from ivr.storage.db import Database

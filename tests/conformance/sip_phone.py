@@ -27,7 +27,7 @@ from sip_rig import Kamailio, free_udp_ports, node_settings, require, running_ka
 from sipp_caller import AGENT_ANSWERS, AGENT_REFUSES
 from sqlalchemy import select
 
-from ivr.calls import CallServices
+from ivr.calls.runner import CallServices
 from ivr.channels.sip.node import SipNode
 from ivr.phones import normalize_number
 from ivr.storage.db import Database

@@ -11,7 +11,7 @@ from pathlib import Path
 from script import Timing
 
 from ivr.bootstrap import recognizer_for
-from ivr.calls import CallServices
+from ivr.calls.runner import CallServices
 from ivr.channels.terminal import Input, TerminalCall
 from ivr.clock import utc_now
 from ivr.recordings import LocalRecordingStore

@@ -14,7 +14,7 @@ from line_flow import NO_INPUT_SECONDS
 from script import Phone, Row, call_of, finished, mark_of, rows_of, until, until_ended
 from spoken_korean import said
 
-from ivr.calls import CallRunner
+from ivr.calls.runner import CallRunner
 from ivr.channels.line import KEPT_SILENCE_SECONDS, RECORD_SILENCE_SECONDS
 from ivr.storage.models import Ticket
 from ivr.storage.tickets import create_ticket, new_pin

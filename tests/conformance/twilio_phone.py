@@ -15,7 +15,7 @@ from flask import Flask
 from script import Timing, built_prompt_seconds
 from werkzeug.serving import make_server
 
-from ivr.calls import CallServices
+from ivr.calls.runner import CallServices
 from ivr.storage.db import Database
 from ivr.twilio_caller import CallOver, TwilioCaller
 from speech.prompts import PromptLibrary

@@ -10,12 +10,12 @@ from datetime import datetime, timedelta
 from privacy_people import Line
 from sqlalchemy import select
 
-from ivr import callback_calls
-from ivr.callback_jobs import CONNECT, CallbackJobs
-from ivr.calls import CallServices
+from ivr.callbacks import calls as callback_calls
+from ivr.callbacks.jobs import CONNECT, CallbackJobs
+from ivr.calls.runner import CallServices
 from ivr.jobs import Worker, sms_handlers
 from ivr.recordings import LocalRecordingStore
-from ivr.sms_inbound import receive_sms
+from ivr.sms.inbound import receive_sms
 from ivr.storage.callbacks import PLACE
 from ivr.storage.models import Callback, Officer
 from ivr.storage.outbox import SmsRejected

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import JSON, String, Text, cast, select
 
-from ivr.calls import CallRunner, CallServices
+from ivr.calls.runner import CallRunner, CallServices
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.privacy.periods import Retention

@@ -32,7 +32,7 @@ from ivr.privacy.export import export
 from ivr.privacy.retention import purge
 from ivr.privacy.subject import subject
 from ivr.recordings import LocalRecordingStore
-from ivr.sms_inbound import receive_sms
+from ivr.sms.inbound import receive_sms
 from ivr.storage.db import Database
 from ivr.storage.models import (
     Call,

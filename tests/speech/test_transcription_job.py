@@ -13,7 +13,7 @@ from speech_paths import KOREAN_FLOW
 from sqlalchemy import select
 from voice import utterance
 
-from ivr.effects import Effects
+from ivr.calls.effects import Effects
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.jobs import Worker

@@ -23,10 +23,10 @@ from phone_site import (
 from simple_websocket import ConnectionClosed, ConnectionError
 
 from ivr.bootstrap import shared_models
+from ivr.channels.media_streams import L16, MediaFormat
 from ivr.storage.twilio import TOKEN_LIFETIME, redeem_token
 from speech.audio import read_wav, silence
 from speech.models import ModelError
-from webhooks.media_streams import L16, MediaFormat
 
 RATE = 16000
 L16_16K = MediaFormat(L16, RATE)

@@ -14,14 +14,14 @@ from phone_site import KOREAN_FLOW
 from site_data import PASSWORD, login
 from sqlalchemy import select
 
-from ivr.calls import CallRunner
+from ivr.calls.runner import CallRunner
+from ivr.calls.turns import turns
 from ivr.config import Settings
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.storage.calls import call_events
 from ivr.storage.directory import add_user
 from ivr.storage.models import CallChoice
-from ivr.turns import turns
 from ivr.web import create_app
 from ivr.web.callfilter import intent_choices
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from site_data import STARTED
 
+from ivr.calls.turns import shown_input, turns
 from ivr.storage import calls
 from ivr.storage.models import CallEvent
-from ivr.turns import shown_input, turns
 from ivr.web.phone import _line
 
 ROWS = [

@@ -8,7 +8,7 @@ import wave
 
 import numpy as np
 
-from webhooks.call_recording import CallRecorder
+from ivr.channels.call_recording import CallRecorder
 
 
 def pcm(value: int, samples: int) -> bytes:

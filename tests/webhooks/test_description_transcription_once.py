@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from twilio_rest_standin import a_wav
 from twilio_signing import KOREAN_FLOW
 
-from ivr.effects import Effects
+from ivr.calls.effects import Effects
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.recordings import LocalRecordingStore

@@ -18,12 +18,12 @@ from gather_calls import GatherCall
 from sqlalchemy import select
 from twilio_signing import PUBLIC_URL, Twilio, gather_flow
 
+from ivr.channels.line_actions import from_records
 from ivr.config import Settings
 from ivr.engine import actions as act
 from ivr.storage import calls as stored_calls
 from ivr.storage.models import Ticket
 from speech.prompts import PromptLibrary
-from webhooks.line_actions import from_records
 
 
 @pytest.fixture

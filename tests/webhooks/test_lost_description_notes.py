@@ -16,7 +16,7 @@ from sqlalchemy import select
 from twilio_rest_standin import TwilioStandIn, a_wav, running_standin
 from twilio_signing import KOREAN_FLOW
 
-from ivr.effects import Effects
+from ivr.calls.effects import Effects
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.jobs import PermanentJobError, Worker

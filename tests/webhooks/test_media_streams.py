@@ -8,9 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ivr.engine import events as ev
-from speech.audio import pcm_to_ulaw, ulaw_to_pcm
-from webhooks.media_streams import (
+from ivr.channels.media_streams import (
     L16,
     MULAW,
     Audio,
@@ -25,6 +23,8 @@ from webhooks.media_streams import (
     StreamError,
     to_event,
 )
+from ivr.engine import events as ev
+from speech.audio import pcm_to_ulaw, ulaw_to_pcm
 
 AT = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 

@@ -15,11 +15,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
-from ivr.calls import CallRunner
+from ivr.calls.runner import CallRunner
+from ivr.channels.line_actions import from_records
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.storage import twilio as twilio_store
-from webhooks.line_actions import from_records
 
 KOREAN_FLOW = Path(__file__).parents[1] / "flows" / "korean.yaml"
 AUTH_TOKEN = "test-auth-token"

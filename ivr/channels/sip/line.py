@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ivr.calls import CallRunner, CallServices
+from ivr.calls.runner import CallRunner, CallServices
 from ivr.channels import line as ln
 from ivr.channels.prompt_audio import prompt_audio
 from ivr.channels.sip.dialing import transfer_result

@@ -23,8 +23,8 @@ from typing import Protocol
 
 from pyVoIP import RTP
 
+from ivr.channels.call_recording import CallRecorder
 from ivr.channels.sip import rtp
-from webhooks.call_recording import CallRecorder
 
 log = logging.getLogger(__name__)
 

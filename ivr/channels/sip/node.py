@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pyVoIP.VoIP.status import PhoneStatus
 
 from ivr.bootstrap import call_recognizer, call_services, open_database, shared_models
-from ivr.calls import CallServices
+from ivr.calls.runner import CallServices
 from ivr.channels.sip.leg import CivicCall
 from ivr.channels.sip.line import SipCall
 from ivr.channels.sip.phone import CivicPhone

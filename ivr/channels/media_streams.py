@@ -40,6 +40,8 @@ FRAME_SECONDS = 0.02
 PROMPT_CHUNK_FRAMES = 50
 """The most 20 ms frames one outbound `media` message carries (1 s)."""
 DTMF_KEYS = frozenset("0123456789*#")
+TOKEN_PARAMETER = "token"
+"""The `start.customParameters` entry carrying the one-time token a stream is served on."""
 
 
 @dataclass(frozen=True)

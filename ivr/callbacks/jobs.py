@@ -6,7 +6,7 @@ hour before, and the escalation when a category's deadline passes.
   rung above the officers is called on its `transfer` number). Due while the department is
   closed (a worker that was down), it waits for the next opening: no call is ever placed
   outside office hours.
-- "callback.connect": the citizen's leg, once the officer answered (`ivr.callback_calls`);
+- "callback.connect": the citizen's leg, once the officer answered (`ivr.callbacks.calls`);
   attempt 2 is the one retry after a citizen's no-answer.
 - "callback.remind": the reminder SMS, once (`reminded_at` is set in the same transaction).
 - "ticket.deadline": a ticket still open when its category's time is up goes one level up.

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.callback_jobs import (
+from ivr.callbacks.jobs import (
     CALL_ATTEMPTS,
     CONNECT,
     RETRY_AFTER,

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from ivr.calls import CallRunner, CallServices
+from ivr.calls.runner import CallRunner, CallServices
 from ivr.engine import events as ev
 from ivr.storage.db import Database
 from ivr.storage.models import Call, CallEvent

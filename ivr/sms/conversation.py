@@ -8,7 +8,7 @@ level up the flow's ladder; STOP (and Twilio's other stop words) opts the number
 opts it back in; anything else gets the short help. A number that opted out gets nothing
 but START answered: nothing is ever sent to it.
 
-The shell (`ivr.sms_inbound`) parses first (`parse`), loads the `SmsState` the command needs,
+The shell (`ivr.sms.inbound`) parses first (`parse`), loads the `SmsState` the command needs,
 calls `converse`, then applies the changes and queues the replies in one transaction.
 """
 

@@ -2,7 +2,7 @@
 
 The message is stored first, keyed by its MessageSid (a repeat finds it and does nothing);
 the state its command needs is loaded and locked (the sender's newest pending callback, the
-slots' booking lock, the ticket named); `ivr.sms_conversation.converse` decides; its changes
+slots' booking lock, the ticket named); `ivr.sms.conversation.converse` decides; its changes
 are applied and its replies queued in the outbox, so the sending rules apply to them (opt-out,
 `sending` before the request, no resend without a look-up). Nothing is answered inline.
 """
@@ -13,8 +13,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from ivr import sms_conversation as conv
 from ivr.phones import normalize_number
+from ivr.sms import conversation as conv
 from ivr.storage import callbacks, escalations, outbox, preferences, tickets
 from ivr.storage.db import Database
 from ivr.storage.models import Callback, SmsInbound, Ticket

@@ -3,7 +3,7 @@
 A runner feeds events to the engine's session, stores every event and action as it happens
 (redacted where they carry a PIN; each with the event's time and the wall-clock time the
 runner took it, on which reply latency is measured), carries out storage actions
-(`ivr.effects`) and feeds their answers back, and hands the line actions (Say, Listen,
+(`ivr.calls.effects`) and feeds their answers back, and hands the line actions (Say, Listen,
 Record, timers, Transfer, HangUp) to the channel. What the caller did is stored before
 anything acts on it: an event and the actions it gave are written in one transaction, before
 a storage action is carried out and before the line actions go back to the channel (one
@@ -23,8 +23,8 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from ivr.calls.effects import STORAGE_ACTIONS, Effects
 from ivr.clock import utc_now
-from ivr.effects import STORAGE_ACTIONS, Effects
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.engine.ports import IntentMatcher

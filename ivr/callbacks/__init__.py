@@ -1,0 +1,1 @@
+"""Callbacks: the jobs that place them, and the calls' outcomes."""

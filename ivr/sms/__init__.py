@@ -1,0 +1,1 @@
+"""The SMS conversation (pure) and the inbound shell around it."""
