@@ -33,9 +33,34 @@ failure path is taken (a human, a ticket or a callback, as the validator guarant
 `settings.max_failure_hops` failure paths in a row without one successful input the session
 says goodbye and hangs up, so every call ends within a bounded number of turns.
 
-Every transition lives in this module. Events that make no sense for a session (anything
-before CallStarted, a storage answer nobody asked for) are bugs in a channel or the shell and
-raise ProtocolError; a caller's misbehaviour never raises.
+Modes: what the session waits for is one `Mode`. The data that belongs to a mode (the guess
+being confirmed, the pending Transfer, the reason the call ended) is set and cleared with it
+in `_wait_for`, so it never contradicts the mode; whether a status node is asking for the
+ticket's ref or its PIN is a step of that node (`asking_pin`), not a mode. `TAKES` is the one
+place that says which events mean something in each mode:
+
+    NEW                before CallStarted               CallStarted
+    NOTICE             the recording notice playing     keys, speech, PromptFinished,
+                       or its decline window            TimerExpired
+    LISTENING          an answer to the node's question keys, speech, SpeechStarted,
+                       (or a callback offer, a survey)  NoSpeech, PromptFinished, TimerExpired
+    CONFIRMING         yes or no to "did you mean …?"   as LISTENING
+    RECORDING          the caller's message             RecordingFinished
+    AWAITING_TICKET    the answer to CreateTicket       TicketCreated
+    AWAITING_LOOKUP    to LookupTicket / CheckTicketPin TicketLookedUp
+    AWAITING_CALLBACK  to ScheduleCallback              CallbackScheduled
+    TRANSFERRING       the transfer's result            TransferFinished
+    IDLE               nothing (only inside a turn)     -
+    ENDED              nothing                          -
+
+Every mode but NEW and ENDED also takes CallerHungUp and StorageFailed (any storage action may
+fail, not only the one awaited). Keys and speech go through one dispatch on the mode and the
+node's type (`_on_input`); each branch reads the key or the utterance its own way.
+
+Every transition lives in this module. An event its mode does not take is ignored: a caller's
+misbehaviour (a key during a transfer, a mark from an old prompt) never raises. Events only a
+broken channel or shell can send (anything before CallStarted, CallStarted twice, a storage
+answer nobody asked for while the call is live) raise ProtocolError.
 """
 
 from __future__ import annotations
@@ -43,6 +68,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -80,14 +106,63 @@ MIN_RECORDING_SECONDS = 0.5
 REPORT_SLOTS = ("category", "district", "description")
 OUTCOME_ORDER = ("transferred", "ticket", "message", "callback", "status", "draft")
 GLOBAL = "@"
+"""Prefix of global intents among a node's choices, so a node may reuse their names."""
 YES, NO = "yes", "no"
 YES_KEY, NO_KEY = "1", "2"
 SURVEY_SCORES = ("1", "2", "3", "4", "5")
-"""Prefix of global intents among a node's choices, so a node may reuse their names."""
+KEY_CONFIDENCE = 1.0
+"""A key is never doubted: no confirm_threshold is above it (the schema caps them at 1)."""
 
 
 class ProtocolError(Exception):
     """An event the session cannot accept in its state: a bug in a channel or the shell."""
+
+
+class Mode(Enum):
+    """What the session waits for; the value says it in words (for errors and logs)."""
+
+    NEW = "not started"
+    IDLE = "between two turns"
+    NOTICE = "saying the recording notice"
+    LISTENING = "listening to the caller"
+    CONFIRMING = "asking the caller to confirm"
+    RECORDING = "recording the caller"
+    AWAITING_TICKET = "waiting for a ticket to be created"
+    AWAITING_LOOKUP = "waiting for a ticket lookup"
+    AWAITING_CALLBACK = "waiting for a callback to be scheduled"
+    TRANSFERRING = "waiting for a transfer"
+    ENDED = "ended"
+
+
+EventTypes = frozenset[type[ev.Event]]
+
+
+def _kinds(*kinds: type[ev.Event]) -> EventTypes:
+    return frozenset(kinds)
+
+
+LIVE = _kinds(ev.CallerHungUp, ev.StorageFailed)
+"""Taken in every mode between CallStarted and the end."""
+INPUT = _kinds(ev.DigitsPressed, ev.SpeechRecognized)
+"""Keys and speech, both read by `_on_input`."""
+HEARD = INPUT | _kinds(ev.SpeechStarted, ev.NoSpeech, ev.PromptFinished, ev.TimerExpired)
+"""What a listening session takes: input, barge-in, silence, its prompt's end, its timers."""
+TAKES: dict[Mode, EventTypes] = {
+    Mode.NEW: _kinds(ev.CallStarted),
+    Mode.IDLE: LIVE,
+    Mode.NOTICE: LIVE | INPUT | _kinds(ev.PromptFinished, ev.TimerExpired),
+    Mode.LISTENING: LIVE | HEARD,
+    Mode.CONFIRMING: LIVE | HEARD,
+    Mode.RECORDING: LIVE | _kinds(ev.RecordingFinished),
+    Mode.AWAITING_TICKET: LIVE | _kinds(ev.TicketCreated),
+    Mode.AWAITING_LOOKUP: LIVE | _kinds(ev.TicketLookedUp),
+    Mode.AWAITING_CALLBACK: LIVE | _kinds(ev.CallbackScheduled),
+    Mode.TRANSFERRING: LIVE | _kinds(ev.TransferFinished),
+    Mode.ENDED: _kinds(),
+}
+"""The events that mean something in each mode; any other is ignored, or see ASKED_ONLY."""
+ASKED_ONLY = _kinds(ev.TicketCreated, ev.TicketLookedUp, ev.CallbackScheduled)
+"""Storage answers: one outside its mode was never asked for, a bug in the shell."""
 
 
 @dataclass(frozen=True)
@@ -117,18 +192,19 @@ class _State:
     inputs: int = 0
     marks: int = 0
     last_mark: str | None = None
-    listening: bool = False
-    recording: bool = False
+    mode: Mode = Mode.NEW
+    guess: _Guess | None = None
+    """CONFIRMING only: the speech heard with medium confidence, asked about."""
+    transfer: act.Transfer | None = None
+    """TRANSFERRING only: the transfer asked of the channel and not finished yet."""
+    ended_by: str | None = None
+    """ENDED only: why (ivr, caller, transfer, failures)."""
     timers: set[str] = field(default_factory=set)
+    """Running timers; only while the session hears the caller (NOTICE, LISTENING, CONFIRMING)."""
     buffer: str = ""
     status_ref: str | None = None
     asking_pin: bool = False
-    waiting: str | None = None
-    transfer: act.Transfer | None = None
-    """The transfer asked of the channel and not finished yet."""
-    ended_by: str | None = None
-    guess: _Guess | None = None
-    """Speech heard with medium confidence, while the caller is asked whether it was meant."""
+    """At a status node: the ref was found and its PIN is asked (reset on entering a node)."""
     outcomes: list[str] = field(default_factory=list)
     ticket_refs: list[str] = field(default_factory=list)
     consent: str | None = None
@@ -146,11 +222,11 @@ class CallSession:
         self.zone = ZoneInfo(flow.city.timezone)
         self._matcher = matcher
         self._s = _State()
-        self._started = False
         self._handlers: dict[type[ev.Event], Callable[[Any], list[act.Action]]] = {
-            ev.DigitsPressed: self._on_digits,
+            ev.CallStarted: self._start,
+            ev.DigitsPressed: self._on_input,
             ev.SpeechStarted: self._on_speech_started,
-            ev.SpeechRecognized: self._on_speech,
+            ev.SpeechRecognized: self._on_input,
             ev.NoSpeech: lambda e: self._on_no_input(e.at),
             ev.PromptFinished: self._on_prompt_finished,
             ev.RecordingFinished: self._on_recording,
@@ -170,6 +246,10 @@ class CallSession:
         return self._s.node
 
     @property
+    def mode(self) -> Mode:
+        return self._s.mode
+
+    @property
     def language(self) -> str:
         return self._s.language or self.flow.default_language
 
@@ -187,7 +267,7 @@ class CallSession:
 
     @property
     def ended(self) -> bool:
-        return self._s.ended_by is not None
+        return self._s.mode is Mode.ENDED
 
     @property
     def ticket_refs(self) -> tuple[str, ...]:
@@ -202,14 +282,13 @@ class CallSession:
     def collecting_secret(self) -> bool:
         """True while the caller is keying a PIN: the next input must be stored redacted. Not
         while asked "did you mean …?" about it: a yes or no must replay as it was."""
-        s = self._s
-        return s.asking_pin and s.listening and s.guess is None
+        return self._s.asking_pin and self._s.mode is Mode.LISTENING
 
     @property
     def pending_transfer(self) -> act.Transfer | None:
         """The transfer the channel must carry out (once its prompt has played): a channel
         that left the call meanwhile (a Twilio stream) learns from this what comes next."""
-        return None if self.ended else self._s.transfer
+        return self._s.transfer
 
     @property
     def department(self) -> str | None:
@@ -233,21 +312,23 @@ class CallSession:
     # -- the one entry point --------------------------------------------------------------
 
     def handle(self, event: ev.Event) -> list[act.Action]:
-        if isinstance(event, ev.CallStarted):
-            if self._started:
-                raise ProtocolError(f"CallStarted twice for call {self._s.call_id}")
-            return self._start(event)
-        if not self._started:
-            raise ProtocolError(f"{type(event).__name__} before CallStarted")
-        if self.ended:
-            return []
-        return self._handlers[type(event)](event)
+        """Take one event if its mode does (TAKES); ignore it, or raise if only a bug sends it."""
+        mode, kind = self._s.mode, type(event)
+        if kind in TAKES[mode]:
+            return self._handlers[kind](event)
+        if kind is ev.CallStarted:
+            raise ProtocolError(f"CallStarted twice for call {self._s.call_id}")
+        if mode is Mode.NEW:
+            raise ProtocolError(f"{kind.__name__} before CallStarted")
+        if kind in ASKED_ONLY and mode is not Mode.ENDED:
+            raise ProtocolError(f"{kind.__name__} unasked, while {mode.value}")
+        return []
 
     # -- entering nodes -------------------------------------------------------------------
 
     def _start(self, e: ev.CallStarted) -> list[act.Action]:
-        self._started = True
         s = self._s
+        self._wait_for(Mode.IDLE)
         s.call_id, s.caller, s.channel = e.call_id, e.caller, e.channel
         if e.language in self.flow.languages:
             s.language = e.language
@@ -259,7 +340,7 @@ class CallSession:
         if s.enters > MAX_ENTERS_WITHOUT_INPUT:
             raise ProtocolError(f"flow loops without input through node {name!r}")
         node = self.flow.nodes[name]
-        actions = self._stop_listening()
+        actions = self._idle()
         s.node, s.attempts, s.buffer, s.asking_pin = name, 0, "", False
         unrecorded = node.type == "record" and s.consent != "accepted"
         if (
@@ -291,8 +372,8 @@ class CallSession:
             case "survey":
                 return actions + self._survey(name, node)
             case "hangup":
-                s.ended_by = "ivr"
-                return actions + [self._say(name, node.prompt), act.HangUp(reason="completed")]
+                goodbye = [self._say(name, node.prompt), act.HangUp(reason="completed")]
+                return actions + self._end("ivr") + goodbye
         raise AssertionError(f"unhandled node type {node.type}")
 
     def _prompt(
@@ -306,10 +387,10 @@ class CallSession:
         else:
             said.append(self._say(s.node, node.prompt))
         if isinstance(node, RecordNode):
-            s.recording = True
+            self._wait_for(Mode.RECORDING)
             seconds = node.max_seconds or self.flow.settings.record_max_seconds
             return [*said, act.Record(slot=node.slot, max_seconds=seconds)]
-        s.listening = True
+        self._wait_for(Mode.LISTENING)
         return [*said, self._listen(node)]
 
     def _listen(self, node: Node) -> act.Listen:
@@ -357,12 +438,28 @@ class CallSession:
             }
         return {name: i.phrases.get(self.language, []) for name, i in choices.items()}
 
-    def _stop_listening(self) -> list[act.Action]:
+    # -- modes ----------------------------------------------------------------------------
+
+    def _wait_for(
+        self, mode: Mode, *, guess: _Guess | None = None, transfer: act.Transfer | None = None
+    ) -> None:
+        """The one place the mode changes: its data comes with it, or is dropped with the last."""
         s = self._s
-        s.listening = s.recording = False
-        s.guess = None
+        s.mode, s.guess, s.transfer = mode, guess, transfer
+
+    def _idle(self) -> list[act.Action]:
+        """Stop waiting for anything (a turn is over): cancel the timers of the last one."""
+        s = self._s
+        self._wait_for(Mode.IDLE)
         cancelled: list[act.Action] = [act.CancelTimer(name=t) for t in sorted(s.timers)]
         s.timers.clear()
+        return cancelled
+
+    def _end(self, reason: str) -> list[act.Action]:
+        """The session is over: nothing it waited for matters any more."""
+        cancelled = self._idle()
+        self._wait_for(Mode.ENDED)
+        self._s.ended_by = reason
         return cancelled
 
     # -- saying things --------------------------------------------------------------------
@@ -425,11 +522,13 @@ class CallSession:
         return self.flow.nodes[self._s.node]
 
     def _on_prompt_finished(self, e: ev.PromptFinished) -> list[act.Action]:
+        """The turn's last prompt was heard: the no-input timer (or the decline window) starts."""
         s = self._s
-        node = self._current()
-        if isinstance(node, NoticeNode):
+        if s.mode is Mode.NOTICE:
+            node = self._current()
+            assert isinstance(node, NoticeNode)
             return self._notice_heard(node, e)
-        if e.mark != s.last_mark or not s.listening or s.buffer or NO_INPUT in s.timers:
+        if e.mark != s.last_mark or s.buffer or NO_INPUT in s.timers:
             return []
         return [self._start_timer(NO_INPUT, self.flow.settings.no_input_seconds)]
 
@@ -444,7 +543,7 @@ class CallSession:
         return [act.CancelTimer(name=name)]
 
     def _on_speech_started(self, e: ev.SpeechStarted) -> list[act.Action]:
-        return self._cancel_timer(NO_INPUT) if self._s.listening else []
+        return self._cancel_timer(NO_INPUT)
 
     def _on_timer(self, e: ev.TimerExpired) -> list[act.Action]:
         if e.name not in self._s.timers:
@@ -457,57 +556,74 @@ class CallSession:
         return self._on_no_input(e.at)
 
     def _on_no_input(self, at: datetime) -> list[act.Action]:
-        if not self._s.listening or isinstance(self._current(), NoticeNode):
-            return []
+        """Silence (LISTENING or CONFIRMING): an offer or survey goes on, a question is retried."""
         if isinstance(self._current(), CallbackNode | SurveyNode):
-            return self._stop_listening() + self._follow_up(None, at)
-        return self._stop_listening() + self._retry("no_input", at)
+            return self._idle() + self._follow_up(None, at)
+        return self._idle() + self._retry("no_input", at)
 
-    def _on_digits(self, e: ev.DigitsPressed) -> list[act.Action]:
-        s = self._s
-        if not s.listening:
-            return []
-        node = self._current()
-        if isinstance(node, NoticeNode):
-            return self._notice_input(node, e, declined=node.decline.keys == e.digits[0])
-        if isinstance(node, CallbackNode | SurveyNode):
-            return self._stop_listening() + self._follow_up(e.digits[0], e.at)
-        if s.guess is not None:
-            answer = {YES_KEY: YES, NO_KEY: NO}.get(e.digits[0])
-            return self._answered(answer, e.at)
-        if isinstance(node, NumberNode | StatusNode):
+    def _on_input(self, e: ev.DigitsPressed | ev.SpeechRecognized) -> list[act.Action]:
+        """Keys or speech, by what the session waits for and where: one ladder for both."""
+        match self._s.mode, self._current():
+            case Mode.NOTICE, NoticeNode() as notice:
+                return self._notice_input(notice, e)
+            case Mode.CONFIRMING, _:
+                return self._answered(self._yes_or_no(e), e.at)
+            case Mode.LISTENING, CallbackNode() | SurveyNode() as follow_up:
+                return self._idle() + self._follow_up(self._follow_up_key(follow_up, e), e.at)
+            case Mode.LISTENING, NumberNode() | StatusNode():
+                return self._digits_input(e)
+            case Mode.LISTENING, node:
+                return self._menu_input(node, e)
+        raise AssertionError(f"{type(e).__name__} taken while {self._s.mode.value}")
+
+    def _yes_or_no(self, e: ev.DigitsPressed | ev.SpeechRecognized) -> str | None:
+        """YES or NO, by key (1, 2) or a sure enough phrase; None for anything else."""
+        if isinstance(e, ev.DigitsPressed):
+            return {YES_KEY: YES, NO_KEY: NO}.get(e.digits[0])
+        found = self._matcher.match(e.text, self._yes_no(), self.language)
+        if found is None or min(e.confidence, found.confidence) < self._sure:
+            return None
+        return found.intent
+
+    def _follow_up_key(
+        self, node: CallbackNode | SurveyNode, e: ev.DigitsPressed | ev.SpeechRecognized
+    ) -> str:
+        """The key pressed, or the key an utterance stands for ("" when it stands for none)."""
+        if isinstance(e, ev.DigitsPressed):
+            return e.digits[0]
+        if isinstance(node, SurveyNode):
+            said = ASCII_DIGIT.findall(e.text)
+            return said[0] if len(said) == 1 else ""
+        return {YES: YES_KEY, NO: NO_KEY}.get(self._yes_or_no(e) or "", "")
+
+    def _digits_input(self, e: ev.DigitsPressed | ev.SpeechRecognized) -> list[act.Action]:
+        """Keys are collected one by one; digits said are the whole answer, weighed."""
+        if isinstance(e, ev.DigitsPressed):
             return self._collect_digits(e.digits, e.at)
-        actions = self._stop_listening()
-        key = e.digits[0]
-        for name, intent in self._choices(node).items():
-            if intent.keys == key:
-                return actions + self._choose(name, e.at)
-        return actions + self._retry("no_match", e.at)
+        value = "".join(ASCII_DIGIT.findall(e.text))
+        return self._idle() + self._weigh(_Guess(None, value), e.confidence, e.at)
 
-    def _on_speech(self, e: ev.SpeechRecognized) -> list[act.Action]:
-        s = self._s
-        if not s.listening:
-            return []
-        node = self._current()
-        if isinstance(node, NoticeNode):
-            return self._notice_input(node, e, declined=self._declines(node, e))
-        if isinstance(node, CallbackNode | SurveyNode):
-            return self._stop_listening() + self._follow_up(self._spoken_key(node, e), e.at)
-        if s.guess is not None:
-            found = self._matcher.match(e.text, self._yes_no(), self.language)
-            answer = None
-            if found is not None and min(e.confidence, found.confidence) >= self._sure:
-                answer = found.intent
-            return self._answered(answer, e.at)
-        actions = self._stop_listening()
-        if isinstance(node, NumberNode | StatusNode):
-            value = "".join(ASCII_DIGIT.findall(e.text))
-            return actions + self._weigh(_Guess(None, value), e.confidence, e.at)
+    def _menu_input(
+        self, node: Node, e: ev.DigitsPressed | ev.SpeechRecognized
+    ) -> list[act.Action]:
+        actions = self._idle()
+        picked = self._pick(node, e)
+        if picked is None:
+            return actions + self._retry("no_match", e.at)
+        return actions + self._weigh(*picked, e.at)
+
+    def _pick(
+        self, node: Node, e: ev.DigitsPressed | ev.SpeechRecognized
+    ) -> tuple[_Guess, float] | None:
+        """The choice a key or an utterance names at a menu, and how sure that is."""
+        if isinstance(e, ev.DigitsPressed):
+            keyed = (n for n, i in self._choices(node).items() if i.keys == e.digits[0])
+            name = next(keyed, None)
+            return None if name is None else (_Guess(name), KEY_CONFIDENCE)
         found = self._matcher.match(e.text, self._grammar(node), self.language)
         if found is None:
-            return actions + self._retry("no_match", e.at)
-        confidence = min(e.confidence, found.confidence)
-        return actions + self._weigh(_Guess(found.intent), confidence, e.at)
+            return None
+        return _Guess(found.intent), min(e.confidence, found.confidence)
 
     # -- medium confidence: the confirmation question -------------------------------------
 
@@ -544,7 +660,7 @@ class CallSession:
         question = self._say(
             "texts", confirm, field_name="confirm", params={"choice": choice}, secret=s.asking_pin
         )
-        s.guess, s.listening = guess, True
+        self._wait_for(Mode.CONFIRMING, guess=guess)
         listen = act.Listen(
             node=s.node, language=self.language, intents=self._yes_no(), keys=YES_KEY + NO_KEY
         )
@@ -559,7 +675,7 @@ class CallSession:
         """Yes takes the guess; no asks the node again; anything else is a no-match."""
         guess = self._s.guess
         assert guess is not None
-        actions = self._stop_listening()
+        actions = self._idle()
         if answer == YES:
             return actions + self._take(guess, at)
         return actions + self._retry("no_match", at, said=[] if answer == NO else None)
@@ -614,7 +730,7 @@ class CallSession:
         for key in keys:
             if key == "*":
                 self._succeeded()
-                return actions + self._stop_listening() + self._global("back", at)
+                return actions + self._idle() + self._global("back", at)
             if key == "#":
                 return actions + self._submit_digits(at)
             s.buffer += key
@@ -626,7 +742,7 @@ class CallSession:
         s = self._s
         node = self._current()
         value, s.buffer = s.buffer, ""
-        actions = self._stop_listening()
+        actions = self._idle()
         if not self._acceptable(value):
             return actions + self._retry("no_match", at)
         if isinstance(node, NumberNode):
@@ -635,17 +751,17 @@ class CallSession:
             return actions + self._enter(node.next, at)
         if s.asking_pin:
             assert s.status_ref is not None  # a PIN is asked only after a ticket was found
-            s.waiting = "lookup"
+            self._wait_for(Mode.AWAITING_LOOKUP)
             return [*actions, act.CheckTicketPin(ref=s.status_ref, pin=value, caller=s.caller)]
         s.status_ref = f"{value[:2]}-{value[2:]}"
-        s.waiting = "lookup"
+        self._wait_for(Mode.AWAITING_LOOKUP)
         return [*actions, act.LookupTicket(ref=s.status_ref, caller=s.caller)]
 
     # -- the recording notice ------------------------------------------------------------
 
     def _notice(self, name: str, node: NoticeNode) -> list[act.Action]:
         """Say the notice in full (no barge-in) while listening for the decline only."""
-        self._s.listening = True
+        self._wait_for(Mode.NOTICE)
         listen = act.Listen(
             node=name,
             language=self.language,
@@ -657,7 +773,7 @@ class CallSession:
 
     def _notice_heard(self, node: NoticeNode, e: ev.PromptFinished) -> list[act.Action]:
         s = self._s
-        if e.mark != s.last_mark or not s.listening or DECLINE_WINDOW in s.timers:
+        if e.mark != s.last_mark or DECLINE_WINDOW in s.timers:
             return []
         if node.decline_seconds:
             return [self._start_timer(DECLINE_WINDOW, node.decline_seconds)]
@@ -670,18 +786,21 @@ class CallSession:
             return [p for language in phrases.values() for p in language]
         return phrases.get(self._s.language, [])
 
-    def _declines(self, node: NoticeNode, e: ev.SpeechRecognized) -> bool:
+    def _declines(self, node: NoticeNode, e: ev.DigitsPressed | ev.SpeechRecognized) -> bool:
+        """The notice's decline key, or one of its phrases said surely enough."""
+        if isinstance(e, ev.DigitsPressed):
+            return node.decline.keys == e.digits[0]
         threshold = self.flow.settings.confirm_threshold
         grammar = {"decline": self._decline_phrases(node)}
         found = self._matcher.match(e.text, grammar, self.language) if grammar["decline"] else None
         return e.confidence >= threshold and found is not None and found.confidence >= threshold
 
     def _notice_input(
-        self, node: NoticeNode, e: ev.DigitsPressed | ev.SpeechRecognized, *, declined: bool
+        self, node: NoticeNode, e: ev.DigitsPressed | ev.SpeechRecognized
     ) -> list[act.Action]:
         """A decline at any time; other input only once the notice was heard (the window),
         where it counts as heard and is handled again by the next node."""
-        if declined:
+        if self._declines(node, e):
             return self._consent("declined", e.at)
         if DECLINE_WINDOW not in self._s.timers:
             return []
@@ -692,7 +811,7 @@ class CallSession:
         node = self._current()
         assert isinstance(node, NoticeNode)
         s.consent = answer
-        actions = self._stop_listening()
+        actions = self._idle()
         if answer == "accepted":
             actions.append(act.StartCallRecording())
         else:
@@ -720,6 +839,7 @@ class CallSession:
         s = self._s
         node = self._current()
         s.attempts += 1
+        s.buffer = ""  # the question is asked afresh: keys of a refused entry are forgotten
         if s.attempts > self.flow.settings.retries:
             return [*(said or []), *self._divert(node.on_failure or self.flow.failure, at)]
         if said is None:
@@ -736,9 +856,9 @@ class CallSession:
         s = self._s
         s.failure_hops += 1
         if s.failure_hops > self.flow.settings.max_failure_hops:
-            s.ended_by = "failures"
+            ended = self._end("failures")
             goodbye = self._text("goodbye", self.flow.texts.goodbye)
-            return [*self._stop_listening(), goodbye, act.HangUp(reason="no input")]
+            return [*ended, goodbye, act.HangUp(reason="no input")]
         return self._enter(target, at)
 
     # -- recordings -----------------------------------------------------------------------
@@ -746,9 +866,8 @@ class CallSession:
     def _on_recording(self, e: ev.RecordingFinished) -> list[act.Action]:
         s = self._s
         node = self._current()
-        if not s.recording or not isinstance(node, RecordNode):
-            return []
-        s.recording = False
+        assert isinstance(node, RecordNode)
+        self._wait_for(Mode.IDLE)
         if e.seconds < MIN_RECORDING_SECONDS and not e.transcript:
             return self._retry("no_input", e.at)
         self._succeeded()
@@ -759,16 +878,11 @@ class CallSession:
 
     # -- storage round trips --------------------------------------------------------------
 
-    def _expect(self, what: str, event: ev.Event) -> None:
-        if self._s.waiting != what:
-            raise ProtocolError(f"{type(event).__name__} while waiting for {self._s.waiting}")
-        self._s.waiting = None
-
     def _create_ticket(self, kind: str, *, draft: bool) -> list[act.Action]:
         s = self._s
         category = s.slots.get("category")
         if not draft:
-            s.waiting = "ticket"
+            self._wait_for(Mode.AWAITING_TICKET)
         return [
             act.CreateTicket(
                 kind="report" if kind == "report" else "message",
@@ -785,7 +899,7 @@ class CallSession:
         ]
 
     def _on_ticket_created(self, e: ev.TicketCreated) -> list[act.Action]:
-        self._expect("ticket", e)
+        self._wait_for(Mode.IDLE)  # the answer came
         s = self._s
         node = self._current()
         assert isinstance(node, TicketNode)
@@ -802,7 +916,7 @@ class CallSession:
         return actions + self._enter(node.next, e.at)
 
     def _on_ticket_looked_up(self, e: ev.TicketLookedUp) -> list[act.Action]:
-        self._expect("lookup", e)
+        self._wait_for(Mode.IDLE)  # the answer came
         s = self._s
         node = self._current()
         assert isinstance(node, StatusNode)
@@ -849,7 +963,7 @@ class CallSession:
     ) -> act.ScheduleCallback:
         s = self._s
         assert s.caller is not None  # no callback is booked for a withheld number
-        s.waiting = "callback"
+        self._wait_for(Mode.AWAITING_CALLBACK)
         settings = self.flow.settings
         return act.ScheduleCallback(
             caller=s.caller,
@@ -863,7 +977,7 @@ class CallSession:
         )
 
     def _on_callback_scheduled(self, e: ev.CallbackScheduled) -> list[act.Action]:
-        self._expect("callback", e)
+        self._wait_for(Mode.IDLE)  # the answer came
         s = self._s
         node = self._current()
         assert isinstance(node, CallbackNode)
@@ -899,7 +1013,7 @@ class CallSession:
         s = self._s
         assert node.offer is not None and s.offer_slot is not None
         when = spoken_slot(s.offer_slot, self.zone, self.language)
-        s.listening = True
+        self._wait_for(Mode.LISTENING)
         return [
             *prefix,
             self._say(s.node, node.offer, field_name="offer", params={"when": when}),
@@ -909,20 +1023,10 @@ class CallSession:
         ]
 
     def _survey(self, name: str, node: SurveyNode) -> list[act.Action]:
-        self._s.listening = True
+        self._wait_for(Mode.LISTENING)
         keys = "".join(SURVEY_SCORES)
         listen = act.Listen(node=name, language=self.language, intents={}, keys=keys)
         return [self._say(name, node.prompt), listen]
-
-    def _spoken_key(self, node: CallbackNode | SurveyNode, e: ev.SpeechRecognized) -> str:
-        """What was said as the key it stands for ("" when it stands for none)."""
-        if isinstance(node, SurveyNode):
-            said = ASCII_DIGIT.findall(e.text)
-            return said[0] if len(said) == 1 else ""
-        found = self._matcher.match(e.text, self._yes_no(), self.language)
-        if found is None or min(e.confidence, found.confidence) < self._sure:
-            return ""
-        return YES_KEY if found.intent == YES else NO_KEY
 
     def _follow_up(self, key: str | None, at: datetime) -> list[act.Action]:
         """A key (None: silence) at a callback's offer or at the survey."""
@@ -952,8 +1056,8 @@ class CallSession:
         return self._offer(node, prefix=said)
 
     def _on_storage_failed(self, e: ev.StorageFailed) -> list[act.Action]:
-        s = self._s
-        s.waiting = None
+        """Whatever failed (the answer awaited, or an action nobody waits for), the caller
+        hears an apology and the flow's failure path."""
         apology = self._text("apology", self.flow.texts.apology)
         return [apology] + self._divert(self.flow.failure, e.at)
 
@@ -965,29 +1069,26 @@ class CallSession:
         target = transfer_target(self.flow, node.department)
         if target is None or not is_open(self.flow, node.department, at):
             return self._enter(node.after_hours, at)
-        s.transfer = act.Transfer(target=target, department=node.department)
-        return [self._say(name, node.prompt), s.transfer]
+        transfer = act.Transfer(target=target, department=node.department)
+        self._wait_for(Mode.TRANSFERRING, transfer=transfer)
+        return [self._say(name, node.prompt), transfer]
 
     def _on_transfer_finished(self, e: ev.TransferFinished) -> list[act.Action]:
-        s = self._s
         node = self._current()
-        if s.transfer is None or not isinstance(node, TransferNode):
-            return []
-        s.transfer = None
+        assert isinstance(node, TransferNode)
         if e.result == "answered":
-            s.outcomes.append("transferred")
-            s.ended_by = "transfer"
-            return []
+            self._s.outcomes.append("transferred")
+            return self._end("transfer")
         return self._enter(node.on_no_answer, e.at)
 
     def _on_hang_up(self, e: ev.CallerHungUp) -> list[act.Action]:
         s = self._s
-        actions = self._stop_listening()
-        if s.unfiled and s.waiting != "ticket":
+        awaited = s.mode
+        actions = self._end("caller")
+        if s.unfiled and awaited is not Mode.AWAITING_TICKET:
             kind = "report" if "category" in s.slots else "message"
             actions += self._create_ticket(kind, draft=True)
             s.outcomes.append("draft")
-        if s.offer_id is not None and s.waiting != "callback":  # hung up at the offer
+        if s.offer_id is not None and awaited is not Mode.AWAITING_CALLBACK:  # at the offer
             actions += self._callback_sms()
-        s.ended_by, s.transfer = "caller", None
         return actions

@@ -126,3 +126,15 @@ def test_a_flow_without_the_question_treats_medium_confidence_as_no_match():
 
 def test_the_demo_flow_asks_in_every_language():
     assert DEMO.texts.confirm is not None and set(DEMO.texts.confirm) == set(DEMO.languages)
+
+
+def test_speech_refused_after_a_key_asks_for_the_whole_number_again():
+    """A key, then words that are refused: the question is asked afresh, the key forgotten,
+    and the silence after it is timed (no stale digit holds the no-input timer off)."""
+    phone = Phone(store=owned_ticket_store()).press("2").press("2")
+    assert phone.node == "status" and phone.timers == {"inter_digit"}
+    phone.say("something else", confidence=0.1)
+    assert phone.prompts() == ["texts.no_match", "status.prompt"]
+    assert phone.timers == {"no_input"}
+    phone.press("".join(OWNED_REF.replace("-", "")))
+    assert phone.session.outcome == "status"
