@@ -10,20 +10,16 @@ transfer ends the stream, and the call ends as if the caller had hung up.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 
 import pytest
 from flask import Flask
 from script import Timing, built_prompt_seconds
-from twilio_phone import SPEED, served
+from twilio_phone import SPEED, CallerPhone, served
 
-from ivr.calls.runner import CallServices
-from ivr.storage.db import Database
 from ivr.storage.directory import add_user
-from ivr.twilio_caller import BrowserCaller, CallOver
+from ivr.twilio_caller import BrowserCaller
 from speech.audio import BROWSER_RATE
 from speech.prompts import PromptLibrary
 
@@ -31,49 +27,8 @@ USERNAME = "conformance"
 PASSWORD = "conformance line password"
 
 
-@dataclass
-class BrowserPhone:
-    caller: BrowserCaller
-    app: Flask
-    timing: Timing
-
-    @property
-    def services(self) -> CallServices:
-        found: CallServices = self.app.extensions["civicline"]
-        return found
-
-    @property
-    def database(self) -> Database:
-        return self.services.database
-
-    @property
-    def call_id(self) -> str:
-        """The id POST /phone/calls answered: the call's id in the database."""
-        return self.caller.call_sid
-
-    def silence(self, seconds: float) -> None:
-        with contextlib.suppress(CallOver):
-            self.caller.listen(seconds)
-
-    def listen(self) -> None:
-        with contextlib.suppress(CallOver):
-            self.caller.listen()
-
-    def press(self, keys: str, gap: float = 0.3) -> None:
-        with contextlib.suppress(CallOver):
-            self.caller.press(keys, gap)
-
-    def speak(self, pcm: bytes) -> None:
-        """8 kHz PCM, as every channel is given it: the caller resamples it to 16 kHz."""
-        with contextlib.suppress(CallOver):
-            self.caller.speak(pcm)
-
-    def hang_up(self) -> None:
-        self.caller.hang_up()
-
-
 @contextmanager
-def browser_phone(app: Flask, base_url: str) -> Iterator[BrowserPhone]:
+def browser_phone(app: Flask, base_url: str) -> Iterator[CallerPhone]:
     """A call from the app's phone page, signed in as the conformance user."""
     prompts = PromptLibrary(app.extensions["civicline.settings"].data_dir / "prompts")
     timing = Timing(line_clock=True, prompt_seconds=built_prompt_seconds(prompts, BROWSER_RATE))
@@ -85,13 +40,13 @@ def browser_phone(app: Flask, base_url: str) -> Iterator[BrowserPhone]:
         voice="ko",
     ) as call:
         call.dial()
-        yield BrowserPhone(call, app, timing)
+        yield CallerPhone(call, app, timing)
 
 
 @pytest.fixture
 def browser_phones(
     line_app: Flask,
-) -> Iterator[Callable[..., AbstractContextManager[BrowserPhone]]]:
+) -> Iterator[Callable[..., AbstractContextManager[CallerPhone]]]:
     """Phones on the browser phone of the conformance app, its user added as `ivr users add`
     adds one. `caller` and `transfer` are the other channels': the browser sends no number
     and dials nobody."""
@@ -101,7 +56,7 @@ def browser_phones(
 
         def phone(
             *, caller: str, transfer: str = "answered"
-        ) -> AbstractContextManager[BrowserPhone]:
+        ) -> AbstractContextManager[CallerPhone]:
             return browser_phone(line_app, base_url)
 
         yield phone

@@ -4,7 +4,7 @@ once per session, and a phone on each channel (`phone_on`)."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import pytest
 from browser_phone import browser_phones  # noqa: F401 (a fixture)
 from flask import Flask
 from line_flow import PROMPT_RATE, open_flow_text
-from script import Phone
+from script import CHANNELS, Phone, PhoneFactory
 from sip_phone import sip_phones  # noqa: F401 (a fixture)
 from terminal_phone import terminal_phone
 from twilio_phone import AUTH_TOKEN, PUBLIC_URL, served, twilio_phone
@@ -23,9 +23,6 @@ from ivr.web import create_app
 from menus.loader import load_flow
 from speech.prompts import build
 from speech.synthesis import Synthesizer
-
-PhoneFactory = Callable[..., AbstractContextManager[Phone]]
-CHANNELS = ["terminal", "twilio", "gather", "sip", "browser"]
 
 
 @pytest.fixture(scope="session")

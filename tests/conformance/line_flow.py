@@ -5,8 +5,14 @@ rendered faster than espeak-ng's default so real-time calls stay short."""
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
+
+from ivr.clock import utc_now
+from ivr.storage.db import Database
+from ivr.storage.models import Ticket
+from ivr.storage.tickets import create_ticket, new_pin
 
 KOREAN_FLOW = Path(__file__).parents[1] / "flows" / "korean.yaml"
 PROMPT_RATE = 300
@@ -45,3 +51,28 @@ def open_flow_text(*, twilio_mode: str | None = None) -> str:
     if twilio_mode is not None:
         flow["settings"]["twilio_mode"] = twilio_mode
     return yaml.safe_dump(flow, allow_unicode=True, sort_keys=False)
+
+
+def filed_report(database: Database, caller: str, *, district: int = 2) -> tuple[Ticket, str]:
+    """A registered report of a fallen tree from `caller` on this flow, and its PIN."""
+    pin = new_pin()
+    with database.session() as session:
+        ticket = create_ticket(
+            session,
+            pin=pin,
+            at=utc_now(),
+            zone=ZoneInfo("Europe/Sofia"),
+            kind="report",
+            draft=False,
+            caller=caller,
+            language="ko",
+            department="parks",
+            category="fallen_tree",
+            district=district,
+            recording_id=None,
+            description=None,
+            deadline_days=7,
+            call_id=None,
+        )
+        session.expunge(ticket)
+        return ticket, pin.clear

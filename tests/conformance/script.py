@@ -8,6 +8,7 @@ from what the line stored: the same rows on every channel.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -64,6 +65,12 @@ class Phone(Protocol):
     def hang_up(self) -> None:
         """Hang up (nothing when the line already hung up)."""
         ...
+
+
+CHANNELS = ["terminal", "twilio", "gather", "sip", "browser"]
+"""Every channel a conformance call runs on (`phone_on` gives a phone on each in turn)."""
+PhoneFactory = Callable[..., AbstractContextManager[Phone]]
+"""`with phone_on(caller=…, transfer=…) as phone`: a call on one channel."""
 
 
 @dataclass(frozen=True)

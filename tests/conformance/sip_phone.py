@@ -24,7 +24,7 @@ from baresip_phone import Phone as Baresip
 from baresip_phone import dialling
 from script import STEP_SECONDS, Row, Timing, built_prompt_seconds, finished, rows_of
 from sip_rig import Kamailio, free_udp_ports, node_settings, require, running_kamailio, running_node
-from sipp_caller import AGENT_ANSWERS, AGENT_REFUSES
+from sipp_caller import AGENT_ANSWERS, AGENT_REFUSES, AGENT_RINGS
 from sqlalchemy import select
 
 from ivr.calls.runner import CallServices
@@ -56,47 +56,6 @@ LISTEN_SECONDS = 60.0
 END_SECONDS = 10.0
 """How long the node may take to finish a call after the phone left."""
 AGENT_HZ = 700
-AGENT_RINGS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="ringing agent">
-  <recv request="INVITE" crlf="true"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 180 Ringing
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv request="CANCEL"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>
-  <send>
-    <![CDATA[
-      SIP/2.0 487 Request Terminated
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Call-ID:]
-      CSeq: [last_cseq_number] INVITE
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv request="ACK"/>
-</scenario>
-"""
-"""SIPp as a target that rings until the node gives up and cancels: no answer."""
 
 
 @dataclass(frozen=True)

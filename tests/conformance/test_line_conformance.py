@@ -5,19 +5,27 @@ stored, the same rows on every channel, so a channel that behaves differently fa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import CHANNELS, PhoneFactory
-from line_flow import NO_INPUT_SECONDS
-from script import Phone, Row, call_of, finished, mark_of, rows_of, until, until_ended
+from line_flow import NO_INPUT_SECONDS, filed_report
+from script import (
+    CHANNELS,
+    Phone,
+    PhoneFactory,
+    Row,
+    call_of,
+    finished,
+    mark_of,
+    rows_of,
+    until,
+    until_ended,
+)
 from spoken_korean import said
 
 from ivr.calls.runner import CallRunner
 from ivr.channels.line import KEPT_SILENCE_SECONDS, RECORD_SILENCE_SECONDS
-from ivr.storage.models import Ticket
-from ivr.storage.tickets import create_ticket, new_pin
+from ivr.storage.db import Database
 
 SOFIA = ZoneInfo("Europe/Sofia")
 DESCRIPTION = "나무가 쓰러졌어요"
@@ -110,28 +118,10 @@ def test_a_hash_after_a_one_digit_answer_does_not_reach_the_recording(
     assert recorded.payload["seconds"] > 1.0
 
 
-def file_ticket(phone_database: object, caller: str) -> tuple[str, str]:
+def file_ticket(database: Database, caller: str) -> tuple[str, str]:
     """A registered report from `caller`: its registration number's 8 digits and its PIN."""
-    pin = new_pin()
-    with phone_database.session() as session:  # type: ignore[attr-defined]
-        ticket: Ticket = create_ticket(
-            session,
-            pin=pin,
-            at=datetime.now(UTC),
-            zone=SOFIA,
-            kind="report",
-            draft=False,
-            caller=caller,
-            language="ko",
-            department="parks",
-            category="fallen_tree",
-            district=2,
-            recording_id=None,
-            description=None,
-            deadline_days=7,
-            call_id=None,
-        )
-        return ticket.ref.replace("-", ""), pin.clear
+    ticket, pin = filed_report(database, caller)
+    return ticket.ref.replace("-", ""), pin
 
 
 # A ticket filed from the caller's own number needs the caller's number to match: on a channel

@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 
 from ivr.calls.runner import CallServices
 from ivr.storage.db import Database
-from ivr.twilio_caller import CallOver, TwilioCaller
+from ivr.twilio_caller import Caller, CallOver, TwilioCaller
 from speech.prompts import PromptLibrary
 
 AUTH_TOKEN = "conformance-auth-token"
@@ -26,8 +26,10 @@ SPEED = 10.0
 
 
 @dataclass
-class TwilioPhone:
-    caller: TwilioCaller
+class CallerPhone:
+    """A conformance phone over the faithful caller of Twilio (or of the browser phone)."""
+
+    caller: Caller
     app: Flask
     timing: Timing
 
@@ -78,7 +80,7 @@ def served(app: Flask) -> Iterator[str]:
 
 
 @contextmanager
-def twilio_phone(app: Flask, base_url: str, *, caller: str, transfer: str) -> Iterator[TwilioPhone]:
+def twilio_phone(app: Flask, base_url: str, *, caller: str, transfer: str) -> Iterator[CallerPhone]:
     """A call on the app's Twilio line: a Media Stream, or gather mode when the flow says."""
     services: CallServices = app.extensions["civicline"]
     stream = services.flows.current().flow.settings.twilio_mode != "gather"
@@ -95,4 +97,4 @@ def twilio_phone(app: Flask, base_url: str, *, caller: str, transfer: str) -> It
         dial_outcome=transfer,
     ) as call:
         call.dial()
-        yield TwilioPhone(call, app, timing)
+        yield CallerPhone(call, app, timing)

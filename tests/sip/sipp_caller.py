@@ -320,6 +320,49 @@ AGENT_REFUSES = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 """
 
 
+AGENT_RINGS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="ringing agent">
+  <recv request="INVITE" crlf="true"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 180 Ringing
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv request="CANCEL"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+  <send>
+    <![CDATA[
+      SIP/2.0 487 Request Terminated
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      CSeq: [last_cseq_number] INVITE
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv request="ACK"/>
+</scenario>
+"""
+"""SIPp as a target that rings until the node gives up and cancels: no answer."""
+
+
 def agent(folder: Path, port: int, voice: Path | None) -> subprocess.Popen[str]:
     """SIPp as the transfer's target on `port`: answers and plays `voice` (raw μ-law) until
     our BYE, or answers 486 Busy Here when `voice` is None. Wait on it for its verdict."""

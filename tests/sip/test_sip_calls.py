@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import subprocess
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
+from line_flow import filed_report
 from sip_rig import Kamailio
 from sipp_caller import AcceptRefer, AwaitBye, HangUp, Keys, Pause, Speak, agent, call
 from sqlalchemy import select
 
 from ivr.channels.sip.node import SipNode
 from ivr.storage.models import Call, CallEvent, Recording, Ticket
-from ivr.storage.tickets import create_ticket, new_pin
 from speech.audio import pcm_to_ulaw, read_wav, silence
 
 WELCOME_AND_NOTICE_MS = 8000
@@ -148,25 +146,8 @@ def test_a_caller_who_declines_recording_hears_their_tickets_status(
     node: SipNode, kamailio: Kamailio, tmp_path: Path
 ) -> None:
     caller = "+359888100003"
-    with node.services.database.session() as db:
-        ticket = create_ticket(
-            db,
-            pin=new_pin(),
-            at=datetime.now(UTC),
-            zone=ZoneInfo("Europe/Sofia"),
-            kind="report",
-            draft=False,
-            caller=caller,
-            language="ko",
-            department="parks",
-            category="fallen_tree",
-            district=4,
-            recording_id=None,
-            description=None,
-            deadline_days=7,
-            call_id=None,
-        )
-        ref = ticket.ref
+    ticket, _ = filed_report(node.services.database, caller, district=4)
+    ref = ticket.ref
     done = call(
         tmp_path,
         kamailio.port,

@@ -11,7 +11,6 @@ import base64
 import hashlib
 import io
 import json
-import threading
 import time
 import wave
 import xml.etree.ElementTree as ET
@@ -23,8 +22,8 @@ import pytest
 from flask import Flask
 from simple_websocket import Client, ConnectionClosed
 from spoken_korean import said
+from twilio_phone import served
 from twilio_signing import Twilio, new_call_sid
-from werkzeug.serving import make_server
 
 from ivr.bootstrap import live_recognizers
 from ivr.channels.line import BEEP_MARK, KEPT_SILENCE_SECONDS
@@ -42,12 +41,8 @@ def spoken(text: str) -> bytes:
 
 @pytest.fixture
 def server(app: Flask) -> Iterator[str]:
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"ws://127.0.0.1:{http.server_port}/twilio/stream"
-    http.shutdown()
-    thread.join()
+    with served(app) as base_url:
+        yield base_url.replace("http://", "ws://") + "/twilio/stream"
 
 
 class Caller:

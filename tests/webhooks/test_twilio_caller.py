@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from hand_clock import Clock
+from twilio_phone import served
 from twilio_signing import AUTH_TOKEN, KOREAN_FLOW, PUBLIC_URL, gather_flow
-from werkzeug.serving import make_server
 
 from ivr.bootstrap import recognizer_for
 from ivr.cli import main
@@ -77,12 +76,8 @@ def app(settings: Settings) -> Flask:
 
 @pytest.fixture
 def server(app: Flask) -> Iterator[str]:
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    thread.join()
+    with served(app) as base_url:
+        yield base_url
 
 
 def phone(server: str, **options: Any) -> TwilioCaller:
