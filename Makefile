@@ -25,7 +25,7 @@ test: test-system-packages $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy ivr/engine menus routing
+	$(BIN)/mypy ivr/engine ivr/channels/line.py menus routing
 
 bench: $(INSTALLED) test-system-packages
 	$(BIN)/python bench/engine.py

@@ -21,7 +21,7 @@ try:
         warnings.simplefilter("ignore", DeprecationWarning)
         import audioop
 except ImportError:  # Python ≥ 3.13 ships it as the audioop-lts package
-    import audioop_lts as audioop  # type: ignore[import-not-found, no-redef]
+    import audioop_lts as audioop  # type: ignore[import-not-found, no-redef, unused-ignore]
 
 PHONE_RATE = 8000
 BROWSER_RATE = 16000

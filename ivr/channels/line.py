@@ -29,18 +29,16 @@ What callers expect, kept here once for every channel:
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.engine.ports import Recognizer
 from speech.audio import SAMPLE_WIDTH, level, seconds
-
-log = logging.getLogger(__name__)
 
 BEEP_MARK = "\0beep"
 """The line's own mark: the beep before a recording has played; never shown to the engine."""
@@ -66,7 +64,6 @@ class Play:
 
     pcm: bytes
     mark: str
-    say: act.Say | None = None
 
 
 @dataclass(frozen=True)
@@ -106,8 +103,7 @@ class _Recording:
 
     action: act.Record
     rate: int
-    phase: str = "prompts"
-    """prompts, beep or capturing"""
+    phase: Literal["prompts", "beep", "capturing"] = "prompts"
     started: float = 0.0
     pcm: bytearray = field(default_factory=bytearray)
     sounded_until: int = 0
@@ -140,6 +136,8 @@ Feed = Callable[[ev.Event], list[act.Action]]
 
 @dataclass
 class Line:
+    """One call's line: the channel's input methods in, `commands` out (see the module)."""
+
     feed: Feed
     rate: int
     started_at: datetime
@@ -241,12 +239,21 @@ class Line:
             self._flush()
         self._input(ev.SpeechRecognized(at=self.now, text=text, confidence=confidence))
 
-    def speech_ended(self) -> None:
-        """The caller's audio stopped (the end of a WAV at the terminal): what the recogniser
-        heard so far is the turn's answer."""
-        if self.recognizer is not None and self.listen is not None and not self.done:
-            for event in self.recognizer.finish(self.now):
-                self.recognised(event)
+    def recognised(self, event: ev.Event) -> None:
+        """An event of a recogniser (the line's own, or the terminal's for a WAV)."""
+        listen = self.listen
+        if isinstance(event, ev.SpeechStarted):
+            self.speech_started = True
+            if listen is not None and listen.barge_in:
+                self._flush()
+            self._feed(event)
+        elif isinstance(event, ev.NoSpeech) and not self.speech_started:
+            if self.recognizer is not None and listen is not None:
+                self.recognizer.listen(listen)  # silence is the engine's timer to judge
+        elif isinstance(event, ev.NoSpeech):
+            self._feed(event)
+        else:
+            self._input(event)
 
     def played(self, mark: str) -> None:
         """The channel played the audio up to `mark`."""
@@ -301,7 +308,7 @@ class Line:
         match action:
             case act.Say():
                 self.marks.append(action.mark)
-                self.commands.append(Play(self.prompt_audio(action), action.mark, action))
+                self.commands.append(Play(self.prompt_audio(action), action.mark))
             case act.Listen():
                 self._listen(action)
             case act.Record():
@@ -397,22 +404,6 @@ class Line:
             self.recognised(event)
             if self.done or self.listen is None or self.recording is not None:
                 return
-
-    def recognised(self, event: ev.Event) -> None:
-        """An event of a recogniser (the line's own, or the terminal's for a WAV)."""
-        listen = self.listen
-        if isinstance(event, ev.SpeechStarted):
-            self.speech_started = True
-            if listen is not None and listen.barge_in:
-                self._flush()
-            self._feed(event)
-        elif isinstance(event, ev.NoSpeech) and not self.speech_started:
-            if self.recognizer is not None and listen is not None:
-                self.recognizer.listen(listen)  # silence is the engine's timer to judge
-        elif isinstance(event, ev.NoSpeech):
-            self._feed(event)
-        else:
-            self._input(event)
 
     def _expire_timers(self) -> None:
         for name, due in sorted(self.timers.items(), key=lambda item: item[1]):
