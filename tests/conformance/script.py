@@ -121,9 +121,9 @@ def finished(rows: list[Row], mark: object) -> Row | None:
 def until(phone: Phone, prompt: str, *, played: bool = False, limit: float = 60.0) -> None:
     """Stay silent until the line has sent `prompt` (and, `played`, until it has played)."""
     waited = 0.0
-    while mark_of(rows_of(phone.database, phone.call_id), prompt) is None:
+    while mark_of(rows := rows_of(phone.database, phone.call_id), prompt) is None:
         if waited >= limit:
-            pytest.fail(f"the call never said {prompt}")
+            pytest.fail(f"the call never said {prompt}; it stored:\n{told(rows)}")
         phone.silence(STEP_SECONDS)
         waited += STEP_SECONDS
     if played:
@@ -152,3 +152,8 @@ def built_prompt_seconds(prompts: PromptLibrary, rate: int = PHONE_RATE) -> Call
         return sum(seconds(read_wav(path, rate), rate) for path in prompts.compose(say))
 
     return length
+
+
+def told(rows: list[Row]) -> str:
+    """The stored rows, one a line, as a failure shows them."""
+    return "\n".join(f"{r.at:%H:%M:%S.%f} {r.kind} {r.type} {r.payload}" for r in rows)

@@ -35,7 +35,7 @@ from ivr.storage.models import Call
 from speech.audio import PHONE_RATE, SAMPLE_WIDTH, pcm_to_ulaw, silence, wav_bytes
 from speech.prompts import PromptLibrary
 
-RING_SECONDS = 3.0
+RING_SECONDS = 8.0
 """The node's `sip_ring_seconds`: a transfer nobody answers rings out this soon."""
 QUIET_SECONDS = 300.0
 """The silent WAV baresip sends when the caller says nothing: baresip hangs up when its
