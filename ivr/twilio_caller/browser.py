@@ -115,8 +115,9 @@ class BrowserCall:
         self._end(self.leg.then.hang_up or "ivr")
         return None
 
-    def hang_up(self) -> None:
-        """The page's Hang up: `stop`, then the socket closes."""
+    def hang_up(self, *, status_first: bool = False) -> None:
+        """The page's Hang up: `stop`, then the socket closes (a page has no status callback
+        to send first)."""
         leg = self.current()
         if leg is not None:
             self._end(leg.hang_up().hang_up or "caller")

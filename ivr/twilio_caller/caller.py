@@ -179,12 +179,13 @@ class Caller:
         self._step()
         self._speak(pcm, "")
 
-    def hang_up(self) -> None:
+    def hang_up(self, *, status_first: bool = False) -> None:
         """The caller hangs up (again: nothing): the stream hears `stop`, a `<Record>` or
-        `<Dial>` under way posts its action, then the status callback."""
+        `<Dial>` under way posts its action, then the status callback (before all that with
+        `status_first`: at Twilio the callback and the stream's `stop` race)."""
         if self._call.state == "live":
             self._clock.resume()
-            self._call.hang_up()
+            self._call.hang_up(status_first=status_first)
 
     def summary(self) -> dict[str, Any]:
         heard = [h for h in self.transcript.of(Heard) if not h.cut]

@@ -112,18 +112,21 @@ class TwimlCall:
             self._after(leg.then)
         return None
 
-    def hang_up(self) -> None:
+    def hang_up(self, *, status_first: bool = False) -> None:
         """The caller hangs up during the leg under way (a `<Record>` or `<Dial>` still posts
-        its action), then the status callback."""
+        its action), then the status callback; with `status_first` the status callback comes
+        before the leg hears of it (at Twilio the two race)."""
         leg = self.current()
         if leg is None:
             return
+        if status_first:
+            self._completed()
         then = leg.hang_up()
         self.leg = None
         leg.close()
         if then.request is not None:
             self._fetch(then.request)
-        self._end("caller")
+        self._end("caller", status=not status_first)
 
     def close(self) -> None:
         if self.leg is not None:
@@ -253,12 +256,17 @@ class TwimlCall:
             self._end("twilio")
         return CallerError(message)
 
-    def _end(self, by: str) -> None:
+    def _end(self, by: str, *, status: bool = True) -> None:
         if self.leg is not None:
             self.leg.close()
             self.leg = None
         self.state, self.ended_by = "over", by
         self.transcript.add(HungUp(self.clock.line, by))
+        if status:
+            self._completed()
+
+    def _completed(self) -> None:
+        """The final status callback: the call is over (completed)."""
         params = {
             "CallDuration": str(round(self.clock.line)),
             "SequenceNumber": str(self.status_sequence),
