@@ -251,6 +251,7 @@ class Call:
         else:
             await self._speak(self.words["나무"])
         await self._press("3", until_mark=True)  # → the description
+        await self._until_marks(1)  # the beep: the recording starts after it
         for payload in self.words["description"]:
             await self._frame(payload)
         await self._press("#", until_mark=True)  # → the confirmation question
