@@ -225,3 +225,11 @@ def test_what_the_encoder_sends_the_decoder_reads_back() -> None:
         assert isinstance(value, Audio)
         received += value.pcm
     assert received[: len(pcm)] == pcm
+
+
+def test_messages_of_another_stream_are_refused() -> None:
+    decoder = started()
+    silence = base64.b64encode(b"\xff" * 160).decode()
+    foreign = json.loads(media(silence, 2)) | {"streamSid": "MZ2"}
+    assert decoder.decode(json.dumps(foreign)) == StreamError("'media' of another stream 'MZ2'")
+    assert isinstance(decoder.decode(media(silence, 3)), Audio)

@@ -4,19 +4,22 @@ message too long, and requests that are no WebSocket."""
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 
 import pytest
 from flask import Blueprint, Flask
-from websockets.exceptions import ConnectionClosedError
+from websockets.exceptions import ConnectionClosed, ConnectionClosedError
 from websockets.sync.client import connect
 from werkzeug.serving import make_server
 
 from webhooks import websocket
+from webhooks.streams import START_SECONDS, serve
 
 TIMEOUT = 10
 
@@ -98,3 +101,57 @@ def test_a_plain_request_on_a_websocket_route_is_a_400(echo: tuple[str, queue.Qu
         urllib.request.urlopen(f"http://{address}", timeout=TIMEOUT)
     assert refused.value.code == 400
     assert ended.empty()
+
+
+@pytest.fixture
+def stream_route() -> Iterator[tuple[str, queue.Queue[float]]]:
+    """A Media Streams route (`webhooks.streams.serve`) on a call that never starts; how long
+    each connection was held."""
+    held: queue.Queue[float] = queue.Queue()
+    blueprint = Blueprint("stream", __name__)
+
+    @websocket.route(blueprint, "/stream")
+    def _stream(ws: websocket.WebSocket) -> None:
+        began = time.monotonic()
+        serve(ws, NeverStarted())
+        held.put(time.monotonic() - began)
+
+    app = Flask(__name__)
+    app.register_blueprint(blueprint)
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{http.server_port}/stream", held
+    http.shutdown()
+    thread.join()
+
+
+class NeverStarted:
+    """A stream's call that no message starts (junk, or a start without a valid token)."""
+
+    started = False
+
+    def receive(self, text: str | bytes) -> tuple[list[str], bool]:
+        return [], True
+
+    def hang_up(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("junk", [False, True], ids=["silent", "sending junk"])
+def test_a_stream_that_does_not_start_is_dropped_after_a_few_seconds(
+    stream_route: tuple[str, queue.Queue[float]], junk: bool
+) -> None:
+    address, held = stream_route
+    with connect(f"ws://{address}", open_timeout=TIMEOUT) as client:
+        deadline = time.monotonic() + START_SECONDS + TIMEOUT
+        with pytest.raises(ConnectionClosed):
+            while time.monotonic() < deadline:
+                if junk:
+                    client.send('{"event": "media"}')
+                with contextlib.suppress(TimeoutError):
+                    client.recv(0.2)
+    assert START_SECONDS <= held.get(timeout=TIMEOUT) < START_SECONDS + 2
