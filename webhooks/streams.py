@@ -20,7 +20,7 @@ START_SECONDS = 5.0
 def serve(ws: WebSocket, call: StreamCall) -> None:
     """Carry one WebSocket's messages through `call` until the stream ends; a socket that
     closes (or breaks) first is the caller hanging up."""
-    deadline = time.monotonic() + START_SECONDS
+    deadline: float | None = time.monotonic() + START_SECONDS
     ws.idle(START_SECONDS)
     try:
         with contextlib.suppress(ConnectionClosed):  # a send found the socket gone
@@ -30,10 +30,11 @@ def serve(ws: WebSocket, call: StreamCall) -> None:
                     ws.send(text)
                 if not going_on:
                     return
-                if not call.started and time.monotonic() > deadline:
-                    return
-                if call.started:
+                if deadline is not None and call.started:
+                    deadline = None  # started: from now on only a silent peer is gone
                     ws.idle(IDLE_SECONDS)
+                elif deadline is not None and time.monotonic() > deadline:
+                    return
         call.hang_up()
     finally:
         call.close()
