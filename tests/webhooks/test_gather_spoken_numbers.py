@@ -33,6 +33,15 @@ TO_MAIN = {"ro": ["", "1"], "en": ["", "2"], "bg": ["", "1"], "ko": [""]}
 TO_DISTRICT = {"ro": ["1", "1"], "en": ["1", "1"], "bg": ["1", "1"], "ko": ["1"]}
 TO_STATUS = {"ro": "2", "en": "2", "bg": "2", "ko": "3"}
 THREE = {"ro": "Trei.", "en": "Three.", "bg": "Три.", "ko": "삼."}
+CONFIRM_THREE = {
+    "ro": "Ați spus 3?",
+    "en": "Did you mean 3?",
+    "bg": "Казахте ли 3?",
+    "ko": "3, 맞습니까?",
+}
+"""Heard unsure (Twilio's Confidence between the flow's thresholds), 3 is read back."""
+RANGE = {"ro": "între 1 și 6", "en": "between 1 and 6", "bg": "от 1 до 5", "ko": "1부터 5까지"}
+"""Said out of range (25), the district is asked again with its range."""
 
 
 @pytest.fixture(params=list(SOURCES))
@@ -76,7 +85,11 @@ def test_a_district_and_a_registration_number_said_to_twilio(
     for keys in TO_DISTRICT[language]:
         call.answer(Digits=keys)
     assert call.node() == "report_district"
-    call.answer(SpeechResult=THREE[language], Confidence="0.87")
+    call.answer(SpeechResult=num2words(25, lang=language).capitalize() + ".", Confidence="0.9")
+    assert call.node() == "report_district" and RANGE[language] in " ".join(call.said())
+    call.answer(SpeechResult=THREE[language], Confidence="0.45")
+    assert call.node() == "report_district" and CONFIRM_THREE[language] in call.said()[0]
+    call.answer(Digits="1")
     assert call.node() == "report_description"
     call.answer(RecordingDuration="12", RecordingUrl="https://api.twilio.com/x")
     call.answer(Digits="1")
