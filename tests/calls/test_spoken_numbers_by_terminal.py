@@ -12,22 +12,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from line_flow import open_flow_text
-from num2words2 import num2words
+from flow_languages import LANGUAGES, THREE, TO_DISTRICT, TO_STATUS, digit_by_digit, flow_text
 
 ROOT = Path(__file__).resolve().parents[2]
 IVR = str(Path(sys.executable).with_name("ivr"))
 AT = "2027-03-02T10:00"
 REF = "27-000001"
-FLOWS = {
-    "ro": ROOT / "callflows.yaml",
-    "en": ROOT / "callflows.yaml",
-    "bg": ROOT / "tests" / "flows" / "bulgarian.yaml",
-    "ko": None,  # the Korean test flow with a status node, written for the test
-}
-TO_DISTRICT = {"ro": ["1", "1"], "en": ["1", "1"], "bg": ["1", "1"], "ko": ["1"]}
-TO_STATUS = {"ro": "2", "en": "2", "bg": "2", "ko": "3"}
-THREE = {"ro": "say:trei", "en": "say:Three.", "bg": "say:три", "ko": "say:삼"}
 
 
 def ivr(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -45,32 +35,21 @@ def call(data_dir: Path, flow: Path, language: str, caller: str, *said: str, as_
     return ivr(data_dir, *args, *inputs, *json_flag).stdout
 
 
-def in_words(number: str, language: str) -> str:
-    """`number` said digit by digit, in the words num2words2 (a maintained speller) writes."""
-    return " ".join(num2words(int(digit), lang=language) for digit in number)
+def flow_file(directory: Path, language: str) -> Path:
+    path = directory / "flow.yaml"
+    path.write_text(flow_text(language), encoding="utf-8")
+    return path
 
 
-@pytest.fixture
-def flow_of(tmp_path: Path):
-    def flow(language: str) -> Path:
-        if FLOWS[language] is not None:
-            return FLOWS[language]
-        korean = tmp_path / "korean.yaml"
-        korean.write_text(open_flow_text(), encoding="utf-8")
-        return korean
-
-    return flow
-
-
-@pytest.mark.parametrize("language", list(FLOWS))
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_a_district_and_a_status_said_in_words_at_the_terminal(
-    tmp_path: Path, flow_of, language: str
+    tmp_path: Path, language: str
 ) -> None:
-    data, flow = tmp_path / "data", flow_of(language)
+    data, flow = tmp_path / "data", flow_file(tmp_path, language)
     description = "say:a deep hole by the school"
     filed = call(
         data, flow, language, "+40722111222",
-        *TO_DISTRICT[language], THREE[language], description, "1",
+        *TO_DISTRICT[language], f"say:{THREE[language]}", description, "1",
         as_json=False,
     )  # fmt: skip
     shown = json.loads(ivr(data, "tickets", "show", REF, "--json").stdout)
@@ -80,8 +59,8 @@ def test_a_district_and_a_status_said_in_words_at_the_terminal(
 
     status = call(
         data, flow, language, "+40733000000",
-        TO_STATUS[language], f"say:{in_words(REF.replace('-', ''), language)}",
-        f"say:{in_words(pin, language)}",
+        TO_STATUS[language], f"say:{digit_by_digit(REF.replace('-', ''), language)}",
+        f"say:{digit_by_digit(pin, language)}",
         as_json=True,
     )  # fmt: skip
     rows = [json.loads(line) for line in status.splitlines()]
@@ -97,7 +76,14 @@ def test_the_issue_call_three_is_taken_as_district_3(tmp_path: Path) -> None:
     rows = [
         json.loads(line)
         for line in call(
-            tmp_path, FLOWS["en"], "en", "+40722111222", "1", "1", "say:three", as_json=True
+            tmp_path,
+            ROOT / "callflows.yaml",
+            "en",
+            "+40722111222",
+            "1",
+            "1",
+            "say:three",
+            as_json=True,
         ).splitlines()
     ]
     assert not any(r.get("prompt") == "report_district.no_match" for r in rows)

@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from line_flow import open_flow_text
-from num2words2 import num2words
-from phone import DEMO, OWNED_REF, ROOT, Phone, load, owned_ticket_store
+from flow_languages import (
+    CONFIRM_THREE,
+    LANGUAGES,
+    RANGE,
+    THREE,
+    TO_DISTRICT,
+    TO_STATUS,
+    digit_by_digit,
+    flow_text,
+)
+from phone import OWNED_REF, Phone, owned_ticket_store
 
 from ivr.engine import actions as act
 from menus.schema import Flow
 
-BULGARIAN = load(ROOT / "tests" / "flows" / "bulgarian.yaml")
-KOREAN = Flow.model_validate(yaml.safe_load(open_flow_text()))
-"""The Korean test flow with a status node (key 3), as the line's conformance calls run it."""
-FLOWS = {"ro": DEMO, "en": DEMO, "bg": BULGARIAN, "ko": KOREAN}
-TO_DISTRICT = {"ro": "11", "en": "11", "bg": "11", "ko": "1"}
-TO_STATUS = {"ro": "2", "en": "2", "bg": "2", "ko": "3"}
-THREE = {"ro": "Trei.", "en": "three", "bg": "Три.", "ko": "삼"}
+FLOWS = {lang: Flow.model_validate(yaml.safe_load(flow_text(lang))) for lang in LANGUAGES}
 TWENTY_FIVE = {
     "ro": "douăzeci și cinci",
     "en": "twenty-five",
@@ -33,12 +35,9 @@ PIN_AS_NUMBERS = {
     "ko": "십이 삼십사",
 }
 """The owned ticket's PIN, 1234, said as two numbers."""
-RANGE = {"ro": "între 1 și 6", "en": "between 1 and 6", "bg": "от 1 до 5", "ko": "1부터 5까지"}
-"""How each flow's district question, or its retry, says the range."""
 STRANGER = "+40733000000"
 UNSURE = 0.5
 """Between the flows' reject and confirm thresholds."""
-LANGUAGES = list(FLOWS)
 
 
 def at_district(language: str) -> Phone:
@@ -47,11 +46,6 @@ def at_district(language: str) -> Phone:
         phone.press(key)
     assert phone.node == "report_district"
     return phone
-
-
-def one_by_one(number: str, language: str) -> str:
-    """`number` said digit by digit, in words a maintained speller (num2words2) writes."""
-    return " ".join(num2words(int(digit), lang=language) for digit in number)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -77,6 +71,7 @@ def test_a_district_heard_unsure_is_read_back_before_it_is_taken(language: str) 
     phone = at_district(language).say(THREE[language], confidence=UNSURE)
     [question] = [a for a in phone.turn if isinstance(a, act.Say)]
     assert question.prompt == "texts.confirm" and question.params["choice"] == "3"
+    assert question.text.startswith(CONFIRM_THREE[language])
     phone.press("1")
     assert phone.node == "report_description" and phone.session.slots["district"] == "3"
 
@@ -87,7 +82,7 @@ def test_a_registration_number_and_a_pin_said_in_words_open_the_status(language:
         FLOWS[language], caller=STRANGER, language=language, store=owned_ticket_store()
     ).press(TO_STATUS[language])
     assert phone.node == "status"
-    phone.say(one_by_one(OWNED_REF.replace("-", ""), language))
+    phone.say(digit_by_digit(OWNED_REF.replace("-", ""), language))
     assert phone.of(act.LookupTicket)[-1].ref == OWNED_REF
     assert phone.session.collecting_secret, "the ticket is a stranger's: its PIN is asked"
     phone.say(PIN_AS_NUMBERS[language])

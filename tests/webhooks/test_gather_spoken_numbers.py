@@ -12,39 +12,20 @@ from pathlib import Path
 import pytest
 import yaml
 from flask import Flask
+from flow_languages import CONFIRM_THREE, LANGUAGES, RANGE, THREE, TO_DISTRICT, TO_STATUS, flow_text
 from gather_calls import GatherCall
-from line_flow import open_flow_text
 from num2words2 import num2words
 from twilio_signing import Twilio
 
 from ivr.config import Settings
 from ivr.storage.models import Ticket
 
-ROOT = Path(__file__).resolve().parents[2]
-SOURCES = {
-    "ro": ROOT / "callflows.yaml",
-    "en": ROOT / "callflows.yaml",
-    "bg": ROOT / "tests" / "flows" / "bulgarian.yaml",
-    "ko": None,  # the Korean test flow with a status node (`line_flow`)
-}
 TWILIO_TAGS = {"ro": "ro-RO", "en": "en-US", "bg": "bg-BG", "ko": "ko-KR"}
 TO_MAIN = {"ro": ["", "1"], "en": ["", "2"], "bg": ["", "1"], "ko": [""]}
 """The notice heard (nothing said), then the language menu's key where the flow has one."""
-TO_DISTRICT = {"ro": ["1", "1"], "en": ["1", "1"], "bg": ["1", "1"], "ko": ["1"]}
-TO_STATUS = {"ro": "2", "en": "2", "bg": "2", "ko": "3"}
-THREE = {"ro": "Trei.", "en": "Three.", "bg": "Три.", "ko": "삼."}
-CONFIRM_THREE = {
-    "ro": "Ați spus 3?",
-    "en": "Did you mean 3?",
-    "bg": "Казахте ли 3?",
-    "ko": "3, 맞습니까?",
-}
-"""Heard unsure (Twilio's Confidence between the flow's thresholds), 3 is read back."""
-RANGE = {"ro": "între 1 și 6", "en": "between 1 and 6", "bg": "от 1 до 5", "ko": "1부터 5까지"}
-"""Said out of range (25), the district is asked again with its range."""
 
 
-@pytest.fixture(params=list(SOURCES))
+@pytest.fixture(params=LANGUAGES)
 def language(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -52,8 +33,7 @@ def language(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def settings(settings: Settings, tmp_path: Path, language: str) -> Settings:
     """The language's flow in gather mode, each language recognised by Twilio."""
-    source = SOURCES[language]
-    flow = yaml.safe_load(source.read_text(encoding="utf-8") if source else open_flow_text())
+    flow = yaml.safe_load(flow_text(language))
     flow["settings"]["twilio_mode"] = "gather"
     for tag, declared in flow["languages"].items():
         declared["twilio_language"] = TWILIO_TAGS[tag]
