@@ -43,6 +43,7 @@ def _words(opens: int, **values: str) -> dict[str, _Word]:
 
 
 def _scales(**values: str) -> dict[str, _Word]:
+    """`value=words` pairs as scales: each opens what is below it ("two thousand" + "five")."""
     found: dict[str, _Word] = {}
     for value, words in values.items():
         number = int(value.removeprefix("n"))

@@ -96,3 +96,10 @@ def test_digits_and_words_mixed_as_twilio_writes_them_make_one_number() -> None:
     phone = Phone(caller=STRANGER, language="en", store=owned_ticket_store()).press("2")
     phone.say("26 nine nine 9, 999.")
     assert phone.of(act.LookupTicket)[-1].ref == OWNED_REF
+
+
+def test_a_survey_score_said_in_words_is_kept() -> None:
+    phone = at_district("ro").say("trei").record(6, "o groapă").press("1").press("2")
+    assert phone.node == "survey"
+    phone.say("Cinci.")
+    assert [s.score for s in phone.of(act.RecordSurvey)] == [5]
