@@ -38,7 +38,6 @@ class Grammar:
     rejects: frozenset[str]
     """Words whose presence makes the result a no-match: "[unk]" or the decoys."""
     digits: bool
-    language: str
     unknown: tuple[str, ...] = ()
 
     def as_json(self) -> str:
@@ -85,4 +84,4 @@ def build(listen: Listen, known: Callable[[str], bool]) -> Grammar:
         rejects = frozenset(
             d for d in DECOYS.get(listen.language, ()) if d not in used and known(d)
         )
-    return Grammar(tuple(phrases), rejects, digits, listen.language, tuple(unknown))
+    return Grammar(tuple(phrases), rejects, digits, tuple(unknown))

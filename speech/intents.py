@@ -7,6 +7,8 @@ its fillers ("um", "păi", "ами", "음") and repeated words ("이 이" → "�
 itself has them. Then: the phrase exactly → 1.0, the phrase inside the utterance → 0.9,
 otherwise 0.8 × the share of the phrase's words heard, a word counting as heard when it is
 nearly the same (one letter off in a long word: a recogniser's or a typist's slip).
+The port's other half, `digits`, is how a number or status node hears speech: the digits
+said, whichever channel heard them (`speech.numbers`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from difflib import SequenceMatcher
 from itertools import pairwise
 
 from ivr.engine.ports import IntentMatch
-from speech.numbers import to_digits
+from speech import numbers
 from speech.text import normalise
 
 __all__ = ["PhraseMatcher", "normalise"]
@@ -34,7 +36,7 @@ NEAR_WORD = 0.8
 
 
 def _tokens(text: str, language: str) -> list[str]:
-    return to_digits(text, language).split()
+    return numbers.read(text, language).split()
 
 
 def _without_noise(tokens: list[str], phrase: list[str], language: str) -> list[str]:
@@ -66,7 +68,8 @@ def _score(utterance: list[str], phrase: list[str]) -> float:
 
 
 class PhraseMatcher:
-    """Picks the intent with the best-scoring phrase; ties go to the first intent listed."""
+    """Picks the intent with the best-scoring phrase (ties go to the first intent listed);
+    reads the digits said."""
 
     def match(
         self, text: str, intents: Mapping[str, Sequence[str]], language: str
@@ -85,3 +88,6 @@ class PhraseMatcher:
                 if score > 0 and (best is None or score > best.confidence):
                     best = IntentMatch(intent, score)
         return best
+
+    def digits(self, text: str, language: str) -> str:
+        return numbers.digits(text, language)

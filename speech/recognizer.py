@@ -7,9 +7,10 @@ Audio is pushed in chunks of 16-bit mono PCM; `accept` answers with engine event
 - SpeechRecognized(text, confidence) at the end of speech. The confidence is the mean of
   Vosk's word confidences (`SetWords`), and 0.0 when the result holds "[unk]" or a decoy
   (`speech.grammar`), so the engine treats it as a no-match. At number and status nodes the
-  number words become digits ("이 육" → "2 6"), so the engine reads the digits it knows.
-  `alternatives` stays empty: with `SetMaxAlternatives` above 0 Vosk drops the word
-  confidences and gives unnormalised lattice scores, which cannot be compared with a threshold;
+  text is the number words heard ("이 육"): the engine reads the digits in them, as in
+  speech from any channel. `alternatives` stays empty: with `SetMaxAlternatives` above 0
+  Vosk drops the word confidences and gives unnormalised lattice scores, which cannot be
+  compared with a threshold;
 - SpeechRecognized with no text and confidence 0.0 (a no-match) when the VAD heard at least
   `UTTERANCE_SECONDS` of voice in which Vosk found no phrase of the grammar;
 - NoSpeech when `no_input_seconds` of audio pass without words (a cough or a click, shorter
@@ -50,7 +51,6 @@ from ivr.engine import events as ev
 from ivr.engine.actions import Listen
 from speech import grammar, vad
 from speech.audio import SAMPLE_WIDTH, level, signal_to_noise
-from speech.numbers import to_digits
 from speech.vad import VoiceDetector
 
 Endpoint = Literal["model", "vad"]
@@ -251,6 +251,4 @@ class VoskRecognizer:
         if signal_to_noise(self._levels) < self.clear_snr_db:
             confidence = min(confidence, self.noisy_confidence)
         text = " ".join(words)
-        if judged.digits:
-            text = to_digits(text, judged.language)
         return [ev.SpeechRecognized(at=at, text=text, confidence=round(confidence, 3))]

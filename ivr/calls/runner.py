@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -184,10 +184,13 @@ class CallRunner:
     # -- storage of the call itself -------------------------------------------------------
 
     def _storable(self, event: ev.Event) -> ev.Event:
-        """Keys and words are stored as they are, except while a PIN is being keyed; events
-        that always carry a secret (a new ticket's PIN) are always redacted."""
+        """Keys and words are stored as they are, except while a PIN is being keyed (a PIN
+        said is stored as the digits the session reads in it, each a 0); events that always
+        carry a secret (a new ticket's PIN) are always redacted."""
         if isinstance(event, SECRET_INPUT) and not self.session.collecting_secret:
             return event
+        if isinstance(event, ev.SpeechRecognized):
+            event = replace(event, text=self.session.digits_said(event.text))
         return event.redacted()
 
     def _store(self, kind: str, item: ev.Event | act.Action, at: datetime) -> None:

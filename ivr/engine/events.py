@@ -71,8 +71,9 @@ class SpeechRecognized(Event):
     """Stored redacted: the text is only a 0 for each digit that was said (a spoken PIN)."""
 
     def redacted(self) -> SpeechRecognized:
-        """A 0 for each ASCII digit said, the words gone: a PIN prompt reads only the digits,
-        so the call replays alike (same count, same confidence) without the PIN."""
+        """A 0 for each ASCII digit in the text, the words gone (the runner first puts there
+        the digits the session reads in the words), so the call replays alike (same count,
+        same confidence) without the PIN."""
         zeros = "0" * len(ASCII_DIGIT.findall(self.text))
         return replace(self, text=zeros, alternatives=(), masked=True)
 

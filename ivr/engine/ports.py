@@ -1,6 +1,7 @@
 """The ports the core owns: small protocols that adapters at the edge implement.
 
-The engine itself calls only the IntentMatcher (a pure function of text); the other ports
+The engine itself calls only the IntentMatcher (pure functions of text: the intent a caller
+named, the digits a caller said, whatever the channel that heard it); the other ports
 (the Recognizer among them) are used by the shell and the channels to carry out the
 engine's actions.
 """
@@ -27,6 +28,11 @@ class IntentMatcher(Protocol):
         self, text: str, intents: Mapping[str, Sequence[str]], language: str
     ) -> IntentMatch | None:
         """The intent whose phrases best match `text`, or None when none does."""
+        ...
+
+    def digits(self, text: str, language: str) -> str:
+        """The digits `text` says in `language`, every number one after the other
+        ("douăzeci și cinci" → "25", "Trei." → "3", "two six" → "26"); "" for none."""
         ...
 
 

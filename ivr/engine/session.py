@@ -10,9 +10,10 @@ speech are taken at once (barge-in).
 
 Input is read by the node's type: a menu maps one key or an utterance to an intent (or to a
 global intent: repeat, back, main menu, operator); number and status nodes collect digits
-until `#`, enough digits, or the inter-digit timer. Nodes that need storage (ticket, status,
-callback) emit a storage action and wait for the shell's answer event; anything else that
-arrives meanwhile is ignored.
+until `#`, enough digits, or the inter-digit timer, and read speech as the digits it says
+(the matcher's `digits`: "Trei.", "twenty six", "이 육"), from whichever channel heard it.
+Nodes that need storage (ticket, status, callback) emit a storage action and wait for the
+shell's answer event; anything else that arrives meanwhile is ignored.
 
 Recording consent: a `notice` node says the call is recorded and listens only for its
 `decline` key or phrases, while it plays and for `decline_seconds` after. Heard without a
@@ -74,7 +75,6 @@ from zoneinfo import ZoneInfo
 
 from ivr.engine import actions as act
 from ivr.engine import events as ev
-from ivr.engine.events import ASCII_DIGIT
 from ivr.engine.ports import IntentMatcher
 from ivr.engine.render import digits, fill, sms_slot, spoken_date, spoken_slot
 from menus.schema import (
@@ -283,6 +283,11 @@ class CallSession:
         """True while the caller is keying a PIN: the next input must be stored redacted. Not
         while asked "did you mean …?" about it: a yes or no must replay as it was."""
         return self._s.asking_pin and self._s.mode is Mode.LISTENING
+
+    def digits_said(self, text: str) -> str:
+        """The digits a number or status node reads in `text`, said in the caller's language
+        ("două șase" → "26"): a spoken PIN is stored as that many zeros, so it replays alike."""
+        return self._matcher.digits(text, self.language)
 
     @property
     def pending_transfer(self) -> act.Transfer | None:
@@ -592,15 +597,16 @@ class CallSession:
         if isinstance(e, ev.DigitsPressed):
             return e.digits[0]
         if isinstance(node, SurveyNode):
-            said = ASCII_DIGIT.findall(e.text)
-            return said[0] if len(said) == 1 else ""
+            said = self.digits_said(e.text)
+            return said if len(said) == 1 else ""
         return {YES: YES_KEY, NO: NO_KEY}.get(self._yes_or_no(e) or "", "")
 
     def _digits_input(self, e: ev.DigitsPressed | ev.SpeechRecognized) -> list[act.Action]:
-        """Keys are collected one by one; digits said are the whole answer, weighed."""
+        """Keys are collected one by one; digits said (number words read as digits, in any
+        channel) are the whole answer, weighed."""
         if isinstance(e, ev.DigitsPressed):
             return self._collect_digits(e.digits, e.at)
-        value = "".join(ASCII_DIGIT.findall(e.text))
+        value = self.digits_said(e.text)
         return self._idle() + self._weigh(_Guess(None, value), e.confidence, e.at)
 
     def _menu_input(

@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from flow_languages import digit_by_digit
 from sqlalchemy import event, select, text
 
 from ivr.calls.runner import CallRunner, CallServices
@@ -123,24 +124,52 @@ def test_no_pin_is_ever_stored_in_the_calls_events(services, database):
     assert " ".join(pin) not in payloads
 
 
-def test_a_call_where_a_pin_was_keyed_is_rebuilt_from_its_events(services, database):
-    readback = report(Line(services))
+def pin_and_a_wrong_one(readback: str) -> tuple[str, str]:
+    """The PIN a new ticket's readback gives, and a PIN that is not it."""
     pin = readback.split("Its PIN is ")[1].split(".")[0].replace(" ", "")
-    wrong = "0000" if pin != "0000" else "1111"
+    return pin, "0000" if pin != "0000" else "1111"
+
+
+def rebuilt_status_call(services, database, line: Line) -> list[CallEvent]:
+    """The rows stored for `line`'s call, which rebuilt from them is where the call is, with
+    the status heard."""
+    resumed = CallRunner.resume(services, line.runner.call_id)
+    assert resumed.session.node == line.runner.session.node
+    assert resumed.session.outcome == line.runner.session.outcome == "status"
+    with database.session() as session:
+        query = select(CallEvent).where(CallEvent.call_id == line.runner.call_id)
+        return list(session.scalars(query).all())
+
+
+def test_a_call_where_a_pin_was_keyed_is_rebuilt_from_its_events(services, database):
+    pin, wrong = pin_and_a_wrong_one(report(Line(services)))
     stranger = Line(services, caller="+40733000000")
     for keys in ("2", "26000001", wrong, pin[:2], pin[2:]):
         stranger.keys(keys)
     assert any("is registered" in t for t in stranger.said())
-    resumed = CallRunner.resume(services, stranger.runner.call_id)
-    assert resumed.session.node == stranger.runner.session.node
-    assert resumed.session.outcome == stranger.runner.session.outcome == "status"
-    with database.session() as session:
-        rows = session.scalars(
-            select(CallEvent).where(CallEvent.call_id == stranger.runner.call_id)
-        ).all()
+    rows = rebuilt_status_call(services, database, stranger)
     keyed = [r.payload for r in rows if r.type == "DigitsPressed"]
     assert [k["digits"] for k in keyed] == ["2", "26000001", "0000", "00", "00"]
     assert [k["masked"] for k in keyed] == [False, False, True, True, True]
+
+
+def test_a_pin_said_in_words_is_stored_as_a_zero_per_digit_and_the_call_rebuilt(services, database):
+    pin, wrong = pin_and_a_wrong_one(report(Line(services)))
+    in_words = {p: digit_by_digit(p, "ro") for p in (pin, wrong)}
+    stranger = Line(services, caller="+40733000000", language="ro")
+    stranger.keys("2")
+    said = ("Două șase, zero zero zero zero zero unu.", in_words[wrong], in_words[pin])
+    for words in said:
+        stranger.send(ev.SpeechRecognized, text=words, confidence=0.9)
+    assert any("Sesizarea 2 6, 0 0 0 0 0 1 este" in t for t in stranger.said())
+    rows = rebuilt_status_call(services, database, stranger)
+    heard = [r.payload for r in rows if r.type == "SpeechRecognized"]
+    assert [(h["text"], h["masked"]) for h in heard] == [
+        (said[0], False),
+        ("0000", True),
+        ("0000", True),
+    ]
+    assert in_words[pin] not in " ".join(str(r.payload) for r in rows)
 
 
 def test_the_language_chosen_on_the_line_is_stored_with_the_call(services, database):

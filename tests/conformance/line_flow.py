@@ -8,11 +8,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import yaml
+from werkzeug.security import generate_password_hash
 
 from ivr.clock import utc_now
 from ivr.storage.db import Database
 from ivr.storage.models import Ticket
-from ivr.storage.tickets import create_ticket, new_pin
+from ivr.storage.tickets import PIN_HASH_METHOD, NewPin, create_ticket, new_pin
 
 KOREAN_FLOW = Path(__file__).parents[1] / "flows" / "korean.yaml"
 PROMPT_RATE = 300
@@ -53,9 +54,14 @@ def open_flow_text(*, twilio_mode: str | None = None) -> str:
     return yaml.safe_dump(flow, allow_unicode=True, sort_keys=False)
 
 
-def filed_report(database: Database, caller: str, *, district: int = 2) -> tuple[Ticket, str]:
-    """A registered report of a fallen tree from `caller` on this flow, and its PIN."""
+def filed_report(
+    database: Database, caller: str, *, district: int = 2, pin_said: str | None = None
+) -> tuple[Ticket, str]:
+    """A registered report of a fallen tree from `caller` on this flow, and its PIN (random,
+    or `pin_said`: one a synthetic voice says clearly)."""
     pin = new_pin()
+    if pin_said is not None:
+        pin = NewPin(pin_said, generate_password_hash(pin_said, method=PIN_HASH_METHOD))
     with database.session() as session:
         ticket = create_ticket(
             session,

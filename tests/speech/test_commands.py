@@ -39,7 +39,7 @@ def test_a_wav_is_the_callers_speech_in_a_call(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     heard = [line["text"] for line in lines if line.get("event") == "SpeechRecognized"]
-    assert heard == ["나무", "2"]
+    assert heard == ["나무", "이"]
     listens = [line["node"] for line in lines if line.get("action") == "Listen"]
     assert listens[:3] == ["recording_notice", "main", "report_district"]
     assert any(line.get("action") == "Record" for line in lines)

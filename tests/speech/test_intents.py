@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from speech.intents import PhraseMatcher
-from speech.numbers import to_digits
 
 ROMANIAN = {"report": ["raportează o problemă", "groapă"], "status": ["stadiul"], "two": ["doi"]}
 ENGLISH = {"report": ["report a problem"], "status": ["status"], "two": ["two"]}
@@ -52,17 +51,3 @@ def test_comma_below_and_cedilla_are_the_same_letter() -> None:
 def test_a_near_word_counts_but_below_an_exact_one() -> None:
     found = PhraseMatcher().match("reportt a problem", ENGLISH, "en")
     assert found is not None and found.intent == "report" and 0.6 <= found.confidence < 0.9
-
-
-@pytest.mark.parametrize(
-    ("text", "language", "digits"),
-    [
-        ("două șase zero unu", "ro", "2 6 0 1"),
-        ("two six oh one", "en", "2 6 0 1"),
-        ("две шест нула едно", "bg", "2 6 0 1"),
-        ("이 육 영 일", "ko", "2 6 0 1"),
-        ("26 000 123", "en", "26 000 123"),
-    ],
-)
-def test_spoken_digits_become_digits(text: str, language: str, digits: str) -> None:
-    assert to_digits(text, language) == digits
