@@ -147,20 +147,44 @@ def base_tree(base: str) -> Iterator[Path]:
 def run(tree: Path, command: list[str], cpus: str | None) -> tuple[float, list[Figure]]:
     """One benchmark run on `tree`: its calibration (µs per loop) and figures."""
     extra = ["--cpus", cpus] if cpus else []
-    done = subprocess.run(
-        [sys.executable, *command, "--json", *extra],
-        cwd=tree,
-        env={**os.environ, "PYTHONPATH": str(tree)},
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-    )
+    what = f"{' '.join(command)} on {tree}"
+    try:
+        done = subprocess.run(
+            [sys.executable, *command, "--json", *extra],
+            cwd=tree,
+            env={**os.environ, "PYTHONPATH": str(tree)},
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+        )
+    except subprocess.TimeoutExpired:
+        raise SystemExit(f"{what}: still running after {RUN_TIMEOUT} s") from None
     if done.returncode:
-        raise SystemExit(f"{' '.join(command)} failed on {tree}:\n{done.stderr[-2000:]}")
+        raise SystemExit(f"{what} failed:\n{done.stderr[-2000:]}")
     try:
         return parse(done.stdout)
     except ReportError as error:
-        raise SystemExit(f"{' '.join(command)} on {tree}: {error}") from None
+        raise SystemExit(f"{what}: {error}") from None
+
+
+def alternate(
+    name: str, base: Path, rounds: int, cpus: str | None
+) -> tuple[list[Comparison], dict[str, list[float]]]:
+    """Benchmark `name` on the base tree and the working tree in turn, `rounds` times: the
+    comparisons, and each side's calibrations."""
+    measured: list[tuple[list[Figure], list[Figure]]] = []
+    calibrations: dict[str, list[float]] = {"base": [], "new": []}
+    for number in range(1, rounds + 1):
+        pair = []
+        for side, tree in (("base", base), ("new", ROOT)):
+            started = time.perf_counter()
+            calibration, figures = run(tree, BENCHMARKS[name], cpus)
+            calibrations[side].append(calibration)
+            pair.append(figures)
+            took = time.perf_counter() - started
+            print(f"{name} round {number}/{rounds}: {side} {took:.0f} s", file=sys.stderr)
+        measured.append((pair[0], pair[1]))
+    return collect(measured), calibrations
 
 
 def main() -> None:
@@ -176,28 +200,16 @@ def main() -> None:
     if args.cpus:
         parse_cpus(args.cpus)  # a bad list fails here, not after the first run
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so the worktree is removed
-    names = args.only or list(BENCHMARKS)
+    threshold = args.threshold / 100
     worse = False
     with base_tree(args.base) as tree:
-        for name in names:
-            rounds: list[tuple[list[Figure], list[Figure]]] = []
-            calibrations: dict[str, list[float]] = {"base": [], "new": []}
-            for number in range(1, args.rounds + 1):
-                pair = []
-                for side, where in (("base", tree), ("new", ROOT)):
-                    started = time.perf_counter()
-                    calibration, figures = run(where, BENCHMARKS[name], args.cpus)
-                    calibrations[side].append(calibration)
-                    pair.append(figures)
-                    took = time.perf_counter() - started
-                    print(f"{name} round {number}: {side} {took:.0f} s", file=sys.stderr)
-                rounds.append((pair[0], pair[1]))
-            comparisons = collect(rounds)
+        for name in args.only or list(BENCHMARKS):
+            comparisons, calibrations = alternate(name, tree, args.rounds, args.cpus)
             print(f"\n{name}: {args.base} (base) against the working tree, {args.rounds} rounds")
             for side, values in calibrations.items():
                 print(f"  calibration µs per loop during {side} runs: {summary(values)}")
-            print(table(comparisons, args.threshold / 100))
-            worse |= any(c.verdict(args.threshold / 100) == "worse" for c in comparisons)
+            print(table(comparisons, threshold))
+            worse |= any(c.verdict(threshold) == "worse" for c in comparisons)
     sys.exit(1 if worse else 0)
 
 
