@@ -201,7 +201,7 @@ def databases(with_postgres: bool) -> Iterator[list[tuple[str, Callable[[str], s
         if not with_postgres:
             yield dialects
             return
-        from pgserver import running_postgres  # only here: a copy of the tests' server
+        from pgserver import running_postgres  # the tests' throwaway server, only needed here
 
         with running_postgres() as server:
             dialects.append(("postgresql", server.create_database))
