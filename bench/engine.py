@@ -26,9 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # tests/ holds the throwaway PostgreSQL server.
 sys.path[0:1] = [str(ROOT), str(ROOT / "tests")]
 
-from pgserver import running_postgres  # noqa: E402
-
-from ivr.calls.runner import CallServices  # noqa: E402
+from bench.calibration import add_arguments, calibrate  # noqa: E402
+from bench.report import Better, Figure, emit  # noqa: E402
 from ivr.channels.terminal import TerminalCall, parse_input  # noqa: E402
 from ivr.engine import actions as act  # noqa: E402
 from ivr.engine import events as ev  # noqa: E402
@@ -41,6 +40,11 @@ from ivr.storage.queue import enqueue  # noqa: E402
 from menus.loader import load_flow  # noqa: E402
 from menus.registry import FlowRegistry  # noqa: E402
 from speech.intents import PhraseMatcher  # noqa: E402
+
+try:
+    from ivr.calls.runner import CallServices
+except ImportError:  # before 004ec28 grouped ivr/ by feature; bench.compare runs older commits
+    from ivr.calls import CallServices  # type: ignore[attr-defined,no-redef]
 
 CALL_SCRIPT = ("1", "say:pothole", "3", "say:a deep hole in front of the school", "1", "2")
 """The benchmark call: report a pothole (keys and speech), describe it, confirm, hang up."""
@@ -197,9 +201,41 @@ def databases(with_postgres: bool) -> Iterator[list[tuple[str, Callable[[str], s
         if not with_postgres:
             yield dialects
             return
+        from pgserver import running_postgres  # the tests' throwaway server, only needed here
+
         with running_postgres() as server:
             dialects.append(("postgresql", server.create_database))
             yield dialects
+
+
+def better_way(key: str) -> Better:
+    """Which way a figure is better, by its unit: rates up, times and memory down."""
+    if key.endswith("/s"):
+        return "higher"
+    if key.endswith((" ms", " µs", " MiB")):
+        return "lower"
+    return None  # a count that describes the run, such as the events of one call
+
+
+def figures_of(label: str, measured: dict[str, float]) -> list[Figure]:
+    """One benchmark's figures, named `label: key`."""
+    return [Figure(f"{label}: {key}", value, better_way(key)) for key, value in measured.items()]
+
+
+def storage_figures(args: argparse.Namespace) -> list[Figure]:
+    """Whole calls and jobs through storage, on SQLite (and PostgreSQL unless --no-postgres)."""
+    figures: list[Figure] = []
+    with databases(not args.no_postgres) as dialects, tempfile.TemporaryDirectory() as data:
+        for name, make_url in dialects:
+            for threads in (1, 4):
+                url = make_url(f"calls_{threads}")
+                measured = bench_calls(url, Path(data), args.calls, threads)
+                figures += figures_of(f"calls on {name}, {threads} thread(s)", measured)
+            for workers in (1, 2):
+                url = make_url(f"jobs_{workers}")
+                measured = bench_jobs(url, args.jobs, workers)
+                figures += figures_of(f"jobs on {name}, {workers} worker(s)", measured)
+    return figures
 
 
 def main() -> None:
@@ -208,31 +244,23 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--only", choices=("engine", "storage"), help="the engine alone, or calls and jobs"
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object (bench.compare)")
+    add_arguments(parser)
     args = parser.parse_args()
 
-    rows: list[tuple[str, dict[str, float]]] = [
-        ("engine (no storage)", bench_engine(args.engine_calls))
-    ]
-    with databases(not args.no_postgres) as dialects, tempfile.TemporaryDirectory() as data:
-        for name, make_url in dialects:
-            for threads in (1, 4):
-                url = make_url(f"calls_{threads}")
-                rows.append(
-                    (
-                        f"calls on {name}, {threads} thread(s)",
-                        bench_calls(url, Path(data), args.calls, threads),
-                    )
-                )
-            for workers in (1, 2):
-                url = make_url(f"jobs_{workers}")
-                rows.append(
-                    (f"jobs on {name}, {workers} worker(s)", bench_jobs(url, args.jobs, workers))
-                )
-    for label, figures in rows:
-        shown = ", ".join(f"{key} {value:,.1f}" for key, value in figures.items())
-        print(f"{label:34} {shown}")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{'peak resident memory':34} {peak:,.0f} MiB")
+    calibration = calibrate(args.cpus, to_stderr=args.json)
+    figures: list[Figure] = []
+    if args.only != "storage":
+        figures += figures_of("engine (no storage)", bench_engine(args.engine_calls))
+    if args.only != "engine":
+        figures += storage_figures(args)
+        # the whole shell's memory; alone, the engine's would be mostly the modules imported
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        figures.append(Figure("peak resident memory: MiB", peak, "lower"))
+    emit(calibration, figures, as_json=args.json)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[0:1] = [str(ROOT)]  # bench/ itself stays off the path (see bench/engine.py)
 
+from bench.calibration import add_arguments, calibrate  # noqa: E402
 from menus.loader import load_flow  # noqa: E402
 from speech.prompts import build  # noqa: E402
 from speech.synthesis import Synthesizer  # noqa: E402
@@ -340,7 +341,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each call")
     parser.add_argument("--rate", type=int, default=20, help="calls placed per second")
     parser.add_argument("--nodes", default="1,2")
+    add_arguments(parser)
     args = parser.parse_args()
+    calibrate(args.cpus)
     steps = [int(n) for n in args.steps.split(",")]
     with tempfile.TemporaryDirectory(prefix="sip-load-") as tmp:
         folder = Path(tmp)

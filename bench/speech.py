@@ -27,6 +27,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.calibration import add_arguments, calibrate  # noqa: E402
 from ivr.engine import actions as act  # noqa: E402
 from ivr.engine import events as ev  # noqa: E402
 from menus.loader import load_flow  # noqa: E402
@@ -280,7 +281,9 @@ def main() -> None:
     parser.add_argument("--streams-only", action="store_true", help="only concurrent streams")
     parser.add_argument("--accuracy-only", action="store_true", help="only the held-out set")
     parser.add_argument("--confusion", action="store_true", help="what each phrase became")
+    add_arguments(parser)
     options = parser.parse_args()
+    calibrate(options.cpus)
     rng = random.Random(4)
     flow = load_flow(FLOW).flow
     started = time.perf_counter()

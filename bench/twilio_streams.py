@@ -7,7 +7,8 @@ calling again as soon as its call ends, three calls in a row: from the last arri
 first caller's last hang-up exactly N calls are under way, at every point of the script at
 once, and only what happens in that window is measured.
 
-The server runs pinned to the last core and the load generator to the first (`taskset`).
+The server runs pinned to the last core and the load generator to the first (`taskset`) of
+those the process may use (all, or `--cpus`).
 Each simulated call is started by a signed /twilio/voice webhook, then speaks Media Streams
 paced at real time (one 20 ms frame every 20 ms, silence between words) and plays the
 prompts it receives as Twilio would: a mark is acknowledged when the audio sent before it
@@ -46,6 +47,7 @@ from twilio.request_validator import RequestValidator  # noqa: E402
 from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 from websockets.exceptions import ConnectionClosed  # noqa: E402
 
+from bench.calibration import add_arguments, calibrate  # noqa: E402
 from speech.audio import PHONE_RATE, pcm_to_ulaw, read_wav  # noqa: E402
 
 FLOW = ROOT / "tests" / "flows" / "korean.yaml"
@@ -521,7 +523,9 @@ def main() -> None:
     parser.add_argument(
         "--no-model", action="store_true", help="with --keypad: a keypad-only line (no Vosk)"
     )
+    add_arguments(parser)
     arguments = parser.parse_args()
+    calibrate(arguments.cpus)
     levels = [int(n) for n in arguments.levels.split(",")]
     keypad: bool = arguments.keypad or arguments.no_model
     if shutil.which("espeak-ng") is None or shutil.which("taskset") is None:

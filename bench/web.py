@@ -27,6 +27,7 @@ sys.path[0:1] = [str(ROOT), str(ROOT / "tests")]
 from pgserver import running_postgres  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from bench.calibration import add_arguments, calibrate  # noqa: E402
 from ivr.config import Settings  # noqa: E402
 from ivr.storage.calls import save_flow_version  # noqa: E402
 from ivr.storage.directory import add_user  # noqa: E402
@@ -224,7 +225,9 @@ def main() -> None:
         help="keep the SQLite database in this file; one that holds calls is measured again "
         "without generating (generating a million calls takes ~25 minutes here)",
     )
+    add_arguments(parser)
     args = parser.parse_args()
+    calibrate(args.cpus)
     if args.only != "postgresql":
         directory = Path(tempfile.mkdtemp(prefix="civicline-bench-sqlite-"))
         path = args.sqlite_file or directory / "bench.db"

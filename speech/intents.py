@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from difflib import SequenceMatcher
+from functools import lru_cache
 from itertools import pairwise
 
 from ivr.engine.ports import IntentMatch
@@ -31,12 +32,21 @@ FILLERS: dict[str, frozenset[str]] = {
 }
 """Hesitations and politeness that carry no intent (Romanian "vă rog" → "va", "rog")."""
 
+EXACT = 1.0
+"""The score of an utterance that is the phrase itself, the highest there is."""
+
 NEAR_WORD = 0.8
 """Similarity above which a word of four letters or more counts as the phrase's word."""
 
 
 def _tokens(text: str, language: str) -> list[str]:
     return numbers.read(text, language).split()
+
+
+@lru_cache(maxsize=4096)
+def _phrase_tokens(phrase: str, language: str) -> tuple[str, ...]:
+    """A flow's phrase, normalised once per process rather than at every utterance."""
+    return tuple(_tokens(phrase, language))
 
 
 def _without_noise(tokens: list[str], phrase: list[str], language: str) -> list[str]:
@@ -53,14 +63,21 @@ def _without_noise(tokens: list[str], phrase: list[str], language: str) -> list[
 def _near(word: str, heard: set[str]) -> bool:
     if word in heard:
         return True
-    return len(word) >= 4 and any(
-        SequenceMatcher(None, word, other).ratio() >= NEAR_WORD for other in heard
-    )
+    return len(word) >= 4 and any(_similar(word, other) for other in heard)
+
+
+def _similar(word: str, other: str) -> bool:
+    """difflib's ratio ≥ NEAR_WORD, its cheap upper bounds tried first (as difflib's own
+    get_close_matches does): most pairs differ too much in length or letters to need it."""
+    if 2.0 * min(len(word), len(other)) / (len(word) + len(other)) < NEAR_WORD:
+        return False  # SequenceMatcher.real_quick_ratio, without building the matcher
+    matcher = SequenceMatcher(None, word, other)
+    return matcher.quick_ratio() >= NEAR_WORD and matcher.ratio() >= NEAR_WORD
 
 
 def _score(utterance: list[str], phrase: list[str]) -> float:
     if utterance == phrase:
-        return 1.0
+        return EXACT
     if f" {' '.join(phrase)} " in f" {' '.join(utterance)} ":
         return 0.9
     heard = set(utterance)
@@ -80,13 +97,15 @@ class PhraseMatcher:
         best: IntentMatch | None = None
         for intent, phrases in intents.items():
             for phrase in phrases:
-                words = _tokens(phrase, language)
+                words = list(_phrase_tokens(phrase, language))
                 if not words:
                     continue
                 utterance = _without_noise(tokens, words, language)
                 score = _score(utterance, words) if utterance else 0.0
                 if score > 0 and (best is None or score > best.confidence):
                     best = IntentMatch(intent, score)
+                    if score >= EXACT:
+                        return best  # nothing later can beat it: ties go to the first
         return best
 
     def digits(self, text: str, language: str) -> str:

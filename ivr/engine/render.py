@@ -7,14 +7,11 @@ caller's language (Babel) and in the city's time zone.
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
-
-_FORMATTER = string.Formatter()
 
 
 class _Blank(dict[str, str]):
@@ -26,7 +23,7 @@ class _Blank(dict[str, str]):
 
 def fill(template: str, params: Mapping[str, str]) -> str:
     """The template with its placeholders replaced, spaces tidied."""
-    return " ".join(_FORMATTER.vformat(template, (), _Blank(params)).split())
+    return " ".join(template.format_map(_Blank(params)).split())
 
 
 def digits(value: str) -> str:

@@ -221,6 +221,8 @@ class CallSession:
         self.flow = flow
         self.zone = ZoneInfo(flow.city.timezone)
         self._matcher = matcher
+        self._globals: dict[str, Intent] = {GLOBAL + n: i for n, i in flow.global_intents}
+        """The flow's global intents under their prefixed names, built once per call."""
         self._s = _State()
         self._handlers: dict[type[ev.Event], Callable[[Any], list[act.Action]]] = {
             ev.CallStarted: self._start,
@@ -431,7 +433,7 @@ class CallSession:
 
     def _choices(self, node: Node) -> dict[str, Intent]:
         """The intents a caller may pick here: the node's own, then the global ones."""
-        return {**self._own(node), **{GLOBAL + n: i for n, i in self.flow.global_intents}}
+        return {**self._own(node), **self._globals}
 
     def _grammar(self, node: Node) -> dict[str, list[str]]:
         """Phrases per choice; before a language is chosen, every language's phrases."""
