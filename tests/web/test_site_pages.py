@@ -179,7 +179,8 @@ def test_the_audit_log_lists_supervisor_actions(site, supervisor, admin):
 
 def test_live_calls_page_and_stream(site, supervisor):
     page = _body(supervisor, "/live")
-    assert "EventSource" in page and "main" in page
+    assert 'src="/static/live.js"' in page and "main" in page
+    assert "EventSource" in _body(supervisor, "/static/live.js")
     stream = _body(supervisor, "/live/stream?once=1")
     assert stream.startswith("data: [") and '"node": "main"' in stream
 
