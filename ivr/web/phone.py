@@ -21,6 +21,7 @@ from ivr.calls.turns import shown_input
 from ivr.channels.line_actions import to_records
 from ivr.storage import twilio as stream_tokens
 from ivr.storage.models import Call, CallEvent
+from ivr.web import params
 from ivr.web.access import record
 from webhooks.browser_stream import ENCODING, SAMPLE_RATE
 
@@ -54,9 +55,7 @@ def transcript(call_id: str) -> Any:
     """The call's rows after `?after=` (a seq) as lines of a transcript, and its state."""
     if call_id not in session.get(OWN_CALLS, []):
         abort(404)
-    after = request.args.get("after", "0")
-    if not after.isdigit():
-        abort(400)
+    after = params.integer(request.args, "after", low=0, high=params.MAX_ID, default=0)
     with services().database.session(read_only=True) as db:
         call = db.get(Call, call_id)
         if call is None:
