@@ -100,13 +100,14 @@ def ticket_list() -> Any:
 @blueprint.get("/tickets.csv")
 def export() -> Any:
     args = request.args.copy()
+    query = _list_query(args)  # checks the parameters before the download starts
     with services().database.session() as session:
         record(session, "tickets.export", "tickets", filters=_filters(args))
     local = zone()
 
     def rows() -> Iterator[list[str]]:
         with services().database.session(read_only=True) as session:
-            for ticket in session.scalars(_list_query(args), execution_options=STREAMED):
+            for ticket in session.scalars(query, execution_options=STREAMED):
                 yield [
                     ticket.ref,
                     ticket.created_at.astimezone(local).isoformat(),
