@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ivr.storage.models import LoginThrottle
@@ -24,10 +24,10 @@ def address_key(address: str | None) -> str:
 
 def locked_until(session: Session, keys: list[str], at: datetime) -> datetime | None:
     """The latest time until which any of `keys` is locked, or None when none is."""
-    statement = select(LoginThrottle.locked_until).where(
+    statement = select(func.max(LoginThrottle.locked_until)).where(
         LoginThrottle.key.in_(keys), LoginThrottle.locked_until > at
     )
-    return max(session.scalars(statement), default=None)
+    return session.scalar(statement)
 
 
 def count_failure(

@@ -4,6 +4,7 @@ sign-in, and sign one out everywhere. Each change is audited; `ivr users` does t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -48,9 +49,13 @@ def _user(db: Session, user_id: int) -> User:
     return user
 
 
-def _checked() -> None:
+def _change(user_id: int, change: Callable[[Session, User], str]) -> Any:
+    """Apply one button's `change` to the user (CSRF-checked), then flash what it did."""
     if not ActionForm().validate_on_submit():
         abort(400)
+    with services().database.session() as db:
+        message = change(db, _user(db, user_id))
+    return _back(message)
 
 
 def _back(message: str) -> Any:
@@ -61,13 +66,14 @@ def _back(message: str) -> Any:
 @blueprint.post("/users/<int:user_id>/active")
 @require_role("admin")
 def toggle_active(user_id: int) -> Any:
-    _checked()
-    with services().database.session() as db:
-        user = _user(db, user_id)
+    def toggle(db: Session, user: User) -> str:
         set_active(db, user, not user.active)
         record(db, "user.enable" if user.active else "user.disable", user.username)
-        state = "enabled" if user.active else "disabled; its sessions have ended"
-    return _back(f"{user.username} {state}.")
+        return f"{user.username} " + (
+            "enabled." if user.active else "disabled; its sessions have ended."
+        )
+
+    return _change(user_id, toggle)
 
 
 @blueprint.post("/users/<int:user_id>/password")
@@ -89,32 +95,32 @@ def new_password(user_id: int) -> Any:
 @blueprint.post("/users/<int:user_id>/unlock")
 @require_role("admin")
 def unlock(user_id: int) -> Any:
-    _checked()
-    with services().database.session() as db:
-        user = _user(db, user_id)
+    def clear(db: Session, user: User) -> str:
         throttle.clear(db, throttle.account_key(user.username))
         record(db, "user.unlock", user.username)
-    return _back(f"{user.username} unlocked.")
+        return f"{user.username} unlocked."
+
+    return _change(user_id, clear)
 
 
 @blueprint.post("/users/<int:user_id>/signout")
 @require_role("admin")
 def sign_out(user_id: int) -> Any:
-    _checked()
-    with services().database.session() as db:
-        user = _user(db, user_id)
+    def end(db: Session, user: User) -> str:
         ended = sessions.end_sessions_of(db, user.id)
         record(db, "user.signout", user.username, sessions=ended)
-    return _back(f"{user.username} signed out everywhere ({ended} sessions).")
+        return f"{user.username} signed out everywhere ({ended} sessions)."
+
+    return _change(user_id, end)
 
 
 @blueprint.post("/users/<int:user_id>/2fa/reset")
 @require_role("admin")
 def reset_two_factor(user_id: int) -> Any:
-    _checked()
-    with services().database.session() as db:
-        user = _user(db, user_id)
+    def reset(db: Session, user: User) -> str:
         user.totp_secret = user.totp_step = None
         sessions.end_sessions_of(db, user.id)
         record(db, "user.2fa_reset", user.username)
-    return _back(f"Two-factor sign-in of {user.username} is off; they enrol again.")
+        return f"Two-factor sign-in of {user.username} is off; they enrol again."
+
+    return _change(user_id, reset)

@@ -37,6 +37,19 @@ def actions(site, actor: str) -> list[str]:
         return list(session.scalars(statement.order_by(AuditEntry.id)))
 
 
+def guess(client, times: int) -> None:
+    for _ in range(times):
+        attempt(client, "super", "guess")
+
+
+def backdate(site, **fields) -> None:
+    """Set `fields` on every throttle row, as if time had passed."""
+    with database(site).session() as session:
+        for row in session.scalars(select(LoginThrottle)):
+            for name, value in fields.items():
+                setattr(row, name, value)
+
+
 def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(site):
     client = site.app.test_client()
     for _ in range(5):
@@ -52,18 +65,14 @@ def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(site):
 
 def test_a_lock_ends_by_itself_after_the_lockout(site):
     client = site.app.test_client()
-    for _ in range(5):
-        attempt(client, "super", "guess")
-    with database(site).session() as session:
-        for row in session.scalars(select(LoginThrottle)):
-            row.locked_until = utc_now() - timedelta(seconds=1)
+    guess(client, 5)
+    backdate(site, locked_until=utc_now() - timedelta(seconds=1))
     assert attempt(client, "super", PASSWORD).status_code == 302
 
 
 def test_an_admin_unlocks_an_account_on_the_users_page(site, admin):
     client = site.app.test_client()
-    for _ in range(5):
-        attempt(client, "super", "guess")
+    guess(client, 5)
     page = admin.get("/users").get_data(as_text=True)
     assert "locked until" in page and "Unlock" in page
     with database(site).session(read_only=True) as session:
@@ -84,23 +93,18 @@ def test_one_address_guessing_many_accounts_is_blocked(tmp_path):
 
 def test_failures_older_than_the_window_do_not_count(site):
     client = site.app.test_client()
-    for _ in range(4):
-        attempt(client, "super", "guess")
-    with database(site).session() as session:
-        for row in session.scalars(select(LoginThrottle)):
-            row.window_start = utc_now() - timedelta(minutes=16)
-    attempt(client, "super", "guess")
+    guess(client, 4)
+    backdate(site, window_start=utc_now() - timedelta(minutes=16))
+    guess(client, 1)
     assert attempt(client, "super", PASSWORD).status_code == 302
 
 
 def test_a_right_password_clears_the_account_count(site):
     client = site.app.test_client()
-    for _ in range(4):
-        attempt(client, "super", "guess")
+    guess(client, 4)
     assert attempt(client, "super", PASSWORD).status_code == 302
     other = site.app.test_client()
-    for _ in range(4):
-        attempt(other, "super", "guess")
+    guess(other, 4)
     assert attempt(other, "super", PASSWORD).status_code == 302
 
 
