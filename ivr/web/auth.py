@@ -189,6 +189,7 @@ def _audit(db: Session, username: str, action: str, now: datetime, **details: An
 def _begin(db: Session, user: User, now: datetime) -> None:
     """Sign `user` in: a fresh cookie (no fixation) pointing at a new server-side session."""
     throttle.clear(db, throttle.account_key(user.username))
+    sessions.sweep_sessions(db, now, *_limits())
     session.clear()
     session[TOKEN] = sessions.start_session(db, user.id, now, request.remote_addr)
     _audit(db, user.username, "login", now)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -67,6 +68,8 @@ def _back(message: str) -> Any:
 @require_role("admin")
 def toggle_active(user_id: int) -> Any:
     def toggle(db: Session, user: User) -> str:
+        if user.id == current_user.id:
+            return "You cannot disable your own account (another admin can)."
         set_active(db, user, not user.active)
         record(db, "user.enable" if user.active else "user.disable", user.username)
         return f"{user.username} " + (

@@ -175,6 +175,21 @@ def test_changing_ones_own_password_ends_every_session(site, supervisor):
     assert "user.password" in actions
 
 
+def test_an_admin_cannot_disable_themselves(site, admin):
+    user = _user_id(site, "admin")
+    admin.post(f"/users/{user}/active", data={"csrf_token": token(admin, "/users")})
+    assert "cannot disable your own account" in admin.get("/users").get_data(as_text=True)
+    assert opens(admin, "/calls")
+
+
+def test_expired_sessions_are_swept_at_the_next_sign_in(site, supervisor):
+    _age(site, seen=timedelta(hours=1))
+    login(site.app.test_client(), "admin")
+    with database(site).session(read_only=True) as session:
+        owners = session.scalars(select(User.username).join(SiteSession)).all()
+    assert owners == ["admin"]
+
+
 def test_only_admins_manage_users(site, supervisor, officer):
     assert supervisor.get("/users").status_code == 403
     user = _user_id(site, "roads")
