@@ -62,11 +62,11 @@ def transcript(call_id: str) -> Any:
             abort(404)
         rows = db.scalars(
             select(CallEvent)
-            .where(CallEvent.call_id == call_id, CallEvent.seq > int(after))
+            .where(CallEvent.call_id == call_id, CallEvent.seq > after)
             .order_by(CallEvent.seq)
         ).all()
         lines = [line for row in rows if (line := _line(row)) is not None]
-        last = rows[-1].seq if rows else int(after)
+        last = rows[-1].seq if rows else after
         ended = call.ended_at is not None
         return jsonify(lines=lines, after=last, ended=ended, node=call.current_node)
 
