@@ -37,6 +37,19 @@ class Settings(BaseSettings):
     """Seconds a transfer rings before it counts as not answered."""
     secure_cookies: bool = False
     """Send the session cookie only over HTTPS (set it when the site is served over HTTPS)."""
+    session_idle_minutes: int = Field(30, ge=1)
+    """Minutes without a request after which a signed-in session of the site ends."""
+    session_lifetime_hours: int = Field(12, ge=1)
+    """Hours after signing in after which a session ends, however busy."""
+    login_account_failures: int = Field(5, ge=1)
+    """Failed sign-ins to one account within `login_window_minutes` that lock it."""
+    login_address_failures: int = Field(20, ge=1)
+    """Failed sign-ins from one client address within `login_window_minutes` that block it."""
+    login_window_minutes: int = Field(15, ge=1)
+    login_lockout_minutes: int = Field(15, ge=1)
+    """How long a locked account or blocked address waits (an admin may unlock sooner)."""
+    require_2fa: bool = False
+    """Admins must sign in with a code from an authenticator app (TOTP) as well."""
     live_refresh_seconds: float = 2.0
     """How often the live calls page's event stream reads the database."""
     worker_poll_seconds: float = 1.0

@@ -2,8 +2,9 @@
 
 The health page answers without a login; every other page of the supervisor site needs one
 (`ivr.web.auth`), every form carries a CSRF token (Flask-WTF), and the session cookie is
-HttpOnly, SameSite=Lax and, with `CIVICLINE_SECURE_COOKIES`, Secure. Jinja escapes every
-value it prints, so what a caller said or an SMS carried is shown as text.
+HttpOnly, SameSite=Lax and, with `CIVICLINE_SECURE_COOKIES`, Secure (and HSTS is sent).
+Jinja escapes every value it prints, so what a caller said or an SMS carried is shown as
+text, and the Content-Security-Policy (`ivr.web.headers`) runs no inline script.
 """
 
 from __future__ import annotations
@@ -37,11 +38,13 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     CSRFProtect(app)
 
     from ivr.web import (
+        account,
         audit,
         auth,
         callbacks,
         calls,
         dashboard,
+        headers,
         health,
         live,
         numbers,
@@ -49,14 +52,18 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         phone,
         privacy,
         tickets,
+        users,
     )
 
+    headers.init_app(app, https=settings.secure_cookies)
     auth.init_app(app)
     numbers.init_app(app)
     for module in (health, auth, dashboard, calls, tickets, callbacks, live, audit, phone):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(officers.blueprint)
     app.register_blueprint(privacy.blueprint)
+    app.register_blueprint(account.blueprint)
+    app.register_blueprint(users.blueprint)
     app.register_blueprint(browser_stream.blueprint)
     twilio_voice.init_app(app)
     return app

@@ -17,6 +17,7 @@ from flask import abort
 from flask_login import current_user
 from sqlalchemy import ColumnElement, true
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import Range
 
 from ivr.app_context import current_time, services
 from ivr.storage.audit import audit
@@ -78,3 +79,10 @@ def record(session: Session, action: str, target: str, **details: Any) -> None:
         details=details,
         at=current_time(),
     )
+
+
+def starts_play(requested: Range | None) -> bool:
+    """Whether a request for a recording is a play (or download) of its own, not the browser
+    fetching the rest of one: a whole file, or a range from its first byte. A player asks
+    for `bytes=0-` when play is pressed and for later ranges while it plays or seeks."""
+    return requested is None or requested.ranges[0][0] == 0

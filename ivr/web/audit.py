@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ivr.app_context import services
 from ivr.storage.models import AuditEntry
+from ivr.web import params
 from ivr.web.access import require_role, zone
 
 blueprint = Blueprint("audit", __name__)
@@ -21,11 +22,11 @@ PAGE_SIZE = 100
 @require_role("admin")
 def audit_log() -> Any:
     query = select(AuditEntry).order_by(AuditEntry.id.desc())
-    if (before := request.args.get("before", "")).isdigit():
-        query = query.where(AuditEntry.id < int(before))
-    if actor := request.args.get("actor", "").strip():
+    if before := params.integer(request.args, "before", low=1, high=params.MAX_ID):
+        query = query.where(AuditEntry.id < before)
+    if actor := params.text(request.args, "actor"):
         query = query.where(AuditEntry.actor == actor)
-    if action := request.args.get("action", "").strip():
+    if action := params.text(request.args, "action"):
         query = query.where(AuditEntry.action.startswith(action, autoescape=True))
     with services().database.session(read_only=True) as session:
         entries = list(session.scalars(query.limit(PAGE_SIZE + 1)))

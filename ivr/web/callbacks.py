@@ -5,7 +5,7 @@ to the citizen)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from ivr.app_context import current_time, services
 from ivr.callbacks.jobs import send_resolution
 from ivr.storage.models import Callback, CallbackAttempt, Officer, Ticket, TicketNote
+from ivr.web import params
 from ivr.web.access import flow, may_see, record, visible, zone
 from ivr.web.forms import AssignForm, OutcomeForm
 
@@ -28,10 +29,7 @@ DONE_STATUSES = frozenset({"answered", "missed", "cancelled"})
 def queue() -> Any:
     local = zone()
     now = current_time()
-    try:
-        day = date.fromisoformat(request.args.get("day", ""))
-    except ValueError:
-        day = now.astimezone(local).date()
+    day = params.day(request.args, "day") or now.astimezone(local).date()
     start = datetime.combine(day, time(0), local)
     statement = (
         select(Callback, Ticket.ref)

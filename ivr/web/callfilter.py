@@ -8,6 +8,7 @@ intents whose target no other intent of their node shares can be told apart that
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -17,9 +18,12 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, or_
 
 from ivr.phones import normalize_number
 from ivr.storage.models import Call, CallChoice
+from ivr.web import params
 from menus.schema import Flow
 
 PAGE_SIZE = 50
+PHONE_TYPED = r"[0-9+() .\-]*"
+"""What a person types as a phone number: digits, +, spaces, brackets, dots and dashes."""
 
 
 @dataclass(frozen=True)
@@ -36,16 +40,17 @@ class CallFilter:
     """`node:intent`, or "" (any)."""
 
     @classmethod
-    def from_args(cls, args: Any) -> CallFilter:
+    def from_args(cls, args: Any, flow: Flow, outcomes: Collection[str]) -> CallFilter:
+        """The filters of a query string; 400 for a value that is none of the choices."""
         return cls(
-            start=_date(args.get("start")),
-            end=_date(args.get("end")),
-            department=args.get("department", "").strip(),
-            outcome=args.get("outcome", "").strip(),
-            language=args.get("language", "").strip(),
-            caller=args.get("caller", "").strip(),
-            has_ticket=args.get("has_ticket", "").strip(),
-            intent=args.get("intent", "").strip(),
+            start=params.day(args, "start"),
+            end=params.day(args, "end"),
+            department=params.choice(args, "department", flow.departments),
+            outcome=params.choice(args, "outcome", outcomes),
+            language=params.choice(args, "language", flow.languages),
+            caller=params.text(args, "caller", pattern=PHONE_TYPED, limit=40),
+            has_ticket=params.choice(args, "has_ticket", ("yes", "no")),
+            intent=params.choice(args, "intent", intent_choices(flow)),
         )
 
     def query_args(self) -> dict[str, str]:
@@ -110,27 +115,17 @@ def intent_choices(flow: Flow) -> dict[str, tuple[str, str]]:
     return found
 
 
-def before(cursor: str | None) -> ColumnElement[bool] | None:
-    """Calls older than the cursor `STARTED_AT_ISO|ID` (None for the first page)."""
-    if not cursor or "|" not in cursor:
+def before(args: Any) -> ColumnElement[bool] | None:
+    """Calls older than the `before` cursor `STARTED_AT_ISO|ID` (None for the first page)."""
+    found = params.cursor(args, "before")
+    if found is None:
         return None
-    stamp, call_id = cursor.split("|", 1)
-    try:
-        started = datetime.fromisoformat(stamp)
-    except ValueError:
-        return None
+    started, call_id = found
     return or_(Call.started_at < started, and_(Call.started_at == started, Call.id < call_id))
 
 
 def cursor_of(call: Call) -> str:
     return f"{call.started_at.isoformat()}|{call.id}"
-
-
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def _local_midnight(day: date, zone: ZoneInfo) -> datetime:

@@ -21,14 +21,13 @@ from ivr.app_context import services, settings
 from ivr.calls.turns import shown_input, turns
 from ivr.storage.calls import call_events
 from ivr.storage.models import Call, Callback, Recording, Ticket
-from ivr.web.access import flow, may_see, record, visible, zone
+from ivr.web.access import flow, may_see, record, starts_play, visible, zone
 from ivr.web.callfilter import PAGE_SIZE, CallFilter, before, cursor_of, intent_choices
-from ivr.web.export import csv_download
+from ivr.web.export import STREAMED, csv_download
 
 blueprint = Blueprint("calls", __name__)
 OUTCOMES = ("handled", "transferred", "ticket", "message", "callback", "status", "draft")
 EXTRA_OUTCOMES = ("failed", "abandoned", "swept")
-CSV_LIMIT = 100_000
 
 
 def _log_query(filters: CallFilter) -> Any:
@@ -44,9 +43,9 @@ def _log_query(filters: CallFilter) -> Any:
 
 @blueprint.get("/calls")
 def log() -> Any:
-    filters = CallFilter.from_args(request.args)
+    filters = CallFilter.from_args(request.args, flow(), OUTCOMES + EXTRA_OUTCOMES)
     query = _log_query(filters)
-    older = before(request.args.get("before"))
+    older = before(request.args)
     if older is not None:
         query = query.where(older)
     with services().database.session(read_only=True) as session:
@@ -68,14 +67,14 @@ def log() -> Any:
 
 @blueprint.get("/calls.csv")
 def export() -> Any:
-    filters = CallFilter.from_args(request.args)
+    filters = CallFilter.from_args(request.args, flow(), OUTCOMES + EXTRA_OUTCOMES)
     with services().database.session() as session:
         record(session, "calls.export", "calls", filters=filters.query_args())
     local = zone()
 
     def rows() -> Iterator[list[str]]:
         with services().database.session(read_only=True) as session:
-            for call, ref in session.execute(_log_query(filters).limit(CSV_LIMIT)):
+            for call, ref in session.execute(_log_query(filters), execution_options=STREAMED):
                 yield [
                     call.id,
                     call.started_at.astimezone(local).isoformat(),
@@ -129,14 +128,8 @@ def recording(call_id: str, recording_id: str) -> Any:
         found = session.get(Recording, recording_id)
         if found is None or found.call_id != call_id:
             abort(404)
-        # every request, a browser's range requests included (none before play: preload=none)
-        record(
-            session,
-            "recording.play",
-            recording_id,
-            call=call_id,
-            range=request.headers.get("Range", "whole file"),
-        )
+        if starts_play(request.range):
+            record(session, "recording.play", recording_id, call=call_id)
         relative = found.path
     root = (settings().data_dir / "recordings").resolve()
     path = (root / relative).resolve()

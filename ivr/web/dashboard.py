@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from ivr.app_context import current_time, services
 from ivr.storage import stats, surveys
+from ivr.web import params
 from ivr.web.access import departments, flow, zone
 from menus.schema import Flow
 
@@ -25,7 +26,7 @@ SURVEYS = {"ivr": "After IVR calls", "callback": "After callbacks"}
 
 @blueprint.get("/")
 def index() -> Any:
-    days = max(1, min(MAX_DAYS, request.args.get("days", 7, type=int) or 7))
+    days = params.integer(request.args, "days", low=1, high=MAX_DAYS, default=7)
     local = zone()
     today = current_time().astimezone(local).replace(hour=0, minute=0, second=0, microsecond=0)
     start, end = today - timedelta(days=days - 1), today + timedelta(days=1)

@@ -1,7 +1,10 @@
-"""CSV downloads streamed row by row, so an export of many calls never sits in memory.
+"""CSV downloads streamed row by row, every matching row, so an export of many calls never
+sits in memory and never stops at a limit.
 
 Columns headed with a caller's number (`NUMBER_COLUMNS`) go through `shown_number`, so an
-export never shows more of a number than the page does.
+export never shows more of a number than the page does. A cell a spreadsheet would take for
+a formula (it starts with = + - @, a tab or a carriage return: what a caller said can) gets
+a leading apostrophe, so it opens as text (OWASP's advice on CSV injection).
 """
 
 from __future__ import annotations
@@ -16,6 +19,14 @@ from flask import Response, stream_with_context
 from ivr.web.numbers import shown_number
 
 NUMBER_COLUMNS = frozenset({"caller", "to", "sender"})
+STREAMED = {"yield_per": 1000}
+"""Execution options of an export's query: rows fetched a thousand at a time."""
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def as_text(cell: str) -> str:
+    """`cell` as a spreadsheet shows it: never run as a formula."""
+    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
 
 
 def csv_download(
@@ -28,7 +39,7 @@ def csv_download(
         cells = list(row)
         for index in numbers:
             cells[index] = shown_number(cells[index])
-        return cells
+        return [as_text(str(cell)) for cell in cells]
 
     def lines() -> Iterator[str]:
         buffer = io.StringIO()

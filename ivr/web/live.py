@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from ivr.app_context import current_time, services, settings
 from ivr.storage.models import Call
+from ivr.web import params
 from ivr.web.access import visible, zone
 from ivr.web.numbers import shown_number
 
@@ -54,7 +55,7 @@ def page() -> Any:
 def stream() -> Any:
     """`data:` lines of JSON, one list of live calls every CIVICLINE_LIVE_REFRESH_SECONDS;
     `?once=1` sends one and ends (for scripts and tests)."""
-    once = request.args.get("once") == "1"
+    once = params.choice(request.args, "once", {"1"}) == "1"
     every = settings().live_refresh_seconds
 
     def events() -> Iterator[str]:

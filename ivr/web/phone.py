@@ -21,6 +21,7 @@ from ivr.calls.turns import shown_input
 from ivr.channels.line_actions import to_records
 from ivr.storage import twilio as stream_tokens
 from ivr.storage.models import Call, CallEvent
+from ivr.web import params
 from ivr.web.access import record
 from webhooks.browser_stream import ENCODING, SAMPLE_RATE
 
@@ -54,20 +55,18 @@ def transcript(call_id: str) -> Any:
     """The call's rows after `?after=` (a seq) as lines of a transcript, and its state."""
     if call_id not in session.get(OWN_CALLS, []):
         abort(404)
-    after = request.args.get("after", "0")
-    if not after.isdigit():
-        abort(400)
+    after = params.integer(request.args, "after", low=0, high=params.MAX_ID, default=0)
     with services().database.session(read_only=True) as db:
         call = db.get(Call, call_id)
         if call is None:
             abort(404)
         rows = db.scalars(
             select(CallEvent)
-            .where(CallEvent.call_id == call_id, CallEvent.seq > int(after))
+            .where(CallEvent.call_id == call_id, CallEvent.seq > after)
             .order_by(CallEvent.seq)
         ).all()
         lines = [line for row in rows if (line := _line(row)) is not None]
-        last = rows[-1].seq if rows else int(after)
+        last = rows[-1].seq if rows else after
         ended = call.ended_at is not None
         return jsonify(lines=lines, after=last, ended=ended, node=call.current_node)
 

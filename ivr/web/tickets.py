@@ -6,7 +6,7 @@ one rung up the flow's ladder. Every change is audited in its own transaction.""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from flask import (
@@ -28,28 +28,41 @@ from ivr.storage import escalations, stats
 from ivr.storage.models import Call, Callback, SmsDelivery, SmsOutbox, Ticket, TicketNote
 from ivr.storage.outbox import queue_sms
 from ivr.storage.tickets import set_status
+from ivr.web import params
 from ivr.web.access import flow, may_see, record, visible, zone
-from ivr.web.export import csv_download
+from ivr.web.export import STREAMED, csv_download
 from ivr.web.forms import ActionForm, DepartmentForm, NoteForm, ReplyForm, StatusForm
 
 blueprint = Blueprint("tickets", __name__)
 PAGE_SIZE = 50
 FILTERS = ("status", "department", "category", "ref", "start", "end")
+REF_TYPED = r"[0-9 -]*"
 
 
 def _list_query(args: Any) -> Any:
     query = select(Ticket).where(visible(Ticket.department))
-    for name in ("status", "department", "category", "ref"):
-        if value := args.get(name, "").strip():
+    for name, value in _choices(args).items():
+        if value:
             query = query.where(getattr(Ticket, name) == value)
     local = zone()
-    if start := _date(args.get("start")):
+    if start := params.day(args, "start"):
         query = query.where(Ticket.created_at >= datetime.combine(start, time(0), local))
-    if end := _date(args.get("end")):
+    if end := params.day(args, "end"):
         query = query.where(
             Ticket.created_at < datetime.combine(end + timedelta(days=1), time(0), local)
         )
     return query.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+
+
+def _choices(args: Any) -> dict[str, str]:
+    """The list's filters by value (400 for a value the flow does not have)."""
+    current = flow()
+    return {
+        "status": params.choice(args, "status", current.texts.statuses),
+        "department": params.choice(args, "department", current.departments),
+        "category": params.choice(args, "category", current.categories),
+        "ref": params.text(args, "ref", pattern=REF_TYPED, limit=20),
+    }
 
 
 def _filters(args: Any) -> dict[str, str]:
@@ -59,10 +72,10 @@ def _filters(args: Any) -> dict[str, str]:
 @blueprint.get("/tickets")
 def ticket_list() -> Any:
     query = _list_query(request.args)
-    cursor = request.args.get("before", "")
-    if "|" in cursor:
-        stamp, ticket_id = cursor.split("|", 1)
-        with_time = datetime.fromisoformat(stamp)
+    if cursor := params.cursor(request.args, "before"):
+        with_time, ticket_id = cursor
+        if not ticket_id.isdecimal():
+            params.refuse("before", "a page cursor from the page's own link")
         query = query.where(
             or_(
                 Ticket.created_at < with_time,
@@ -87,13 +100,14 @@ def ticket_list() -> Any:
 @blueprint.get("/tickets.csv")
 def export() -> Any:
     args = request.args.copy()
+    query = _list_query(args)  # checks the parameters before the download starts
     with services().database.session() as session:
         record(session, "tickets.export", "tickets", filters=_filters(args))
     local = zone()
 
     def rows() -> Iterator[list[str]]:
         with services().database.session(read_only=True) as session:
-            for ticket in session.scalars(_list_query(args)):
+            for ticket in session.scalars(query, execution_options=STREAMED):
                 yield [
                     ticket.ref,
                     ticket.created_at.astimezone(local).isoformat(),
@@ -315,10 +329,3 @@ def escalate(ref: str) -> Any:
 
 def form_actor() -> str:
     return f"user:{current_user.username}"
-
-
-def _date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None

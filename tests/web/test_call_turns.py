@@ -113,7 +113,7 @@ def test_the_call_log_filters_by_the_intent_chosen(app):
     assert "<option selected>main:report</option>" in chosen
     other = client.get("/calls?intent=main:callback").get_data(as_text=True)
     assert f"/calls/{call_id}" not in other and "No calls match." in other
-    unknown = client.get("/calls?intent=nowhere:nothing").get_data(as_text=True)
-    assert "No calls match." in unknown
+    unknown = client.get("/calls?intent=nowhere:nothing")
+    assert unknown.status_code == 400 and "main:report" in unknown.get_data(as_text=True)
     csv = client.get("/calls.csv?intent=main:report").get_data(as_text=True)
     assert call_id in csv

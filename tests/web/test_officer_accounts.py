@@ -12,7 +12,7 @@ from ivr.storage.models import User
 
 def test_an_officer_is_added_with_their_departments(tmp_path, monkeypatch):
     monkeypatch.setenv("CIVICLINE_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("SECRET", "pw")
+    monkeypatch.setenv("SECRET", "a long secret for ana")
     result = CliRunner().invoke(
         main,
         ["users", "add", "ana", "--role", "officer", "--password-env", "SECRET"]

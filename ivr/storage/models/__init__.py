@@ -21,6 +21,7 @@ from ivr.storage.models.messaging import (
     SmsOptOut,
     SmsOutbox,
 )
+from ivr.storage.models.signin import LoginThrottle, SiteSession
 from ivr.storage.models.stats import (
     CallHourStats,
     ChoiceDayStats,
@@ -58,11 +59,13 @@ __all__ = [
     "Department",
     "FlowVersion",
     "Job",
+    "LoginThrottle",
     "NodeDayStats",
     "Officer",
     "OfficerLeave",
     "PinAttempt",
     "Recording",
+    "SiteSession",
     "SmsDelivery",
     "SmsInbound",
     "SmsOptOut",

@@ -72,6 +72,10 @@ class User(Base):
     role: Mapped[str]
     active: Mapped[bool]
     created_at: Mapped[datetime]
+    totp_secret: Mapped[str | None]
+    """Base32 key of the user's authenticator app; None when two-factor sign-in is off."""
+    totp_step: Mapped[int | None]
+    """The 30-second step of the last code accepted, so a code works only once."""
 
 
 class UserDepartment(Base):
