@@ -1,7 +1,9 @@
 """Settings from `CIVICLINE_*` environment variables or a `.env` file, with demo defaults.
 
 Secrets are never defaults: the Flask secret key is generated once per data directory and
-kept in a file only its owner can read, so `make run` works without any configuration.
+kept in a file only its owner can read, so `make run` works without any configuration. The
+data directory (database, recordings, prompts, the key) is its owner's alone: 0700, and
+`ivr` runs with umask 077 so that what it creates inside is 0600 (`ivr.cli`).
 """
 
 from __future__ import annotations
@@ -98,6 +100,17 @@ class Settings(BaseSettings):
             call_events=self.retention_call_events_days,
         )
 
+    def prepare_data_dir(self) -> Path:
+        """The data directory, created only its owner can enter (0700), and tightened so if
+        an older version left it or the SQLite database readable by others."""
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
+        for name in ("civicline.db", "civicline.db-wal", "civicline.db-shm", "secret_key"):
+            path = self.data_dir / name
+            if path.exists():
+                path.chmod(0o600)
+        return self.data_dir
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -108,7 +121,7 @@ class Settings(BaseSettings):
             return self.secret_key
         path = self.data_dir / "secret_key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.prepare_data_dir()
             path.touch(mode=0o600)
             path.write_text(secrets.token_urlsafe(32))
         return path.read_text().strip()

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 
 import click
 
 from ivr.config import Settings
+
+PRIVATE_UMASK = 0o077
+"""Every file and directory `ivr` creates (the database, recordings, prompts, exports) is
+its owner's alone: callers' numbers and voices are personal data."""
 
 
 @click.group()
@@ -15,6 +20,7 @@ from ivr.config import Settings
 @click.pass_context
 def main(ctx: click.Context, log_level: str | None) -> None:
     """civicline: a phone IVR for city halls."""
+    os.umask(PRIVATE_UMASK)
     settings = Settings()
     logging.basicConfig(
         level=(log_level or settings.log_level).upper(),

@@ -76,8 +76,13 @@ def _free_port() -> int:
 
 
 def test_ivr_serve_answers_over_http(tmp_path):
+    """Also: its data directory is its owner's alone, and gunicorn's control socket is the
+    instance's own, in that directory, not the user's shared `~/.gunicorn/gunicorn.ctl`."""
     port = _free_port()
-    env = {**os.environ, "CIVICLINE_DATA_DIR": str(tmp_path)}
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "CIVICLINE_DATA_DIR": str(tmp_path / "data"), "HOME": str(home)}
+    env.pop("XDG_RUNTIME_DIR", None)
     server = subprocess.Popen(
         [str(Path(sys.executable).with_name("ivr")), "serve", "--port", str(port)],
         cwd=ROOT,
@@ -97,6 +102,11 @@ def test_ivr_serve_answers_over_http(tmp_path):
                 assert time.monotonic() < deadline, "ivr serve did not answer within 30 s"
                 time.sleep(0.2)
         assert report["ok"] and report["database"]["dialect"] == "sqlite"
+        assert (tmp_path / "data" / f"gunicorn-{port}.ctl").is_socket()
+        assert not (home / ".gunicorn").exists()
+        modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "data").iterdir()}
+        assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
+        assert modes["civicline.db"] == modes["secret_key"] == 0o600
     finally:
         server.terminate()
         server.wait(timeout=20)
