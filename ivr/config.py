@@ -42,8 +42,15 @@ class Settings(BaseSettings):
     live_refresh_seconds: float = 2.0
     """How often the live calls page's event stream reads the database."""
     worker_poll_seconds: float = 1.0
-    worker_lease_seconds: float = Field(300, gt=0)
-    """How long a worker holds a job before another worker may take it over (it died)."""
+    worker_lease_seconds: float = Field(30, gt=0)
+    """How long a job's lease lasts: renewed by its worker's heartbeat every third of it
+    while the job runs, so a job whose worker died is taken over after at most this."""
+    worker_threads: int = Field(4, ge=1)
+    """Jobs a worker runs at once besides the slow kinds: SMS, callbacks at their slot and
+    their reminders, deadlines, sweeps."""
+    worker_slow_threads: int = Field(1, ge=1)
+    """Slow jobs (transcriptions, recording downloads, the retention purge) a worker runs at
+    once, in threads of their own so they never hold up the others."""
     stale_call_minutes: int = Field(10, ge=1)
     """Minutes without a stored event after which an open call counts as lost (its process
     died) and the worker ends it (`ivr.calls.stale`); longer than any prompt and listen."""
