@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import click
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
 from ivr.config import Settings
+from ivr.logs import protect
 
 SWITCH_INTERVAL_SECONDS = 0.001
 """How long a thread may hold the GIL while others wait (Python's default is 5 ms). A stream
@@ -29,6 +31,15 @@ little memory."""
 
 def register(main: click.Group) -> None:
     main.add_command(serve)
+
+
+class _Logger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no type hints
+    """gunicorn's own logs (errors, the access log) with callers' numbers masked."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        protect(self.error_log)
+        protect(self.access_log)
 
 
 class _Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
@@ -84,5 +95,6 @@ def serve(settings: Settings, host: str | None, port: int | None, threads: int) 
             "accesslog": "-",
             "preload_app": True,
             "control_socket": str(control_socket(settings, port)),
+            "logger_class": _Logger,
         },
     ).run()
