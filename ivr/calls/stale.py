@@ -27,6 +27,7 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.calls.runner import CallRunner, CallServices
+from ivr.calls.unfiled import file_unfiled
 from ivr.engine import events as ev
 from ivr.storage.calls import finish_call
 from ivr.storage.db import Database
@@ -145,12 +146,14 @@ def schedule_sweep(database: Database, now: datetime) -> bool:
 def sweep_handlers(
     services: Callable[[], CallServices], limit: timedelta, clock: Callable[[], datetime]
 ) -> dict[str, Callable[[dict[str, Any]], None]]:
-    """The sweep job: sweep, then queue the next one SWEEP_EVERY later."""
+    """The sweep job: sweep, file the reports storage failed to file (`ivr.calls.unfiled`),
+    then queue the next one SWEEP_EVERY later."""
 
     def run(payload: dict[str, Any]) -> None:
         now = clock()
         built = services()
         sweep(built, now=now, limit=limit)
+        file_unfiled(built, now)
         with built.database.session() as db:
             enqueue(db, SWEEP_JOB, {}, at=now, run_after=now + SWEEP_EVERY, max_attempts=3)
 
