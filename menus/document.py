@@ -28,9 +28,9 @@ _READ_AS = {
 }
 
 
-MAX_VALUES = 100_000
+MAX_VALUES = 20_000
 """Values (keys, scalars, lists, mappings) a file may hold once its aliases are expanded; the
-demo flow holds about 2,000. An alias bomb (a few lines of nested aliases, 9⁹ leaves) is
+demo flow holds about 1,700. An alias bomb (a few lines of nested aliases, 9⁹ leaves) is
 refused by counting, before anything is expanded."""
 
 _FastLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
