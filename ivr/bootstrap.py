@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 def open_database(settings: Settings) -> Database:
     """The database, migrated to the newest schema (the data directory is created)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.prepare_data_dir()
     database = Database(settings.resolved_database_url())
     database.upgrade()
     return database

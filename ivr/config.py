@@ -1,7 +1,9 @@
 """Settings from `CIVICLINE_*` environment variables or a `.env` file, with demo defaults.
 
 Secrets are never defaults: the Flask secret key is generated once per data directory and
-kept in a file only its owner can read, so `make run` works without any configuration.
+kept in a file only its owner can read, so `make run` works without any configuration. The
+data directory (database, recordings, prompts, the key) is its owner's alone: 0700, and
+`ivr` runs with umask 077 so that what it creates inside is 0600 (`ivr.cli`).
 """
 
 from __future__ import annotations
@@ -53,8 +55,15 @@ class Settings(BaseSettings):
     live_refresh_seconds: float = 2.0
     """How often the live calls page's event stream reads the database."""
     worker_poll_seconds: float = 1.0
-    worker_lease_seconds: float = Field(300, gt=0)
-    """How long a worker holds a job before another worker may take it over (it died)."""
+    worker_lease_seconds: float = Field(30, gt=0)
+    """How long a job's lease lasts: renewed by its worker's heartbeat every third of it
+    while the job runs, so a job whose worker died is taken over after at most this."""
+    worker_threads: int = Field(4, ge=1)
+    """Jobs a worker runs at once besides the slow kinds: SMS, callbacks at their slot and
+    their reminders, deadlines, sweeps."""
+    worker_slow_threads: int = Field(1, ge=1)
+    """Slow jobs (transcriptions, recording downloads, the retention purge) a worker runs at
+    once, in threads of their own so they never hold up the others."""
     stale_call_minutes: int = Field(10, ge=1)
     """Minutes without a stored event after which an open call counts as lost (its process
     died) and the worker ends it (`ivr.calls.stale`); longer than any prompt and listen."""
@@ -111,6 +120,17 @@ class Settings(BaseSettings):
             call_events=self.retention_call_events_days,
         )
 
+    def prepare_data_dir(self) -> Path:
+        """The data directory, created only its owner can enter (0700), and tightened so if
+        an older version left it or the SQLite database readable by others."""
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)
+        for name in ("civicline.db", "civicline.db-wal", "civicline.db-shm", "secret_key"):
+            path = self.data_dir / name
+            if path.exists():
+                path.chmod(0o600)
+        return self.data_dir
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
@@ -121,7 +141,7 @@ class Settings(BaseSettings):
             return self.secret_key
         path = self.data_dir / "secret_key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.prepare_data_dir()
             path.touch(mode=0o600)
             path.write_text(secrets.token_urlsafe(32))
         return path.read_text().strip()

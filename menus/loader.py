@@ -1,7 +1,7 @@
 """Loading callflows.yaml: YAML with lines → schema → rules → a versioned, frozen flow.
 
 Every way a flow file can be wrong ends as `FlowError` with `FILE:LINE: message` problems,
-never a traceback: an unreadable file or one that is not UTF-8, YAML syntax, duplicate or
+never a traceback: an unreadable, too large or not UTF-8 file, YAML syntax, duplicate or
 mistyped keys (`menus.document`), schema errors (pydantic's, mapped back to lines here),
 then the rules of `menus.validator`. A flow's version is the sha256 of its bytes, so a call
 can name the exact flow it started on.
@@ -23,6 +23,9 @@ from menus.lines import LineMap, Location, about
 from menus.problems import FlowError, Problem
 from menus.schema import Flow
 
+MAX_FILE_BYTES = 1_000_000
+"""A flow file's size limit (the demo flow is 30 kB): a bigger file is refused unread."""
+
 
 @dataclass(frozen=True)
 class LoadedFlow:
@@ -37,7 +40,8 @@ def load_flow(path: str | Path) -> LoadedFlow:
     """The flow in the file at `path`; `FlowError` with every problem if it is not usable."""
     file = str(path)
     try:
-        raw = Path(path).read_bytes()
+        with open(path, "rb") as opened:
+            raw = opened.read(MAX_FILE_BYTES + 1)
     except OSError as error:
         reason = error.strerror or str(error)
         raise FlowError([Problem(file, 1, f"cannot read the file: {reason}")]) from None
@@ -71,6 +75,9 @@ def check_file(path: str | Path) -> list[Problem]:
 
 
 def _load(text: str, raw: bytes, file: str, *, rules: bool = True) -> LoadedFlow:
+    if len(raw) > MAX_FILE_BYTES:
+        message = f"the file is larger than {MAX_FILE_BYTES:,} bytes"
+        raise FlowError([Problem(file, 1, message)])
     data, lines = read_document(text, file)
     try:
         flow = Flow.model_validate(data)

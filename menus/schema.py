@@ -64,8 +64,10 @@ class TimeRange(Model):
 OpeningHours = Annotated[TimeRange, BeforeValidator(_parse_time_range)]
 
 
-def _check_transfer_target(value: str | None) -> str | None:
-    if value is not None and not (E164.match(value) or SIP_URI.match(value)):
+def _check_transfer_target(value: Any) -> Any:
+    """Checks a text's shape; any other type is left for pydantic to refuse as not a string
+    (YAML reads an unquoted `+40264000100` as a number)."""
+    if isinstance(value, str) and not (E164.match(value) or SIP_URI.match(value)):
         raise ValueError(f"transfer target {value!r} is neither an E.164 number nor a SIP URI")
     return value
 

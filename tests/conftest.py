@@ -3,7 +3,8 @@ test session (Debian's binaries, started by the tests, on a free local port).
 
 `sqlite_url`, `database` (an upgraded SQLite Database), `pg_url` (an empty PostgreSQL
 database per test) and `any_database` (an upgraded Database on each dialect in turn). When
-the PostgreSQL binaries are missing the PostgreSQL tests fail: they never skip.
+the PostgreSQL binaries are missing the PostgreSQL tests fail: they never skip. Every run
+fails when a test leaves a process running (`process_leaks`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import pytest
 from pgserver import FAST_UNSAFE, PostgresMissing, PostgresServer, running_postgres
 
 from ivr.storage.db import Database
+
+pytest_plugins = ["process_leaks"]
+"""The run fails when a test leaves a process running (`tests/process_leaks.py`)."""
 
 
 @pytest.fixture(scope="session")

@@ -1,19 +1,20 @@
 """The stale-call sweeper: a call whose process died mid-call is ended as the caller's hang-up.
 
-A call is stale when it is still open (no end stored) and nothing was stored for it for
-`CIVICLINE_STALE_CALL_MINUTES` of wall-clock time (`call_events.stored_at`: a terminal call
-on simulated time, `ivr call --at`, is judged by when its rows were written, not by their
-times); the caller's hang-up is given at the call's own last time. A call with a Transfer
-action and no TransferFinished after it is in transfer (ringing, or on Twilio bridged to an
-officer until the dial ends) and is left alone until TRANSFER_LIMIT has passed; a transfer
-answered on SIP is stored as the call's end at once, so it is never open. Each stale call is
-claimed by a guarded UPDATE (its outcome set to "swept" while its end is still empty: two
-sweepers claim it once), rebuilt by CallRunner from its events and fed CallerHungUp at its
-last activity, so a half-made report becomes a draft ticket through the engine and the usual
-effects; the runner then stores its end with the outcome "swept" (the dashboard counts it as
-abandoned). The worker sweeps every SWEEP_EVERY (`calls.sweep_stale` jobs, queued by
-`schedule_sweep`).
-"""
+A call is stale when it is still open (no end stored), began as an engine call (its
+CallStarted is stored: the rows of callback calls, which only hold their recordings, are not
+swept) and nothing was stored for it for `CIVICLINE_STALE_CALL_MINUTES` of wall-clock time
+(`call_events.stored_at`: a terminal call on simulated time, `ivr call --at`, is judged by
+when its rows were written, not by their times); the caller's hang-up is given at the call's
+own last time. A call with a Transfer action and no TransferFinished after it is in transfer
+(ringing, or on Twilio bridged to an officer until the dial ends) and is left alone until
+TRANSFER_LIMIT has passed; a transfer answered on SIP is stored as the call's end at once,
+so it is never open. Each stale call is claimed by a guarded UPDATE (its outcome set to
+"swept" while its end is still empty: two sweepers claim it once), rebuilt by CallRunner
+from its events and fed CallerHungUp at its last activity, so a half-made report becomes a
+draft ticket through the engine and the usual effects; the runner then stores its end with
+the outcome "swept" (the dashboard counts it as abandoned). A call whose replay fails is
+logged and ended without it, so one such row never holds up the others. The worker sweeps
+every SWEEP_EVERY (`calls.sweep_stale` jobs, queued by `schedule_sweep`)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.calls.runner import CallRunner, CallServices
+from ivr.calls.unfiled import file_unfiled
 from ivr.engine import events as ev
+from ivr.storage.calls import finish_call
 from ivr.storage.db import Database
 from ivr.storage.models import Call, CallEvent
 from ivr.storage.queue import enqueue, enqueue_unless_pending
@@ -44,9 +48,15 @@ def stale_calls(
     """The open calls lost by their process: (call id, time of its last stored row)."""
     found = []
     with services.database.session(read_only=True) as db:
+        replayable = exists().where(
+            CallEvent.call_id == Call.id, CallEvent.type == ev.CallStarted.__name__
+        )
         open_calls = db.execute(
             select(Call.id, Call.started_at).where(
-                Call.ended_at.is_(None), Call.outcome.is_(None), Call.started_at < now - limit
+                Call.ended_at.is_(None),
+                Call.outcome.is_(None),
+                Call.started_at < now - limit,
+                replayable,
             )
         ).all()
         for call_id, started_at in open_calls:
@@ -76,22 +86,42 @@ def sweep(services: CallServices, *, now: datetime, limit: timedelta) -> list[st
     for call_id, last in stale_calls(services, now=now, limit=limit):
         if not _claim(services, call_id):
             continue
-        runner = CallRunner.resume(services, call_id)
-        runner.ending_outcome = SWEPT
-        runner.feed(ev.CallerHungUp(at=last))
-        if not runner.finished:  # the database failed: the call stays claimed, not ended
-            logger.error("stale call %s: claimed but its end could not be stored", call_id)
-            continue
-        refs = runner.session.ticket_refs
-        logger.info(
-            "stale call %s swept (last activity %s at node %s)%s",
-            call_id,
-            last.isoformat(),
-            runner.session.node,
-            f"; draft ticket {refs[-1]}" if refs else "",
-        )
-        swept.append(call_id)
+        try:
+            ended = _hang_up(services, call_id, last)
+        except SQLAlchemyError:
+            raise  # the database is gone: the job is retried, the call stays claimed
+        except Exception:  # a call the engine cannot replay must not stop the others
+            logger.exception("stale call %s: its replay failed; ended without it", call_id)
+            ended = _end_unreplayed(services, call_id, last)
+        if ended:
+            swept.append(call_id)
     return swept
+
+
+def _hang_up(services: CallServices, call_id: str, last: datetime) -> bool:
+    """Replay the call and give it the caller's hang-up; whether its end was stored."""
+    runner = CallRunner.resume(services, call_id)
+    runner.ending_outcome = SWEPT
+    runner.feed(ev.CallerHungUp(at=last))
+    if not runner.finished:  # the database failed: the call stays claimed, not ended
+        logger.error("stale call %s: claimed but its end could not be stored", call_id)
+        return False
+    refs = runner.session.ticket_refs
+    logger.info(
+        "stale call %s swept (last activity %s at node %s)%s",
+        call_id,
+        last.isoformat(),
+        runner.session.node,
+        f"; draft ticket {refs[-1]}" if refs else "",
+    )
+    return True
+
+
+def _end_unreplayed(services: CallServices, call_id: str, last: datetime) -> bool:
+    """Store the end of a claimed call at its last activity, without the engine."""
+    with services.database.session() as db:
+        finish_call(db, call_id=call_id, at=last, outcome=SWEPT, department=None, ticket_id=None)
+    return True
 
 
 def _claim(services: CallServices, call_id: str) -> bool:
@@ -116,12 +146,14 @@ def schedule_sweep(database: Database, now: datetime) -> bool:
 def sweep_handlers(
     services: Callable[[], CallServices], limit: timedelta, clock: Callable[[], datetime]
 ) -> dict[str, Callable[[dict[str, Any]], None]]:
-    """The sweep job: sweep, then queue the next one SWEEP_EVERY later."""
+    """The sweep job: sweep, file the reports storage failed to file (`ivr.calls.unfiled`),
+    then queue the next one SWEEP_EVERY later."""
 
     def run(payload: dict[str, Any]) -> None:
         now = clock()
         built = services()
         sweep(built, now=now, limit=limit)
+        file_unfiled(built, now)
         with built.database.session() as db:
             enqueue(db, SWEEP_JOB, {}, at=now, run_after=now + SWEEP_EVERY, max_attempts=3)
 

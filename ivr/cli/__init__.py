@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import importlib
-import logging
+import os
 
 import click
 
 from ivr.config import Settings
+from ivr.logs import configure_logging
+
+PRIVATE_UMASK = 0o077
+"""Every file and directory `ivr` creates (the database, recordings, prompts, exports) is
+its owner's alone: callers' numbers and voices are personal data."""
 
 
 @click.group()
@@ -15,11 +20,9 @@ from ivr.config import Settings
 @click.pass_context
 def main(ctx: click.Context, log_level: str | None) -> None:
     """civicline: a phone IVR for city halls."""
+    os.umask(PRIVATE_UMASK)
     settings = Settings()
-    logging.basicConfig(
-        level=(log_level or settings.log_level).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(log_level or settings.log_level)
     ctx.obj = settings
 
 

@@ -18,7 +18,7 @@ def db() -> None:
 @click.pass_obj
 def upgrade(settings: Settings) -> None:
     """Create or migrate the database to the newest schema."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.prepare_data_dir()
     database = Database(settings.resolved_database_url())
     try:
         database.upgrade()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gc
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
+from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
 from ivr.config import Settings
+from ivr.logs import protect
 
 SWITCH_INTERVAL_SECONDS = 0.001
 """How long a thread may hold the GIL while others wait (Python's default is 5 ms). A stream
@@ -28,6 +31,15 @@ little memory."""
 
 def register(main: click.Group) -> None:
     main.add_command(serve)
+
+
+class _Logger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no type hints
+    """gunicorn's own logs (errors, the access log) with callers' numbers masked."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        protect(self.error_log)
+        protect(self.access_log)
 
 
 class _Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
@@ -53,6 +65,13 @@ class _Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type 
         return app
 
 
+def control_socket(settings: Settings, port: int) -> Path:
+    """gunicorn's control socket (for `gunicornc`), one per instance: in its data directory
+    and named for its port, instead of gunicorn's default shared by every server of the user
+    (`~/.gunicorn/gunicorn.ctl`)."""
+    return settings.prepare_data_dir().resolve() / f"gunicorn-{port}.ctl"
+
+
 @click.command()
 @click.option("--host", help="Address to listen on (CIVICLINE_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, help="Port (CIVICLINE_PORT, default 8080).")
@@ -62,7 +81,8 @@ class _Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type 
 @click.pass_obj
 def serve(settings: Settings, host: str | None, port: int | None, threads: int) -> None:
     """Serve the supervisor site, the browser phone and the Twilio webhooks (gunicorn gthread)."""
-    bind = f"{host or settings.host}:{port or settings.port}"
+    port = port or settings.port
+    bind = f"{host or settings.host}:{port}"
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)  # inherited by the forked worker
     click.echo(f"civicline listening on http://{bind}")
     _Server(
@@ -74,5 +94,7 @@ def serve(settings: Settings, host: str | None, port: int | None, threads: int) 
             "threads": threads,
             "accesslog": "-",
             "preload_app": True,
+            "control_socket": str(control_socket(settings, port)),
+            "logger_class": _Logger,
         },
     ).run()

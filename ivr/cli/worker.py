@@ -16,12 +16,25 @@ from ivr.bootstrap import job_give_ups, job_handlers, open_database
 from ivr.calls.stale import schedule_sweep
 from ivr.clock import utc_now
 from ivr.config import Settings
-from ivr.jobs import Worker
-from ivr.privacy.retention import schedule_purge
+from ivr.jobs import Lane, Worker
+from ivr.privacy.retention import PURGE_JOB, schedule_purge
+from ivr.storage.transcriptions import TRANSCRIBE
+from ivr.storage.twilio import DOWNLOAD_RECORDING
 
 logger = logging.getLogger(__name__)
 FIRST_PURGE_DELAY = timedelta(hours=1)
 """A worker started without a purge queued runs the first one after this (then daily)."""
+SLOW_KINDS = frozenset({TRANSCRIBE, DOWNLOAD_RECORDING, PURGE_JOB})
+"""Jobs that take seconds to minutes (free-form decoding, downloads, a purge): run in a
+lane of their own, so a callback due at its slot or an SMS never waits behind them."""
+
+
+def lanes(settings: Settings) -> tuple[Lane, ...]:
+    """The worker's lanes: every kind but the slow ones, and the slow ones."""
+    return (
+        Lane("prompt", settings.worker_threads, other_kinds=SLOW_KINDS),
+        Lane("slow", settings.worker_slow_threads, kinds=SLOW_KINDS),
+    )
 
 
 @click.command("worker")
@@ -51,13 +64,19 @@ def worker(settings: Settings, once: bool) -> None:
         stop = threading.Event()
 
         def request_stop(signum: int, _frame: FrameType | None) -> None:
-            logger.info("%s received: stopping after the current job", signal.Signals(signum).name)
+            logger.info("%s received: stopping after the running jobs", signal.Signals(signum).name)
             stop.set()
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        logger.info("worker %s polling every %ss", runner.worker_id, settings.worker_poll_seconds)
-        runner.run_forever(stop, settings.worker_poll_seconds)
+        logger.info(
+            "worker %s: %s threads, %s for slow jobs, polling every %ss",
+            runner.worker_id,
+            settings.worker_threads,
+            settings.worker_slow_threads,
+            settings.worker_poll_seconds,
+        )
+        runner.run_forever(stop, settings.worker_poll_seconds, lanes(settings))
     finally:
         database.dispose()
 

@@ -13,12 +13,14 @@ or rollback), so it spans what SQLite's write lock spans: SQLite's busy handler 
 its lock by sleeping in growing steps (up to 100 ms each), and threads of one server writing
 at once (many calls' events) would lose tens of milliseconds per write to those sleeps; the
 lock hands the write over as soon as it is free. Other processes (the worker) still meet the
-busy timeout, as does a thread that waited on the lock for as long.
+busy timeout, as does a thread that waited on the lock for as long; a BEGIN that meets it
+is tried again, LOCKED_RETRIES times, so a write waits for at most 2 minutes before it fails.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,14 +30,23 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 import migrations
 
+log = logging.getLogger(__name__)
+
 BUSY_TIMEOUT_MS = 30_000
+LOCKED_RETRIES = 3
+"""A write transaction that still finds SQLite locked after BUSY_TIMEOUT_MS (a writer
+starved by many others: SQLite's busy handler is not fair) begins again, this many times:
+a write waits at most (1 + LOCKED_RETRIES) × 30 s = 2 minutes for the lock, then raises."""
 _BEGIN_OPTION = "civicline_sqlite_begin"
 _HOLDS_WRITE_LOCK = "civicline_holds_write_lock"
 
@@ -81,18 +92,40 @@ class Database:
             connection.info[_HOLDS_WRITE_LOCK] = self._write_lock.acquire(
                 timeout=BUSY_TIMEOUT_MS / 1000
             )
-        connection.exec_driver_sql(begin)
+        for attempt in range(1, LOCKED_RETRIES + 2):
+            try:
+                connection.exec_driver_sql(begin)
+                return
+            except OperationalError as error:
+                if attempt > LOCKED_RETRIES or "database is locked" not in str(error.orig):
+                    raise
+                log.warning(
+                    "the database stayed locked for %s s; waiting again (%s of %s)",
+                    BUSY_TIMEOUT_MS / 1000,
+                    attempt,
+                    LOCKED_RETRIES,
+                )
 
     def _end_sqlite_write(self, _dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         if record.info.pop(_HOLDS_WRITE_LOCK, False):
             self._write_lock.release()
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest migration (`alembic upgrade head`)."""
+        """Bring the schema to the newest migration (`alembic upgrade head`); a database
+        already there is only read, so processes starting at once do not queue for its
+        write lock."""
+        if self._at_head():
+            return
         with self.engine.begin() as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+
+    def _at_head(self) -> bool:
+        heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+        reader = self.engine.execution_options(**{_BEGIN_OPTION: "BEGIN"})
+        with reader.connect() as connection:
+            return set(MigrationContext.configure(connection).get_current_heads()) == heads
 
     def dispose(self) -> None:
         """Close the pooled connections (at shutdown, and in tests)."""

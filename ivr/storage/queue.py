@@ -2,13 +2,15 @@
 
 A claim is one `UPDATE ... WHERE id = (SELECT ... LIMIT 1) RETURNING`: on PostgreSQL the
 inner SELECT is `FOR UPDATE SKIP LOCKED`, so concurrent workers take different rows; on
-SQLite the write session's BEGIN IMMEDIATE already lets one writer in at a time. A job whose
-worker vanished (still `running` after its lease) is due again. The retry policy (backoff,
+SQLite the write session's BEGIN IMMEDIATE already lets one writer in at a time. A running
+job's lease is renewed by its worker's heartbeat (`renew`); a job whose worker vanished
+(still `running` after its lease) is due again. The retry policy (backoff,
 giving up) belongs to the worker, `ivr.jobs`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -96,12 +98,25 @@ def _abandoned(now: datetime) -> ColumnElement[bool]:
     return and_(Job.status == "running", Job.locked_until < now)
 
 
-def claim(session: Session, worker_id: str, now: datetime, lease: timedelta) -> ClaimedJob | None:
+def claim(
+    session: Session,
+    worker_id: str,
+    now: datetime,
+    lease: timedelta,
+    *,
+    kinds: Collection[str] | None = None,
+    other_kinds: Collection[str] = (),
+) -> ClaimedJob | None:
     """Lease the next due job to `worker_id` until `now + lease`; None when nothing is due.
     A job abandoned (lease over) is due again, unless that was its last attempt
-    (`fail_abandoned` fails those first)."""
+    (`fail_abandoned` fails those first). Only jobs of `kinds` when given, and none of
+    `other_kinds`: how a worker's lanes keep slow kinds apart."""
     again = and_(_abandoned(now), Job.attempts < Job.max_attempts)
     due = or_(and_(Job.status == "queued", Job.run_after <= now), again)
+    if kinds is not None:
+        due = and_(due, Job.kind.in_(kinds))
+    if other_kinds:
+        due = and_(due, Job.kind.not_in(other_kinds))
     next_id = (
         select(Job.id)
         .where(due)
@@ -123,6 +138,18 @@ def claim(session: Session, worker_id: str, now: datetime, lease: timedelta) -> 
         .execution_options(synchronize_session=False)
     ).one_or_none()
     return None if row is None else ClaimedJob(*row)
+
+
+def renew(session: Session, job_id: int, worker_id: str, until: datetime) -> bool:
+    """Extend the lease `worker_id` holds on a running job (its heartbeat); False when it no
+    longer holds it."""
+    result = session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_by == worker_id, Job.status == "running")
+        .values(locked_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # a CursorResult
 
 
 def complete(session: Session, job_id: int, worker_id: str, now: datetime) -> bool:

@@ -2,8 +2,11 @@
 and speech: each language's mode (a model that is named but not installed runs keypad-only)
 and this process's live recognisers against CIVICLINE_MAX_RECOGNIZERS.
 
-It shows no personal data, so it needs no login; `/health` answers 200 when the line can
-take calls and 503 when it cannot, for load balancers and monitoring.
+It shows no personal data, so it needs no login. For load balancers and monitoring, its
+`state` and status code: "ok" (200); "degraded" (207: the line takes calls, but on the last
+good flow version while the file on disk is refused, its FILE:LINE problems listed; a 2xx so
+that a balancer keeps the node, not 200 so that monitoring sees it); "down" (503: the
+database is unreachable, no call can be served). `ok` is true only in "ok".
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from ivr.jobs import job_counts
 from speech.models import ModelError, locate
 
 blueprint = Blueprint("health", __name__)
+STATUS_CODES = {"ok": 200, "degraded": 207, "down": 503}
 
 
 def _report() -> dict[str, Any]:
@@ -46,7 +50,13 @@ def _report() -> dict[str, Any]:
         report["database"] = {"ok": True, "dialect": line.database.dialect}
     except SQLAlchemyError as error:
         report["database"] = {"ok": False, "error": type(error).__name__}
-    report["ok"] = report["database"]["ok"]
+    if not report["database"]["ok"]:
+        report["state"] = "down"
+    elif report["flow"]["problems"]:
+        report["state"] = "degraded"
+    else:
+        report["state"] = "ok"
+    report["ok"] = report["state"] == "ok"
     return report
 
 
@@ -63,7 +73,7 @@ def _mode(model: str | None) -> str:
 @blueprint.get("/health")
 def health() -> Any:
     report = _report()
-    status = 200 if report["ok"] else 503
+    status = STATUS_CODES[report["state"]]
     if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
         return render_template("health.html", report=report), status
     return report, status

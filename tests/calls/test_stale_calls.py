@@ -17,6 +17,7 @@ from ivr.calls.runner import CallRunner, CallServices
 from ivr.calls.stale import SWEEP_JOB, schedule_sweep, stale_calls, sweep, sweep_handlers
 from ivr.engine import actions as act
 from ivr.engine import events as ev
+from ivr.storage import calls
 from ivr.storage.models import Call, CallEvent, CallHourStats, Job, Ticket
 from menus.registry import FlowRegistry
 from speech.intents import PhraseMatcher
@@ -123,3 +124,43 @@ def test_a_call_on_simulated_time_is_judged_by_when_its_rows_were_written(servic
     assert stale_calls(services, now=datetime.now(UTC), limit=LIMIT) == []
     later = datetime.now(UTC) + LIMIT + timedelta(seconds=1)
     assert [call for call, _ in stale_calls(services, now=later, limit=LIMIT)] == [runner.call_id]
+
+
+def callback_call_row(services: CallServices) -> str:
+    """The row a callback call's recording webhook stores: no events, never ended by it."""
+    loaded = services.flows.current()
+    with services.database.session() as db:
+        calls.save_flow_version(db, loaded.version, loaded.source, loaded.path, TUESDAY)
+        calls.start_call(db, call_id="CA" + "0" * 32, caller="+40722111222", channel="callback",
+                         flow_version=loaded.version, language="en", at=TUESDAY)  # fmt: skip
+    return "CA" + "0" * 32
+
+
+def test_a_callback_call_row_is_not_swept_and_holds_up_nothing(services):
+    callback = callback_call_row(services)
+    call_id, last = abandoned_call(services, "1", "3")
+    now = last + 2 * LIMIT
+    assert stale_calls(services, now=now, limit=LIMIT) == [(call_id, last)]
+    assert sweep(services, now=now, limit=LIMIT) == [call_id]
+    with services.database.session(read_only=True) as db:
+        row = db.get_one(Call, callback)
+        assert (row.outcome, row.ended_at) == (None, None)
+        assert calls.call_events(db, callback) == []
+
+
+def test_a_call_that_cannot_be_replayed_is_ended_and_the_others_still_swept(services):
+    broken, broken_last = abandoned_call(services, "1")
+    with services.database.session() as db:  # a row the engine refuses on replay
+        calls.append_event(db, call_id=broken, seq=999, kind="event", type="CallStarted",
+                           payload={"at": broken_last.isoformat(), "call_id": broken,
+                                    "caller": None, "channel": "test", "language": "en"},
+                           at=broken_last, stored_at=broken_last)  # fmt: skip
+    call_id, last = abandoned_call(services, "1", "3")
+    now = max(last, broken_last) + 2 * LIMIT
+    assert sorted(sweep(services, now=now, limit=LIMIT)) == sorted([broken, call_id])
+    with services.database.session(read_only=True) as db:
+        ended = db.get_one(Call, broken)
+        assert ended.outcome == "swept" and ended.ended_at.astimezone(UTC) == broken_last
+        assert db.get_one(Call, call_id).outcome == "swept"
+        assert len(db.scalars(select(Ticket)).all()) == 1
+    assert open_call_ids(services) == []
