@@ -225,6 +225,9 @@ class Texts(Model):
     no_match: Localized
     apology: Localized
     """Said when storage fails mid-call, before the caller is offered a human."""
+    report_kept: Localized | None = None
+    """Said after the apology when the report itself could not be filed: it is kept and
+    filed as soon as storage is back (the worker files it from the call's events)."""
     goodbye: Localized
     statuses: dict[str, Localized]
     sms_ticket: Localized

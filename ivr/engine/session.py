@@ -1065,9 +1065,13 @@ class CallSession:
 
     def _on_storage_failed(self, e: ev.StorageFailed) -> list[act.Action]:
         """Whatever failed (the answer awaited, or an action nobody waits for), the caller
-        hears an apology and the flow's failure path."""
-        apology = self._text("apology", self.flow.texts.apology)
-        return [apology] + self._divert(self.flow.failure, e.at)
+        hears an apology and the flow's failure path. A report that could not be filed is
+        kept in the call's events and filed later, and the caller is told so."""
+        said = [self._text("apology", self.flow.texts.apology)]
+        kept = self.flow.texts.report_kept
+        if e.action == "CreateTicket" and kept is not None:
+            said.append(self._text("report_kept", kept))
+        return said + self._divert(self.flow.failure, e.at)
 
     # -- transfers and the end ------------------------------------------------------------
 

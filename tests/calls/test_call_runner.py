@@ -224,8 +224,9 @@ def test_a_database_error_mid_call_is_an_apology_and_keeps_what_was_stored(servi
     with database.engine.begin() as connection:
         connection.execute(text("ALTER TABLE tickets RENAME TO tickets_away"))
     line.keys("1")
-    assert line.said()[:2] == [
+    assert line.said()[:3] == [
         "We are sorry, we have a technical problem.",
+        "Your report is kept and will be registered as soon as our system works again.",
         "I cannot help you automatically. To speak to an operator, press 1. "
         "To be called back, press 2.",
     ]

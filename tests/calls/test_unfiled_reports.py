@@ -60,7 +60,9 @@ def a_report_storage_fails_to_file(services: CallServices) -> str:
     at += timedelta(seconds=2)
     said = [a.text for a in feed(runner, ev.DigitsPressed(at=at, digits="1"))
             if isinstance(a, act.Say)]  # fmt: skip
-    assert said[0] == "We are sorry, we have a technical problem."
+    assert said[:2] == ["We are sorry, we have a technical problem.",
+                        "Your report is kept and will be registered as soon as our system "
+                        "works again."]  # fmt: skip
     feed(runner, ev.CallerHungUp(at=at + timedelta(seconds=3)))
     assert runner.finished
     return runner.call_id

@@ -220,7 +220,7 @@ def test_hanging_up_before_anything_was_captured_files_nothing():
     assert Phone().hang_up().session.outcome == "abandoned"
 
 
-def test_a_storage_failure_apologises_and_offers_a_human():
+def test_a_storage_failure_apologises_and_offers_a_human_and_a_report_is_kept():
     phone = (
         Phone(store=FakeStore(broken=True))
         .press("1")
@@ -229,7 +229,10 @@ def test_a_storage_failure_apologises_and_offers_a_human():
         .record(5, "x")
         .press("1")
     )
-    assert phone.prompts()[:2] == ["texts.apology", "failure.prompt"]
+    assert phone.prompts()[:3] == ["texts.apology", "texts.report_kept", "failure.prompt"]
+    other = Phone()
+    other._send(ev.StorageFailed(at=other._tick(), action="QueueSms"))  # not the report
+    assert other.prompts()[:2] == ["texts.apology", "failure.prompt"]
 
 
 def test_transfer_in_office_hours_and_after_hours():
