@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,14 @@ def fetch(name: str) -> Path:
         raise ModelError(f"cannot download {name!r}: {exc}") from None
 
 
+_FOLDERS: weakref.WeakKeyDictionary[Any, Path] = weakref.WeakKeyDictionary()
+
+
+def folder_of(model: Any) -> Path | None:
+    """The folder a model of this module was loaded from (its vocabulary lives there)."""
+    return _FOLDERS.get(model)
+
+
 class ModelCache:
     """One loaded `vosk.Model` per model name, loaded on first use; safe across threads."""
 
@@ -166,6 +175,8 @@ def _load(found: FoundModel) -> Any:
 
     vosk.SetLogLevel(int(os.environ.get("CIVICLINE_VOSK_LOG_LEVEL", "-1")))
     try:
-        return vosk.Model(str(found.path))
+        model = vosk.Model(str(found.path))
     except Exception as exc:  # Vosk raises a bare Exception when Kaldi refuses the files
         raise ModelError(f"{found.path}: Vosk cannot load this model ({exc})") from None
+    _FOLDERS[model] = found.path
+    return model
