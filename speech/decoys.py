@@ -12,7 +12,8 @@ by hand. The rule's numbers were chosen on the tuning words of bench/speech.py's
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -45,19 +46,19 @@ def _choose(model_dir: Path, phrases: tuple[str, ...], rule: DecoyRule) -> tuple
     near.discard("")
     scripts = {script(p) for p in phrases} or {""}
     chosen: list[str] = []
-    for word, sound in _in_turn(_candidates(model_dir, s, rule.lengths) for s in scripts):
-        if all(distance(sound, other) >= rule.min_distance for other in near):
+    for word in _in_turn(_candidates(model_dir, s, rule.lengths) for s in scripts):
+        if all(distance(phones(word), other) >= rule.min_distance for other in near):
             chosen.append(word)
             if len(chosen) == rule.count:
                 break
     return tuple(chosen)
 
 
-def _in_turn(pools: Iterable[tuple[tuple[tuple[str, str], ...], ...]]) -> list[tuple[str, str]]:
+def _in_turn(pools: Iterable[tuple[tuple[str, ...], ...]]) -> Iterator[str]:
     """The candidates of every pool and length, one of each in turn."""
     lists = [pool for pools_ in pools for pool in pools_]
     longest = max((len(x) for x in lists), default=0)
-    return [x[i] for i in range(longest) for x in lists if i < len(x)]
+    return (x[i] for i in range(longest) for x in lists if i < len(x))
 
 
 def _ordinary(word: str) -> bool:
@@ -71,20 +72,39 @@ def _ordinary(word: str) -> bool:
         return False
 
 
-@cache
+_COMPUTING = threading.Lock()
+
+
+def prepare(model_dir: Path, rule: DecoyRule = DecoyRule()) -> None:
+    """Sort the model's words into decoy candidates now (about a second), not on the first
+    turn of a call; `speech.models` calls it when it loads a model."""
+    _candidates(model_dir, "", rule.lengths)
+
+
 def _candidates(
     model_dir: Path, written: str, lengths: tuple[int, ...]
-) -> tuple[tuple[tuple[str, str], ...], ...]:
-    """Per length, the model's words in script `written` with their phones, shuffled."""
-    pools: dict[int, list[tuple[str, str]]] = {n: [] for n in lengths}
+) -> tuple[tuple[str, ...], ...]:
+    """Per length, the model's words in script `written`, shuffled; computed once per
+    model, even when many calls' first turns ask at the same moment."""
+    with _COMPUTING:
+        return _pools(model_dir, lengths).get(written, ((),) * len(lengths))
+
+
+@cache
+def _pools(model_dir: Path, lengths: tuple[int, ...]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    pools: dict[str, dict[int, list[str]]] = {}
     for word in words(model_dir):
-        if script(word) == written and _ordinary(word):
+        written = script(word)
+        if script(word[-1]) == written and _ordinary(word):
             size = len(word) if written == "HANGUL" else -(-len(word) // 3)
-            if size in pools:
-                pools[size].append((word, phones(word)))
-    shuffled = []
-    for size in lengths:
-        pool = sorted(pools[size])
-        random.Random(f"{SEED} {size}").shuffle(pool)
-        shuffled.append(tuple(pool))
-    return tuple(shuffled)
+            if size in lengths:
+                pools.setdefault(written, {n: [] for n in lengths})[size].append(word)
+    shuffled = {}
+    for written, by_size in pools.items():
+        ordered = []
+        for size in lengths:
+            pool = sorted(by_size[size])
+            random.Random(f"{SEED} {size}").shuffle(pool)
+            ordered.append(tuple(pool))
+        shuffled[written] = tuple(ordered)
+    return shuffled

@@ -3,8 +3,7 @@
 Kaldi models list their words in `graph/words.txt`; small Vosk models such as the Korean
 one ship without it, but their grammar FST (`graph/Gr.fst`, or `graph/HCLG.fst`) carries the
 same table as its input symbols, in OpenFst's binary header. Either is read once per model
-folder. Only ordinary words are kept: written in one script, letters only (no "<UNK>",
-"!SIL", "#0", digits or punctuation).
+folder. Only words of letters are kept (no "<UNK>", "!SIL", "#0", digits or punctuation).
 """
 
 from __future__ import annotations
@@ -13,8 +12,6 @@ import struct
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO
-
-from speech.phonetic import script
 
 FST_MAGIC = 2125659606
 SYMBOLS_MAGIC = 2125658996
@@ -38,7 +35,7 @@ def words(model_dir: Path) -> tuple[str, ...]:
             raise LexiconError(f"{graph}: no words.txt, Gr.fst or HCLG.fst to read words from")
         with fst.open("rb") as stream:
             raw = _fst_symbols(stream, fst)
-    return tuple(w for w in raw if w.isalpha() and all(script(c) == script(w) for c in w))
+    return tuple(w for w in raw if w.isalpha())
 
 
 def _fst_symbols(stream: BinaryIO, path: Path) -> list[str]:

@@ -11,7 +11,8 @@ looked up, in order, as
 
 A folder is a model when it has `am/final.mdl` and `conf/model.conf`; anything else is
 refused with the reason. `ModelCache` loads each model once, on first use, under a lock per
-name, and shares it between calls and threads (a Vosk model is read-only once loaded).
+name, with its vocabulary (`speech.lexicon`, where decoys come from), and shares it between
+calls and threads (a Vosk model is read-only once loaded).
 Vosk is imported inside the functions that need it, never at import time.
 """
 
@@ -24,6 +25,9 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from speech import decoys
+from speech.lexicon import LexiconError
 
 REQUIRED_FILES = ("am/final.mdl", "conf/model.conf")
 
@@ -178,5 +182,9 @@ def _load(found: FoundModel) -> Any:
         model = vosk.Model(str(found.path))
     except Exception as exc:  # Vosk raises a bare Exception when Kaldi refuses the files
         raise ModelError(f"{found.path}: Vosk cannot load this model ({exc})") from None
+    try:
+        decoys.prepare(found.path)  # now, not on the first turn of a call
+    except LexiconError as exc:
+        raise ModelError(str(exc)) from None
     _FOLDERS[model] = found.path
     return model

@@ -12,6 +12,7 @@ spellings is the edit distance of their phones over the longer length (`rapidfuz
 from __future__ import annotations
 
 import unicodedata
+from functools import cache
 
 from rapidfuzz.distance import Levenshtein
 
@@ -49,7 +50,9 @@ def distance(a: str, b: str) -> float:
 
 def script(word: str) -> str:
     """The writing system of `word`'s first letter ("HANGUL", "LATIN", "CYRILLIC", …)."""
-    for char in word:
-        if char.isalpha():
-            return unicodedata.name(char, "UNKNOWN").split()[0]
-    return ""
+    return next((_script(char) for char in word if char.isalpha()), "")
+
+
+@cache
+def _script(char: str) -> str:
+    return unicodedata.name(char, "UNKNOWN").split()[0]
