@@ -57,6 +57,8 @@ test-system-packages: system-packages
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
 	@command -v espeak-ng >/dev/null || \
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends espeak-ng)
+	@command -v sox >/dev/null || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends sox)
 	@command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || \
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends kamailio)
 	@command -v sipp >/dev/null || \

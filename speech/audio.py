@@ -3,7 +3,8 @@
 Inside civicline audio is signed 16-bit little-endian mono PCM at 8 kHz (phone lines) or
 16 kHz (the browser). μ-law and A-law go through the standard library's `audioop` (the
 `audioop-lts` package on Python ≥ 3.13); resampling goes through `soxr`, a proper
-band-limited filter. Nothing here touches a network or a clock.
+band-limited filter; WAV files are read by libsndfile (`soundfile`). Nothing here touches a
+network or a clock.
 """
 
 from __future__ import annotations
@@ -82,13 +83,27 @@ def silence(duration: float, rate: int) -> bytes:
     return b"\0" * (SAMPLE_WIDTH * round(duration * rate))
 
 
-def read_wav(source: Path | bytes, rate: int = PHONE_RATE, *, mix_stereo: bool = True) -> bytes:
-    """A PCM WAV file as 16-bit mono PCM at `rate`.
+WAV_SUBTYPES = {
+    "PCM_U8": "8-bit PCM",
+    "PCM_16": "16-bit PCM",
+    "PCM_24": "24-bit PCM",
+    "PCM_32": "32-bit PCM",
+    "ULAW": "μ-law",
+    "ALAW": "A-law",
+}
+"""The WAV encodings a phone line or a recording tool writes; libsndfile's names."""
 
-    Another sample rate is resampled; 8-, 24- and 32-bit samples are converted; stereo is
-    mixed down to mono (or refused when `mix_stereo` is false). A missing, empty, truncated
-    or non-PCM file raises AudioError naming the problem.
+
+def read_wav(source: Path | bytes, rate: int = PHONE_RATE, *, mix_stereo: bool = True) -> bytes:
+    """A WAV file as 16-bit mono PCM at `rate`.
+
+    PCM of 8, 16, 24 or 32 bits, μ-law and A-law at any sample rate are read by libsndfile
+    (`soundfile`) and resampled; stereo is mixed down to mono (or refused when `mix_stereo`
+    is false). A missing, empty or corrupt file, or another encoding (ADPCM, GSM, float…),
+    raises AudioError naming the problem.
     """
+    import soundfile
+
     name = str(source) if isinstance(source, Path) else "the WAV data"
     try:
         data = source.read_bytes() if isinstance(source, Path) else source
@@ -97,27 +112,26 @@ def read_wav(source: Path | bytes, rate: int = PHONE_RATE, *, mix_stereo: bool =
     if not data:
         raise AudioError(f"{name}: the file is empty")
     try:
-        with wave.open(io.BytesIO(data)) as reader:
-            channels = reader.getnchannels()
-            width = reader.getsampwidth()
-            source_rate = reader.getframerate()
-            frames = reader.readframes(reader.getnframes())
-    except (wave.Error, EOFError) as exc:
-        raise AudioError(f"{name}: not a PCM WAV file ({str(exc) or 'truncated'})") from None
-    if not frames:
+        with soundfile.SoundFile(io.BytesIO(data)) as reader:
+            if reader.format not in ("WAV", "WAVEX"):
+                raise AudioError(f"{name}: a {reader.format_info} file, not a WAV file")
+            if reader.subtype not in WAV_SUBTYPES:
+                raise AudioError(
+                    f"{name}: a WAV file in {reader.subtype_info}; only "
+                    f"{', '.join(WAV_SUBTYPES.values())} can be used"
+                )
+            channels, source_rate = reader.channels, reader.samplerate
+            samples = reader.read(dtype="int16", always_2d=True)
+    except soundfile.LibsndfileError as exc:
+        raise AudioError(f"{name}: not a readable WAV file ({exc.error_string})") from None
+    if not samples.size:
         raise AudioError(f"{name}: the file holds no audio")
-    frames = frames[: len(frames) - len(frames) % (width * channels)]
-    if width == 1:
-        frames = audioop.bias(frames, 1, -128)  # WAV's 8-bit samples are unsigned
-    if width != SAMPLE_WIDTH:
-        frames = audioop.lin2lin(frames, width, SAMPLE_WIDTH)
-    if channels == 2:
-        if not mix_stereo:
-            raise AudioError(f"{name}: stereo audio; a call is mono")
-        frames = audioop.tomono(frames, SAMPLE_WIDTH, 0.5, 0.5)
-    elif channels != 1:
+    if channels > 2:
         raise AudioError(f"{name}: {channels} channels; only mono or stereo can be used")
-    return resample(frames, source_rate, rate)
+    if channels == 2 and not mix_stereo:
+        raise AudioError(f"{name}: stereo audio; a call is mono")
+    mono = samples.astype(np.int32).sum(axis=1) // channels
+    return resample(mono.astype("<i2").tobytes(), source_rate, rate)
 
 
 def wav_bytes(pcm: bytes, rate: int) -> bytes:

@@ -11,7 +11,8 @@ looked up, in order, as
 
 A folder is a model when it has `am/final.mdl` and `conf/model.conf`; anything else is
 refused with the reason. `ModelCache` loads each model once, on first use, under a lock per
-name, and shares it between calls and threads (a Vosk model is read-only once loaded).
+name, with its vocabulary (`speech.lexicon`, where decoys come from), and shares it between
+calls and threads (a Vosk model is read-only once loaded).
 Vosk is imported inside the functions that need it, never at import time.
 """
 
@@ -20,9 +21,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from speech import decoys
+from speech.lexicon import LexiconError
 
 REQUIRED_FILES = ("am/final.mdl", "conf/model.conf")
 
@@ -139,6 +144,14 @@ def fetch(name: str) -> Path:
         raise ModelError(f"cannot download {name!r}: {exc}") from None
 
 
+_FOLDERS: weakref.WeakKeyDictionary[Any, Path] = weakref.WeakKeyDictionary()
+
+
+def folder_of(model: Any) -> Path | None:
+    """The folder a model of this module was loaded from (its vocabulary lives there)."""
+    return _FOLDERS.get(model)
+
+
 class ModelCache:
     """One loaded `vosk.Model` per model name, loaded on first use; safe across threads."""
 
@@ -166,6 +179,12 @@ def _load(found: FoundModel) -> Any:
 
     vosk.SetLogLevel(int(os.environ.get("CIVICLINE_VOSK_LOG_LEVEL", "-1")))
     try:
-        return vosk.Model(str(found.path))
+        model = vosk.Model(str(found.path))
     except Exception as exc:  # Vosk raises a bare Exception when Kaldi refuses the files
         raise ModelError(f"{found.path}: Vosk cannot load this model ({exc})") from None
+    try:
+        decoys.prepare(found.path)  # now, not on the first turn of a call
+    except LexiconError as exc:
+        raise ModelError(str(exc)) from None
+    _FOLDERS[model] = found.path
+    return model

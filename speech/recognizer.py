@@ -4,15 +4,19 @@ Audio is pushed in chunks of 16-bit mono PCM; `accept` answers with engine event
 - SpeechStarted once the VAD has heard `BARGE_IN_SECONDS` of voice, or on Vosk's first
   words if sooner (barge-in: the channel stops the prompt, the engine cancels its no-input
   timer);
-- SpeechRecognized(text, confidence) at the end of speech. The confidence is the mean of
-  Vosk's word confidences (`SetWords`), and 0.0 when the result holds "[unk]" or a decoy
-  (`speech.grammar`), so the engine treats it as a no-match. At number and status nodes the
-  text is the number words heard ("이 육"): the engine reads the digits in them, as in
-  speech from any channel. `alternatives` stays empty: with `SetMaxAlternatives` above 0
-  Vosk drops the word confidences and gives unnormalised lattice scores, which cannot be
-  compared with a threshold;
+- SpeechRecognized(text, confidence) at the end of speech, judged on Vosk's n-best readings
+  (`SetMaxAlternatives`; their scores are comparable within one result, unlike word
+  confidences, which Vosk drops in that mode). The grammar's way out is "[unk]" or decoys
+  (`speech.decoys`: words of the model's own vocabulary far from every phrase). A phrase
+  well ahead is sure (confidence 1.0), a close call is unsure (`noisy_confidence`, inside
+  the flow's confirmation band: the engine asks "did you mean …?"). When a decoy or silence
+  wins, the same audio is decoded again with the phrases alone: a phrase scoring nearly as
+  well as the decoy is unsure, otherwise the result is a no-match (confidence 0.0), so a
+  short phrase such as "예" is never lost to a decoy it nearly beat (`grammar.Margins`). At
+  number and status nodes the text is the number words heard ("이 육"): the engine reads
+  the digits in them, as in speech from any channel;
 - SpeechRecognized with no text and confidence 0.0 (a no-match) when the VAD heard at least
-  `UTTERANCE_SECONDS` of voice in which Vosk found no phrase of the grammar;
+  `UTTERANCE_SECONDS` of voice in which neither pass found a phrase of the grammar;
 - NoSpeech when `no_input_seconds` of audio pass without words (a cough or a click, shorter
   than `UTTERANCE_SECONDS`, included).
 A turn also ends after `max_speech_seconds` of words (30 s of noise ends at the no-input time,
@@ -42,15 +46,17 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from ivr.engine import events as ev
 from ivr.engine.actions import Listen
-from speech import grammar, vad
+from speech import decoys, grammar, vad
 from speech.audio import SAMPLE_WIDTH, level, signal_to_noise
+from speech.decoys import DecoyRule
+from speech.models import folder_of
 from speech.vad import VoiceDetector
 
 Endpoint = Literal["model", "vad"]
@@ -65,8 +71,20 @@ UTTERANCE_SECONDS = 0.25
 """A voiced stretch this long in which Vosk finds no phrase of the grammar was said to us
 (a word out of the menu): the turn ends as a no-match at once, instead of waiting out the
 no-input time. A shorter one (a cough, a click) leaves the turn going on."""
+ALTERNATIVES = 10
+"""Vosk's n-best readings per result, whose score margins judge it (`Grammar.judge`)."""
 MODEL_WINDOW_SECONDS = 0.02
 """The piece Vosk is fed at a time when the model's rules end the turn (no VAD)."""
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What the last turn's result was judged on (for benchmarks and diagnosis)."""
+
+    grammar: grammar.Grammar
+    readings: list[tuple[str, float]]
+    """Vosk's n-best readings: text and score, best first."""
+    noisy: bool
 
 
 @dataclass
@@ -80,6 +98,9 @@ class VoskRecognizer:
     clear_snr_db: float = 15.0
     noisy_confidence: float = 0.45
     """The most a result heard on a noisy line may be trusted: the flow's confirmation band."""
+    decoy_rule: DecoyRule = DecoyRule()  # noqa: RUF009 (frozen: one shared default is safe)
+    margins: grammar.Margins = grammar.Margins()  # noqa: RUF009 (frozen, as above)
+    second_pass: bool = True
     _kaldi: Any = None
     _vad: VoiceDetector | None = None
     _grammar: grammar.Grammar | None = None
@@ -96,8 +117,12 @@ class VoskRecognizer:
     _decoding: bool = False
     """The VAD heard voice and Vosk is being fed (always, with the model's endpoint)."""
     _preroll: deque[bytes] = field(default_factory=deque)
+    _fed: list[bytes] = field(default_factory=list)
+    """The audio decoded since the last result: what a second pass decodes again."""
+    _second: Any = None
     _levels: list[float] = field(default_factory=list)
     unknown_phrases: list[str] = field(default_factory=list)
+    last_turn: Judged | None = None
     _closed: bool = False
     _on_close: list[Callable[[], None]] = field(default_factory=list)
 
@@ -109,7 +134,7 @@ class VoskRecognizer:
         """Free the decoder (and the recogniser's live place); later turns are refused."""
         if self._vad is not None:
             self._vad.close()
-        self._kaldi = self._vad = self._grammar = None
+        self._kaldi = self._second = self._vad = self._grammar = None
         self._closed = True
         callbacks, self._on_close = self._on_close, []
         for callback in callbacks:
@@ -122,13 +147,12 @@ class VoskRecognizer:
         if self._closed:
             raise RuntimeError("listen on a closed recogniser (the call ended)")
         self._grammar = grammar.build(
-            listen, lambda word: self.model.vosk_model_find_word(word) >= 0
+            listen, lambda word: self.model.vosk_model_find_word(word) >= 0, self._decoys
         )
         self.unknown_phrases = list(self._grammar.unknown)
         if self._kaldi is None:
             self._kaldi = vosk.KaldiRecognizer(self.model, self.rate, self._grammar.as_json())
-            self._kaldi.SetWords(True)
-            self._kaldi.SetMaxAlternatives(0)
+            self._kaldi.SetMaxAlternatives(ALTERNATIVES)
         else:
             self._kaldi.Reset()  # first: Vosk aborts the process on SetGrammar mid-utterance
             self._kaldi.SetGrammar(self._grammar.as_json())
@@ -138,9 +162,13 @@ class VoskRecognizer:
             self._vad.restart()
         self._pending, self._heard, self._words_at = b"", 0.0, None
         self._speech_started, self._voiced_for, self._silent_for = False, 0.0, 0.0
-        self._levels = []
+        self._levels, self._fed, self.last_turn = [], [], None
         self._decoding = self._vad is None
         self._preroll = deque(maxlen=max(1, round(PREROLL_SECONDS / self._window_seconds)))
+
+    def _decoys(self, phrases: Sequence[str]) -> tuple[str, ...]:
+        folder = folder_of(self.model)
+        return () if folder is None else decoys.choose(folder, phrases, self.decoy_rule)
 
     @property
     def listening(self) -> bool:
@@ -167,7 +195,7 @@ class VoskRecognizer:
         if self._grammar is None:
             return []
         if self._pending and self._decoding:
-            self._kaldi.AcceptWaveform(self._pending)
+            self._feed(self._pending)
         return self._end(json.loads(self._kaldi.FinalResult()), at)
 
     def _window(self, window: bytes, at: datetime) -> list[ev.Event]:
@@ -180,15 +208,17 @@ class VoskRecognizer:
                 events += self._started(at)
             if stretch_ended:
                 result = json.loads(self._kaldi.FinalResult())
-                if result.get("text"):
+                if _best(result):
                     return events + self._words(at) + self._end(result, at)
                 if self._stretch_voiced >= UTTERANCE_SECONDS:
                     return events + self._end(result, at, voiced=True)
                 self._words_at = None  # partial words the final result took back
-        if self._decoding and self._kaldi.AcceptWaveform(window):
+                self._fed.clear()
+        if self._decoding and self._feed(window):
             result = json.loads(self._kaldi.Result())
-            if result.get("text"):
+            if _best(result):
                 return events + self._words(at) + self._end(result, at)
+            self._fed.clear()
         elif (
             self._decoding
             and self._words_at is None
@@ -209,7 +239,7 @@ class VoskRecognizer:
             if not self._decoding:
                 self._decoding, self._stretch_voiced = True, 0.0
                 for earlier in self._preroll:
-                    self._kaldi.AcceptWaveform(earlier)
+                    self._feed(earlier)
                 self._preroll.clear()
             self._silent_for = 0.0
             self._voiced_for += self._window_seconds
@@ -224,6 +254,26 @@ class VoskRecognizer:
             return False
         self._decoding = False
         return True
+
+    def _feed(self, pcm: bytes) -> bool:
+        """Decode `pcm`, kept for a second pass; whether Vosk's endpoint rule fired."""
+        self._fed.append(pcm)
+        return bool(self._kaldi.AcceptWaveform(pcm))
+
+    def _forced(self, judged: grammar.Grammar) -> list[tuple[str, float]]:
+        """The turn's decoded audio again, with the phrases alone as the grammar (no way
+        out): Vosk's n-best readings of the phrase it sounds most like."""
+        import vosk
+
+        phrases = json.dumps(list(judged.phrases), ensure_ascii=False)
+        if self._second is None:
+            self._second = vosk.KaldiRecognizer(self.model, self.rate, phrases)
+            self._second.SetMaxAlternatives(ALTERNATIVES)
+        else:
+            self._second.Reset()
+            self._second.SetGrammar(phrases)
+        self._second.AcceptWaveform(b"".join(self._fed))
+        return _readings(json.loads(self._second.FinalResult()))
 
     def _words(self, at: datetime) -> list[ev.Event]:
         """Vosk heard the first words of the turn (SpeechStarted, if the VAD did not say so)."""
@@ -242,13 +292,26 @@ class VoskRecognizer:
         judged = self._grammar
         assert judged is not None
         self._grammar = None
-        words = [w["word"] for w in result.get("result", [])]
-        if not words:
+        readings = _readings(result)
+        if not readings or not (voiced or any(text for text, _ in readings)):
             unmatched = ev.SpeechRecognized(at=at, text="", confidence=0.0)
             return [unmatched if voiced else ev.NoSpeech(at=at)]
-        confidences = [float(w.get("conf", 1.0)) for w in result["result"]]
-        confidence = 0.0 if judged.rejected(words) else sum(confidences) / len(confidences)
-        if signal_to_noise(self._levels) < self.clear_snr_db:
+        noisy = signal_to_noise(self._levels) < self.clear_snr_db
+        self.last_turn = Judged(judged, readings, noisy)
+        verdict = judged.judge(readings, self.margins)
+        if verdict.kind == "rejected" and self.second_pass:
+            verdict = judged.forced(self._forced(judged), readings[0][1], self.margins)
+        confidence = {"sure": 1.0, "unsure": self.noisy_confidence}.get(verdict.kind, 0.0)
+        if noisy:
             confidence = min(confidence, self.noisy_confidence)
-        text = " ".join(words)
-        return [ev.SpeechRecognized(at=at, text=text, confidence=round(confidence, 3))]
+        return [ev.SpeechRecognized(at=at, text=verdict.text, confidence=confidence)]
+
+
+def _readings(result: dict[str, Any]) -> list[tuple[str, float]]:
+    return [(a["text"], float(a["confidence"])) for a in result.get("alternatives", [])]
+
+
+def _best(result: dict[str, Any]) -> str:
+    """The text of the best of Vosk's n-best readings."""
+    alternatives = result.get("alternatives") or [{}]
+    return str(alternatives[0].get("text", ""))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 from line_flow import filed_report
-from script import PhoneFactory, rows_of, until
+from script import STEP_SECONDS, Phone, PhoneFactory, mark_of, rows_of, until
 from spoken_korean import said
 
 from ivr.channels.line import RECORD_SILENCE_SECONDS
@@ -21,6 +21,21 @@ DESCRIPTION = "나무가 쓰러졌어요"
 MEDIA_STREAMS = ["twilio"]
 
 
+def confirmed(phone: Phone, then: str, limit: float = 30.0) -> None:
+    """Wait for `then`; a number read back for confirmation first ("4, 맞습니까?", as any
+    number heard unsure is) is confirmed with key 1, as a caller would."""
+    waited = 0.0
+    while mark_of(rows := rows_of(phone.database, phone.call_id), then) is None:
+        if mark_of(rows, "texts.confirm") is not None:
+            until(phone, "texts.confirm", played=True)
+            phone.press("1")
+            break
+        assert waited < limit, f"the call never said {then}"
+        phone.silence(STEP_SECONDS)
+        waited += STEP_SECONDS
+    until(phone, then, played=True)
+
+
 @pytest.mark.parametrize("phone_on", MEDIA_STREAMS, indirect=True)
 def test_a_district_said_in_korean_is_on_the_ticket(phone_on: PhoneFactory) -> None:
     with phone_on(caller="+359888300201") as phone:
@@ -28,7 +43,7 @@ def test_a_district_said_in_korean_is_on_the_ticket(phone_on: PhoneFactory) -> N
         phone.press("1")
         until(phone, "report_district.prompt", played=True)
         phone.speak(said("넷"))
-        until(phone, "report_description.prompt", played=True)
+        confirmed(phone, "report_description.prompt")
         phone.silence(0.5)  # the beep
         phone.speak(said(DESCRIPTION))
         phone.silence(RECORD_SILENCE_SECONDS + 0.5)
@@ -54,7 +69,7 @@ def test_a_pin_said_in_korean_reads_the_status_back(phone_on: PhoneFactory) -> N
         phone.press(ticket.ref.replace("-", ""))
         until(phone, "status.ask_pin", played=True)
         phone.speak(said("넷, 넷, 넷, 넷"))
-        until(phone, "status.result")
+        confirmed(phone, "status.result")
         rows = rows_of(phone.database, phone.call_id)
     spoken = [r.payload for r in rows if r.type == "SpeechRecognized"]
     assert [(s["text"], s["masked"]) for s in spoken] == [("0000", True)]

@@ -82,8 +82,8 @@ def test_eight_bit_wav_becomes_sixteen_bit() -> None:
     ("data", "message"),
     [
         (b"", "empty"),
-        (b"RIFF\x00\x00\x00\x00WAVEjunk", "not a PCM WAV"),
-        (b"hello, not audio at all", "not a PCM WAV"),
+        (b"RIFF\x00\x00\x00\x00WAVEjunk", "not a readable WAV"),
+        (b"hello, not audio at all", "not a readable WAV"),
         (wav(b"", rate=8000), "no audio"),
     ],
 )

@@ -62,7 +62,7 @@ def test_transcribe_refuses_a_corrupt_wav_clearly(tmp_path: Path) -> None:
     bad.write_bytes(b"not a wav")
     done = run("transcribe", str(bad), "--flow", str(KOREAN_FLOW), tmp_path=tmp_path)
     assert done.returncode == 1
-    assert "not a PCM WAV file" in done.stderr and "Traceback" not in done.stderr
+    assert "not a readable WAV file" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_models_list_shows_the_korean_package_and_fetch_fails_cleanly(tmp_path: Path) -> None:

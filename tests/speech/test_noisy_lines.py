@@ -66,9 +66,10 @@ def test_a_result_stringing_several_phrases_is_a_no_match() -> None:
     listen = act.Listen(
         node="main", language="ko", intents={"a": ("나무",), "b": ("예약", "다시 한번")}, keys=""
     )
-    built = grammar.build(listen, lambda word: word != grammar.UNK)
+    built = grammar.build(listen, lambda word: word != grammar.UNK, lambda _: ())
     assert built.rejected(["나무", "예약"]) and built.rejected(["한번"])
     assert not built.rejected(["나무"]) and not built.rejected(["나무", "나무"])
     assert not built.rejected(["다시", "한번"]) and built.rejected(["다시", "한번", "나무"])
     digits = act.Listen(node="n", language="ko", intents={}, keys="0123456789*#")
-    assert not grammar.build(digits, lambda word: word != grammar.UNK).rejected(["이", "육"])
+    built = grammar.build(digits, lambda word: word != grammar.UNK, lambda _: ())
+    assert not built.rejected(["이", "육"])
