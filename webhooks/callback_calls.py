@@ -12,7 +12,6 @@ the ticket one level up), then for a survey score. Status callbacks of both legs
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, abort, request
 from sqlalchemy.orm import Session
@@ -35,7 +34,6 @@ blueprint = Blueprint("twilio_callbacks", __name__, url_prefix="/callbacks")
 LEGS = ("officer", "citizen")
 SAY_LANGUAGES = {"ro": "ro-RO", "en": "en-GB", "bg": "bg-BG", "ko": "ko-KR"}
 RING_SECONDS = 30
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 class TwilioOutboundCaller:
@@ -51,20 +49,14 @@ class TwilioOutboundCaller:
         call = self.client.calls.create(
             to=to,
             from_=self.from_number,
-            url=url,
-            status_callback=f"{url}/status",
+            url=f"{url}?attempt={attempt}",
+            status_callback=f"{url}/status?attempt={attempt}",
             status_callback_event=["initiated", "ringing", "answered", "completed"],
             timeout=RING_SECONDS,
             record=leg == "officer",
             recording_status_callback=f"{self.base}/{callback_id}/recording",
         )
         return str(call.sid)
-
-    def find(self, to: str, since: datetime) -> str | None:
-        calls = self.client.calls.list(
-            to=to, from_=self.from_number, start_time_after=since - CLOCK_SKEW, limit=20
-        )
-        return str(calls[0].sid) if calls else None
 
 
 def _form(name: str) -> str:
@@ -79,6 +71,14 @@ def _call_sid() -> str:
     if not twilio_store.CALL_SID.match(sid):
         abort(400, description="missing or malformed CallSid")
     return sid
+
+
+def _attempt() -> int:
+    """The attempt our request named in the webhook's URL (`?attempt=N`)."""
+    number = request.args.get("attempt", "")
+    if not number.isdigit():
+        abort(400, description="missing or malformed attempt")
+    return int(number)
 
 
 def _xml(response: VoiceResponse) -> Response:
@@ -124,7 +124,8 @@ def answered(callback_id: int, leg: str) -> Response:
     texts = _texts(flow)
     with app_context.services().database.session() as db:
         callback = _callback(db, callback_id)
-        reports.leg_status(db, flow, callback_id, sid, reports.ANSWERED, app_context.current_time())
+        now = app_context.current_time()
+        reports.leg_status(db, flow, callback_id, leg, _attempt(), sid, reports.ANSWERED, now)
         ticket = db.get(Ticket, callback.ticket_id) if callback.ticket_id else None
         department = flow.departments.get(callback.department)
         officer_language = flow.default_language
@@ -164,7 +165,9 @@ def leg_status(callback_id: int, leg: str) -> Response:
     if status not in twilio_store.STATUS_ORDER:
         abort(400, description="unknown CallStatus")
     with app_context.services().database.session() as db:
-        reports.leg_status(db, _flow(), callback_id, sid, status, app_context.current_time())
+        reports.leg_status(
+            db, _flow(), callback_id, leg, _attempt(), sid, status, app_context.current_time()
+        )
     return Response(status=204)
 
 

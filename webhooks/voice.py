@@ -31,7 +31,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from ivr import app_context
-from ivr.bootstrap import call_recognizer
+from ivr.bootstrap import call_recognizer, twilio_client
 from ivr.calls.runner import CallRunner, CallServices
 from ivr.channels.line_actions import to_records
 from ivr.channels.stream import StreamCall
@@ -280,7 +280,7 @@ def _rest_client() -> Client | None:
     if REST_CLIENT not in extensions:
         settings = app_context.settings()
         account, token = settings.twilio_account_sid, settings.twilio_auth_token
-        extensions[REST_CLIENT] = Client(account, token) if account and token else None
+        extensions[REST_CLIENT] = twilio_client(settings) if account and token else None
     client: Client | None = extensions[REST_CLIENT]
     return client
 

@@ -12,9 +12,11 @@ hour before, and the escalation when a category's deadline passes.
 - "ticket.deadline": a ticket still open when its category's time is up goes one level up.
 
 Exactly once: every call is a CallbackAttempt row per (callback, leg, attempt), committed
-`dialing` before the provider is asked (the unique key lets only one worker insert it); a
-run that finds its row `dialing` without the provider's call id (the worker before it died
-mid-request) looks the call up before placing it again.
+`dialing` before the provider is asked (the unique key lets only one worker insert it). The
+call's status callbacks name that attempt (`?attempt=N` in their URL), so its call id is
+known even when the request's answer was lost. A run that finds its row `dialing` without a
+call id (the worker before it died mid-request, or the request timed out) checks again when
+that report is due, and asks again only when none came for SETTLE_AFTER.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ CALL_ATTEMPTS = 2
 RETRY_AFTER = timedelta(minutes=2)
 MAX_SEGMENTS = 2
 ACTIVE = ("booked", "placed")
+SETTLE_AFTER = timedelta(minutes=2)
+"""How long a call asked for without an answer may still be reported by Twilio (its first
+status callback, `initiated`, comes within seconds of Twilio taking the request)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ class CallbackJobs:
                 callback.outcome = "nobody to call: no officer with a phone number on duty"
                 log.error("callback %s: %s", callback_id, callback.outcome)
                 return
-        self._dial(callback_id, "officer", attempt, to)
+        self._dial(callback_id, "officer", attempt, to, (PLACE, payload))
 
     # -- the citizen's leg, once the officer answered --------------------------------------
 
@@ -105,23 +110,31 @@ class CallbackJobs:
                 missed(session, flow, callback, now, "the office closed before the retry")
                 return
             to = callback.caller
-        self._dial(callback_id, "citizen", attempt, to)
+        self._dial(callback_id, "citizen", attempt, to, (CONNECT, payload))
 
-    def _dial(self, callback_id: int, leg: str, attempt: int, to: str) -> None:
+    def _dial(
+        self, callback_id: int, leg: str, attempt: int, to: str, job: tuple[str, dict[str, Any]]
+    ) -> None:
+        """Ask for the call once; a request whose outcome is unknown is settled first: a
+        report of Twilio's names its call, no report for SETTLE_AFTER means Twilio never
+        took it (a look-up by number and time could take another callback's call)."""
         now = self.clock()
         try:
             with self.database.session() as session:
-                row = session.scalar(
-                    select(CallbackAttempt).where(
-                        CallbackAttempt.callback_id == callback_id,
-                        CallbackAttempt.leg == leg,
-                        CallbackAttempt.number == attempt,
-                    )
-                )
+                row = _attempt(session, callback_id, leg, attempt)
                 if row is not None and row.provider_sid is not None:
                     return  # placed already
-                unknown_since = row.started_at if row is not None else None
-                if row is None:
+                if row is not None and now - row.started_at < SETTLE_AFTER:
+                    kind, payload = job
+                    enqueue(session, kind, payload, at=now, run_after=row.started_at + SETTLE_AFTER)
+                    log.info("callback %s: waiting for a report of the %s's call", callback_id, leg)
+                    return
+                if row is not None:
+                    log.warning(
+                        "callback %s: no report of the %s's call; calling again", callback_id, leg
+                    )
+                    row.started_at = now  # asked again, below
+                else:
                     session.add(
                         CallbackAttempt(
                             callback_id=callback_id,
@@ -136,18 +149,12 @@ class CallbackJobs:
         except IntegrityError:
             log.info("callback %s: another worker is calling the %s already", callback_id, leg)
             return
-        sid = self.caller.find(to, unknown_since) if unknown_since is not None else None
-        if sid is None:
-            sid = self.caller.call(to, callback_id=callback_id, leg=leg, attempt=attempt)
+        sid = self.caller.call(to, callback_id=callback_id, leg=leg, attempt=attempt)
         with self.database.session() as session:
-            row = session.scalars(
-                select(CallbackAttempt).where(
-                    CallbackAttempt.callback_id == callback_id,
-                    CallbackAttempt.leg == leg,
-                    CallbackAttempt.number == attempt,
-                )
-            ).one()
-            row.provider_sid = sid
+            row = _attempt(session, callback_id, leg, attempt)
+            assert row is not None  # committed above, never deleted
+            if row.provider_sid is None:
+                row.provider_sid = sid
             if row.status == "dialing":
                 row.status = "initiated"
 
@@ -201,6 +208,16 @@ class CallbackJobs:
             step = escalations.escalate(session, flow, ticket, reason="deadline", at=now)
             if step is not None:
                 tell_escalated(session, flow, ticket, step.callback_id, now)
+
+
+def _attempt(session: Session, callback_id: int, leg: str, number: int) -> CallbackAttempt | None:
+    return session.scalar(
+        select(CallbackAttempt).where(
+            CallbackAttempt.callback_id == callback_id,
+            CallbackAttempt.leg == leg,
+            CallbackAttempt.number == number,
+        )
+    )
 
 
 def _officer_number(session: Session, flow: Flow, callback: Callback) -> str | None:
@@ -299,9 +316,6 @@ class LoggingOutboundCaller:
         call_id = f"LOG-{uuid.uuid4()}"
         log.info("callback %s: would call the %s at %s (%s)", callback_id, leg, to, call_id)
         return call_id
-
-    def find(self, to: str, since: datetime) -> str | None:
-        return None
 
 
 def send_resolution(

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from callback_line import ROOT, TUESDAY_TEN, CallbackLine, demo_services
 from callback_site import supervisor_client
-from callback_twilio import PUBLIC_URL, SignedTwilio
+from callback_twilio import PUBLIC_URL, SignedTwilio, path
 from flask import Flask
 from hand_clock import Clock
 from sqlalchemy import select
@@ -132,9 +132,10 @@ def test_the_whole_story(
     clock.now = slot + timedelta(seconds=5)
     run_all(jobs)  # the officer's leg
     [officer] = standin.calls
-    assert officer["to"] == OFFICER_PHONE and officer["url"].endswith(f"/{callback_id}/officer")
+    assert officer["to"] == OFFICER_PHONE
+    assert officer["url"].endswith(f"/{callback_id}/officer?attempt=1")
     assert officer["record"] == "true"
-    answered = signed.post(f"/twilio/callbacks/{callback_id}/officer", {"CallSid": officer["sid"]})
+    answered = signed.post(path(officer["url"]), {"CallSid": officer["sid"]})
     assert answered.status_code == 200
     twiml = answered.data.decode()
     assert f"callback-{callback_id}" in twiml and ref in twiml and "<Gather" in twiml
@@ -144,15 +145,12 @@ def test_the_whole_story(
     assert citizen["to"] == CITIZEN
     status = {"CallSid": citizen["sid"], "CallStatus": "no-answer"}
     for _ in range(2):  # Twilio repeats itself: one retry only
-        assert (
-            signed.post(f"/twilio/callbacks/{callback_id}/citizen/status", status).status_code
-            == 204
-        )
+        assert signed.post(path(citizen["status_callback"]), status).status_code == 204
     clock.now += timedelta(minutes=3)  # the retry waits two minutes
     run_all(jobs)
     retry = standin.calls[2]
     assert retry["to"] == CITIZEN and len(standin.calls) == 3
-    joined = signed.post(f"/twilio/callbacks/{callback_id}/citizen", {"CallSid": retry["sid"]})
+    joined = signed.post(path(retry["url"]), {"CallSid": retry["sid"]})
     assert f"callback-{callback_id}" in joined.data.decode() and "recorded" in joined.data.decode()
     assert attempts(demo_db) == [
         ("officer", 1, "in-progress"),
@@ -212,12 +210,12 @@ def test_a_citizen_who_never_answers_is_texted_once(
     clock.now = slot
     jobs = worker(demo_db, standin, clock)
     run_all(jobs)
-    signed.post(f"/twilio/callbacks/{callback_id}/officer", {"CallSid": standin.calls[0]["sid"]})
+    signed.post(path(standin.calls[0]["url"]), {"CallSid": standin.calls[0]["sid"]})
     for number in (1, 2):
         run_all(jobs)
         call = standin.calls[number]
         busy = {"CallSid": call["sid"], "CallStatus": "busy"}
-        signed.post(f"/twilio/callbacks/{callback_id}/citizen/status", busy)
+        signed.post(path(call["status_callback"]), busy)
         clock.now += timedelta(minutes=3)
     run_all(jobs)
     assert len(standin.calls) == 3

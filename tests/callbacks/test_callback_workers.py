@@ -18,15 +18,18 @@ from typing import Any
 import yaml
 from callback_flows import DEMO_FLOW_PATH, demo_flow
 from callback_line import TUESDAY_TEN
+from callback_twilio import PUBLIC_URL, SignedTwilio, path
 from sqlalchemy import select
 from twilio_rest_standin import ACCOUNT, OUR_NUMBER, TOKEN, TwilioStandIn, running_standin
 
 from ivr.callbacks.jobs import CallbackJobs
+from ivr.config import Settings
 from ivr.jobs import Worker
 from ivr.storage import callbacks
 from ivr.storage.db import Database
-from ivr.storage.models import Callback, CallbackAttempt, Officer
+from ivr.storage.models import Callback, CallbackAttempt, Job, Officer
 from ivr.storage.queue import enqueue
+from ivr.web import create_app
 from menus.registry import FlowRegistry
 from webhooks.callback_calls import TwilioOutboundCaller
 from webhooks.sms_sender import TwilioSmsSender, sms_handlers
@@ -125,7 +128,7 @@ def start_worker(
         "CIVICLINE_DATA_DIR": str(tmp_path / "data"),
         "CIVICLINE_DATABASE_URL": url,
         "CIVICLINE_FLOW_PATH": str(flow),
-        "CIVICLINE_PUBLIC_URL": "https://city.example",
+        "CIVICLINE_PUBLIC_URL": PUBLIC_URL,
         "CIVICLINE_TWILIO_ACCOUNT_SID": ACCOUNT,
         "CIVICLINE_TWILIO_AUTH_TOKEN": TOKEN,
         "CIVICLINE_TWILIO_FROM": OUR_NUMBER,
@@ -148,6 +151,23 @@ def wait_for(condition: Any, what: str, timeout: float = 60) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+def site_settings(tmp_path: Path, url: str, flow: Path) -> Settings:
+    """The site that hears Twilio's status callbacks, on the worker's database."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=url,
+        flow_path=flow,
+        public_url=PUBLIC_URL,
+        twilio_auth_token=TOKEN,
+        secret_key="test",
+    )
+
+
+def place_jobs(database: Database) -> list[str]:
+    with database.session(read_only=True) as session:
+        return list(session.scalars(select(Job.status).where(Job.kind == "callback.place")))
 
 
 def attempt_rows(database: Database) -> list[tuple[str, str | None]]:
@@ -184,14 +204,19 @@ def test_a_worker_killed_mid_call_is_restarted_and_the_call_is_placed_once(
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=30)
         standin.release.set()  # Twilio has the call; nobody heard its answer
+        [call] = standin.calls
+        report = {"CallSid": call["sid"], "CallStatus": "initiated"}
+        app = create_app(site_settings(tmp_path, sqlite_url, flow))
+        site = SignedTwilio(app.test_client(), token=TOKEN)
+        assert site.post(path(call["status_callback"]), report).status_code == 204
         second = start_worker(tmp_path, sqlite_url, flow, standin)
         try:
-            wait_for(lambda: attempt_rows(database)[0][1] is not None, "the call to be settled")
+            wait_for(lambda: place_jobs(database) == ["done"], "the placement to be settled")
         finally:
             second.terminate()
             output, _ = second.communicate(timeout=30)
         assert len(standin.calls) == 1, output
-        assert attempt_rows(database) == [("initiated", standin.calls[0]["sid"])]
+        assert attempt_rows(database) == [("initiated", call["sid"])]
         with database.session(read_only=True) as session:
             assert session.scalars(select(Callback.status)).one() == "placed"
     database.dispose()
