@@ -199,5 +199,6 @@ def callback_job_handlers(
 ) -> dict[str, Callable[[dict[str, Any]], None]]:
     """Placing callbacks, their reminders, and escalation at a category's deadline."""
     flows = FlowRegistry(settings.flow_path)
-    jobs = CallbackJobs(database, flows, outbound_caller(settings), clock)
+    stale_after = timedelta(minutes=settings.callback_stale_minutes)
+    jobs = CallbackJobs(database, flows, outbound_caller(settings), clock, stale_after)
     return jobs.handlers()

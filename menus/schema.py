@@ -196,6 +196,9 @@ class CallbackSms(Model):
     """{when}, {department}: an hour before the slot."""
     missed: Localized
     """{department}: the citizen did not answer twice."""
+    rescheduled: Localized
+    """{who}, {when}: the callback could not be placed at its time (nobody to call, the
+    office closed, the worker was down) and was booked again."""
     resolution: Localized
     """{ref}, {resolution}: the officer's resolution after the callback."""
 

@@ -13,14 +13,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.callbacks.jobs import (
-    CALL_ATTEMPTS,
-    CONNECT,
-    RETRY_AFTER,
-    missed,
-    send_resolution,
-    tell_escalated,
-)
+from ivr.callbacks.jobs import CALL_ATTEMPTS, CONNECT, RETRY_AFTER
+from ivr.callbacks.texts import missed, send_resolution, tell_escalated
 from ivr.storage import escalations, surveys
 from ivr.storage.models import Callback, CallbackAttempt, Ticket, TicketNote
 from ivr.storage.queue import enqueue

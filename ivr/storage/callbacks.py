@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -39,10 +40,7 @@ PLACE, REMIND = "callback.place", "callback.remind"
 def lock_slots(session: Session, department: str, role: str = OFFICER) -> None:
     """Serialise bookings of one department's slots (or one rung's) until the transaction
     ends: a PostgreSQL advisory lock; nothing on SQLite, whose writers queue already."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    key = zlib.crc32(f"callbacks:{role if role != OFFICER else department}".encode())
-    session.execute(select(func.pg_advisory_xact_lock(key)))
+    _advisory_lock(session, f"callbacks:{role if role != OFFICER else department}")
 
 
 def booked_slots(
@@ -252,6 +250,36 @@ def schedule_jobs(session: Session, callback: Callback, at: datetime) -> None:
     remind_at = callback.slot_start - REMIND_BEFORE
     if remind_at > at and (REMIND, payload) not in queued:
         enqueue(session, REMIND, payload, at=at, run_after=remind_at)
+
+
+def rebook(
+    session: Session, flow: Flow, callback: Callback, *, role: str, at: datetime, why: str
+) -> bool:
+    """Book `callback` again, for `role`, in its first free slot from `at` (under the slots'
+    lock), noting `why` as its outcome so that the callbacks page shows it; False when no
+    slot is free."""
+    lock_slots(session, callback.department, role)
+    free = free_slots(session, flow, callback.department, at, role=role, exclude=callback.id)
+    if not free:
+        return False
+    if role != callback.role:
+        callback.role, callback.officer_id = role, None
+    local = callback.slot_start.astimezone(ZoneInfo(flow.city.timezone))
+    callback.outcome = f"rescheduled from {local:%d.%m %H:%M}: {why}"
+    callback.slot_start, callback.confirmed_at, callback.reminded_at = free[0], None, None
+    schedule_jobs(session, callback, at)
+    return True
+
+
+def lock_line(session: Session, number: str) -> None:
+    """Serialise the placing of calls to one officer's number until the transaction ends
+    (PostgreSQL; SQLite's writers queue already), so two workers never ring it at once."""
+    _advisory_lock(session, f"line:{number}")
+
+
+def _advisory_lock(session: Session, name: str) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(zlib.crc32(name.encode()))))
 
 
 def pending_offer(session: Session, caller: str, now: datetime) -> Callback | None:

@@ -23,7 +23,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ivr.app_context import current_time, services
-from ivr.callbacks.jobs import tell_escalated
+from ivr.callbacks.texts import tell_escalated
 from ivr.storage import escalations, stats
 from ivr.storage.models import Call, Callback, SmsDelivery, SmsOutbox, Ticket, TicketNote
 from ivr.storage.outbox import queue_sms

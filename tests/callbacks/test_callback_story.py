@@ -234,6 +234,11 @@ def test_no_call_is_placed_while_the_office_is_closed(
     jobs = worker(demo_db, standin, clock)
     run_all(jobs)
     assert standin.calls == []
-    clock.now = evening.replace(hour=8, minute=0) + timedelta(days=1)
+    [told] = [m for m in standin.messages if "could not call you at the booked time" in m["body"]]
+    assert told["to"] == CITIZEN and "Roads" in told["body"]
+    moved = one(demo_db, Callback).slot_start  # type: ignore[attr-defined]
+    assert moved.astimezone(BUCHAREST) == evening.replace(hour=8) + timedelta(days=1)
+    assert moved.astimezone(BUCHAREST).strftime("%d.%m %H:%M") in told["body"]
+    clock.now = moved
     run_all(jobs)
     assert [c["to"] for c in standin.calls] == [OFFICER_PHONE]

@@ -1,4 +1,5 @@
 """Exactly once with real workers: two workers on one PostgreSQL never call or text twice,
+nor ring one officer for two callbacks at once,
 and an `ivr worker` killed (SIGKILL) in the middle of placing a call is restarted and the
 call is placed once, found at the stand-in instead of placed again."""
 
@@ -22,6 +23,7 @@ from callback_twilio import PUBLIC_URL, SignedTwilio, path
 from sqlalchemy import select
 from twilio_rest_standin import ACCOUNT, OUR_NUMBER, TOKEN, TwilioStandIn, running_standin
 
+from ivr.callbacks.calls import leg_status
 from ivr.callbacks.jobs import CallbackJobs
 from ivr.config import Settings
 from ivr.jobs import Worker
@@ -78,6 +80,13 @@ def run_two_workers(url: str, standin: TwilioStandIn, now: datetime) -> None:
         thread.join()
 
 
+def end_call(database: Database, call: dict[str, Any], at: datetime) -> None:
+    """Twilio reports the officer's call over (the officer's status callback)."""
+    callback_id = int(call["url"].split("/")[-2])
+    with database.session() as session:
+        leg_status(session, demo_flow(), callback_id, "officer", 1, call["sid"], "completed", at)
+
+
 def test_two_workers_on_postgresql_never_call_or_text_twice(pg_url: str) -> None:
     database = Database(pg_url)
     database.upgrade()
@@ -101,8 +110,12 @@ def test_two_workers_on_postgresql_never_call_or_text_twice(pg_url: str) -> None
         slot = callback.slot_start
     with running_standin() as standin:
         run_two_workers(pg_url, standin, slot - timedelta(minutes=59))  # the reminders
-        run_two_workers(pg_url, standin, slot + timedelta(seconds=1))  # the officer's calls
         texted = Counter(m["to"] for m in standin.messages)
+        for minute in range(CALLBACKS):  # the officer is in one callback call at a time
+            now = slot + timedelta(minutes=minute, seconds=1)
+            run_two_workers(pg_url, standin, now)
+            assert len(standin.calls) == minute + 1
+            end_call(database, standin.calls[-1], now + timedelta(seconds=30))
         called = Counter(c["url"] for c in standin.calls)
     database.dispose()
     assert len(texted) == CALLBACKS and set(texted.values()) == {1}

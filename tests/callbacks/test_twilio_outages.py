@@ -160,7 +160,7 @@ def test_a_500_is_retried_and_the_officer_called_once(
     assert attempts(demo_db) == [(callback_id, "initiated", call["sid"])]
 
 
-def test_a_lost_answer_is_settled_by_twilios_report_not_by_another_callbacks_call(
+def test_a_lost_answer_is_settled_by_twilios_report_and_the_officer_rung_once_at_a_time(
     demo_settings: Settings,
     demo_db: Database,
     signed: SignedTwilio,
@@ -170,26 +170,23 @@ def test_a_lost_answer_is_settled_by_twilios_report_not_by_another_callbacks_cal
     first, second = book(demo_db, "+40722111222"), book(demo_db, "+40722111333")
     clock.now = SLOT + timedelta(seconds=5)
     jobs = worker(demo_settings, demo_db, clock)
-    standin.hold_calls.set()  # Twilio takes each call but answers after the read timeout
+    standin.hold_calls.set()  # Twilio takes the call but answers after the read timeout
     run_all(jobs)
     standin.release.set()
-    assert len(standin.calls) == 2 and all(a[2] is None for a in attempts(demo_db))
-    by_callback = {int(c["url"].split("/")[-2]): c for c in standin.calls}
-    other = by_callback[second]
-    report = {"CallSid": other["sid"], "CallStatus": "completed"}
-    assert signed.post(path(other["status_callback"]), report).status_code == 204
+    [call] = standin.calls  # the second waits: the officer is on the first's call
+    assert attempts(demo_db) == [(first, "dialing", None)]
+    for status in ("initiated", "completed"):  # Twilio's reports name our attempt
+        report = {"CallSid": call["sid"], "CallStatus": status}
+        assert signed.post(path(call["status_callback"]), report).status_code == 204
     clock.now += timedelta(minutes=3)
-    run_all(jobs)  # the first's report never came: asked again, the other's call untouched
-    assert len(standin.calls) == 3
-    again = standin.calls[2]
-    assert f"/{first}/officer?attempt=1" in again["url"]
+    run_all(jobs)  # the first is settled by its report; the officer is free for the second
+    assert len(standin.calls) == 2
+    other = standin.calls[1]
+    assert f"/{second}/officer?attempt=1" in other["url"] and other["to"] == OFFICER_PHONE
     assert attempts(demo_db) == [
-        (first, "initiated", again["sid"]),
-        (second, "completed", other["sid"]),
+        (first, "completed", call["sid"]),
+        (second, "initiated", other["sid"]),
     ]
-    late = {"CallSid": by_callback[first]["sid"], "CallStatus": "initiated"}
-    signed.post(path(by_callback[first]["status_callback"]), late)  # too late: not this one
-    assert attempts(demo_db)[0] == (first, "initiated", again["sid"])
 
 
 def test_recordings_are_downloaded_from_the_configured_api(

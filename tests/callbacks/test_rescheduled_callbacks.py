@@ -1,0 +1,151 @@
+"""Callbacks that cannot be placed at their time are booked again, visibly: the demo city
+(no officers on record) hands a callback to the next rung of its ladder, whose number the
+flow holds; a worker down for two days rebooks the stale callbacks instead of ringing one
+officer eight times; each citizen is texted the new time and the callbacks page shows it.
+The real `twilio` client against the local stand-in, the worker's clock moved by hand."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from callback_flows import demo_flow
+from callback_line import BUCHAREST, ROOT, TUESDAY_TEN
+from callback_site import supervisor_client
+from callback_twilio import PUBLIC_URL
+from flask import Flask
+from hand_clock import Clock
+from sqlalchemy import select
+from twilio_rest_standin import OUR_NUMBER, TwilioStandIn, running_standin
+
+from ivr.callbacks.calls import leg_status
+from ivr.callbacks.jobs import CallbackJobs
+from ivr.jobs import Worker
+from ivr.storage import callbacks
+from ivr.storage.db import Database
+from ivr.storage.models import Callback, Officer
+from menus.registry import FlowRegistry
+from webhooks.callback_calls import TwilioOutboundCaller
+from webhooks.sms_sender import TwilioSmsSender, sms_handlers
+
+OFFICER_PHONE = "+40264000130"
+HEAD_OF_SERVICE = "+40264000200"
+"""The head of service's number in callflows.yaml's ladder."""
+RESCHEDULED = "could not call you at the booked time"
+
+
+@pytest.fixture
+def standin() -> Iterator[TwilioStandIn]:
+    with running_standin() as server:
+        yield server
+
+
+def worker(database: Database, standin: TwilioStandIn, clock: Clock) -> Worker:
+    client = standin.client()
+    caller = TwilioOutboundCaller(client, OUR_NUMBER, PUBLIC_URL)
+    jobs = CallbackJobs(database, FlowRegistry(ROOT / "callflows.yaml"), caller, clock)
+    handlers = {**jobs.handlers(), **sms_handlers(database, TwilioSmsSender(client, OUR_NUMBER))}
+    return Worker(database, handlers, worker_id="w1", clock=clock, backoff_seconds=1)
+
+
+def run_all(worker: Worker) -> None:
+    while worker.run_once():
+        pass
+
+
+def book(database: Database, caller: str) -> int:
+    with database.session() as session:
+        callback = callbacks.book_first_free(
+            session,
+            demo_flow(),
+            caller=caller,
+            department="roads",
+            language="en",
+            call_id=None,
+            ticket_id=None,
+            at=TUESDAY_TEN - timedelta(minutes=10),
+        )
+        assert callback is not None
+        return callback.id
+
+
+def rows(database: Database) -> list[Callback]:
+    with database.session(read_only=True) as session:
+        found = list(session.scalars(select(Callback).order_by(Callback.id)))
+        session.expunge_all()
+        return found
+
+
+def local(callback: Callback) -> str:
+    return callback.slot_start.astimezone(BUCHAREST).strftime("%d.%m %H:%M")
+
+
+def test_nobody_on_duty_hands_the_callback_to_the_next_rung_and_tells_the_citizen(
+    demo_app: Flask, demo_db: Database, standin: TwilioStandIn, clock: Clock
+) -> None:
+    book(demo_db, "+40722111222")  # the demo city: no officer on record
+    [booked] = rows(demo_db)
+    clock.now = booked.slot_start + timedelta(seconds=5)
+    jobs = worker(demo_db, standin, clock)
+    run_all(jobs)
+    assert standin.calls == []
+    [moved] = rows(demo_db)
+    assert (moved.status, moved.role) == ("booked", "head_of_service")
+    assert moved.slot_start > clock.now
+    assert moved.outcome is not None and "nobody to call" in moved.outcome
+    [told] = [m for m in standin.messages if RESCHEDULED in m["body"]]
+    assert told["to"] == "+40722111222"
+    assert "the head of service" in told["body"] and local(moved) in told["body"]
+
+    day = moved.slot_start.astimezone(BUCHAREST).date().isoformat()
+    page = supervisor_client(demo_app, demo_db).get(f"/callbacks?day={day}")
+    html = page.get_data(as_text=True)
+    assert "head_of_service" in html and "rescheduled from" in html and "nobody to call" in html
+
+    clock.now = moved.slot_start + timedelta(seconds=5)
+    run_all(jobs)
+    assert [c["to"] for c in standin.calls] == [HEAD_OF_SERVICE]
+
+
+def test_after_a_two_day_outage_stale_callbacks_are_rebooked_not_dialled(
+    demo_db: Database, standin: TwilioStandIn, clock: Clock
+) -> None:
+    with demo_db.session() as session:
+        session.add(
+            Officer(
+                name="Ana",
+                phone=OFFICER_PHONE,
+                department="roads",
+                callback_capacity=8,
+                active=True,
+            )
+        )
+    citizens = [f"+4072211100{n}" for n in range(8)]
+    for citizen in citizens:
+        book(demo_db, citizen)
+    slot = rows(demo_db)[0].slot_start
+    assert {c.slot_start for c in rows(demo_db)} == {slot}
+    clock.now = slot + timedelta(days=2, minutes=1)  # the worker comes back on Thursday
+    jobs = worker(demo_db, standin, clock)
+    run_all(jobs)
+    assert standin.calls == []
+    moved = rows(demo_db)
+    assert all(c.status == "booked" and c.slot_start > clock.now for c in moved)
+    assert all(c.outcome and c.outcome.startswith("rescheduled from") for c in moved)
+    told = {m["to"]: m["body"] for m in standin.messages if RESCHEDULED in m["body"]}
+    assert sorted(told) == citizens
+    assert all(local(c) in told[c.caller] for c in moved)
+
+    clock.now = max(c.slot_start for c in moved) + timedelta(seconds=1)
+    run_all(jobs)  # the new slots are due: the officer is in one call at a time
+    assert [c["to"] for c in standin.calls] == [OFFICER_PHONE]
+    first = standin.calls[0]
+    callback_id = int(first["url"].split("/")[-2])
+    with demo_db.session() as session:
+        leg_status(
+            session, demo_flow(), callback_id, "officer", 1, first["sid"], "completed", clock.now
+        )
+    clock.now += timedelta(minutes=1)
+    run_all(jobs)
+    assert len(standin.calls) == 2 and standin.calls[1]["sid"] != first["sid"]
