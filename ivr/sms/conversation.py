@@ -4,8 +4,9 @@ loaded for it → the replies to send and the changes to make. Pure: no database
 Commands, case and spacing ignored: `1` confirms the sender's newest pending callback, `2`
 moves it to the next free slot, `0` cancels it (each reply names the slot); `STATUS <ref>`
 reads a report's status, only to the number that filed it; `ESCALATE <ref>` takes it one
-level up the flow's ladder; STOP (and Twilio's other stop words) opts the number out, START
-opts it back in; anything else gets the short help. A number that opted out gets nothing
+level up the flow's ladder (once per cooldown: a repeat is told where the report is); STOP
+(and Twilio's other stop words) opts the number out, START opts it back in; anything else
+gets the short help. A number that opted out gets nothing
 but START answered: nothing is ever sent to it.
 
 The shell (`ivr.sms.inbound`) parses first (`parse`), loads the `SmsState` the command needs,
@@ -66,6 +67,10 @@ class TicketFacts:
     """Index into the flow's escalation ladder."""
     escalation_slot: datetime | None = None
     """The first free slot of the next level (only loaded for an ESCALATE)."""
+    escalated_lately: bool = False
+    """The citizen escalated it within the cooldown: a repeat is answered, not obeyed."""
+    booked_slot: datetime | None = None
+    """The slot of the callback booked at its current level (loaded for an ESCALATE)."""
 
 
 @dataclass(frozen=True)
@@ -217,8 +222,16 @@ def _escalate(write: _Writer, command: Command, state: SmsState) -> Outcome:
     if ticket is None:
         return Outcome((write.reply("unknown_ref", {"ref": command.ref or ""}),))
     ladder = write.flow.escalation
-    role = ladder[min(ticket.level, len(ladder) - 1)].role
-    above = next_level(write.flow, role)
+    current = ladder[min(ticket.level, len(ladder) - 1)]
+    if ticket.escalated_lately:
+        slot = ticket.booked_slot
+        params = {
+            "ref": ticket.ref,
+            "level": current.name[write.language],
+            "when": write.slot(slot) if slot else "-",
+        }
+        return Outcome((write.reply("escalated", params, ticket.ref),))
+    above = next_level(write.flow, current.role)
     if above is None:
         return Outcome((write.reply("top_level", {"ref": ticket.ref}, ticket.ref),))
     slot = ticket.escalation_slot
