@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.phones import normalize_number
@@ -82,14 +83,29 @@ def _state(
         ticket = tickets.find_ticket(session, command.ref)
         if ticket is not None:
             facts = _facts(session, flow, ticket, sender, at, command.kind == "escalate")
-            language = language or ticket.language
+            if ticket.caller == sender:  # another's report must not show in the answer
+                language = language or ticket.language
     return conv.SmsState(
         sender=sender,
-        language=language or flow.default_language,
+        language=language or _language_of(session, sender) or flow.default_language,
         opted_out=outbox.is_opted_out(session, sender),
         offer=offer,
         ticket=facts,
     )
+
+
+def _language_of(session: Session, sender: str) -> str | None:
+    """The language of the sender's newest callback or report, when nothing else tells."""
+    for model in (Callback, Ticket):
+        language = session.scalar(
+            select(model.language)
+            .where(model.caller == sender)
+            .order_by(model.created_at.desc())
+            .limit(1)
+        )
+        if language:
+            return str(language)
+    return None
 
 
 def _offer(
