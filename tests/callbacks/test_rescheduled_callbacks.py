@@ -14,6 +14,7 @@ from callback_flows import demo_flow
 from callback_line import BUCHAREST, ROOT, TUESDAY_TEN
 from callback_site import supervisor_client
 from callback_twilio import PUBLIC_URL
+from click.testing import CliRunner
 from flask import Flask
 from hand_clock import Clock
 from sqlalchemy import select
@@ -21,6 +22,8 @@ from twilio_rest_standin import OUR_NUMBER, TwilioStandIn, running_standin
 
 from ivr.callbacks.calls import leg_status
 from ivr.callbacks.jobs import CallbackJobs
+from ivr.cli import main
+from ivr.config import Settings
 from ivr.jobs import Worker
 from ivr.storage import callbacks
 from ivr.storage.db import Database
@@ -82,7 +85,11 @@ def local(callback: Callback) -> str:
 
 
 def test_nobody_on_duty_hands_the_callback_to_the_next_rung_and_tells_the_citizen(
-    demo_app: Flask, demo_db: Database, standin: TwilioStandIn, clock: Clock
+    demo_app: Flask,
+    demo_settings: Settings,
+    demo_db: Database,
+    standin: TwilioStandIn,
+    clock: Clock,
 ) -> None:
     book(demo_db, "+40722111222")  # the demo city: no officer on record
     [booked] = rows(demo_db)
@@ -102,6 +109,17 @@ def test_nobody_on_duty_hands_the_callback_to_the_next_rung_and_tells_the_citize
     page = supervisor_client(demo_app, demo_db).get(f"/callbacks?day={day}")
     html = page.get_data(as_text=True)
     assert "head_of_service" in html and "rescheduled from" in html and "nobody to call" in html
+
+    env = {
+        "CIVICLINE_DATABASE_URL": str(demo_db.url),
+        "CIVICLINE_DATA_DIR": str(demo_settings.data_dir),
+        "CIVICLINE_FLOW_PATH": str(ROOT / "callflows.yaml"),
+    }
+    listed = CliRunner().invoke(main, ["callbacks", "list", "--day", day], env=env)
+    assert listed.exit_code == 0, listed.output
+    [line] = listed.output.splitlines()
+    assert "booked" in line and "head_of_service" in line and "nobody to call" in line
+    assert "+40 722 *** 222" in line and "+40722111222" not in line
 
     clock.now = moved.slot_start + timedelta(seconds=5)
     run_all(jobs)
