@@ -208,8 +208,14 @@ class CallbackCall(Model):
 
     officer: Localized
     """{ref}, {department}: the officer answered; the citizen is being called."""
+    officer_no_report: Localized
+    """{department}: the officer answered a callback about no report."""
     citizen: Localized
-    """{department}: the citizen answered (the call is recorded: say so)."""
+    """{department}: the citizen answered."""
+    recorded: Localized
+    """To the citizen before the call joins: it is recorded, unless they press 8."""
+    not_recorded: Localized
+    """To the citizen who declined the recording (on the line or at the start)."""
     resolved: Localized
     """To the officer after the call: 1 resolved, 2 not yet."""
     satisfied: Localized

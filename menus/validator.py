@@ -74,6 +74,7 @@ PLACEHOLDERS_BY_TEXT: dict[Location, frozenset[str]] = {
     ("texts", "callback_sms", "resolution"): frozenset({"ref", "resolution"}),
     ("texts", "callback_call", "officer"): frozenset({"ref", "department"}),
     ("texts", "callback_call", "citizen"): frozenset({"department"}),
+    ("texts", "callback_call", "officer_no_report"): frozenset({"department"}),
     ("texts", "callback_call", "satisfied"): frozenset({"level"}),
 }
 _EMERGENCY_NUMBER = re.compile(r"(?<!\d)112(?!\d)")

@@ -1,11 +1,14 @@
 """Callbacks over Twilio: the OutboundCaller (`calls.create`) and the webhooks of its calls,
 under /twilio/callbacks/<id>/, each signed.
 
-The officer's leg is called first and recorded; answering, the officer hears the ticket and
-waits in a conference named after the callback while the worker calls the citizen, who
-joins it. When the officer hangs up, the conference ends: the officer's call asks for the
-resolution (1 resolved, 2 not yet), the citizen's asks whether they are satisfied (2 takes
-the ticket one level up), then for a survey score. Status callbacks of both legs go to
+The officer's leg is called first; answering, the officer hears the ticket and waits in a
+conference named after the callback while the worker calls the citizen, who joins it. The
+call is recorded only with the citizen's consent: one who declined on the line hears it is
+not recorded; anyone else hears that it is, unless they press 8, and with no 8 the officer's
+leg (which hears the whole conference) starts recording. When the officer hangs up, the
+conference ends: the officer's call asks for the resolution (1 resolved, 2 not yet), the
+citizen's asks whether they are satisfied (2 takes the ticket one level up), then for a
+survey score. Status callbacks of both legs go to
 `ivr.callbacks.calls.leg_status` (the retry, the "missed" SMS).
 """
 
@@ -14,7 +17,9 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, abort, request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 from werkzeug.exceptions import BadRequest
@@ -24,9 +29,11 @@ from ivr.callbacks import calls as reports
 from ivr.engine.render import fill
 from ivr.storage import calls as stored_calls
 from ivr.storage import twilio as twilio_store
-from ivr.storage.models import Call, Callback, Ticket
+from ivr.storage.models import Call, Callback, CallbackAttempt, Ticket
 from menus.schema import Flow
+from webhooks.recordings import start_call_recording
 from webhooks.signatures import twilio_signed
+from webhooks.voice import app_rest_client
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("twilio_callbacks", __name__, url_prefix="/callbacks")
@@ -53,8 +60,6 @@ class TwilioOutboundCaller:
             status_callback=f"{url}/status?attempt={attempt}",
             status_callback_event=["initiated", "ringing", "answered", "completed"],
             timeout=RING_SECONDS,
-            record=leg == "officer",
-            recording_status_callback=f"{self.base}/{callback_id}/recording",
         )
         return str(call.sid)
 
@@ -117,7 +122,8 @@ def _url(callback_id: int, step: str) -> str:
 @blueprint.post("/<int:callback_id>/<leg>")
 @twilio_signed
 def answered(callback_id: int, leg: str) -> Response:
-    """A leg answered: the officer hears the ticket and waits; the citizen joins."""
+    """A leg answered: the officer hears the ticket and waits; the citizen hears who calls
+    and, unless they declined on the line, that the call is recorded unless they press 8."""
     if leg not in LEGS:
         abort(404)
     sid, flow = _call_sid(), _flow()
@@ -127,19 +133,93 @@ def answered(callback_id: int, leg: str) -> Response:
         now = app_context.current_time()
         reports.leg_status(db, flow, callback_id, leg, _attempt(), sid, reports.ANSWERED, now)
         ticket = db.get(Ticket, callback.ticket_id) if callback.ticket_id else None
+        language = _language(flow, callback, leg)
         department = flow.departments.get(callback.department)
-        officer_language = flow.default_language
-        language = flow.language_or_default(
-            callback.language if leg == "citizen" else officer_language
-        )
         params = {
-            "ref": ticket.ref if ticket else "-",
+            "ref": ticket.ref if ticket else "",
             "department": department.name[language] if department else callback.department,
         }
-        above = min(ticket.escalation_level + 1 if ticket else 1, len(flow.escalation) - 1)
-        level_name = flow.escalation[above].name[language]
+        consent = callback.recording_consent
     response = VoiceResponse()
-    _say(response, fill(texts[leg][language], params), language)
+    greeting = leg if leg == "citizen" or ticket is not None else "officer_no_report"
+    _say(response, fill(texts[greeting][language], params), language)
+    if leg == "officer":
+        return _xml(_join(response, callback_id, leg))
+    if consent == "declined":
+        _say(response, texts["not_recorded"][language], language)
+        return _xml(_join(response, callback_id, leg))
+    gather = Gather(num_digits=1, action=_url(callback_id, "consent"), timeout=5)
+    _say(gather, texts["recorded"][language], language)
+    response.append(gather)
+    response.redirect(_url(callback_id, "consent"))
+    return _xml(response)
+
+
+@blueprint.post("/<int:callback_id>/consent")
+@twilio_signed
+def consent(callback_id: int) -> Response:
+    """The citizen's answer to the recording notice: 8 declines (kept on the callback), no
+    key accepts, and the officer's leg, which hears the whole conference, starts recording."""
+    flow = _flow()
+    texts = _texts(flow)
+    declined = _form("Digits") == "8"
+    with app_context.services().database.session() as db:
+        callback = _callback(db, callback_id)
+        language = _language(flow, callback, "citizen")
+        if declined or callback.recording_consent is None:
+            callback.recording_consent = "declined" if declined else "accepted"
+        record = callback.recording_consent == "accepted"
+        officer = _officer_call(db, callback_id)
+    response = VoiceResponse()
+    if record and officer is not None:
+        _record(officer, callback_id)
+    else:
+        _say(response, texts["not_recorded"][language], language)
+    return _xml(_join(response, callback_id, "citizen"))
+
+
+def _language(flow: Flow, callback: Callback, leg: str) -> str:
+    """The citizen hears their language; the officer the flow's default."""
+    return flow.language_or_default(callback.language if leg == "citizen" else None)
+
+
+def _officer_call(db: Session, callback_id: int) -> str | None:
+    """The call id of the officer's leg in the conference (answered, not ended)."""
+    return db.scalar(
+        select(CallbackAttempt.provider_sid)
+        .where(
+            CallbackAttempt.callback_id == callback_id,
+            CallbackAttempt.leg == "officer",
+            CallbackAttempt.status == reports.ANSWERED,
+        )
+        .order_by(CallbackAttempt.id.desc())
+        .limit(1)
+    )
+
+
+def _record(officer_sid: str, callback_id: int) -> None:
+    """Twilio records the officer's leg from now on (the conference as they hear it)."""
+    client = app_rest_client()
+    if client is None:
+        log.error("callback %s: not recorded, CIVICLINE_TWILIO_ACCOUNT_SID is not set", callback_id)
+        return
+    try:
+        start_call_recording(client, officer_sid, _url(callback_id, "recording"))
+    except (TwilioException, OSError) as error:
+        log.error("callback %s: Twilio did not start recording it: %s", callback_id, error)
+
+
+def _join(response: VoiceResponse, callback_id: int, leg: str) -> VoiceResponse:
+    """Into the callback's conference; after it, the officer's resolution or the citizen's
+    "satisfied?" question, then thanks."""
+    flow = _flow()
+    texts = _texts(flow)
+    with app_context.services().database.session(read_only=True) as db:
+        callback = _callback(db, callback_id)
+        ticket = db.get(Ticket, callback.ticket_id) if callback.ticket_id else None
+        language = _language(flow, callback, leg)
+    above = min(ticket.escalation_level + 1 if ticket else 1, len(flow.escalation) - 1)
+    level_name = flow.escalation[above].name[language]
     dial = Dial()
     dial.conference(
         f"callback-{callback_id}",
@@ -153,7 +233,7 @@ def answered(callback_id: int, leg: str) -> Response:
     _say(gather, fill(texts[question][language], {"level": level_name}), language)
     response.append(gather)
     _say(response, texts["thanks"][language], language)
-    return _xml(response)
+    return response
 
 
 @blueprint.post("/<int:callback_id>/<leg>/status")

@@ -274,7 +274,7 @@ def recording() -> Response:
     return Response(status=204)
 
 
-def _rest_client() -> Client | None:
+def app_rest_client() -> Client | None:
     """The process's Twilio REST client (None without an account SID and auth token)."""
     extensions = current_app.extensions
     if REST_CLIENT not in extensions:
@@ -287,7 +287,7 @@ def _rest_client() -> Client | None:
 
 def _record_at_twilio(sid: str) -> None:
     """Gather mode carries out StartCallRecording: Twilio records the call from now on."""
-    client = _rest_client()
+    client = app_rest_client()
     if client is None:
         log.error("call %s: not recorded, CIVICLINE_TWILIO_ACCOUNT_SID is not set", sid)
         return

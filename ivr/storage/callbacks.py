@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ivr.storage.models import Callback, Job, Officer, OfficerLeave
+from ivr.storage.models import Callback, CallEvent, Job, Officer, OfficerLeave
 from ivr.storage.queue import enqueue
 from menus.schema import Flow
 from routing.callbacks import Staff, callback_slots, staffed_capacity
@@ -178,11 +178,30 @@ def book_callback(
         status=PENDING,
         created_at=at,
         role=role,
+        recording_consent=_consent_on(session, call_id),
     )
     session.add(callback)
     session.flush()
     schedule_jobs(session, callback, at)
     return callback
+
+
+def _consent_on(session: Session, call_id: str | None) -> str | None:
+    """The answer the booking call gave to the recording notice: accepted when the call
+    started its recording (the caller heard the notice and did not decline), else declined;
+    None without a call (asked at the start of the callback)."""
+    if call_id is None:
+        return None
+    started = session.scalar(
+        select(CallEvent.id)
+        .where(
+            CallEvent.call_id == call_id,
+            CallEvent.kind == "action",
+            CallEvent.type == "StartCallRecording",
+        )
+        .limit(1)
+    )
+    return "accepted" if started is not None else "declined"
 
 
 def book_first_free(

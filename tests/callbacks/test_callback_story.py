@@ -5,11 +5,9 @@ texted, the citizen not satisfied → one level up with a new callback, the surv
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from callback_line import ROOT, TUESDAY_TEN, CallbackLine, demo_services
 from callback_site import supervisor_client
 from callback_twilio import PUBLIC_URL, SignedTwilio, path
@@ -17,7 +15,7 @@ from flask import Flask
 from hand_clock import Clock
 from sqlalchemy import select
 from storage.filing import file_ticket
-from twilio_rest_standin import OUR_NUMBER, TwilioStandIn, running_standin
+from twilio_rest_standin import OUR_NUMBER, TwilioStandIn
 
 from ivr.callbacks.jobs import CallbackJobs
 from ivr.jobs import Worker
@@ -42,12 +40,6 @@ OFFICER_PHONE = "+40264000130"
 BUCHAREST = ZoneInfo("Europe/Bucharest")
 EARLY = TUESDAY_TEN - timedelta(hours=3, minutes=30)
 """06:30 on Tuesday: the first free slot (08:00) is more than an hour ahead."""
-
-
-@pytest.fixture
-def standin() -> Iterator[TwilioStandIn]:
-    with running_standin() as server:
-        yield server
 
 
 def worker(database: Database, standin: TwilioStandIn, clock: Clock) -> Worker:
@@ -134,7 +126,7 @@ def test_the_whole_story(
     [officer] = standin.calls
     assert officer["to"] == OFFICER_PHONE
     assert officer["url"].endswith(f"/{callback_id}/officer?attempt=1")
-    assert officer["record"] == "true"
+    assert officer["record"] is None  # recorded only once the citizen consents
     answered = signed.post(path(officer["url"]), {"CallSid": officer["sid"]})
     assert answered.status_code == 200
     twiml = answered.data.decode()
@@ -151,7 +143,9 @@ def test_the_whole_story(
     retry = standin.calls[2]
     assert retry["to"] == CITIZEN and len(standin.calls) == 3
     joined = signed.post(path(retry["url"]), {"CallSid": retry["sid"]})
-    assert f"callback-{callback_id}" in joined.data.decode() and "recorded" in joined.data.decode()
+    assert "This call is recorded" in joined.data.decode() and "/consent" in joined.data.decode()
+    consent = signed.post(f"/twilio/callbacks/{callback_id}/consent", {"CallSid": retry["sid"]})
+    assert f"callback-{callback_id}" in consent.data.decode()
     assert attempts(demo_db) == [
         ("officer", 1, "in-progress"),
         ("citizen", 1, "no-answer"),

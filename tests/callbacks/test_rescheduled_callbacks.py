@@ -6,10 +6,8 @@ The real `twilio` client against the local stand-in, the worker's clock moved by
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
 from callback_flows import demo_flow
 from callback_line import BUCHAREST, ROOT, TUESDAY_TEN
 from callback_site import supervisor_client
@@ -18,7 +16,7 @@ from click.testing import CliRunner
 from flask import Flask
 from hand_clock import Clock
 from sqlalchemy import select
-from twilio_rest_standin import OUR_NUMBER, TwilioStandIn, running_standin
+from twilio_rest_standin import OUR_NUMBER, TwilioStandIn
 
 from ivr.callbacks.calls import leg_status
 from ivr.callbacks.jobs import CallbackJobs
@@ -36,12 +34,6 @@ OFFICER_PHONE = "+40264000130"
 HEAD_OF_SERVICE = "+40264000200"
 """The head of service's number in callflows.yaml's ladder."""
 RESCHEDULED = "could not call you at the booked time"
-
-
-@pytest.fixture
-def standin() -> Iterator[TwilioStandIn]:
-    with running_standin() as server:
-        yield server
 
 
 def worker(database: Database, standin: TwilioStandIn, clock: Clock) -> Worker:

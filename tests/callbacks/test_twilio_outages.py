@@ -6,18 +6,16 @@ Twilio sends for it (naming our attempt), never taken for another callback's cal
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 import requests
-from callback_line import ROOT, TUESDAY_TEN
+from callback_line import TUESDAY_TEN
 from callback_twilio import PUBLIC_URL, SignedTwilio, new_call_sid, path
 from flask import Flask
 from hand_clock import Clock
 from sqlalchemy import select
-from twilio_rest_standin import ACCOUNT, OUR_NUMBER, TOKEN, TwilioStandIn, a_wav, running_standin
+from twilio_rest_standin import ACCOUNT, OUR_NUMBER, TOKEN, TwilioStandIn, a_wav
 
 from ivr.bootstrap import callback_job_handlers, twilio_client, twilio_recording_handlers
 from ivr.config import Settings
@@ -32,27 +30,8 @@ SLOT = TUESDAY_TEN
 
 
 @pytest.fixture
-def standin() -> Iterator[TwilioStandIn]:
-    with running_standin() as server:
-        yield server
-
-
-@pytest.fixture
-def demo_settings(tmp_path: Path, sqlite_url: str, standin: TwilioStandIn) -> Settings:
-    """One account for the site and the worker, as in production: the stand-in's."""
-    return Settings(
-        data_dir=tmp_path,
-        database_url=sqlite_url,
-        flow_path=ROOT / "callflows.yaml",
-        public_url=PUBLIC_URL,
-        secret_key="test",
-        twilio_account_sid=ACCOUNT,
-        twilio_auth_token=TOKEN,
-        twilio_from=OUR_NUMBER,
-        twilio_api_url=standin.url,
-        http_connect_seconds=1,
-        http_read_seconds=1,
-    )
+def demo_settings(account_settings: Settings) -> Settings:
+    return account_settings
 
 
 @pytest.fixture
