@@ -191,7 +191,6 @@ class CallbackSms(Model):
     """{ref}, {level}, {when}"""
     top_level: Localized
     """{ref}: the case is at the top of the ladder already."""
-    opted_in: Localized
     reminder: Localized
     """{when}, {department}: an hour before the slot."""
     missed: Localized

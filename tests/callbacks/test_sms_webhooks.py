@@ -117,7 +117,22 @@ def test_stop_opts_out_and_nothing_is_sent_until_start(
     signed.sms(CITIZEN, "start")
     with demo_db.session(read_only=True) as session:
         assert session.scalars(select(SmsOptOut)).all() == []
-    assert [m.template for m in outbox(demo_db)] == ["callback_sms.opted_in"]
+    assert outbox(demo_db) == []  # Twilio answers START itself
+
+
+def test_yes_confirms_as_1_does_and_opts_an_opted_out_number_in(
+    signed: SignedTwilio, demo_db: Database
+) -> None:
+    booked = book(demo_db)
+    signed.sms(CITIZEN, "STOP")
+    signed.sms(CITIZEN, "Yes")
+    assert callback(demo_db, booked).confirmed_at is not None
+    with demo_db.session(read_only=True) as session:
+        assert session.scalars(select(SmsOptOut)).all() == []
+    assert [m.template for m in outbox(demo_db)] == ["callback_sms.confirmed"]
+    other = book(demo_db, "+40722111333")
+    signed.sms("+40722111333", "Da")
+    assert callback(demo_db, other).confirmed_at is not None
 
 
 def test_huge_and_emoji_bodies_get_the_short_help(signed: SignedTwilio, demo_db: Database) -> None:
