@@ -71,3 +71,25 @@ def test_a_strangers_answer_does_not_tell_whether_a_report_exists(
     [(real_language, real), (fake_language, fake)] = replies(demo_db, STRANGER)
     assert real_language == fake_language == "ro"
     assert real.replace(ticket.ref, "REF") == fake.replace(made_up, "REF")
+
+
+def test_a_romanian_sms_with_a_department_name_keeps_to_one_gsm_segment(
+    demo_db: Database, signed: SignedTwilio, clock: Clock
+) -> None:
+    with demo_db.session() as session:
+        callbacks.book_first_free(
+            session,
+            demo_flow(),
+            caller=BOOKER,
+            department="roads",
+            language="ro",
+            call_id=None,
+            ticket_id=None,
+            at=MONDAY - timedelta(hours=2),  # 07:00: the 08:00 slot is still to come
+        )
+    clock.now = MONDAY - timedelta(hours=2) + timedelta(minutes=5)
+    signed.sms(BOOKER, "1")
+    with demo_db.session(read_only=True) as session:
+        sms = session.scalars(select(SmsOutbox).where(SmsOutbox.to == BOOKER)).one()
+    assert "de la Drumuri si infrastructura pe" in sms.body  # named "Drumuri și infrastructură"
+    assert sms.segments == 1
