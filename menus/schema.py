@@ -215,6 +215,8 @@ class CallbackCall(Model):
     """To the citizen before the call joins: it is recorded, unless they press 8."""
     not_recorded: Localized
     """To the citizen who declined the recording (on the line or at the start)."""
+    not_reached: Localized
+    """To the officer waiting in the conference when the citizen did not answer twice."""
     resolved: Localized
     """To the officer after the call: 1 resolved, 2 not yet."""
     satisfied: Localized

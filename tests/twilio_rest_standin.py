@@ -3,6 +3,7 @@ as far as the real `twilio` client uses it: Messages and Calls created and liste
 recording started, a recording's WAV file downloaded and deleted. Every request must carry
 the account's credentials and is remembered (`requests`).
 
+A live call can be updated (`updates`: Twilio runs new TwiML on it at once).
 `hold_calls` makes a call creation wait (after Twilio "has" the call, before it answers),
 so a test can kill the worker in the middle of its request; `failures` makes that many
 recording downloads answer 500 first; a message to a number in `opted_out` is refused with
@@ -41,6 +42,7 @@ TIMEOUTS = (2.0, 2.0)
 PREFIX = f"/2010-04-01/Accounts/{ACCOUNT}"
 RECORDING = re.compile(rf"^{PREFIX}/Recordings/(RE[0-9a-f]+)\.(wav|json)$")
 CALL_RECORDINGS = re.compile(rf"^{PREFIX}/Calls/(CA[0-9a-f]+)/Recordings\.json$")
+CALL = re.compile(rf"^{PREFIX}/Calls/(CA[0-9a-f]+)\.json$")
 NOT_FOUND = {"code": 20404, "message": "not found", "status": 404}
 UNSUBSCRIBED = {
     "code": 21610,
@@ -71,6 +73,8 @@ class TwilioStandIn(ThreadingHTTPServer):
         """How many recording downloads answer 500 before one succeeds."""
         self.started: list[dict[str, str]] = []
         """The forms of the call recordings started."""
+        self.updates: list[dict[str, str]] = []
+        """The forms of live calls updated (new TwiML, a hang-up), each with its "sid"."""
         self.opted_out: set[str] = set()
         """Numbers that texted STOP: Twilio refuses messages to them (21610)."""
         self.errors = 0
@@ -125,6 +129,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self.server.started.append(form)
             item = {"sid": "RE" + uuid.uuid4().hex, "call_sid": started[1]}
             return self._json(201, item | {"status": "in-progress"})
+        if updated := CALL.match(self.path):
+            with self.server.lock:
+                self.server.updates.append(form | {"sid": updated[1]})
+            item = {"sid": updated[1], "status": "in-progress", "to": "", "from": ""}
+            return self._json(200, item)
         if self.path.endswith("/Messages.json"):
             if form["To"] in self.server.opted_out:
                 return self._json(400, UNSUBSCRIBED)

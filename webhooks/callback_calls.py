@@ -244,11 +244,33 @@ def leg_status(callback_id: int, leg: str) -> Response:
     sid, status = _call_sid(), _form("CallStatus")
     if status not in twilio_store.STATUS_ORDER:
         abort(400, description="unknown CallStatus")
+    flow = _flow()
     with app_context.services().database.session() as db:
-        reports.leg_status(
-            db, _flow(), callback_id, leg, _attempt(), sid, status, app_context.current_time()
+        news = reports.leg_status(
+            db, flow, callback_id, leg, _attempt(), sid, status, app_context.current_time()
         )
+        missed = news and leg == "citizen" and _callback(db, callback_id).status == "missed"
+        officer = _officer_call(db, callback_id) if missed else None
+    if officer is not None:
+        _let_officer_go(officer, callback_id, flow)
     return Response(status=204)
+
+
+def _let_officer_go(officer_sid: str, callback_id: int, flow: Flow) -> None:
+    """The citizen was not reached twice: the officer, waiting in the conference, is told
+    so and the call ends (Twilio runs the new TwiML on their call at once)."""
+    client = app_rest_client()
+    if client is None:
+        log.error("callback %s: the officer's call was not ended: no Twilio account", callback_id)
+        return
+    language = flow.default_language
+    response = VoiceResponse()
+    _say(response, _texts(flow)["not_reached"][language], language)
+    response.hangup()
+    try:
+        client.calls(officer_sid).update(twiml=str(response))
+    except (TwilioException, OSError) as error:
+        log.error("callback %s: the officer's call was not ended: %s", callback_id, error)
 
 
 @blueprint.post("/<int:callback_id>/resolution")

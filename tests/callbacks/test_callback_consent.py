@@ -162,3 +162,33 @@ def test_with_no_8_the_officers_leg_starts_recording(
     assert ("POST", f"/2010-04-01/Accounts/{ACCOUNT}/Calls/{officer_sid}/Recordings.json") in (
         standin.requests
     )
+
+
+def test_after_the_citizen_misses_twice_the_officers_leg_is_ended(
+    demo_settings: Settings,
+    demo_db: Database,
+    signed: SignedTwilio,
+    standin: TwilioStandIn,
+    clock: Clock,
+) -> None:
+    add_officer(demo_db)
+    callback_id = book_by_sms(demo_db)
+    clock.now = TUESDAY_TEN + timedelta(seconds=5)
+    worker = Worker(
+        demo_db, callback_job_handlers(demo_settings, demo_db, clock), worker_id="w1", clock=clock
+    )
+    run_all(worker)
+    [officer] = standin.calls
+    signed.post(path(officer["url"]), {"CallSid": officer["sid"]})
+    for attempt in (1, 2):
+        run_all(worker)
+        citizen = standin.calls[attempt]
+        assert standin.updates == []  # the officer waits while the citizen may answer
+        report = {"CallSid": citizen["sid"], "CallStatus": "no-answer"}
+        assert signed.post(path(citizen["status_callback"]), report).status_code == 204
+        clock.now += timedelta(minutes=3)
+    assert callback_row(demo_db).status == "missed"
+    [ended] = standin.updates
+    assert ended["sid"] == officer["sid"]
+    assert "Nu am putut contacta" in ended["Twiml"] and "<Hangup" in ended["Twiml"]  # officers: ro
+    assert len(standin.calls) == 3 and callback_id == callback_row(demo_db).id
