@@ -110,6 +110,9 @@ class Settings(Model):
     record_max_seconds: int = Field(60, gt=0, le=600)
     callback_window_hours: int = Field(48, gt=0)
     callback_slot_minutes: int = Field(30, gt=0)
+    callbacks_per_department: int = Field(1, gt=0)
+    """Upcoming callbacks one number may hold per department; booking beyond them hands
+    back the held one (which the caller keeps or moves), never a second."""
     max_failure_hops: int = Field(3, ge=1)
     """How many failure paths in a row may follow each other before a human, ticket or callback."""
     twilio_mode: Literal["stream", "gather"] = "stream"

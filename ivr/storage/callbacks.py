@@ -216,8 +216,13 @@ def book_first_free(
     at: datetime,
     role: str = OFFICER,
 ) -> Callback | None:
-    """Book the first free slot under the slots' lock; None when no slot is free."""
+    """Book the first free slot under the slots' lock; None when no slot is free. A number
+    that holds as many upcoming callbacks of the department as the flow allows
+    (`callbacks_per_department`) gets its newest one back instead of another."""
     lock_slots(session, department, role)
+    held = _upcoming(session, caller, department, at)
+    if len(held) >= flow.settings.callbacks_per_department:
+        return held[0]
     free = free_slots(session, flow, department, at, role=role)
     if not free:
         return None
@@ -231,6 +236,22 @@ def book_first_free(
         ticket_id=ticket_id,
         at=at,
         role=role,
+    )
+
+
+def _upcoming(session: Session, caller: str, department: str, at: datetime) -> list[Callback]:
+    """The number's callbacks of `department` still to come, newest first."""
+    return list(
+        session.scalars(
+            select(Callback)
+            .where(
+                Callback.caller == caller,
+                Callback.department == department,
+                Callback.status == PENDING,
+                Callback.slot_start > at,
+            )
+            .order_by(Callback.created_at.desc(), Callback.id.desc())
+        )
     )
 
 

@@ -160,4 +160,4 @@ def test_a_resolution_recorded_on_the_site_is_noted_and_texted(
         sms = session.scalars(select(SmsOutbox)).one()
     assert "The hole was filled" in note.body
     assert sms.to == CITIZEN and sms.template == "callback_sms.resolution"
-    assert sms.body.endswith("…") and sms.segments <= 2
+    assert sms.body.endswith("...") and sms.segments <= 2  # "…" sent as GSM-7 "..."
