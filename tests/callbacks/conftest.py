@@ -40,8 +40,9 @@ def demo_app(demo_settings: Settings, clock: Clock) -> Flask:
 
 
 @pytest.fixture
-def signed(demo_app: Flask) -> SignedTwilio:
-    return SignedTwilio(demo_app.test_client())
+def signed(demo_app: Flask, demo_settings: Settings) -> SignedTwilio:
+    """Signed with the account's auth token, as Twilio signs."""
+    return SignedTwilio(demo_app.test_client(), token=demo_settings.twilio_auth_token)
 
 
 @pytest.fixture

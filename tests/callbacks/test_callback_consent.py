@@ -11,20 +11,19 @@ from datetime import timedelta
 import pytest
 from callback_line import TUESDAY_TEN, CallbackLine, demo_services
 from callback_twilio import SignedTwilio, path
-from flask import Flask
+from callback_worker import add_officer, run_all
 from hand_clock import Clock
 from sqlalchemy import select
-from twilio_rest_standin import ACCOUNT, TOKEN, TwilioStandIn
+from twilio_rest_standin import ACCOUNT, TwilioStandIn
 
 from ivr.bootstrap import callback_job_handlers
 from ivr.config import Settings
 from ivr.jobs import Worker
 from ivr.storage import callbacks
 from ivr.storage.db import Database
-from ivr.storage.models import Callback, Officer
+from ivr.storage.models import Callback
 
 CITIZEN = "+40722111222"
-OFFICER_PHONE = "+40264000130"
 EARLY = TUESDAY_TEN - timedelta(hours=3)
 
 
@@ -33,34 +32,11 @@ def demo_settings(account_settings: Settings) -> Settings:
     return account_settings
 
 
-@pytest.fixture
-def signed(demo_app: Flask) -> SignedTwilio:
-    return SignedTwilio(demo_app.test_client(), token=TOKEN)
-
-
-def add_officer(database: Database) -> None:
-    with database.session() as session:
-        session.add(
-            Officer(
-                name="Ana",
-                phone=OFFICER_PHONE,
-                department="roads",
-                callback_capacity=1,
-                active=True,
-            )
-        )
-
-
 def callback_row(database: Database) -> Callback:
     with database.session(read_only=True) as session:
         row = session.scalars(select(Callback)).one()
         session.expunge(row)
         return row
-
-
-def run_all(worker: Worker) -> None:
-    while worker.run_once():
-        pass
 
 
 def citizen_answers(

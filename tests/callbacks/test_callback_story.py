@@ -8,22 +8,20 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from callback_line import ROOT, TUESDAY_TEN, CallbackLine, demo_services
+from callback_line import TUESDAY_TEN, CallbackLine, demo_services
 from callback_site import supervisor_client
-from callback_twilio import PUBLIC_URL, SignedTwilio, path
+from callback_twilio import SignedTwilio, path
+from callback_worker import OFFICER_PHONE, add_officer, run_all, worker
 from flask import Flask
 from hand_clock import Clock
 from sqlalchemy import select
 from storage.filing import file_ticket
-from twilio_rest_standin import OUR_NUMBER, TwilioStandIn
+from twilio_rest_standin import TwilioStandIn
 
-from ivr.callbacks.jobs import CallbackJobs
-from ivr.jobs import Worker
 from ivr.storage.db import Database
 from ivr.storage.models import (
     Callback,
     CallbackAttempt,
-    Officer,
     SmsOutbox,
     SurveyResponse,
     Ticket,
@@ -31,28 +29,11 @@ from ivr.storage.models import (
     TicketNote,
     TwilioRecording,
 )
-from menus.registry import FlowRegistry
-from webhooks.callback_calls import TwilioOutboundCaller
-from webhooks.sms_sender import TwilioSmsSender, sms_handlers
 
 CITIZEN = "+40722111222"
-OFFICER_PHONE = "+40264000130"
 BUCHAREST = ZoneInfo("Europe/Bucharest")
 EARLY = TUESDAY_TEN - timedelta(hours=3, minutes=30)
 """06:30 on Tuesday: the first free slot (08:00) is more than an hour ahead."""
-
-
-def worker(database: Database, standin: TwilioStandIn, clock: Clock) -> Worker:
-    client = standin.client()
-    caller = TwilioOutboundCaller(client, OUR_NUMBER, PUBLIC_URL)
-    jobs = CallbackJobs(database, FlowRegistry(ROOT / "callflows.yaml"), caller, clock)
-    handlers = {**jobs.handlers(), **sms_handlers(database, TwilioSmsSender(client, OUR_NUMBER))}
-    return Worker(database, handlers, worker_id="w1", clock=clock, backoff_seconds=1)
-
-
-def run_all(worker: Worker) -> None:
-    while worker.run_once():
-        pass
 
 
 def one(database: Database, model: type, *where: object) -> object:
@@ -63,16 +44,7 @@ def one(database: Database, model: type, *where: object) -> object:
 
 
 def book_about_a_ticket(database: Database) -> tuple[str, int]:
-    with database.session() as session:
-        session.add(
-            Officer(
-                name="Ana",
-                phone=OFFICER_PHONE,
-                department="roads",
-                callback_capacity=1,
-                active=True,
-            )
-        )
+    add_officer(database)
     ticket, _pin = file_ticket(
         database, TUESDAY_TEN - timedelta(days=1), caller=CITIZEN, language="en"
     )

@@ -20,6 +20,7 @@ import yaml
 from callback_flows import DEMO_FLOW_PATH, demo_flow
 from callback_line import TUESDAY_TEN
 from callback_twilio import PUBLIC_URL, SignedTwilio, path
+from callback_worker import add_officer
 from sqlalchemy import select
 from twilio_rest_standin import ACCOUNT, OUR_NUMBER, TOKEN, TwilioStandIn, running_standin
 
@@ -29,28 +30,14 @@ from ivr.config import Settings
 from ivr.jobs import Worker
 from ivr.storage import callbacks
 from ivr.storage.db import Database
-from ivr.storage.models import Callback, CallbackAttempt, Job, Officer
+from ivr.storage.models import Callback, CallbackAttempt, Job
 from ivr.storage.queue import enqueue
 from ivr.web import create_app
 from menus.registry import FlowRegistry
 from webhooks.callback_calls import TwilioOutboundCaller
 from webhooks.sms_sender import TwilioSmsSender, sms_handlers
 
-OFFICER_PHONE = "+40264000130"
 CALLBACKS = 8
-
-
-def add_officer(database: Database, capacity: int) -> None:
-    with database.session() as session:
-        session.add(
-            Officer(
-                name="Ana",
-                phone=OFFICER_PHONE,
-                department="roads",
-                callback_capacity=capacity,
-                active=True,
-            )
-        )
 
 
 def work(url: str, standin: TwilioStandIn, name: str, now: datetime, start: Any) -> None:

@@ -11,42 +11,23 @@ from datetime import timedelta
 from callback_flows import demo_flow
 from callback_line import BUCHAREST, ROOT, TUESDAY_TEN
 from callback_site import supervisor_client
-from callback_twilio import PUBLIC_URL
+from callback_worker import OFFICER_PHONE, add_officer, run_all, worker
 from click.testing import CliRunner
 from flask import Flask
 from hand_clock import Clock
 from sqlalchemy import select
-from twilio_rest_standin import OUR_NUMBER, TwilioStandIn
+from twilio_rest_standin import TwilioStandIn
 
 from ivr.callbacks.calls import leg_status
-from ivr.callbacks.jobs import CallbackJobs
 from ivr.cli import main
 from ivr.config import Settings
-from ivr.jobs import Worker
 from ivr.storage import callbacks
 from ivr.storage.db import Database
-from ivr.storage.models import Callback, Officer
-from menus.registry import FlowRegistry
-from webhooks.callback_calls import TwilioOutboundCaller
-from webhooks.sms_sender import TwilioSmsSender, sms_handlers
+from ivr.storage.models import Callback
 
-OFFICER_PHONE = "+40264000130"
 HEAD_OF_SERVICE = "+40264000200"
 """The head of service's number in callflows.yaml's ladder."""
 RESCHEDULED = "could not call you at the booked time"
-
-
-def worker(database: Database, standin: TwilioStandIn, clock: Clock) -> Worker:
-    client = standin.client()
-    caller = TwilioOutboundCaller(client, OUR_NUMBER, PUBLIC_URL)
-    jobs = CallbackJobs(database, FlowRegistry(ROOT / "callflows.yaml"), caller, clock)
-    handlers = {**jobs.handlers(), **sms_handlers(database, TwilioSmsSender(client, OUR_NUMBER))}
-    return Worker(database, handlers, worker_id="w1", clock=clock, backoff_seconds=1)
-
-
-def run_all(worker: Worker) -> None:
-    while worker.run_once():
-        pass
 
 
 def book(database: Database, caller: str) -> int:
@@ -121,16 +102,7 @@ def test_nobody_on_duty_hands_the_callback_to_the_next_rung_and_tells_the_citize
 def test_after_a_two_day_outage_stale_callbacks_are_rebooked_not_dialled(
     demo_db: Database, standin: TwilioStandIn, clock: Clock
 ) -> None:
-    with demo_db.session() as session:
-        session.add(
-            Officer(
-                name="Ana",
-                phone=OFFICER_PHONE,
-                department="roads",
-                callback_capacity=8,
-                active=True,
-            )
-        )
+    add_officer(demo_db, capacity=8)
     citizens = [f"+4072211100{n}" for n in range(8)]
     for citizen in citizens:
         book(demo_db, citizen)

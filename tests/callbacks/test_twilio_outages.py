@@ -12,10 +12,10 @@ import pytest
 import requests
 from callback_line import TUESDAY_TEN
 from callback_twilio import PUBLIC_URL, SignedTwilio, new_call_sid, path
-from flask import Flask
+from callback_worker import run_all
 from hand_clock import Clock
 from sqlalchemy import select
-from twilio_rest_standin import ACCOUNT, OUR_NUMBER, TOKEN, TwilioStandIn, a_wav
+from twilio_rest_standin import ACCOUNT, OUR_NUMBER, TwilioStandIn, a_wav
 
 from ivr.bootstrap import callback_job_handlers, twilio_client, twilio_recording_handlers
 from ivr.config import Settings
@@ -34,22 +34,12 @@ def demo_settings(account_settings: Settings) -> Settings:
     return account_settings
 
 
-@pytest.fixture
-def signed(demo_app: Flask) -> SignedTwilio:
-    return SignedTwilio(demo_app.test_client(), token=TOKEN)
-
-
 def worker(settings: Settings, database: Database, clock: Clock) -> Worker:
     handlers = {
         **callback_job_handlers(settings, database, clock),
         **twilio_recording_handlers(settings, database, clock),
     }
     return Worker(database, handlers, worker_id="w1", clock=clock, backoff_seconds=1)
-
-
-def run_all(worker: Worker) -> None:
-    while worker.run_once():
-        pass
 
 
 def book(database: Database, caller: str) -> int:
