@@ -116,7 +116,9 @@ class CallbackJobs:
             why = f"not placed until {now - callback.slot_start} after its time"
         else:
             return False
-        rebook_and_tell(session, flow, callback, callback.role, now, why)
+        if not rebook_and_tell(session, flow, callback, callback.role, now, why):
+            callback.outcome = f"not placed ({why}); no free slot to move it to"
+            log.error("callback %s: %s", callback.id, callback.outcome)
         return True
 
     # -- the citizen's leg, once the officer answered --------------------------------------
