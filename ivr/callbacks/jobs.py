@@ -54,6 +54,8 @@ CALL_ATTEMPTS = 2
 """Each leg is called at most twice: the first call and one retry."""
 RETRY_AFTER = timedelta(minutes=2)
 ACTIVE = ("booked", "placed")
+LOGGED = "LOG-"
+"""The call ids of LoggingOutboundCaller: the demo's calls, only written to the log."""
 LIVE_STATUSES = ("dialing", "queued", "initiated", "ringing", "in-progress")
 LINE_WAIT = timedelta(minutes=1)
 """How long a callback waits when its officer is on another callback call."""
@@ -184,8 +186,8 @@ class CallbackJobs:
             assert row is not None  # committed above, never deleted
             if row.provider_sid is None:
                 row.provider_sid = sid
-            if row.status == "dialing":
-                row.status = "initiated"
+            if row.status == "dialing":  # a logged call never rings: it is over at once
+                row.status = "completed" if sid.startswith(LOGGED) else "initiated"
 
     def _closed(
         self,
@@ -306,6 +308,6 @@ class LoggingOutboundCaller:
     """An OutboundCaller that only logs: the demo runs without a telephony provider."""
 
     def call(self, to: str, *, callback_id: int, leg: str, attempt: int) -> str:
-        call_id = f"LOG-{uuid.uuid4()}"
+        call_id = f"{LOGGED}{uuid.uuid4()}"
         log.info("callback %s: would call the %s at %s (%s)", callback_id, leg, to, call_id)
         return call_id

@@ -19,11 +19,13 @@ from sqlalchemy import select
 from twilio_rest_standin import TwilioStandIn
 
 from ivr.callbacks.calls import leg_status
+from ivr.callbacks.jobs import CallbackJobs, LoggingOutboundCaller
 from ivr.cli import main
 from ivr.config import Settings
 from ivr.storage import callbacks
 from ivr.storage.db import Database
 from ivr.storage.models import Callback
+from menus.registry import FlowRegistry
 
 HEAD_OF_SERVICE = "+40264000200"
 """The head of service's number in callflows.yaml's ladder."""
@@ -131,3 +133,16 @@ def test_after_a_two_day_outage_stale_callbacks_are_rebooked_not_dialled(
     clock.now += timedelta(minutes=1)
     run_all(jobs)
     assert len(standin.calls) == 2 and standin.calls[1]["sid"] != first["sid"]
+
+
+def test_without_twilio_logged_calls_keep_no_officer_busy(demo_db: Database, clock: Clock) -> None:
+    add_officer(demo_db, capacity=2)
+    book(demo_db, "+40722111222")
+    book(demo_db, "+40722111333")
+    clock.now = rows(demo_db)[0].slot_start + timedelta(seconds=5)
+    jobs = CallbackJobs(
+        demo_db, FlowRegistry(ROOT / "callflows.yaml"), LoggingOutboundCaller(), clock
+    )
+    for row in rows(demo_db):
+        jobs.place({"callback_id": row.id, "slot": row.slot_start.isoformat()})
+    assert [c.status for c in rows(demo_db)] == ["placed", "placed"]
