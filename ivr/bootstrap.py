@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ivr.callbacks.jobs import CallbackJobs, LoggingOutboundCaller
 from ivr.calls.runner import CallRunner, CallServices
 from ivr.calls.stale import sweep_handlers
-from ivr.clock import utc_now
+from ivr.clock import Clock, utc_now
 from ivr.config import Settings
 from ivr.jobs import GiveUp, sms_handlers
 from ivr.privacy.retention import purge_handlers
@@ -142,20 +142,18 @@ def sms_job_handlers(
 
 
 def twilio_recording_handlers(
-    settings: Settings, database: Database
+    settings: Settings, database: Database, clock: Clock = utc_now
 ) -> dict[str, Callable[[dict[str, Any]], None]]:
     """The "twilio.recording" job (a recording Twilio made is downloaded into the store, then
     deleted there); none without the account SID and auth token."""
     if not (settings.twilio_account_sid and settings.twilio_auth_token):
         return {}
-    from twilio.rest import Client
-
     from ivr.recordings import LocalRecordingStore
     from webhooks.recordings import recording_handlers
 
-    client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
+    client = twilio_client(settings)
     store = LocalRecordingStore(database, settings.data_dir / "recordings")
-    return recording_handlers(database, client, store)
+    return recording_handlers(database, client, store, clock)
 
 
 def job_give_ups(database: Database) -> dict[str, GiveUp]:
@@ -167,13 +165,16 @@ def job_give_ups(database: Database) -> dict[str, GiveUp]:
 
 
 def twilio_client(settings: Settings) -> Client:
-    """Twilio's REST client for the account (at CIVICLINE_TWILIO_API_URL when it is set)."""
-    from twilio.rest import Client
+    """Twilio's REST client for the account (at CIVICLINE_TWILIO_API_URL when it is set),
+    with the connect and read timeouts of the settings on every request."""
+    from webhooks.twilio_rest import rest_client
 
-    client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
-    if settings.twilio_api_url:
-        client.api.base_url = settings.twilio_api_url.rstrip("/")
-    return client
+    return rest_client(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token,
+        settings.twilio_api_url,
+        (settings.http_connect_seconds, settings.http_read_seconds),
+    )
 
 
 def outbound_caller(settings: Settings) -> OutboundCaller:
@@ -194,8 +195,10 @@ def outbound_caller(settings: Settings) -> OutboundCaller:
 
 
 def callback_job_handlers(
-    settings: Settings, database: Database
+    settings: Settings, database: Database, clock: Clock = utc_now
 ) -> dict[str, Callable[[dict[str, Any]], None]]:
     """Placing callbacks, their reminders, and escalation at a category's deadline."""
-    jobs = CallbackJobs(database, FlowRegistry(settings.flow_path), outbound_caller(settings))
+    flows = FlowRegistry(settings.flow_path)
+    stale_after = timedelta(minutes=settings.callback_stale_minutes)
+    jobs = CallbackJobs(database, flows, outbound_caller(settings), clock, stale_after)
     return jobs.handlers()

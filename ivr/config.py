@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     twilio_api_url: str = ""
     """Base URL of a Twilio-compatible REST API (a proxy, or a stand-in in tests); empty
     means Twilio's own."""
+    http_connect_seconds: float = Field(5.0, gt=0)
+    http_read_seconds: float = Field(20.0, gt=0)
+    """Connect and read timeouts of every outbound request (Twilio's REST API, recording
+    downloads): a hung request fails and is retried instead of holding a worker."""
+    callback_stale_minutes: int = Field(30, ge=1)
+    """A callback not placed this long after its slot began (the worker was down) is booked
+    again and the citizen texted the new time, instead of being dialled late."""
     max_recognizers: int = Field(20, ge=0)
     """Live speech recognisers per process; beyond them a new call is served keypad-first."""
     sip_registrar_host: str = "127.0.0.1"

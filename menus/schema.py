@@ -112,6 +112,9 @@ class Settings(Model):
     record_max_seconds: int = Field(60, gt=0, le=600)
     callback_window_hours: int = Field(48, gt=0)
     callback_slot_minutes: int = Field(30, gt=0)
+    callbacks_per_department: int = Field(1, gt=0)
+    """Upcoming callbacks one number may hold per department; booking beyond them hands
+    back the held one (which the caller keeps or moves), never a second."""
     max_failure_hops: int = Field(3, ge=1)
     """How many failure paths in a row may follow each other before a human, ticket or callback."""
     twilio_mode: Literal["stream", "gather"] = "stream"
@@ -193,11 +196,13 @@ class CallbackSms(Model):
     """{ref}, {level}, {when}"""
     top_level: Localized
     """{ref}: the case is at the top of the ladder already."""
-    opted_in: Localized
     reminder: Localized
     """{when}, {department}: an hour before the slot."""
     missed: Localized
     """{department}: the citizen did not answer twice."""
+    rescheduled: Localized
+    """{who}, {when}: the callback could not be placed at its time (nobody to call, the
+    office closed, the worker was down) and was booked again."""
     resolution: Localized
     """{ref}, {resolution}: the officer's resolution after the callback."""
 
@@ -207,8 +212,16 @@ class CallbackCall(Model):
 
     officer: Localized
     """{ref}, {department}: the officer answered; the citizen is being called."""
+    officer_no_report: Localized
+    """{department}: the officer answered a callback about no report."""
     citizen: Localized
-    """{department}: the citizen answered (the call is recorded: say so)."""
+    """{department}: the citizen answered."""
+    recorded: Localized
+    """To the citizen before the call joins: it is recorded, unless they press 8."""
+    not_recorded: Localized
+    """To the citizen who declined the recording (on the line or at the start)."""
+    not_reached: Localized
+    """To the officer waiting in the conference when the citizen did not answer twice."""
     resolved: Localized
     """To the officer after the call: 1 resolved, 2 not yet."""
     satisfied: Localized

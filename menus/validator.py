@@ -4,7 +4,8 @@
 that must exist (nodes, departments, schedules, categories), every node reachable, one text
 per declared language, keys where a language is keypad-only, the 112 notice, no recording
 before the recording notice, failure paths
-that end at a human, a ticket or a callback, and schedules with hours. Each rule is a
+that end at a human, a ticket or a callback, schedules with hours, and a number for every
+rung of the escalation ladder above the officers. Each rule is a
 function from a `_Check` to problems; `validate` runs them all. Nothing here does I/O.
 """
 
@@ -42,6 +43,8 @@ from menus.schema import (
     Weekday,
 )
 
+OFFICER_ROLE = "officer"
+"""The rung of the ladder whose numbers are the officers' (kept in the database)."""
 REQUIRED_STATUSES = ("draft", "registered", "in_progress", "resolved", "closed", "rejected")
 SLOTS_SET_BY_INTENTS = ("category", "department")
 NODE_PLACEHOLDERS = frozenset({"category", "district", "department"})
@@ -67,9 +70,11 @@ PLACEHOLDERS_BY_TEXT: dict[Location, frozenset[str]] = {
     ("texts", "callback_sms", "top_level"): frozenset({"ref"}),
     ("texts", "callback_sms", "reminder"): frozenset({"when", "department"}),
     ("texts", "callback_sms", "missed"): frozenset({"department"}),
+    ("texts", "callback_sms", "rescheduled"): frozenset({"who", "when"}),
     ("texts", "callback_sms", "resolution"): frozenset({"ref", "resolution"}),
     ("texts", "callback_call", "officer"): frozenset({"ref", "department"}),
     ("texts", "callback_call", "citizen"): frozenset({"department"}),
+    ("texts", "callback_call", "officer_no_report"): frozenset({"department"}),
     ("texts", "callback_call", "satisfied"): frozenset({"level"}),
 }
 _EMERGENCY_NUMBER = re.compile(r"(?<!\d)112(?!\d)")
@@ -426,6 +431,15 @@ def _surveys_last(check: _Check) -> Iterator[Problem]:
             yield check.problem(("nodes", name, "next"), message)
 
 
+def _ladder_numbers(check: _Check) -> Iterator[Problem]:
+    """An escalated callback is placed to its rung's `transfer` number; only the officers'
+    rung takes its numbers from the officers on record."""
+    for index, level in enumerate(check.flow.escalation):
+        if level.role != OFFICER_ROLE and level.transfer is None:
+            message = f"`{level.role}` has no `transfer` number: its callbacks could not be placed"
+            yield check.problem(("escalation", index), message)
+
+
 def _statuses(check: _Check) -> Iterator[Problem]:
     for status in REQUIRED_STATUSES:
         if status not in check.flow.texts.statuses:
@@ -453,4 +467,5 @@ RULES: tuple[Callable[[_Check], Iterator[Problem]], ...] = (
     _statuses,
     _confirmation,
     _surveys_last,
+    _ladder_numbers,
 )

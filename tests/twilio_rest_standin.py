@@ -3,10 +3,16 @@ as far as the real `twilio` client uses it: Messages and Calls created and liste
 recording started, a recording's WAV file downloaded and deleted. Every request must carry
 the account's credentials and is remembered (`requests`).
 
+A live call can be updated (`updates`: Twilio runs new TwiML on it at once).
 `hold_calls` makes a call creation wait (after Twilio "has" the call, before it answers),
 so a test can kill the worker in the middle of its request; `failures` makes that many
 recording downloads answer 500 first; a message to a number in `opted_out` is refused with
-Twilio's error 21610 (the recipient unsubscribed)."""
+Twilio's error 21610 (the recipient unsubscribed). Two modes fail every request, as a broken
+or unreachable Twilio does: `errors` answers 500 to that many requests, and `hanging` holds
+each request without an answer until the mode is cleared (or the stand-in stops).
+
+`client()` is the real `twilio` client built as the application builds it, with short
+timeouts (`TIMEOUTS`), so that a hanging stand-in fails the request quickly."""
 
 from __future__ import annotations
 
@@ -26,13 +32,17 @@ from urllib.parse import parse_qs, urlparse
 from twilio.rest import Client
 
 from speech.audio import PHONE_RATE, silence, wav_bytes
+from webhooks.twilio_rest import rest_client
 
 ACCOUNT = "AC" + "2" * 32
 TOKEN = "standin-auth-token"
 OUR_NUMBER = "+40264000999"
+TIMEOUTS = (2.0, 2.0)
+"""The tests' client gives up on a request after 2 s of silence (the application: settings)."""
 PREFIX = f"/2010-04-01/Accounts/{ACCOUNT}"
 RECORDING = re.compile(rf"^{PREFIX}/Recordings/(RE[0-9a-f]+)\.(wav|json)$")
 CALL_RECORDINGS = re.compile(rf"^{PREFIX}/Calls/(CA[0-9a-f]+)/Recordings\.json$")
+CALL = re.compile(rf"^{PREFIX}/Calls/(CA[0-9a-f]+)\.json$")
 NOT_FOUND = {"code": 20404, "message": "not found", "status": 404}
 UNSUBSCRIBED = {
     "code": 21610,
@@ -63,8 +73,15 @@ class TwilioStandIn(ThreadingHTTPServer):
         """How many recording downloads answer 500 before one succeeds."""
         self.started: list[dict[str, str]] = []
         """The forms of the call recordings started."""
+        self.updates: list[dict[str, str]] = []
+        """The forms of live calls updated (new TwiML, a hang-up), each with its "sid"."""
         self.opted_out: set[str] = set()
         """Numbers that texted STOP: Twilio refuses messages to them (21610)."""
+        self.errors = 0
+        """How many requests (of any kind) answer 500 before Twilio works again."""
+        self.hanging = threading.Event()
+        """While set, every request is held without an answer."""
+        self.unhang = threading.Event()
 
     @property
     def url(self) -> str:
@@ -72,9 +89,7 @@ class TwilioStandIn(ThreadingHTTPServer):
 
     def client(self) -> Client:
         """The real `twilio` client, talking to this stand-in."""
-        client = Client(ACCOUNT, TOKEN)
-        client.api.base_url = self.url
-        return client
+        return rest_client(ACCOUNT, TOKEN, self.url, TIMEOUTS)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -88,10 +103,20 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.requests.append((method, self.path))
         expected = base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()
-        if self.headers.get("Authorization") == f"Basic {expected}":
-            return True
-        self._answer(401, b'{"code": 20003, "message": "authenticate", "status": 401}')
-        return False
+        if self.headers.get("Authorization") != f"Basic {expected}":
+            self._answer(401, b'{"code": 20003, "message": "authenticate", "status": 401}')
+            return False
+        if self.server.hanging.is_set():
+            while self.server.hanging.is_set() and not self.server.unhang.wait(0.05):
+                pass
+            return False  # never answered: the request did not reach Twilio
+        with self.server.lock:
+            failing = self.server.errors > 0
+            self.server.errors -= failing
+        if failing:
+            self._json(500, {"code": 20500, "message": "internal error", "status": 500})
+            return False
+        return True
 
     def do_POST(self) -> None:
         if not self._allowed("POST"):
@@ -104,6 +129,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self.server.started.append(form)
             item = {"sid": "RE" + uuid.uuid4().hex, "call_sid": started[1]}
             return self._json(201, item | {"status": "in-progress"})
+        if updated := CALL.match(self.path):
+            with self.server.lock:
+                self.server.updates.append(form | {"sid": updated[1]})
+            item = {"sid": updated[1], "status": "in-progress", "to": "", "from": ""}
+            return self._json(200, item)
         if self.path.endswith("/Messages.json"):
             if form["To"] in self.server.opted_out:
                 return self._json(400, UNSUBSCRIBED)
@@ -189,5 +219,6 @@ def running_standin() -> Iterator[TwilioStandIn]:
         yield server
     finally:
         server.release.set()
+        server.unhang.set()
         server.shutdown()
         thread.join()

@@ -1,21 +1,25 @@
 """Callbacks over Twilio: the OutboundCaller (`calls.create`) and the webhooks of its calls,
 under /twilio/callbacks/<id>/, each signed.
 
-The officer's leg is called first and recorded; answering, the officer hears the ticket and
-waits in a conference named after the callback while the worker calls the citizen, who
-joins it. When the officer hangs up, the conference ends: the officer's call asks for the
-resolution (1 resolved, 2 not yet), the citizen's asks whether they are satisfied (2 takes
-the ticket one level up), then for a survey score. Status callbacks of both legs go to
+The officer's leg is called first; answering, the officer hears the ticket and waits in a
+conference named after the callback while the worker calls the citizen, who joins it. The
+call is recorded only with the citizen's consent: one who declined on the line hears it is
+not recorded; anyone else hears that it is, unless they press 8, and with no 8 the officer's
+leg (which hears the whole conference) starts recording. When the officer hangs up, the
+conference ends: the officer's call asks for the resolution (1 resolved, 2 not yet), the
+citizen's asks whether they are satisfied (2 takes the ticket one level up), then for a
+survey score. Status callbacks of both legs go to
 `ivr.callbacks.calls.leg_status` (the retry, the "missed" SMS).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 
 from flask import Blueprint, Response, abort, request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
+from twilio.base.exceptions import TwilioException
 from twilio.rest import Client
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 from werkzeug.exceptions import BadRequest
@@ -25,9 +29,11 @@ from ivr.callbacks import calls as reports
 from ivr.engine.render import fill
 from ivr.storage import calls as stored_calls
 from ivr.storage import twilio as twilio_store
-from ivr.storage.models import Call, Callback, Ticket
+from ivr.storage.models import Call, Callback, CallbackAttempt, Ticket
 from menus.schema import Flow
+from webhooks.recordings import start_call_recording
 from webhooks.signatures import twilio_signed
+from webhooks.voice import app_rest_client
 
 log = logging.getLogger(__name__)
 blueprint = Blueprint("twilio_callbacks", __name__, url_prefix="/callbacks")
@@ -35,7 +41,6 @@ blueprint = Blueprint("twilio_callbacks", __name__, url_prefix="/callbacks")
 LEGS = ("officer", "citizen")
 SAY_LANGUAGES = {"ro": "ro-RO", "en": "en-GB", "bg": "bg-BG", "ko": "ko-KR"}
 RING_SECONDS = 30
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 class TwilioOutboundCaller:
@@ -51,20 +56,12 @@ class TwilioOutboundCaller:
         call = self.client.calls.create(
             to=to,
             from_=self.from_number,
-            url=url,
-            status_callback=f"{url}/status",
+            url=f"{url}?attempt={attempt}",
+            status_callback=f"{url}/status?attempt={attempt}",
             status_callback_event=["initiated", "ringing", "answered", "completed"],
             timeout=RING_SECONDS,
-            record=leg == "officer",
-            recording_status_callback=f"{self.base}/{callback_id}/recording",
         )
         return str(call.sid)
-
-    def find(self, to: str, since: datetime) -> str | None:
-        calls = self.client.calls.list(
-            to=to, from_=self.from_number, start_time_after=since - CLOCK_SKEW, limit=20
-        )
-        return str(calls[0].sid) if calls else None
 
 
 def _form(name: str) -> str:
@@ -79,6 +76,14 @@ def _call_sid() -> str:
     if not twilio_store.CALL_SID.match(sid):
         abort(400, description="missing or malformed CallSid")
     return sid
+
+
+def _attempt() -> int:
+    """The attempt our request named in the webhook's URL (`?attempt=N`)."""
+    number = request.args.get("attempt", "")
+    if not number.isdigit():
+        abort(400, description="missing or malformed attempt")
+    return int(number)
 
 
 def _xml(response: VoiceResponse) -> Response:
@@ -117,28 +122,104 @@ def _url(callback_id: int, step: str) -> str:
 @blueprint.post("/<int:callback_id>/<leg>")
 @twilio_signed
 def answered(callback_id: int, leg: str) -> Response:
-    """A leg answered: the officer hears the ticket and waits; the citizen joins."""
+    """A leg answered: the officer hears the ticket and waits; the citizen hears who calls
+    and, unless they declined on the line, that the call is recorded unless they press 8."""
     if leg not in LEGS:
         abort(404)
     sid, flow = _call_sid(), _flow()
     texts = _texts(flow)
     with app_context.services().database.session() as db:
         callback = _callback(db, callback_id)
-        reports.leg_status(db, flow, callback_id, sid, reports.ANSWERED, app_context.current_time())
+        now = app_context.current_time()
+        reports.leg_status(db, flow, callback_id, leg, _attempt(), sid, reports.ANSWERED, now)
         ticket = db.get(Ticket, callback.ticket_id) if callback.ticket_id else None
+        language = _language(flow, callback, leg)
         department = flow.departments.get(callback.department)
-        officer_language = flow.default_language
-        language = flow.language_or_default(
-            callback.language if leg == "citizen" else officer_language
-        )
         params = {
-            "ref": ticket.ref if ticket else "-",
+            "ref": ticket.ref if ticket else "",
             "department": department.name[language] if department else callback.department,
         }
-        above = min(ticket.escalation_level + 1 if ticket else 1, len(flow.escalation) - 1)
-        level_name = flow.escalation[above].name[language]
+        consent = callback.recording_consent
     response = VoiceResponse()
-    _say(response, fill(texts[leg][language], params), language)
+    greeting = leg if leg == "citizen" or ticket is not None else "officer_no_report"
+    _say(response, fill(texts[greeting][language], params), language)
+    if leg == "officer":
+        return _xml(_join(response, callback_id, leg))
+    if consent == "declined":
+        _say(response, texts["not_recorded"][language], language)
+        return _xml(_join(response, callback_id, leg))
+    gather = Gather(num_digits=1, action=_url(callback_id, "consent"), timeout=5)
+    _say(gather, texts["recorded"][language], language)
+    response.append(gather)
+    response.redirect(_url(callback_id, "consent"))
+    return _xml(response)
+
+
+@blueprint.post("/<int:callback_id>/consent")
+@twilio_signed
+def consent(callback_id: int) -> Response:
+    """The citizen's answer to the recording notice: 8 declines (kept on the callback), no
+    key accepts, and the officer's leg, which hears the whole conference, starts recording."""
+    flow = _flow()
+    texts = _texts(flow)
+    declined = _form("Digits") == "8"
+    with app_context.services().database.session() as db:
+        callback = _callback(db, callback_id)
+        language = _language(flow, callback, "citizen")
+        if declined or callback.recording_consent is None:
+            callback.recording_consent = "declined" if declined else "accepted"
+        record = callback.recording_consent == "accepted"
+        officer = _officer_call(db, callback_id)
+    response = VoiceResponse()
+    if record and officer is not None:
+        _record(officer, callback_id)
+    else:
+        _say(response, texts["not_recorded"][language], language)
+    return _xml(_join(response, callback_id, "citizen"))
+
+
+def _language(flow: Flow, callback: Callback, leg: str) -> str:
+    """The citizen hears their language; the officer the flow's default."""
+    return flow.language_or_default(callback.language if leg == "citizen" else None)
+
+
+def _officer_call(db: Session, callback_id: int) -> str | None:
+    """The call id of the officer's leg in the conference (answered, not ended)."""
+    return db.scalar(
+        select(CallbackAttempt.provider_sid)
+        .where(
+            CallbackAttempt.callback_id == callback_id,
+            CallbackAttempt.leg == "officer",
+            CallbackAttempt.status == reports.ANSWERED,
+        )
+        .order_by(CallbackAttempt.id.desc())
+        .limit(1)
+    )
+
+
+def _record(officer_sid: str, callback_id: int) -> None:
+    """Twilio records the officer's leg from now on (the conference as they hear it)."""
+    client = app_rest_client()
+    if client is None:
+        log.error("callback %s: not recorded, CIVICLINE_TWILIO_ACCOUNT_SID is not set", callback_id)
+        return
+    try:
+        start_call_recording(client, officer_sid, _url(callback_id, "recording"))
+    except (TwilioException, OSError) as error:
+        log.error("callback %s: Twilio did not start recording it: %s", callback_id, error)
+
+
+def _join(response: VoiceResponse, callback_id: int, leg: str) -> VoiceResponse:
+    """Into the callback's conference; after it, the officer's resolution or the citizen's
+    "satisfied?" question, then thanks."""
+    flow = _flow()
+    texts = _texts(flow)
+    with app_context.services().database.session(read_only=True) as db:
+        callback = _callback(db, callback_id)
+        ticket = db.get(Ticket, callback.ticket_id) if callback.ticket_id else None
+        language = _language(flow, callback, leg)
+    above = min(ticket.escalation_level + 1 if ticket else 1, len(flow.escalation) - 1)
+    level_name = flow.escalation[above].name[language]
     dial = Dial()
     dial.conference(
         f"callback-{callback_id}",
@@ -152,7 +233,7 @@ def answered(callback_id: int, leg: str) -> Response:
     _say(gather, fill(texts[question][language], {"level": level_name}), language)
     response.append(gather)
     _say(response, texts["thanks"][language], language)
-    return _xml(response)
+    return response
 
 
 @blueprint.post("/<int:callback_id>/<leg>/status")
@@ -163,9 +244,33 @@ def leg_status(callback_id: int, leg: str) -> Response:
     sid, status = _call_sid(), _form("CallStatus")
     if status not in twilio_store.STATUS_ORDER:
         abort(400, description="unknown CallStatus")
+    flow = _flow()
     with app_context.services().database.session() as db:
-        reports.leg_status(db, _flow(), callback_id, sid, status, app_context.current_time())
+        news = reports.leg_status(
+            db, flow, callback_id, leg, _attempt(), sid, status, app_context.current_time()
+        )
+        missed = news and leg == "citizen" and _callback(db, callback_id).status == "missed"
+        officer = _officer_call(db, callback_id) if missed else None
+    if officer is not None:
+        _let_officer_go(officer, callback_id, flow)
     return Response(status=204)
+
+
+def _let_officer_go(officer_sid: str, callback_id: int, flow: Flow) -> None:
+    """The citizen was not reached twice: the officer, waiting in the conference, is told
+    so and the call ends (Twilio runs the new TwiML on their call at once)."""
+    client = app_rest_client()
+    if client is None:
+        log.error("callback %s: the officer's call was not ended: no Twilio account", callback_id)
+        return
+    language = flow.default_language
+    response = VoiceResponse()
+    _say(response, _texts(flow)["not_reached"][language], language)
+    response.hangup()
+    try:
+        client.calls(officer_sid).update(twiml=str(response))
+    except (TwilioException, OSError) as error:
+        log.error("callback %s: the officer's call was not ended: %s", callback_id, error)
 
 
 @blueprint.post("/<int:callback_id>/resolution")

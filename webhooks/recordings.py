@@ -24,13 +24,11 @@ REST API's own address (`client.api.base_url`), never from a URL a request carri
 
 from __future__ import annotations
 
-import base64
 import logging
-import urllib.error
-import urllib.request
 from datetime import datetime
 from typing import Any, NoReturn
 
+import requests
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
 
@@ -40,10 +38,9 @@ from ivr.recordings import BadRecording, LocalRecordingStore
 from ivr.storage.db import Database
 from ivr.storage.models import Recording, TwilioRecording
 from ivr.storage.twilio import DOWNLOAD_RECORDING, note_downloaded, note_lost
+from webhooks.twilio_rest import timeouts
 
 log = logging.getLogger(__name__)
-
-DOWNLOAD_TIMEOUT_SECONDS = 60
 
 
 def media_url(client: Client, recording_sid: str) -> str:
@@ -55,19 +52,14 @@ def media_url(client: Client, recording_sid: str) -> str:
 
 
 def fetch(client: Client, url: str) -> bytes | None:
-    """GET `url` with the account's credentials; None when Twilio has no such file (404)."""
-    credentials = f"{client.username}:{client.password}".encode()
-    request = urllib.request.Request(
-        url, headers={"Authorization": "Basic " + base64.b64encode(credentials).decode()}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:
-            body: bytes = response.read()
-            return body
-    except urllib.error.HTTPError as error:
-        if error.code == 404:
-            return None
-        raise
+    """GET `url` with the account's credentials and the client's timeouts; None when Twilio
+    has no such file (404). Other errors raise, and the worker retries the job."""
+    auth = (client.username or "", client.password or "")
+    response = requests.get(url, auth=auth, timeout=timeouts(client), allow_redirects=False)
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    return response.content
 
 
 def download(

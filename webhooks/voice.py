@@ -31,7 +31,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from ivr import app_context
-from ivr.bootstrap import call_recognizer
+from ivr.bootstrap import call_recognizer, twilio_client
 from ivr.calls.runner import CallRunner, CallServices
 from ivr.channels.line_actions import to_records
 from ivr.channels.stream import StreamCall
@@ -274,20 +274,20 @@ def recording() -> Response:
     return Response(status=204)
 
 
-def _rest_client() -> Client | None:
+def app_rest_client() -> Client | None:
     """The process's Twilio REST client (None without an account SID and auth token)."""
     extensions = current_app.extensions
     if REST_CLIENT not in extensions:
         settings = app_context.settings()
         account, token = settings.twilio_account_sid, settings.twilio_auth_token
-        extensions[REST_CLIENT] = Client(account, token) if account and token else None
+        extensions[REST_CLIENT] = twilio_client(settings) if account and token else None
     client: Client | None = extensions[REST_CLIENT]
     return client
 
 
 def _record_at_twilio(sid: str) -> None:
     """Gather mode carries out StartCallRecording: Twilio records the call from now on."""
-    client = _rest_client()
+    client = app_rest_client()
     if client is None:
         log.error("call %s: not recorded, CIVICLINE_TWILIO_ACCOUNT_SID is not set", sid)
         return

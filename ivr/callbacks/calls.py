@@ -13,14 +13,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.callbacks.jobs import (
-    CALL_ATTEMPTS,
-    CONNECT,
-    RETRY_AFTER,
-    missed,
-    send_resolution,
-    tell_escalated,
-)
+from ivr.callbacks.jobs import CALL_ATTEMPTS, CONNECT, RETRY_AFTER
+from ivr.callbacks.texts import missed, send_resolution, tell_escalated
 from ivr.storage import escalations, surveys
 from ivr.storage.models import Callback, CallbackAttempt, Ticket, TicketNote
 from ivr.storage.queue import enqueue
@@ -33,16 +27,33 @@ RESOLUTIONS = {"1": "resolved", "2": "in_progress"}
 
 
 def leg_status(
-    session: Session, flow: Flow, callback_id: int, call_sid: str, status: str, at: datetime
+    session: Session,
+    flow: Flow,
+    callback_id: int,
+    leg: str,
+    number: int,
+    call_sid: str,
+    status: str,
+    at: datetime,
 ) -> bool:
-    """Apply one status of a leg's call; False when it is not news (repeated, late, unknown)."""
+    """Apply one status of attempt `number` of a leg's call; False when it is not news
+    (repeated, late, unknown). The first report names the attempt's call id, also when the
+    worker never heard Twilio's answer to its request."""
     attempt = session.scalars(
         select(CallbackAttempt)
-        .where(CallbackAttempt.callback_id == callback_id, CallbackAttempt.provider_sid == call_sid)
+        .where(
+            CallbackAttempt.callback_id == callback_id,
+            CallbackAttempt.leg == leg,
+            CallbackAttempt.number == number,
+        )
         .with_for_update()
     ).first()
     if attempt is None or status not in STATUS_ORDER:
         return False
+    if attempt.provider_sid is None:
+        attempt.provider_sid = call_sid
+    elif attempt.provider_sid != call_sid:
+        return False  # a call this attempt did not end up with
     known = STATUS_ORDER.get(attempt.status, -1)
     if STATUS_ORDER[status] <= known:
         return False

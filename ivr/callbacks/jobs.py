@@ -3,18 +3,22 @@ hour before, and the escalation when a category's deadline passes.
 
 - "callback.place" (due at the slot): the officer's leg is called first (the assigned
   officer, else the department's officer present with the fewest callbacks in that slot; a
-  rung above the officers is called on its `transfer` number). Due while the department is
-  closed (a worker that was down), it waits for the next opening: no call is ever placed
-  outside office hours.
+  rung above the officers is called on its `transfer` number). An officer is in one callback
+  call at a time: the next waits until the first ends. A callback that cannot be placed at
+  its time is booked again and the citizen texted the new time: due while the office is
+  closed, more than `stale_after` late (the worker was down), or with no officer on duty
+  (the next rung of the ladder calls instead). No call is ever placed outside office hours.
 - "callback.connect": the citizen's leg, once the officer answered (`ivr.callbacks.calls`);
   attempt 2 is the one retry after a citizen's no-answer.
 - "callback.remind": the reminder SMS, once (`reminded_at` is set in the same transaction).
 - "ticket.deadline": a ticket still open when its category's time is up goes one level up.
 
 Exactly once: every call is a CallbackAttempt row per (callback, leg, attempt), committed
-`dialing` before the provider is asked (the unique key lets only one worker insert it); a
-run that finds its row `dialing` without the provider's call id (the worker before it died
-mid-request) looks the call up before placing it again.
+`dialing` before the provider is asked (the unique key lets only one worker insert it). The
+call's status callbacks name that attempt (`?attempt=N` in their URL), so its call id is
+known even when the request's answer was lost. A run that finds its row `dialing` without a
+call id (the worker before it died mid-request, or the request timed out) checks again when
+that report is due, and asks again only when none came for SETTLE_AFTER.
 """
 
 from __future__ import annotations
@@ -24,23 +28,23 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ivr.callbacks.texts import missed, rebook_and_tell, send, slot_params, tell_escalated
 from ivr.clock import Clock, utc_now
 from ivr.engine.ports import OutboundCaller
-from ivr.engine.render import fill, sms_slot
 from ivr.jobs import Handler, PermanentJobError
-from ivr.storage import escalations, outbox
-from ivr.storage.callbacks import OFFICER, PENDING, PLACE, REMIND, staff_on_duty
+from ivr.storage import escalations
+from ivr.storage.callbacks import OFFICER, PENDING, PLACE, REMIND, lock_line, staff_on_duty
 from ivr.storage.db import Database
 from ivr.storage.models import Callback, CallbackAttempt, Ticket
 from ivr.storage.queue import enqueue
 from menus.registry import FlowRegistry
 from menus.schema import Flow
+from routing.escalation import next_level
 from routing.hours import is_open, next_opening
 
 log = logging.getLogger(__name__)
@@ -49,8 +53,17 @@ CONNECT = "callback.connect"
 CALL_ATTEMPTS = 2
 """Each leg is called at most twice: the first call and one retry."""
 RETRY_AFTER = timedelta(minutes=2)
-MAX_SEGMENTS = 2
 ACTIVE = ("booked", "placed")
+LOGGED = "LOG-"
+"""The call ids of LoggingOutboundCaller: the demo's calls, only written to the log."""
+LIVE_STATUSES = ("dialing", "queued", "initiated", "ringing", "in-progress")
+LINE_WAIT = timedelta(minutes=1)
+"""How long a callback waits when its officer is on another callback call."""
+LINE_HOLD = timedelta(hours=2)
+"""An officer's call not reported ended after this long no longer holds their line."""
+SETTLE_AFTER = timedelta(minutes=2)
+"""How long a call asked for without an answer may still be reported by Twilio (its first
+status callback, `initiated`, comes within seconds of Twilio taking the request)."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,8 @@ class CallbackJobs:
     flows: FlowRegistry
     caller: OutboundCaller
     clock: Clock = utc_now
+    stale_after: timedelta = timedelta(minutes=30)
+    """A callback whose slot passed longer ago than this is booked again, not dialled."""
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -83,14 +98,30 @@ class CallbackJobs:
                 return
             if callback.slot_start.isoformat() != payload["slot"]:
                 return  # moved: the job queued for its new slot places it
+            if callback.status == PENDING and self._rebooked(session, flow, callback, now):
+                return
             if self._closed(session, flow, callback.department, PLACE, payload, now):
                 return
             to = _officer_number(session, flow, callback)
             if to is None:
-                callback.outcome = "nobody to call: no officer with a phone number on duty"
-                log.error("callback %s: %s", callback_id, callback.outcome)
+                _nobody_to_call(session, flow, callback, now)
                 return
-        self._dial(callback_id, "officer", attempt, to)
+        self._dial(callback_id, "officer", attempt, to, (PLACE, payload))
+
+    def _rebooked(self, session: Session, flow: Flow, callback: Callback, now: datetime) -> bool:
+        """A callback due while its office is closed, or whose slot passed more than
+        `stale_after` ago (the worker was down), is booked again and the citizen told,
+        instead of being dialled late."""
+        if not is_open(flow, callback.department, now):
+            why = "the office was closed when it was due"
+        elif now - callback.slot_start > self.stale_after:
+            why = f"not placed until {now - callback.slot_start} after its time"
+        else:
+            return False
+        if not rebook_and_tell(session, flow, callback, callback.role, now, why):
+            callback.outcome = f"not placed ({why}); no free slot to move it to"
+            log.error("callback %s: %s", callback.id, callback.outcome)
+        return True
 
     # -- the citizen's leg, once the officer answered --------------------------------------
 
@@ -105,23 +136,36 @@ class CallbackJobs:
                 missed(session, flow, callback, now, "the office closed before the retry")
                 return
             to = callback.caller
-        self._dial(callback_id, "citizen", attempt, to)
+        self._dial(callback_id, "citizen", attempt, to, (CONNECT, payload))
 
-    def _dial(self, callback_id: int, leg: str, attempt: int, to: str) -> None:
+    def _dial(
+        self, callback_id: int, leg: str, attempt: int, to: str, job: tuple[str, dict[str, Any]]
+    ) -> None:
+        """Ask for the call once; a request whose outcome is unknown is settled first: a
+        report of Twilio's names its call, no report for SETTLE_AFTER means Twilio never
+        took it (a look-up by number and time could take another callback's call)."""
         now = self.clock()
         try:
             with self.database.session() as session:
-                row = session.scalar(
-                    select(CallbackAttempt).where(
-                        CallbackAttempt.callback_id == callback_id,
-                        CallbackAttempt.leg == leg,
-                        CallbackAttempt.number == attempt,
-                    )
-                )
+                row = _attempt(session, callback_id, leg, attempt)
                 if row is not None and row.provider_sid is not None:
                     return  # placed already
-                unknown_since = row.started_at if row is not None else None
-                if row is None:
+                if row is not None and now - row.started_at < SETTLE_AFTER:
+                    kind, payload = job
+                    enqueue(session, kind, payload, at=now, run_after=row.started_at + SETTLE_AFTER)
+                    log.info("callback %s: waiting for a report of the %s's call", callback_id, leg)
+                    return
+                if row is None and leg == "officer" and _line_busy(session, to, callback_id, now):
+                    kind, payload = job
+                    enqueue(session, kind, payload, at=now, run_after=now + LINE_WAIT)
+                    log.info("callback %s: its officer is on another callback call", callback_id)
+                    return
+                if row is not None:
+                    log.warning(
+                        "callback %s: no report of the %s's call; calling again", callback_id, leg
+                    )
+                    row.started_at = now  # asked again, below
+                else:
                     session.add(
                         CallbackAttempt(
                             callback_id=callback_id,
@@ -136,20 +180,14 @@ class CallbackJobs:
         except IntegrityError:
             log.info("callback %s: another worker is calling the %s already", callback_id, leg)
             return
-        sid = self.caller.find(to, unknown_since) if unknown_since is not None else None
-        if sid is None:
-            sid = self.caller.call(to, callback_id=callback_id, leg=leg, attempt=attempt)
+        sid = self.caller.call(to, callback_id=callback_id, leg=leg, attempt=attempt)
         with self.database.session() as session:
-            row = session.scalars(
-                select(CallbackAttempt).where(
-                    CallbackAttempt.callback_id == callback_id,
-                    CallbackAttempt.leg == leg,
-                    CallbackAttempt.number == attempt,
-                )
-            ).one()
-            row.provider_sid = sid
-            if row.status == "dialing":
-                row.status = "initiated"
+            row = _attempt(session, callback_id, leg, attempt)
+            assert row is not None  # committed above, never deleted
+            if row.provider_sid is None:
+                row.provider_sid = sid
+            if row.status == "dialing":  # a logged call never rings: it is over at once
+                row.status = "completed" if sid.startswith(LOGGED) else "initiated"
 
     def _closed(
         self,
@@ -187,7 +225,7 @@ class CallbackJobs:
             ):
                 return
             callback.reminded_at = now
-            params = _params(flow, callback)
+            params = slot_params(flow, callback)
             send(session, flow, callback, "reminder", texts.reminder, params, now)
 
     def deadline(self, payload: dict[str, Any]) -> None:
@@ -201,6 +239,44 @@ class CallbackJobs:
             step = escalations.escalate(session, flow, ticket, reason="deadline", at=now)
             if step is not None:
                 tell_escalated(session, flow, ticket, step.callback_id, now)
+
+
+def _line_busy(session: Session, number: str, callback_id: int, now: datetime) -> bool:
+    """Whether the officer at `number` is being called, or is in a call, for another
+    callback (under the number's lock, so that two workers never ring it at once)."""
+    lock_line(session, number)
+    live = session.scalar(
+        select(func.count())
+        .select_from(CallbackAttempt)
+        .where(
+            CallbackAttempt.to == number,
+            CallbackAttempt.leg == "officer",
+            CallbackAttempt.callback_id != callback_id,
+            CallbackAttempt.status.in_(LIVE_STATUSES),
+            CallbackAttempt.started_at > now - LINE_HOLD,
+        )
+    )
+    return bool(live)
+
+
+def _nobody_to_call(session: Session, flow: Flow, callback: Callback, now: datetime) -> None:
+    """No officer with a phone is on duty at the slot: the next rung of the ladder calls
+    (its number is in the flow), or, without one, the department's next free slot."""
+    why = "nobody to call: no officer with a phone number on duty"
+    above = next_level(flow, callback.role)
+    role = above.role if above is not None else callback.role
+    if not rebook_and_tell(session, flow, callback, role, now, why):
+        log.error("callback %s: %s, and no free slot to move it to", callback.id, why)
+
+
+def _attempt(session: Session, callback_id: int, leg: str, number: int) -> CallbackAttempt | None:
+    return session.scalar(
+        select(CallbackAttempt).where(
+            CallbackAttempt.callback_id == callback_id,
+            CallbackAttempt.leg == leg,
+            CallbackAttempt.number == number,
+        )
+    )
 
 
 def _officer_number(session: Session, flow: Flow, callback: Callback) -> str | None:
@@ -228,102 +304,10 @@ def _officer_number(session: Session, flow: Flow, callback: Callback) -> str | N
     return officer.phone if officer is not None else None
 
 
-def _params(flow: Flow, callback: Callback) -> dict[str, str]:
-    language = flow.language_or_default(callback.language)
-    department = flow.departments.get(callback.department)
-    return {
-        "when": sms_slot(callback.slot_start, ZoneInfo(flow.city.timezone), language),
-        "department": department.name[language] if department else callback.department,
-    }
-
-
-def send(
-    session: Session,
-    flow: Flow,
-    callback: Callback,
-    template: str,
-    texts: dict[str, str],
-    params: dict[str, str],
-    at: datetime,
-) -> None:
-    """Queue one of the callback SMS to the citizen in their language."""
-    language = callback.language if callback.language in texts else flow.default_language
-    outbox.queue_sms(
-        session,
-        to=callback.caller,
-        body=fill(texts[language], params),
-        template=f"callback_sms.{template}",
-        language=language,
-        ticket_id=callback.ticket_id,
-        at=at,
-    )
-
-
-def missed(session: Session, flow: Flow, callback: Callback, at: datetime, why: str) -> None:
-    """The citizen could not be reached: the callback ends and they are told by SMS."""
-    callback.status, callback.outcome, callback.done_at = "missed", why, at
-    texts = flow.texts.callback_sms
-    if texts is not None:
-        send(session, flow, callback, "missed", texts.missed, _params(flow, callback), at)
-
-
-def tell_escalated(
-    session: Session, flow: Flow, ticket: Ticket, callback_id: int | None, at: datetime
-) -> None:
-    """SMS the citizen where their ticket went and when that level calls."""
-    texts = flow.texts.callback_sms
-    if texts is None or ticket.caller is None:
-        return
-    language = flow.language_or_default(ticket.language)
-    callback = session.get(Callback, callback_id) if callback_id is not None else None
-    when = "-"
-    if callback is not None:
-        when = sms_slot(callback.slot_start, ZoneInfo(flow.city.timezone), language)
-    level = flow.escalation[ticket.escalation_level].name[language]
-    body = fill(texts.escalated[language], {"ref": ticket.ref, "level": level, "when": when})
-    outbox.queue_sms(
-        session,
-        to=ticket.caller,
-        body=body,
-        template="callback_sms.escalated",
-        language=language,
-        ticket_id=ticket.id,
-        at=at,
-    )
-
-
 class LoggingOutboundCaller:
     """An OutboundCaller that only logs: the demo runs without a telephony provider."""
 
     def call(self, to: str, *, callback_id: int, leg: str, attempt: int) -> str:
-        call_id = f"LOG-{uuid.uuid4()}"
+        call_id = f"{LOGGED}{uuid.uuid4()}"
         log.info("callback %s: would call the %s at %s (%s)", callback_id, leg, to, call_id)
         return call_id
-
-    def find(self, to: str, since: datetime) -> str | None:
-        return None
-
-
-def send_resolution(
-    session: Session, flow: Flow, callback: Callback, resolution: str, at: datetime
-) -> None:
-    """Text the citizen the officer's resolution, cut (with an ellipsis) to fit 2 segments."""
-    texts = flow.texts.callback_sms
-    ticket = session.get(Ticket, callback.ticket_id) if callback.ticket_id else None
-    if texts is None or ticket is None:
-        return
-    language = flow.language_or_default(callback.language)
-    template, words = texts.resolution[language], " ".join(resolution.split())
-    body = fill(template, {"ref": ticket.ref, "resolution": words})
-    while outbox.segments(body) > MAX_SEGMENTS and words:
-        words = words[: len(words) * 9 // 10].rstrip()
-        body = fill(template, {"ref": ticket.ref, "resolution": f"{words}…"})
-    outbox.queue_sms(
-        session,
-        to=callback.caller,
-        body=body,
-        template="callback_sms.resolution",
-        language=language,
-        ticket_id=ticket.id,
-        at=at,
-    )

@@ -28,6 +28,7 @@ def main(ctx: click.Context, log_level: str | None) -> None:
 
 COMMAND_MODULES = (
     "call",
+    "callbacks",
     "db",
     "flows",
     "models",

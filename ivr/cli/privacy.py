@@ -11,6 +11,7 @@ from ivr.clock import utc_now
 from ivr.config import Settings
 from ivr.privacy.erase import OpenTickets, erase
 from ivr.privacy.export import export
+from ivr.privacy.retention import purge
 from ivr.privacy.subject import BadNumber, Subject, subject
 from menus.registry import FlowRegistry
 
@@ -85,6 +86,27 @@ def erase_command(settings: Settings, number: str, force: bool) -> None:
         click.echo(f"  recording file already missing: {path}")
     if done.open_tickets:
         click.echo(f"  open tickets kept, anonymised: {', '.join(done.open_tickets)}")
+
+
+@privacy.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what is past its time; change nothing.")
+@click.pass_obj
+def purge_command(settings: Settings, dry_run: bool) -> None:
+    """Remove or anonymise what is past its retention (CIVICLINE_RETENTION_*), now."""
+    database = open_database(settings)
+    try:
+        done = purge(
+            database,
+            settings.retention(),
+            settings.data_dir / "recordings",
+            now=utc_now(),
+            dry_run=dry_run,
+        )
+    finally:
+        database.dispose()
+    verb = "would be purged" if dry_run else "purged"
+    for kind, count in done.items():
+        click.echo(f"{kind}: {count} {verb}")
 
 
 def register(main: click.Group) -> None:

@@ -48,12 +48,9 @@ class OutboundCaller(Protocol):
     channel, by the call id returned here."""
 
     def call(self, to: str, *, callback_id: int, leg: str, attempt: int) -> str:
-        """Start ringing `to` for `leg` ("officer" or "citizen"); the channel's call id."""
-        ...
-
-    def find(self, to: str, since: datetime) -> str | None:
-        """The id of a call to `to` placed since `since`, when an earlier request's outcome
-        is unknown (its worker stopped); None when there is none."""
+        """Start ringing `to` for `leg` ("officer" or "citizen"), attempt `attempt`; the
+        channel's call id. The channel reports the call's statuses naming the attempt, so
+        its id is known even when this request's answer is lost."""
         ...
 
 

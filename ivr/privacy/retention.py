@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, null, select, update
+from sqlalchemy import ColumnElement, Table, delete, func, null, select, update
 
 from ivr.privacy.holdings import CLOSED_STATUSES
 from ivr.privacy.periods import Retention
@@ -41,9 +41,15 @@ PURGE_JOB = "privacy.purge"
 
 
 def purge(
-    database: Database, retention: Retention, recordings_root: Path, *, now: datetime
+    database: Database,
+    retention: Retention,
+    recordings_root: Path,
+    *,
+    now: datetime,
+    dry_run: bool = False,
 ) -> dict[str, int]:
-    """Remove or anonymise what is past its time; how many rows (and files) of each kind."""
+    """Remove or anonymise what is past its time; how many rows (and files) of each kind.
+    A dry run changes nothing and counts what a purge would touch now."""
     t = Base.metadata.tables
     calls, tickets, outbox = t["calls"], t["tickets"], t["sms_outbox"]
     done: dict[str, int] = {}
@@ -52,14 +58,20 @@ def purge(
         return now - timedelta(days=days)
 
     def step(name: str, table: Table, where: ColumnElement[bool], values: Any = None) -> None:
-        done[name] = _in_batches(database, table, where, values)
+        if dry_run:
+            done[name] = _count(database, table, where)
+        else:
+            done[name] = _in_batches(database, table, where, values)
 
     ended = select(calls.c.id).where(calls.c.ended_at < before(retention.call_events))
     step("call_events", t["call_events"], t["call_events"].c.call_id.in_(ended))
     tokens = t["twilio_stream_tokens"]  # a stream's line actions: call events by another name
     step("stream_tokens", tokens, tokens.c.issued_at < before(retention.call_events))
     old = t["recordings"].c.created_at < before(retention.recordings)
-    done.update(_recordings(database, recordings_root, old, now))
+    if dry_run:
+        done["recordings"] = _count(database, t["recordings"], old)
+    else:
+        done.update(_recordings(database, recordings_root, old, now))
     closed = tickets.c.status.in_(CLOSED_STATUSES)
     step(
         "transcripts",
@@ -125,11 +137,18 @@ def purge(
         (inbound.c.received_at < before(retention.sms_bodies)) & (inbound.c.body != ""),
         {"body": ""},
     )
+    if dry_run:
+        return done
     with database.session() as session:
         audit(session, actor="retention", action="privacy.purge", target="retention",
               details=done, at=now)  # fmt: skip
     logger.info("retention purge: %s", ", ".join(f"{k} {v}" for k, v in done.items()))
     return done
+
+
+def _count(database: Database, table: Table, where: ColumnElement[bool]) -> int:
+    with database.session(read_only=True) as session:
+        return int(session.scalar(select(func.count()).select_from(table).where(where)) or 0)
 
 
 def _in_batches(

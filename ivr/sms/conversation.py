@@ -4,8 +4,10 @@ loaded for it → the replies to send and the changes to make. Pure: no database
 Commands, case and spacing ignored: `1` confirms the sender's newest pending callback, `2`
 moves it to the next free slot, `0` cancels it (each reply names the slot); `STATUS <ref>`
 reads a report's status, only to the number that filed it; `ESCALATE <ref>` takes it one
-level up the flow's ladder; STOP (and Twilio's other stop words) opts the number out, START
-opts it back in; anything else gets the short help. A number that opted out gets nothing
+level up the flow's ladder (once per cooldown: a repeat is told where the report is); STOP
+(and Twilio's other stop words) opts the number out, START opts it back in (silently:
+Twilio answers its keywords itself); YES, DA and OK confirm as `1` does; anything else
+gets the short help. A number that opted out gets nothing
 but START answered: nothing is ever sent to it.
 
 The shell (`ivr.sms.inbound`) parses first (`parse`), loads the `SmsState` the command needs,
@@ -27,7 +29,10 @@ from routing.escalation import escalation_level, next_level
 
 STOP_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit"})
 """Twilio's own opt-out keywords: Twilio blocks the number too, so our list must agree."""
-START_WORDS = frozenset({"start", "unstop", "yes"})
+START_WORDS = frozenset({"start", "unstop"})
+"""Twilio's opt-in keywords; Twilio answers them itself, so we only follow its list."""
+YES_WORDS = frozenset({"yes", "da", "ok", "okay", "y"})
+"""Confirm as `1` does. YES is also a Twilio opt-in keyword: an opted-out number is opted in."""
 MAX_READ = 200
 """Only the start of a message is read: a 10,000-character body costs no more."""
 _REF = re.compile(r"^(?P<year>\d{2})[\s\-./]*(?P<number>\d{6})$")
@@ -42,6 +47,8 @@ class Command:
     kind: CommandKind
     ref: str | None = None
     """The report a STATUS or ESCALATE names, as `YY-NNNNNN`."""
+    opts_in: bool = False
+    """The word is one of Twilio's opt-in keywords (YES) besides what it asks."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,10 @@ class TicketFacts:
     """Index into the flow's escalation ladder."""
     escalation_slot: datetime | None = None
     """The first free slot of the next level (only loaded for an ESCALATE)."""
+    escalated_lately: bool = False
+    """The citizen escalated it within the cooldown: a repeat is answered, not obeyed."""
+    booked_slot: datetime | None = None
+    """The slot of the callback booked at its current level (loaded for an ESCALATE)."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +152,8 @@ def parse(body: str) -> Command:
         return Command("stop")
     if word in START_WORDS and not rest:
         return Command("start")
+    if word in YES_WORDS and not rest:
+        return Command("confirm", opts_in=word == "yes")
     ref = _ref(rest)
     if word == "status" and ref:
         return Command("status", ref)
@@ -163,11 +176,16 @@ def converse(flow: Flow, command: Command, state: SmsState) -> Outcome:
     if command.kind == "stop":
         return Outcome(changes=(OptOut(sender),))
     if command.kind == "start":
-        reply = _Writer(flow, texts, state).reply("opted_in", {})
-        return Outcome((reply,), (OptIn(sender),))
-    if state.opted_out:
+        return Outcome(changes=(OptIn(sender),))
+    if state.opted_out and not command.opts_in:
         return Outcome()
-    write = _Writer(flow, texts, state)
+    outcome = _answer(_Writer(flow, texts, state), command, state)
+    if state.opted_out:  # a YES: Twilio opted the number in; our list agrees, then we answer
+        return Outcome(outcome.replies, (OptIn(sender), *outcome.changes))
+    return outcome
+
+
+def _answer(write: _Writer, command: Command, state: SmsState) -> Outcome:
     match command.kind:
         case "confirm" | "another" | "cancel":
             return _answer_offer(write, command, state.offer)
@@ -217,8 +235,16 @@ def _escalate(write: _Writer, command: Command, state: SmsState) -> Outcome:
     if ticket is None:
         return Outcome((write.reply("unknown_ref", {"ref": command.ref or ""}),))
     ladder = write.flow.escalation
-    role = ladder[min(ticket.level, len(ladder) - 1)].role
-    above = next_level(write.flow, role)
+    current = ladder[min(ticket.level, len(ladder) - 1)]
+    if ticket.escalated_lately:
+        slot = ticket.booked_slot
+        params = {
+            "ref": ticket.ref,
+            "level": current.name[write.language],
+            "when": write.slot(slot) if slot else "-",
+        }
+        return Outcome((write.reply("escalated", params, ticket.ref),))
+    above = next_level(write.flow, current.role)
     if above is None:
         return Outcome((write.reply("top_level", {"ref": ticket.ref}, ticket.ref),))
     slot = ticket.escalation_slot

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.phones import normalize_number
@@ -82,14 +83,29 @@ def _state(
         ticket = tickets.find_ticket(session, command.ref)
         if ticket is not None:
             facts = _facts(session, flow, ticket, sender, at, command.kind == "escalate")
-            language = language or ticket.language
+            if ticket.caller == sender:  # another's report must not show in the answer
+                language = language or ticket.language
     return conv.SmsState(
         sender=sender,
-        language=language or flow.default_language,
+        language=language or _language_of(session, sender) or flow.default_language,
         opted_out=outbox.is_opted_out(session, sender),
         offer=offer,
         ticket=facts,
     )
+
+
+def _language_of(session: Session, sender: str) -> str | None:
+    """The language of the sender's newest callback or report, when nothing else tells."""
+    for model in (Callback, Ticket):
+        language = session.scalar(
+            select(model.language)
+            .where(model.caller == sender)
+            .order_by(model.created_at.desc())
+            .limit(1)
+        )
+        if language:
+            return str(language)
+    return None
 
 
 def _offer(
@@ -114,9 +130,17 @@ def _offer(
 def _facts(
     session: Session, flow: Flow, ticket: Ticket, sender: str, at: datetime, escalating: bool
 ) -> conv.TicketFacts:
-    slot = None
+    slot = booked = None
+    lately = False
     if escalating and ticket.caller == sender:
-        slot = escalations.escalation_slot(session, flow, ticket, at)
+        session.refresh(ticket, with_for_update=True)  # racing ESCALATEs: one at a time
+        since = at - escalations.CITIZEN_COOLDOWN
+        lately = escalations.escalated_by_citizen_since(session, ticket, since)
+        if lately:
+            callback = escalations.booked_callback(session, ticket)
+            booked = callback.slot_start if callback is not None else None
+        else:
+            slot = escalations.escalation_slot(session, flow, ticket, at)
     return conv.TicketFacts(
         ref=ticket.ref,
         caller=ticket.caller,
@@ -125,6 +149,8 @@ def _facts(
         department=ticket.department,
         level=ticket.escalation_level,
         escalation_slot=slot,
+        escalated_lately=lately,
+        booked_slot=booked,
     )
 
 
@@ -143,7 +169,9 @@ def _apply(session: Session, flow: Flow, change: conv.Change, at: datetime) -> N
             outbox.opt_out(session, number, at)
         case conv.OptIn(number):
             outbox.opt_in(session, number)
-        case conv.Escalate(ref, _level, slot):
+        case conv.Escalate(ref, level, slot):
             ticket = tickets.find_ticket(session, ref)
             assert ticket is not None  # converse escalates only a ticket it was shown
-            escalations.escalate(session, flow, ticket, reason="citizen", at=at, slot=slot)
+            escalations.escalate(
+                session, flow, ticket, reason="citizen", at=at, slot=slot, from_level=level - 1
+            )

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ivr.storage.models import Callback, Job, Officer, OfficerLeave
+from ivr.storage.models import Callback, CallEvent, Job, Officer, OfficerLeave
 from ivr.storage.queue import enqueue
 from menus.schema import Flow
 from routing.callbacks import Staff, callback_slots, staffed_capacity
@@ -39,10 +40,7 @@ PLACE, REMIND = "callback.place", "callback.remind"
 def lock_slots(session: Session, department: str, role: str = OFFICER) -> None:
     """Serialise bookings of one department's slots (or one rung's) until the transaction
     ends: a PostgreSQL advisory lock; nothing on SQLite, whose writers queue already."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    key = zlib.crc32(f"callbacks:{role if role != OFFICER else department}".encode())
-    session.execute(select(func.pg_advisory_xact_lock(key)))
+    _advisory_lock(session, f"callbacks:{role if role != OFFICER else department}")
 
 
 def booked_slots(
@@ -180,11 +178,30 @@ def book_callback(
         status=PENDING,
         created_at=at,
         role=role,
+        recording_consent=_consent_on(session, call_id),
     )
     session.add(callback)
     session.flush()
     schedule_jobs(session, callback, at)
     return callback
+
+
+def _consent_on(session: Session, call_id: str | None) -> str | None:
+    """The answer the booking call gave to the recording notice: accepted when the call
+    started its recording (the caller heard the notice and did not decline), else declined;
+    None without a call (asked at the start of the callback)."""
+    if call_id is None:
+        return None
+    started = session.scalar(
+        select(CallEvent.id)
+        .where(
+            CallEvent.call_id == call_id,
+            CallEvent.kind == "action",
+            CallEvent.type == "StartCallRecording",
+        )
+        .limit(1)
+    )
+    return "accepted" if started is not None else "declined"
 
 
 def book_first_free(
@@ -199,8 +216,13 @@ def book_first_free(
     at: datetime,
     role: str = OFFICER,
 ) -> Callback | None:
-    """Book the first free slot under the slots' lock; None when no slot is free."""
+    """Book the first free slot under the slots' lock; None when no slot is free. A number
+    that holds as many upcoming callbacks of the department as the flow allows
+    (`callbacks_per_department`) gets its newest one back instead of another."""
     lock_slots(session, department, role)
+    held = _upcoming(session, caller, department, at)
+    if len(held) >= flow.settings.callbacks_per_department:
+        return held[0]
     free = free_slots(session, flow, department, at, role=role)
     if not free:
         return None
@@ -214,6 +236,22 @@ def book_first_free(
         ticket_id=ticket_id,
         at=at,
         role=role,
+    )
+
+
+def _upcoming(session: Session, caller: str, department: str, at: datetime) -> list[Callback]:
+    """The number's callbacks of `department` still to come, newest first."""
+    return list(
+        session.scalars(
+            select(Callback)
+            .where(
+                Callback.caller == caller,
+                Callback.department == department,
+                Callback.status == PENDING,
+                Callback.slot_start > at,
+            )
+            .order_by(Callback.created_at.desc(), Callback.id.desc())
+        )
     )
 
 
@@ -252,6 +290,36 @@ def schedule_jobs(session: Session, callback: Callback, at: datetime) -> None:
     remind_at = callback.slot_start - REMIND_BEFORE
     if remind_at > at and (REMIND, payload) not in queued:
         enqueue(session, REMIND, payload, at=at, run_after=remind_at)
+
+
+def rebook(
+    session: Session, flow: Flow, callback: Callback, *, role: str, at: datetime, why: str
+) -> bool:
+    """Book `callback` again, for `role`, in its first free slot from `at` (under the slots'
+    lock), noting `why` as its outcome so that the callbacks page shows it; False when no
+    slot is free."""
+    lock_slots(session, callback.department, role)
+    free = free_slots(session, flow, callback.department, at, role=role, exclude=callback.id)
+    if not free:
+        return False
+    if role != callback.role:
+        callback.role, callback.officer_id = role, None
+    local = callback.slot_start.astimezone(ZoneInfo(flow.city.timezone))
+    callback.outcome = f"rescheduled from {local:%d.%m %H:%M}: {why}"
+    callback.slot_start, callback.confirmed_at, callback.reminded_at = free[0], None, None
+    schedule_jobs(session, callback, at)
+    return True
+
+
+def lock_line(session: Session, number: str) -> None:
+    """Serialise the placing of calls to one officer's number until the transaction ends
+    (PostgreSQL; SQLite's writers queue already), so two workers never ring it at once."""
+    _advisory_lock(session, f"line:{number}")
+
+
+def _advisory_lock(session: Session, name: str) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(zlib.crc32(name.encode()))))
 
 
 def pending_offer(session: Session, caller: str, now: datetime) -> Callback | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ __all__ = [
     "LoggingSmsSender",
     "SmsOutcomeUnknown",
     "SmsRejected",
+    "gsm_fitted",
     "is_opted_out",
     "opt_in",
     "opt_out",
@@ -74,6 +76,29 @@ def segments(text: str) -> int:
     return 1 if length <= single else math.ceil(length / part)
 
 
+def gsm_fitted(text: str) -> str:
+    """`text` in the GSM-7 alphabet when dropping diacritics gets it there (a Romanian name
+    such as "Drumuri și infrastructură": one 160-character segment instead of 70-character
+    UCS-2 ones); otherwise (Cyrillic, Korean) `text` as it is."""
+    if _is_gsm(text):
+        return text
+    plain = "".join(c if _is_gsm(c) else _without_marks(c) for c in text)
+    return plain if _is_gsm(plain) else text
+
+
+def _without_marks(char: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", char)
+    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+
+
+def _is_gsm(text: str) -> bool:
+    try:
+        text.encode("gsm03.38")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def queue_sms(
     session: Session,
     *,
@@ -84,9 +109,11 @@ def queue_sms(
     ticket_id: int | None,
     at: datetime,
 ) -> SmsOutbox | None:
-    """Queue `body` for `to` with its "sms.send" job; None (nothing queued) when `to` opted out."""
+    """Queue `body` for `to` with its "sms.send" job; None (nothing queued) when `to` opted out.
+    The body is sent in GSM-7 when the language allows (`gsm_fitted`)."""
     if is_opted_out(session, to):
         return None
+    body = gsm_fitted(body)
     message = SmsOutbox(
         to=to,
         body=body,

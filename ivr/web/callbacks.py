@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from wtforms.fields.choices import SelectChoice
 
 from ivr.app_context import current_time, services
-from ivr.callbacks.jobs import send_resolution
+from ivr.callbacks.texts import send_resolution
 from ivr.storage.models import Callback, CallbackAttempt, Officer, Ticket, TicketNote
 from ivr.web import params
 from ivr.web.access import flow, may_see, record, visible, zone

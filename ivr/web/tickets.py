@@ -23,7 +23,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ivr.app_context import current_time, services
-from ivr.callbacks.jobs import tell_escalated
+from ivr.callbacks.texts import tell_escalated
 from ivr.storage import escalations, stats
 from ivr.storage.models import Call, Callback, SmsDelivery, SmsOutbox, Ticket, TicketNote
 from ivr.storage.outbox import queue_sms
@@ -311,20 +311,29 @@ def reassign(ref: str) -> Any:
 
 @blueprint.post("/tickets/<ref>/escalate")
 def escalate(ref: str) -> Any:
-    if not ActionForm().validate_on_submit():
+    seen = request.form.get("level", type=int)
+    if not ActionForm().validate_on_submit() or seen is None:
         abort(400)
     with services().database.session() as session:
         ticket = _visible_ticket(session, ref)
         now = current_time()
-        step = escalations.escalate(session, flow(), ticket, reason="supervisor", at=now)
+        step = escalations.escalate(
+            session, flow(), ticket, reason="supervisor", at=now, from_level=seen
+        )
         if step is None:
-            flash("The ticket is already at the top of the escalation ladder.")
+            flash(_not_escalated(ticket.escalation_level, seen))
             return redirect(url_for("tickets.detail", ref=ref))
         tell_escalated(session, flow(), ticket, step.callback_id, now)
         role = step.role
         record(session, "ticket.escalate", ticket.ref, level=step.to_level, role=role)
     flash(f"Escalated to {role}.")
     return redirect(url_for("tickets.detail", ref=ref))
+
+
+def _not_escalated(level: int, seen: int) -> str:
+    if level != seen:
+        return "The ticket was escalated already (by another request); nothing was changed."
+    return "The ticket is already at the top of the escalation ladder."
 
 
 def form_actor() -> str:

@@ -30,12 +30,24 @@ class CallbackLine:
         caller: str | None,
         at: datetime = TUESDAY_TEN,
         language: str = "en",
+        decline_recording: bool = False,
     ) -> None:
         self.at = at
         self.runner, self.actions = CallRunner.start(
             services, caller=caller, channel="test", at=at, language=language
         )
+        if decline_recording:
+            self.actions = self._press_during_notice("8")
         self.heard = self._hear()
+
+    def _press_during_notice(self, key: str) -> list[act.Action]:
+        """The prompts before the recording notice heard, then `key` while it plays."""
+        for action in self.actions:
+            if isinstance(action, act.Say) and action.prompt == "recording_notice.prompt":
+                return self.runner.feed(ev.DigitsPressed(at=self.at, digits=key))
+            if isinstance(action, act.Say):
+                self.runner.feed(ev.PromptFinished(at=self.at, mark=action.mark))
+        raise AssertionError("the call has no recording notice")
 
     def send(self, event: type[ev.Event], **fields: object) -> list[act.Action]:
         self.at += timedelta(seconds=2)

@@ -13,6 +13,11 @@ from ivr.storage.directory import add_user
 def supervisor_client(app: Flask, database: Database) -> Any:
     with database.session() as session:
         add_user(session, "ana", "correct horse", "supervisor")
+    return logged_in(app)
+
+
+def logged_in(app: Flask) -> Any:
+    """Another browser of the supervisor `ana` (added by `supervisor_client`)."""
     client = app.test_client()
     token = csrf_token(client.get("/login").get_data(as_text=True))
     form = {"username": "ana", "password": "correct horse", "csrf_token": token}

@@ -32,6 +32,12 @@ class SignedTwilio:
         return self.post("/twilio/sms", form)
 
 
+def path(url: str) -> str:
+    """The path (and query) of one of our webhooks' URLs, as we gave it to Twilio."""
+    assert url.startswith(PUBLIC_URL), url
+    return url.removeprefix(PUBLIC_URL)
+
+
 def new_message_sid() -> str:
     return "SM" + uuid.uuid4().hex
 

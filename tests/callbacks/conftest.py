@@ -4,12 +4,14 @@ Twilio does."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from callback_twilio import AUTH_TOKEN, PUBLIC_URL, SignedTwilio
 from flask import Flask
 from hand_clock import Clock
+from twilio_rest_standin import ACCOUNT, OUR_NUMBER, TOKEN, TwilioStandIn, running_standin
 
 from ivr.config import Settings
 from ivr.storage.db import Database
@@ -38,11 +40,37 @@ def demo_app(demo_settings: Settings, clock: Clock) -> Flask:
 
 
 @pytest.fixture
-def signed(demo_app: Flask) -> SignedTwilio:
-    return SignedTwilio(demo_app.test_client())
+def signed(demo_app: Flask, demo_settings: Settings) -> SignedTwilio:
+    """Signed with the account's auth token, as Twilio signs."""
+    return SignedTwilio(demo_app.test_client(), token=demo_settings.twilio_auth_token)
 
 
 @pytest.fixture
 def demo_db(demo_app: Flask) -> Database:
     database: Database = demo_app.extensions["civicline"].database
     return database
+
+
+@pytest.fixture
+def standin() -> Iterator[TwilioStandIn]:
+    with running_standin() as server:
+        yield server
+
+
+@pytest.fixture
+def account_settings(tmp_path: Path, sqlite_url: str, standin: TwilioStandIn) -> Settings:
+    """Settings with a Twilio account, whose REST API is the stand-in: one account for the
+    site and the worker, as in production (override `demo_settings` with it)."""
+    return Settings(
+        data_dir=tmp_path,
+        database_url=sqlite_url,
+        flow_path=Path(__file__).resolve().parents[2] / "callflows.yaml",
+        public_url=PUBLIC_URL,
+        secret_key="test",
+        twilio_account_sid=ACCOUNT,
+        twilio_auth_token=TOKEN,
+        twilio_from=OUR_NUMBER,
+        twilio_api_url=standin.url,
+        http_connect_seconds=1,
+        http_read_seconds=1,
+    )

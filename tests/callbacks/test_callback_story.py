@@ -5,27 +5,23 @@ texted, the citizen not satisfied → one level up with a new callback, the surv
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-from callback_line import ROOT, TUESDAY_TEN, CallbackLine, demo_services
+from callback_line import TUESDAY_TEN, CallbackLine, demo_services
 from callback_site import supervisor_client
-from callback_twilio import PUBLIC_URL, SignedTwilio
+from callback_twilio import SignedTwilio, path
+from callback_worker import OFFICER_PHONE, add_officer, run_all, worker
 from flask import Flask
 from hand_clock import Clock
 from sqlalchemy import select
 from storage.filing import file_ticket
-from twilio_rest_standin import OUR_NUMBER, TwilioStandIn, running_standin
+from twilio_rest_standin import TwilioStandIn
 
-from ivr.callbacks.jobs import CallbackJobs
-from ivr.jobs import Worker
 from ivr.storage.db import Database
 from ivr.storage.models import (
     Callback,
     CallbackAttempt,
-    Officer,
     SmsOutbox,
     SurveyResponse,
     Ticket,
@@ -33,34 +29,11 @@ from ivr.storage.models import (
     TicketNote,
     TwilioRecording,
 )
-from menus.registry import FlowRegistry
-from webhooks.callback_calls import TwilioOutboundCaller
-from webhooks.sms_sender import TwilioSmsSender, sms_handlers
 
 CITIZEN = "+40722111222"
-OFFICER_PHONE = "+40264000130"
 BUCHAREST = ZoneInfo("Europe/Bucharest")
 EARLY = TUESDAY_TEN - timedelta(hours=3, minutes=30)
 """06:30 on Tuesday: the first free slot (08:00) is more than an hour ahead."""
-
-
-@pytest.fixture
-def standin() -> Iterator[TwilioStandIn]:
-    with running_standin() as server:
-        yield server
-
-
-def worker(database: Database, standin: TwilioStandIn, clock: Clock) -> Worker:
-    client = standin.client()
-    caller = TwilioOutboundCaller(client, OUR_NUMBER, PUBLIC_URL)
-    jobs = CallbackJobs(database, FlowRegistry(ROOT / "callflows.yaml"), caller, clock)
-    handlers = {**jobs.handlers(), **sms_handlers(database, TwilioSmsSender(client, OUR_NUMBER))}
-    return Worker(database, handlers, worker_id="w1", clock=clock, backoff_seconds=1)
-
-
-def run_all(worker: Worker) -> None:
-    while worker.run_once():
-        pass
 
 
 def one(database: Database, model: type, *where: object) -> object:
@@ -71,16 +44,7 @@ def one(database: Database, model: type, *where: object) -> object:
 
 
 def book_about_a_ticket(database: Database) -> tuple[str, int]:
-    with database.session() as session:
-        session.add(
-            Officer(
-                name="Ana",
-                phone=OFFICER_PHONE,
-                department="roads",
-                callback_capacity=1,
-                active=True,
-            )
-        )
+    add_officer(database)
     ticket, _pin = file_ticket(
         database, TUESDAY_TEN - timedelta(days=1), caller=CITIZEN, language="en"
     )
@@ -132,9 +96,10 @@ def test_the_whole_story(
     clock.now = slot + timedelta(seconds=5)
     run_all(jobs)  # the officer's leg
     [officer] = standin.calls
-    assert officer["to"] == OFFICER_PHONE and officer["url"].endswith(f"/{callback_id}/officer")
-    assert officer["record"] == "true"
-    answered = signed.post(f"/twilio/callbacks/{callback_id}/officer", {"CallSid": officer["sid"]})
+    assert officer["to"] == OFFICER_PHONE
+    assert officer["url"].endswith(f"/{callback_id}/officer?attempt=1")
+    assert officer["record"] is None  # recorded only once the citizen consents
+    answered = signed.post(path(officer["url"]), {"CallSid": officer["sid"]})
     assert answered.status_code == 200
     twiml = answered.data.decode()
     assert f"callback-{callback_id}" in twiml and ref in twiml and "<Gather" in twiml
@@ -144,16 +109,15 @@ def test_the_whole_story(
     assert citizen["to"] == CITIZEN
     status = {"CallSid": citizen["sid"], "CallStatus": "no-answer"}
     for _ in range(2):  # Twilio repeats itself: one retry only
-        assert (
-            signed.post(f"/twilio/callbacks/{callback_id}/citizen/status", status).status_code
-            == 204
-        )
+        assert signed.post(path(citizen["status_callback"]), status).status_code == 204
     clock.now += timedelta(minutes=3)  # the retry waits two minutes
     run_all(jobs)
     retry = standin.calls[2]
     assert retry["to"] == CITIZEN and len(standin.calls) == 3
-    joined = signed.post(f"/twilio/callbacks/{callback_id}/citizen", {"CallSid": retry["sid"]})
-    assert f"callback-{callback_id}" in joined.data.decode() and "recorded" in joined.data.decode()
+    joined = signed.post(path(retry["url"]), {"CallSid": retry["sid"]})
+    assert "This call is recorded" in joined.data.decode() and "/consent" in joined.data.decode()
+    consent = signed.post(f"/twilio/callbacks/{callback_id}/consent", {"CallSid": retry["sid"]})
+    assert f"callback-{callback_id}" in consent.data.decode()
     assert attempts(demo_db) == [
         ("officer", 1, "in-progress"),
         ("citizen", 1, "no-answer"),
@@ -212,12 +176,12 @@ def test_a_citizen_who_never_answers_is_texted_once(
     clock.now = slot
     jobs = worker(demo_db, standin, clock)
     run_all(jobs)
-    signed.post(f"/twilio/callbacks/{callback_id}/officer", {"CallSid": standin.calls[0]["sid"]})
+    signed.post(path(standin.calls[0]["url"]), {"CallSid": standin.calls[0]["sid"]})
     for number in (1, 2):
         run_all(jobs)
         call = standin.calls[number]
         busy = {"CallSid": call["sid"], "CallStatus": "busy"}
-        signed.post(f"/twilio/callbacks/{callback_id}/citizen/status", busy)
+        signed.post(path(call["status_callback"]), busy)
         clock.now += timedelta(minutes=3)
     run_all(jobs)
     assert len(standin.calls) == 3
@@ -236,6 +200,11 @@ def test_no_call_is_placed_while_the_office_is_closed(
     jobs = worker(demo_db, standin, clock)
     run_all(jobs)
     assert standin.calls == []
-    clock.now = evening.replace(hour=8, minute=0) + timedelta(days=1)
+    [told] = [m for m in standin.messages if "could not call you at the booked time" in m["body"]]
+    assert told["to"] == CITIZEN and "Roads" in told["body"]
+    moved = one(demo_db, Callback).slot_start  # type: ignore[attr-defined]
+    assert moved.astimezone(BUCHAREST) == evening.replace(hour=8) + timedelta(days=1)
+    assert moved.astimezone(BUCHAREST).strftime("%d.%m %H:%M") in told["body"]
+    clock.now = moved
     run_all(jobs)
     assert [c["to"] for c in standin.calls] == [OFFICER_PHONE]

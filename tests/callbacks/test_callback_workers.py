@@ -1,4 +1,5 @@
 """Exactly once with real workers: two workers on one PostgreSQL never call or text twice,
+nor ring one officer for two callbacks at once,
 and an `ivr worker` killed (SIGKILL) in the middle of placing a call is restarted and the
 call is placed once, found at the stand-in instead of placed again."""
 
@@ -18,34 +19,25 @@ from typing import Any
 import yaml
 from callback_flows import DEMO_FLOW_PATH, demo_flow
 from callback_line import TUESDAY_TEN
+from callback_twilio import PUBLIC_URL, SignedTwilio, path
+from callback_worker import add_officer
 from sqlalchemy import select
 from twilio_rest_standin import ACCOUNT, OUR_NUMBER, TOKEN, TwilioStandIn, running_standin
 
+from ivr.callbacks.calls import leg_status
 from ivr.callbacks.jobs import CallbackJobs
+from ivr.config import Settings
 from ivr.jobs import Worker
 from ivr.storage import callbacks
 from ivr.storage.db import Database
-from ivr.storage.models import Callback, CallbackAttempt, Officer
+from ivr.storage.models import Callback, CallbackAttempt, Job
 from ivr.storage.queue import enqueue
+from ivr.web import create_app
 from menus.registry import FlowRegistry
 from webhooks.callback_calls import TwilioOutboundCaller
 from webhooks.sms_sender import TwilioSmsSender, sms_handlers
 
-OFFICER_PHONE = "+40264000130"
 CALLBACKS = 8
-
-
-def add_officer(database: Database, capacity: int) -> None:
-    with database.session() as session:
-        session.add(
-            Officer(
-                name="Ana",
-                phone=OFFICER_PHONE,
-                department="roads",
-                callback_capacity=capacity,
-                active=True,
-            )
-        )
 
 
 def work(url: str, standin: TwilioStandIn, name: str, now: datetime, start: Any) -> None:
@@ -75,6 +67,13 @@ def run_two_workers(url: str, standin: TwilioStandIn, now: datetime) -> None:
         thread.join()
 
 
+def end_call(database: Database, call: dict[str, Any], at: datetime) -> None:
+    """Twilio reports the officer's call over (the officer's status callback)."""
+    callback_id = int(call["url"].split("/")[-2])
+    with database.session() as session:
+        leg_status(session, demo_flow(), callback_id, "officer", 1, call["sid"], "completed", at)
+
+
 def test_two_workers_on_postgresql_never_call_or_text_twice(pg_url: str) -> None:
     database = Database(pg_url)
     database.upgrade()
@@ -98,8 +97,12 @@ def test_two_workers_on_postgresql_never_call_or_text_twice(pg_url: str) -> None
         slot = callback.slot_start
     with running_standin() as standin:
         run_two_workers(pg_url, standin, slot - timedelta(minutes=59))  # the reminders
-        run_two_workers(pg_url, standin, slot + timedelta(seconds=1))  # the officer's calls
         texted = Counter(m["to"] for m in standin.messages)
+        for minute in range(CALLBACKS):  # the officer is in one callback call at a time
+            now = slot + timedelta(minutes=minute, seconds=1)
+            run_two_workers(pg_url, standin, now)
+            assert len(standin.calls) == minute + 1
+            end_call(database, standin.calls[-1], now + timedelta(seconds=30))
         called = Counter(c["url"] for c in standin.calls)
     database.dispose()
     assert len(texted) == CALLBACKS and set(texted.values()) == {1}
@@ -125,7 +128,7 @@ def start_worker(
         "CIVICLINE_DATA_DIR": str(tmp_path / "data"),
         "CIVICLINE_DATABASE_URL": url,
         "CIVICLINE_FLOW_PATH": str(flow),
-        "CIVICLINE_PUBLIC_URL": "https://city.example",
+        "CIVICLINE_PUBLIC_URL": PUBLIC_URL,
         "CIVICLINE_TWILIO_ACCOUNT_SID": ACCOUNT,
         "CIVICLINE_TWILIO_AUTH_TOKEN": TOKEN,
         "CIVICLINE_TWILIO_FROM": OUR_NUMBER,
@@ -148,6 +151,23 @@ def wait_for(condition: Any, what: str, timeout: float = 60) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+def site_settings(tmp_path: Path, url: str, flow: Path) -> Settings:
+    """The site that hears Twilio's status callbacks, on the worker's database."""
+    return Settings(
+        data_dir=tmp_path / "data",
+        database_url=url,
+        flow_path=flow,
+        public_url=PUBLIC_URL,
+        twilio_auth_token=TOKEN,
+        secret_key="test",
+    )
+
+
+def place_jobs(database: Database) -> list[str]:
+    with database.session(read_only=True) as session:
+        return list(session.scalars(select(Job.status).where(Job.kind == "callback.place")))
 
 
 def attempt_rows(database: Database) -> list[tuple[str, str | None]]:
@@ -184,14 +204,19 @@ def test_a_worker_killed_mid_call_is_restarted_and_the_call_is_placed_once(
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=30)
         standin.release.set()  # Twilio has the call; nobody heard its answer
+        [call] = standin.calls
+        report = {"CallSid": call["sid"], "CallStatus": "initiated"}
+        app = create_app(site_settings(tmp_path, sqlite_url, flow))
+        site = SignedTwilio(app.test_client(), token=TOKEN)
+        assert site.post(path(call["status_callback"]), report).status_code == 204
         second = start_worker(tmp_path, sqlite_url, flow, standin)
         try:
-            wait_for(lambda: attempt_rows(database)[0][1] is not None, "the call to be settled")
+            wait_for(lambda: place_jobs(database) == ["done"], "the placement to be settled")
         finally:
             second.terminate()
             output, _ = second.communicate(timeout=30)
         assert len(standin.calls) == 1, output
-        assert attempt_rows(database) == [("initiated", standin.calls[0]["sid"])]
+        assert attempt_rows(database) == [("initiated", call["sid"])]
         with database.session(read_only=True) as session:
             assert session.scalars(select(Callback.status)).one() == "placed"
     database.dispose()

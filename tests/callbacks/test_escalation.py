@@ -118,8 +118,9 @@ def test_the_ticket_page_shows_the_chain_and_escalates_one_level(
     page = client.get(f"/tickets/{ref}")  # type: ignore[attr-defined]
     assert "Not escalated." in page.get_data(as_text=True)
     token = csrf_token(page.get_data(as_text=True))
-    for _ in range(4):  # officer → head of service → vice-mayor → mayor, then the top
-        client.post(f"/tickets/{ref}/escalate", data={"csrf_token": token})  # type: ignore[attr-defined]
+    for level in range(4):  # officer → head of service → vice-mayor → mayor, then the top
+        form = {"csrf_token": token, "level": str(level)}
+        client.post(f"/tickets/{ref}/escalate", data=form)  # type: ignore[attr-defined]
     html = client.get(f"/tickets/{ref}").get_data(as_text=True)  # type: ignore[attr-defined]
     assert "level 0 → 1: head_of_service" in html and "level 1 → 2: vice_mayor" in html
     assert "level 2 → 3: mayor" in html and "level 3 → 4" not in html
@@ -159,4 +160,4 @@ def test_a_resolution_recorded_on_the_site_is_noted_and_texted(
         sms = session.scalars(select(SmsOutbox)).one()
     assert "The hole was filled" in note.body
     assert sms.to == CITIZEN and sms.template == "callback_sms.resolution"
-    assert sms.body.endswith("…") and sms.segments <= 2
+    assert sms.body.endswith("...") and sms.segments <= 2  # "…" sent as GSM-7 "..."

@@ -233,3 +233,30 @@ def test_a_report_filed_by_phone_has_its_deadline_check_queued(database: Databas
     assert payload["level"] == 0
     # pothole: 10 days from Tuesday 24 November, checked when the 4th of December is over
     assert due.astimezone(BUCHAREST) == datetime(2026, 12, 5, 0, 0, tzinfo=BUCHAREST)
+
+
+def test_a_second_call_for_the_same_department_offers_the_held_callback(
+    any_database: Database,
+) -> None:
+    """Two calls from one number at once (PostgreSQL and SQLite): one callback, which the
+    second call offers again (1 keeps it, 2 moves it)."""
+    barrier = threading.Barrier(2)
+    lines: list[CallbackLine] = []
+
+    def call() -> None:
+        line = CallbackLine(demo_services(any_database), CITIZEN)
+        barrier.wait()
+        to_callback_offer(line)
+        lines.append(line)
+
+    threads = [threading.Thread(target=call) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    [held] = stored_callbacks(any_database)
+    when = held.slot_start.astimezone(BUCHAREST).strftime("%H:%M")
+    assert all(when in line.texts() for line in lines)
+    lines[1].keys("2")
+    [moved] = stored_callbacks(any_database)
+    assert moved.id == held.id and moved.slot_start == held.slot_start + timedelta(minutes=30)

@@ -73,6 +73,9 @@ def ticket(**kw: object) -> TicketFacts:
         ("stop", Command("stop")),
         ("Unsubscribe", Command("stop")),
         ("START", Command("start")),
+        ("Da", Command("confirm")),
+        ("ok!", Command("confirm")),
+        ("YES", Command("confirm", opts_in=True)),
         ("STATUS 26-000123", Command("status", "26-000123")),
         ("status 26000123", Command("status", "26-000123")),
         ("Escalate 26 000123", Command("escalate", "26-000123")),
@@ -199,8 +202,7 @@ def test_stop_opts_out_silently_and_start_opts_in(language: str, flow_of: FlowOf
     stopped = converse(flow, Command("stop"), state(flow, language))
     assert stopped == type(stopped)(replies=(), changes=(OptOut(CITIZEN),))
     started = converse(flow, Command("start"), state(flow, language, opted_out=True))
-    assert started.changes == (OptIn(CITIZEN),)
-    assert started.replies[0].template == "callback_sms.opted_in"
+    assert started == type(started)(replies=(), changes=(OptIn(CITIZEN),))  # Twilio answers
 
 
 @pytest.mark.parametrize("command", ["confirm", "another", "cancel", "help"])

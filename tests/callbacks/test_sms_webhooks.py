@@ -22,14 +22,16 @@ NEIGHBOUR = "+40733444555"
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 
 
-def book(database: Database, caller: str = CITIZEN, language: str = "en") -> int:
+def book(
+    database: Database, caller: str = CITIZEN, language: str = "en", department: str = "roads"
+) -> int:
     now = datetime.now(UTC)
     with database.session() as session:
         callback = callbacks.book_first_free(
             session,
             demo_flow(),
             caller=caller,
-            department="roads",
+            department=department,
             language=language,
             call_id=None,
             ticket_id=None,
@@ -97,7 +99,7 @@ def test_2_moves_then_0_cancels_then_1_finds_nothing(
 def test_a_reply_applies_to_the_senders_newest_offer_only(
     signed: SignedTwilio, demo_db: Database
 ) -> None:
-    older = book(demo_db)
+    older = book(demo_db, department="lighting")
     newer = book(demo_db)
     neighbours = book(demo_db, NEIGHBOUR)
     signed.sms(CITIZEN, "0")
@@ -117,7 +119,32 @@ def test_stop_opts_out_and_nothing_is_sent_until_start(
     signed.sms(CITIZEN, "start")
     with demo_db.session(read_only=True) as session:
         assert session.scalars(select(SmsOptOut)).all() == []
-    assert [m.template for m in outbox(demo_db)] == ["callback_sms.opted_in"]
+    assert outbox(demo_db) == []  # Twilio answers START itself
+
+
+def test_a_second_booking_in_one_department_hands_back_the_first(
+    signed: SignedTwilio, demo_db: Database
+) -> None:
+    first = book(demo_db)
+    assert book(demo_db) == first  # one upcoming callback per department (the flow's limit)
+    assert book(demo_db, department="lighting") != first
+    signed.sms(CITIZEN, "2")  # the newest (lighting) moves; roads stays as it was
+    assert callback(demo_db, first).status == "booked"
+
+
+def test_yes_confirms_as_1_does_and_opts_an_opted_out_number_in(
+    signed: SignedTwilio, demo_db: Database
+) -> None:
+    booked = book(demo_db)
+    signed.sms(CITIZEN, "STOP")
+    signed.sms(CITIZEN, "Yes")
+    assert callback(demo_db, booked).confirmed_at is not None
+    with demo_db.session(read_only=True) as session:
+        assert session.scalars(select(SmsOptOut)).all() == []
+    assert [m.template for m in outbox(demo_db)] == ["callback_sms.confirmed"]
+    other = book(demo_db, "+40722111333")
+    signed.sms("+40722111333", "Da")
+    assert callback(demo_db, other).confirmed_at is not None
 
 
 def test_huge_and_emoji_bodies_get_the_short_help(signed: SignedTwilio, demo_db: Database) -> None:

@@ -453,3 +453,11 @@ def test_nodes_that_loop_without_listening(demo: FlowText) -> None:
         "loops without ever listening to the caller"
     )
     assert broken.problems() == [broken.at("next: faq_hours", message)]
+
+
+def test_a_ladder_rung_without_a_number_is_refused(demo: FlowText) -> None:
+    broken = demo.replace('    transfer: "+40264000210"\n', "")
+    message = (
+        "escalation.2: `vice_mayor` has no `transfer` number: its callbacks could not be placed"
+    )
+    assert broken.problems() == [broken.at("  - role: vice_mayor", message)]

@@ -35,9 +35,6 @@ class DialledCalls:
         self.dialled.append(to)
         return f"CA{uuid.uuid4().hex}"
 
-    def find(self, to: str, since: datetime) -> str | None:
-        return None
-
 
 class RefusingCarrier:
     """The SMS sender (SmsSender) when the carrier refuses a number, quoting it as Twilio

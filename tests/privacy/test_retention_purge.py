@@ -8,9 +8,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from privacy_people import DEFAULTS, NATIONAL, OTHER, PERSON, TUESDAY, make_person, services, traces
 from sqlalchemy import func, select, update
 
+from ivr.cli import main
 from ivr.privacy import retention
 from ivr.privacy.retention import PURGE_JOB, purge, purge_handlers, schedule_purge
 from ivr.recordings import LocalRecordingStore
@@ -111,3 +113,24 @@ def test_the_daily_job_is_scheduled_once_and_reschedules_itself(database: Databa
     with database.session() as session:
         run_after = session.scalars(select(Job.run_after).where(Job.kind == PURGE_JOB)).all()
     assert sorted(run_after) == [TUESDAY + timedelta(hours=1), TUESDAY + timedelta(days=1)]
+
+
+def test_ivr_privacy_purge_counts_on_a_dry_run_then_purges(aged, tmp_path: Path) -> None:
+    database, root, _, _ = aged
+    env = {"CIVICLINE_DATA_DIR": str(root.parent), "CIVICLINE_DATABASE_URL": str(database.url)}
+
+    def ivr(*args: str) -> str:
+        result = CliRunner().invoke(main, ["privacy", "purge", *args], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "recordings: 4 would be purged" in ivr("--dry-run").splitlines()
+    assert len(files(root)) == 8
+    with database.session() as session:
+        assert session.scalar(select(func.count(Recording.id))) == 8
+        assert not session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "privacy.purge")
+        ).all()
+    purged = ivr().splitlines()
+    assert "recordings: 4 purged" in purged and "languages: 1 purged" in purged
+    assert len(files(root)) == 4

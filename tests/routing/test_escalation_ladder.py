@@ -28,7 +28,7 @@ def test_the_top_has_no_next_level(demo_flow):
 def test_escalation_level(demo_flow):
     level = escalation_level(demo_flow, "vice_mayor")
     assert level.name == {"ro": "viceprimarul", "en": "the deputy mayor"}
-    assert level.transfer is None
+    assert level.transfer == "+40264000210"
 
 
 def test_unknown_role_raises(demo_flow):

@@ -115,7 +115,7 @@ def test_replies_notes_reassignment_and_escalation(site, supervisor):
     csrf = token(supervisor, path)
     supervisor.post(f"{path}/reply", data={"reply": "scheduled", "csrf_token": csrf})
     supervisor.post(f"{path}/notes", data={"body": "<b>call the school</b>", "csrf_token": csrf})
-    supervisor.post(f"{path}/escalate", data={"csrf_token": csrf})
+    supervisor.post(f"{path}/escalate", data={"csrf_token": csrf, "level": "0"})
     supervisor.post(f"{path}/department", data={"department": "lighting", "csrf_token": csrf})
     page = _body(supervisor, path)
     assert f"the work for report {site.roads_ref} is scheduled" in page

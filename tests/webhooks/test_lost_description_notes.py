@@ -163,7 +163,7 @@ def test_a_download_that_kept_failing_is_noted_when_its_attempts_are_spent(
     while worker.run_once():
         runs += 1
         clock.now += timedelta(seconds=2)
-    why = "its download was given up (8 attempts failed, the last with HTTPError: HTTP Error 500"
+    why = "its download was given up (8 attempts failed, the last with HTTPError: 500 Server Error"
     transcript, notes = said_on(any_database, ticket_id)
     assert runs == 8 and len(notes) == 1 and notes[0].startswith(f"{LOST}: {why}")
     assert isinstance(transcript, dict) and transcript["note"].startswith(f"not transcribed: {why}")

@@ -108,3 +108,6 @@ class Callback(Base):
     """When the citizen confirmed the slot (key 1 on the phone, or an SMS `1`)."""
     reminded_at: Mapped[datetime | None]
     """When the reminder SMS was queued (once per callback)."""
+    recording_consent: Mapped[str | None]
+    """The citizen's answer to the recording notice: "accepted" or "declined" (on the call
+    that booked it, or at the start of the callback), None when not asked yet."""
