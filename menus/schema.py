@@ -310,6 +310,9 @@ class TicketNode(NodeBase):
 
     type: Literal["ticket"]
     kind: Literal["report", "message"]
+    prompt_no_sms: Localized | None = None
+    """Said instead of the prompt when no SMS can go to the caller (the number is withheld
+    or opted out), so the caller is never promised a text that will not come."""
     next: str
 
 
@@ -333,6 +336,8 @@ class CallbackNode(NodeBase):
     department: str | None = None
     confirm: Localized
     """{when}"""
+    confirm_no_sms: Localized | None = None
+    """{when}: said instead of `confirm` when no SMS can go to the caller (opted out)."""
     full: Localized
     offer: Localized | None = None
     """{when}: the first free slot, held while the caller answers 1 (or a `confirm_yes`

@@ -52,6 +52,7 @@ PLACEHOLDERS_BY_NODE_TYPE = {"ticket": frozenset({"ref", "pin"})}
 PLACEHOLDERS_BY_NODE_FIELD = {
     ("status", "result"): frozenset({"ref", "status", "deadline"}),
     ("callback", "confirm"): frozenset({"when"}),
+    ("callback", "confirm_no_sms"): frozenset({"when"}),
     ("callback", "offer"): frozenset({"when"}),
 }
 PLACEHOLDERS_BY_TEXT: dict[Location, frozenset[str]] = {

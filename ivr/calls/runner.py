@@ -31,7 +31,7 @@ from ivr.engine.ports import IntentMatcher
 from ivr.engine.records import event_from_record, to_record
 from ivr.engine.session import CallSession
 from ivr.phones import normalize_number
-from ivr.storage import calls, preferences, tickets
+from ivr.storage import calls, outbox, preferences, tickets
 from ivr.storage.db import Database
 from ivr.storage.models import Call
 from menus.loader import LoadedFlow, load_stored_flow
@@ -100,6 +100,7 @@ class CallRunner:
         with services.database.session() as db:
             if language is None and number is not None:
                 language = preferences.remembered_language(db, number)
+            texts = number is not None and not outbox.is_opted_out(db, number)
             calls.save_flow_version(db, loaded.version, loaded.source, loaded.path, at)
             calls.start_call(
                 db,
@@ -114,7 +115,7 @@ class CallRunner:
             services, loaded, call_id, CallSession(flow, services.matcher), observe=observe
         )
         started = ev.CallStarted(
-            at=at, call_id=call_id, caller=number, channel=channel, language=language
+            at=at, call_id=call_id, caller=number, channel=channel, language=language, texts=texts
         )
         return runner, runner.feed(started)
 

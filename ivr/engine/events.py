@@ -38,6 +38,8 @@ class CallStarted(Event):
     channel: str
     language: str | None = None
     """Known ahead (chosen on the command line, or remembered for this number)."""
+    texts: bool = True
+    """SMS may go to the caller: false when the number opted out (STOP)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -177,6 +177,8 @@ class _Guess:
 class _State:
     call_id: str = ""
     caller: str | None = None
+    texts: bool = False
+    """SMS may go to the caller: the number is known and did not opt out."""
     channel: str = ""
     language: str | None = None
     node: str = ""
@@ -337,6 +339,7 @@ class CallSession:
         s = self._s
         self._wait_for(Mode.IDLE)
         s.call_id, s.caller, s.channel = e.call_id, e.caller, e.channel
+        s.texts = e.caller is not None and e.texts
         if e.language in self.flow.languages:
             s.language = e.language
         return self._enter(self.flow.start, e.at)
@@ -915,9 +918,14 @@ class CallSession:
         s.ticket_refs.append(e.ref)
         s.routed_to = self.department
         params = {"ref": digits(e.ref), "pin": digits(e.pin or "")}
-        actions: list[act.Action] = [self._say(s.node, node.prompt, params=params, secret=True)]
-        if s.caller:
-            actions.append(self._sms(s.caller, "sms_ticket", {"ref": e.ref}, e.ref))
+        actions: list[act.Action]
+        if s.texts and s.caller:
+            said = self._say(s.node, node.prompt, params=params, secret=True)
+            actions = [said, self._sms(s.caller, "sms_ticket", {"ref": e.ref}, e.ref)]
+        else:
+            field = "prompt_no_sms" if node.prompt_no_sms else "prompt"
+            text = node.prompt_no_sms or node.prompt
+            actions = [self._say(s.node, text, field_name=field, params=params, secret=True)]
         for slot in REPORT_SLOTS:
             s.slots.pop(slot, None)
         s.recording_id, s.unfiled = None, False
@@ -1002,7 +1010,11 @@ class CallSession:
         s = self._s
         assert s.offer_slot is not None
         when = spoken_slot(s.offer_slot, self.zone, self.language)
-        said = self._say(s.node, node.confirm, field_name="confirm", params={"when": when})
+        if not s.texts and node.confirm_no_sms is not None:
+            field, text = "confirm_no_sms", node.confirm_no_sms
+        else:
+            field, text = "confirm", node.confirm
+        said = self._say(s.node, text, field_name=field, params={"when": when})
         return [said, *self._callback_sms()] + self._enter(node.next, at)
 
     def _callback_sms(self) -> list[act.Action]:
@@ -1012,7 +1024,7 @@ class CallSession:
         when = sms_slot(s.offer_slot, self.zone, self.language)
         ref = s.ticket_refs[-1] if s.ticket_refs else s.granted_ref
         s.offer_id = None
-        return [self._sms(s.caller, "sms_callback", {"when": when}, ref)]
+        return [self._sms(s.caller, "sms_callback", {"when": when}, ref)] if s.texts else []
 
     # -- after the business: the callback's slot offered, the survey ----------------------
 

@@ -16,6 +16,7 @@ from sqlalchemy import event, select, text
 from ivr.calls.runner import CallRunner, CallServices
 from ivr.engine import actions as act
 from ivr.engine import events as ev
+from ivr.storage import outbox
 from ivr.storage.models import Call, CallEvent, SmsOutbox, Ticket
 from menus.registry import FlowRegistry
 from speech.intents import PhraseMatcher
@@ -108,6 +109,18 @@ def test_a_report_files_a_numbered_ticket_and_queues_its_sms(services, database)
     )
     assert ticket.description == "hole by the school" and ticket.caller == OWNER
     assert sms.to == OWNER and "26-000001" in sms.body and sms.status == "queued"
+
+
+def test_an_opted_out_number_is_promised_no_sms_and_gets_none(services, database):
+    with database.session() as session:
+        outbox.opt_out(session, OWNER, TUESDAY - timedelta(days=3))
+    readback = report(Line(services))
+    assert readback.endswith("Please write them down.") and "text message" not in readback
+    with database.session() as session:
+        assert session.scalars(select(Ticket)).one().ref == "26-000001"
+        assert session.scalars(select(SmsOutbox)).all() == []
+        started = session.scalars(select(CallEvent).order_by(CallEvent.seq)).first()
+    assert started.type == "CallStarted" and started.payload["texts"] is False
 
 
 def test_no_pin_is_ever_stored_in_the_calls_events(services, database):

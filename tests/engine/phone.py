@@ -113,6 +113,7 @@ class Phone:
         language: str | None = "en",
         at: datetime = TUESDAY_MORNING,
         store: FakeStore | None = None,
+        texts: bool = True,
     ) -> None:
         self.session = CallSession(flow, PhraseMatcher())
         self.store = store or FakeStore()
@@ -123,7 +124,12 @@ class Phone:
         self.events: list[ev.Event] = []
         self._send(
             ev.CallStarted(
-                at=at, call_id="test-call", caller=caller, channel="test", language=language
+                at=at,
+                call_id="test-call",
+                caller=caller,
+                channel="test",
+                language=language,
+                texts=texts,
             )
         )
 

@@ -48,9 +48,22 @@ def test_the_confirmation_reads_back_category_and_district():
     assert "broken street light, district 5" in phone.texts()[0]
 
 
-def test_a_withheld_number_gets_no_sms():
-    phone = Phone(caller=None).press("1").press("1").press("3").record(9, "hole").press("1")
+@pytest.mark.parametrize(
+    "caller", [{"caller": None}, {"texts": False}], ids=["withheld", "opted out"]
+)
+def test_a_number_that_cannot_be_texted_gets_no_sms_and_is_promised_none(caller):
+    phone = Phone(**caller).press("1").press("1").press("3").record(9, "hole")
+    phone.press("1")
     assert phone.of(act.CreateTicket) and not phone.of(act.QueueSms)
+    assert "report_file.prompt_no_sms" in phone.prompts()
+    assert "write them down" in " ".join(phone.texts())
+
+
+def test_an_opted_out_caller_books_a_callback_without_an_sms_promised():
+    phone = Phone(texts=False).press("3").press("2")
+    assert phone.of(act.ScheduleCallback) and not phone.of(act.QueueSms)
+    assert "callback.confirm_no_sms" in phone.prompts()
+    assert "text message" not in " ".join(phone.texts())
 
 
 def test_silence_reprompts_twice_then_offers_a_human():

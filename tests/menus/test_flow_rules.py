@@ -411,9 +411,9 @@ def test_schedules_that_extend_themselves_or_nothing(
             "texts.sms_callback.en: unknown placeholder `{ref}` (allowed: {department}, {when})",
         ),
         (
-            'ro: "Veți fi sunat pe {when}.',
-            'ro: "Veți fi sunat pe {when} ({ref}).',
-            'ro: "Veți fi sunat pe',
+            'ro: "Veți fi sunat pe {when}. Veți',
+            'ro: "Veți fi sunat pe {when} ({ref}). Veți',
+            'ro: "Veți fi sunat pe {when} ({ref})',
             "nodes.callback.confirm.ro: unknown placeholder `{ref}` "
             "(allowed: {category}, {department}, {district}, {when})",
         ),
