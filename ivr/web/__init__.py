@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         dashboard,
         health,
         live,
+        names,
         numbers,
         officers,
         phone,
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
 
     auth.init_app(app)
     numbers.init_app(app)
+    names.init_app(app)
     for module in (health, auth, dashboard, calls, tickets, callbacks, live, audit, phone):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(officers.blueprint)

@@ -202,7 +202,7 @@ def change_status(ref: str) -> Any:
         set_status(session, ticket, status, form_actor(), now, note=form.note.data or None)
         closes = stats.CLOSED_STATUSES
         if status in closes and before not in closes:
-            stats.count_tickets(session, now.date(), closed=1)
+            stats.count_tickets(session, now.astimezone(zone()).date(), ticket.department, closed=1)
         template = _text(current.texts.sms_status_changed, ticket)
         sms = None
         if ticket.caller and template and status != before:

@@ -22,6 +22,8 @@ from ivr.storage.models.messaging import (
     SmsOutbox,
 )
 from ivr.storage.models.stats import (
+    CallDayStats,
+    CallHourOfDayStats,
     CallHourStats,
     ChoiceDayStats,
     NodeDayStats,
@@ -48,7 +50,9 @@ __all__ = [
     "Base",
     "Call",
     "CallChoice",
+    "CallDayStats",
     "CallEvent",
+    "CallHourOfDayStats",
     "CallHourStats",
     "Callback",
     "CallbackAttempt",
