@@ -110,7 +110,19 @@ def finish_call(
     call.outcome = outcome
     call.department = department
     call.ticket_id = ticket_id
-    stats.count_finished_call(session, call, call_events(session, call_id), zone)
+    events = call_events(session, call_id)
+    call.transcript = transcript(events)
+    stats.count_finished_call(session, call, events, zone)
+
+
+def transcript(events: list[CallEvent]) -> str | None:
+    """The words the caller said, in order (None when they said nothing)."""
+    said = [
+        str(row.payload.get("text") or "")
+        for row in events
+        if row.kind == "event" and row.type == "SpeechRecognized"
+    ]
+    return " / ".join(text for text in said if text) or None
 
 
 def call_events(session: Session, call_id: str) -> list[CallEvent]:

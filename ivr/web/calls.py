@@ -22,8 +22,9 @@ from ivr.calls.turns import shown_input, turns
 from ivr.storage.calls import call_events
 from ivr.storage.models import Call, Callback, Recording, Ticket
 from ivr.web.access import flow, may_see, record, visible, zone
-from ivr.web.callfilter import PAGE_SIZE, CallFilter, before, cursor_of, intent_choices
+from ivr.web.callfilter import PAGE_SIZE, CallFilter, after, before, cursor_of, intent_choices
 from ivr.web.export import csv_download
+from ivr.web.names import choice_name
 
 blueprint = Blueprint("calls", __name__)
 OUTCOMES = ("handled", "transferred", "ticket", "message", "callback", "status", "draft")
@@ -47,21 +48,32 @@ def log() -> Any:
     filters = CallFilter.from_args(request.args)
     query = _log_query(filters)
     older = before(request.args.get("before"))
+    newer = after(request.args.get("after"))
     if older is not None:
         query = query.where(older)
+    elif newer is not None:  # the page above: read upwards, show newest first
+        query = query.where(newer).order_by(None).order_by(Call.started_at, Call.id)
     with services().database.session(read_only=True) as session:
         rows = list(session.execute(query.limit(PAGE_SIZE + 1)))
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    next_cursor = cursor_of(rows[-1][0]) if more else None
+    if newer is not None and older is None:
+        rows.reverse()
+        has_older, has_newer = True, more
+    else:
+        has_older, has_newer = more, older is not None
     return render_template(
         "calls.html",
         rows=rows,
         filters=filters,
-        next_cursor=next_cursor,
+        older_cursor=cursor_of(rows[-1][0]) if rows and has_older else None,
+        newer_cursor=cursor_of(rows[0][0]) if rows and has_newer else None,
         flow=flow(),
         outcomes=OUTCOMES + EXTRA_OUTCOMES,
-        intents=list(intent_choices(flow())),
+        intents={
+            value: choice_name(flow(), node, target)
+            for value, (node, target) in intent_choices(flow()).items()
+        },
         zone=zone(),
     )
 

@@ -1,6 +1,7 @@
 """Dashboard: calls per local day and per local hour of day, and every summary under its
 department, so the dashboard reads one row per day whatever the number of calls and an
-officer's charts count only their departments.
+officer's charts count only their departments. Call log: the words each caller said
+(`calls.transcript`) for the word search, filled here from the stored speech events.
 
 The new tables are filled from what is stored, in the time zone of the newest stored flow:
 calls per day and hour from `call_hour_stats`; tickets opened from the calls that filed them
@@ -12,7 +13,8 @@ Revises: d9e3b6a1c7f4
 Create Date: 2026-12-05 06:40:00.000000
 """
 
-from collections import Counter
+import json
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -60,6 +62,28 @@ def upgrade() -> None:
     _insert(hour_table, ("day", "department", "hour", "calls"), hours)
     _rekey_node_and_choice_stats(connection)
     _rebuild_ticket_stats(connection, zone)
+    _fill_transcripts(connection)
+
+
+def _fill_transcripts(connection: sa.Connection) -> None:
+    with op.batch_alter_table("calls", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("transcript", sa.Text(), nullable=True))
+    said: defaultdict[str, list[str]] = defaultdict(list)
+    rows = connection.execute(
+        sa.text(
+            "SELECT call_id, payload FROM call_events WHERE type = 'SpeechRecognized' "
+            "AND kind = 'event' ORDER BY call_id, seq"
+        )
+    )
+    for call_id, payload in rows:
+        text = (json.loads(payload) if isinstance(payload, str) else payload).get("text")
+        if text:
+            said[call_id].append(str(text))
+    if said:
+        connection.execute(
+            sa.text("UPDATE calls SET transcript = :transcript WHERE id = :id"),
+            [{"id": i, "transcript": " / ".join(words)} for i, words in said.items()],
+        )
 
 
 def _rekey_node_and_choice_stats(connection: sa.Connection) -> None:
@@ -175,6 +199,7 @@ def _insert(table: sa.Table, names: tuple[str, ...], counts: Counter[tuple]) -> 
 
 
 def downgrade() -> None:
+    op.drop_column("calls", "transcript")  # SQLite ≥ 3.35 drops it in place (calls has referrers)
     op.drop_table("call_hour_of_day_stats")
     op.drop_table("call_day_stats")
     for name in ("node_day_stats", "choice_day_stats", "ticket_day_stats"):
