@@ -104,9 +104,17 @@ def export() -> Any:
 
 
 def _visible_call(session: Any, call_id: str) -> Call:
+    """The call, if the user may see its department or a ticket of it (a reassigned ticket's
+    call stays readable by the ticket's new department); else 404."""
     call = session.get(Call, call_id)
-    if call is None or not may_see(call.department):
+    if call is None:
         abort(404)
+    if not may_see(call.department):
+        tickets = select(Ticket.department).where(
+            (Ticket.call_id == call.id) | (Ticket.id == call.ticket_id)
+        )
+        if not any(may_see(department) for department in session.scalars(tickets)):
+            abort(404)
     return call
 
 
