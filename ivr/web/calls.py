@@ -20,11 +20,12 @@ from sqlalchemy import select
 from ivr.app_context import services, settings
 from ivr.calls.turns import shown_input, turns
 from ivr.storage.calls import call_events
+from ivr.storage.conversations import conversation
 from ivr.storage.models import Call, Callback, Recording, Ticket
 from ivr.web.access import flow, may_see, record, visible, zone
 from ivr.web.callfilter import PAGE_SIZE, CallFilter, after, before, cursor_of, intent_choices
 from ivr.web.export import csv_download
-from ivr.web.names import choice_name
+from ivr.web.names import TURN_RESULTS, choice_name
 
 blueprint = Blueprint("calls", __name__)
 OUTCOMES = ("handled", "transferred", "ticket", "message", "callback", "status", "draft")
@@ -128,6 +129,7 @@ def detail(call_id: str) -> Any:
             select(Ticket).where((Ticket.call_id == call_id) | (Ticket.id == call.ticket_id))
         )
         callback = session.scalar(select(Callback).where(Callback.call_id == call_id))
+        messages = conversation(session, call.caller, call.started_at, ticket and ticket.id)
     return render_template(
         "call.html",
         call=call,
@@ -138,6 +140,8 @@ def detail(call_id: str) -> Any:
         recordings=recordings,
         ticket=ticket,
         callback=callback,
+        messages=messages,
+        results=TURN_RESULTS,
         zone=zone(),
     )
 

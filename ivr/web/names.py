@@ -25,6 +25,14 @@ OUTCOMES = {
     "failed": "Failed",
     "swept": "Cut off",
 }
+TURN_RESULTS = {
+    "choice": "Chose",
+    "confirm": "Asked to confirm",
+    "no_match": "Not understood",
+    "no_input": "No answer",
+    "stayed": "Stayed",
+    "pending": "–",
+}
 SITE_LANGUAGE = "en"
 
 
@@ -34,6 +42,11 @@ def site_language(current: Flow) -> str:
 
 def _localized(names: dict[str, str], current: Flow) -> str:
     return names.get(site_language(current)) or names.get(current.default_language) or ""
+
+
+def localized(names: dict[str, str] | None) -> str:
+    """A name the flow gives in several languages, in the site's."""
+    return _localized(names, flow()) if names else ""
 
 
 def department_name(code: str | None) -> str:
@@ -85,6 +98,13 @@ def choice_name(current: Flow, node: str, target: str) -> str:
     return f"{node_name(node)}: on to {node_name(target).lower()}"
 
 
+def flow_languages() -> dict[str, dict[str, str]]:
+    """`flow_languages` in every template: language code → its name in the flow."""
+    return {"flow_languages": {code: lang.name for code, lang in flow().languages.items()}}
+
+
 def init_app(app: Flask) -> None:
-    for function in (department_name, category_name, status_name, outcome_name, node_name):
+    app.context_processor(flow_languages)
+    filters = (localized, department_name, category_name, status_name, outcome_name, node_name)
+    for function in filters:
         app.add_template_filter(function)

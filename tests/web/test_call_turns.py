@@ -84,7 +84,7 @@ def test_a_confirmation_question_is_its_own_turn_result(app):
     client = app.test_client()
     login(client, "super")
     page = client.get(f"/calls/{runner.call_id}").get_data(as_text=True)
-    assert "<td>confirm</td>" in page
+    assert "<td>Asked to confirm</td>" in page
 
 
 def test_turns_stored_without_a_wall_clock_time_show_no_latency(app):

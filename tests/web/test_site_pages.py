@@ -61,8 +61,8 @@ def test_the_call_log_pages_by_started_at_and_id(site, supervisor):
 
 def test_the_call_detail_shows_timeline_turns_route_and_recording(site, supervisor):
     page = _body(supervisor, f"/calls/{site.roads_call}")
-    assert "main → report_category" in page
-    assert "no_match" in page and "choice → report_category" in page
+    assert "Main → Report category" in page  # nodes in words, never main → report_category
+    assert "Not understood" in page and "Chose: on to report category" in page
     assert "0.42" in page and "keys <code>7</code>" in page
     assert "250 ms" in page
     assert site.roads_ref in page and "booked" in page
@@ -120,7 +120,7 @@ def test_replies_notes_reassignment_and_escalation(site, supervisor):
     page = _body(supervisor, path)
     assert f"the work for report {site.roads_ref} is scheduled" in page
     assert "&lt;b&gt;call the school&lt;/b&gt;" in page
-    assert "head_of_service" in page and "lighting" in page
+    assert "the head of service" in page and "Street lighting" in page  # the flow's names
     with _database(site).session() as session:
         ticket = session.scalars(select(Ticket).where(Ticket.ref == site.roads_ref)).one()
         assert ticket.escalation_level == 1 and ticket.department == "lighting"
@@ -186,9 +186,9 @@ def test_live_calls_page_and_stream(site, supervisor):
 
 def test_a_ticket_shows_only_the_category_and_district_it_has(site, supervisor):
     report = _body(supervisor, f"/tickets/{site.roads_ref}")
-    assert "<td>report, pothole, district 2</td>" in report
+    assert "<td>Report: pothole, district 2</td>" in report
     message = _body(supervisor, f"/tickets/{site.taxes_ref}")
-    assert "<td>message</td>" in message
+    assert "<td>Message</td>" in message
 
 
 def test_a_ticket_shows_its_transcript_or_why_there_is_none(site, supervisor):
