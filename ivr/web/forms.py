@@ -13,6 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 
@@ -49,7 +50,13 @@ class AssignForm(FlaskForm):
 class OutcomeForm(FlaskForm):
     outcome = SelectField(
         "Outcome",
-        choices=["answered", "missed", "cancelled"],
+        choices=[
+            SelectChoice("", "Choose…"),
+            SelectChoice("answered", "Answered"),
+            SelectChoice("missed", "Missed"),
+            SelectChoice("cancelled", "Cancelled"),
+        ],
+        validators=[DataRequired()],
     )
     resolution = TextAreaField("Resolution", validators=[Length(max=2000)])
 

@@ -98,13 +98,18 @@ def choice_name(current: Flow, node: str, target: str) -> str:
     return f"{node_name(node)}: on to {node_name(target).lower()}"
 
 
-def flow_languages() -> dict[str, dict[str, str]]:
-    """`flow_languages` in every template: language code → its name in the flow."""
-    return {"flow_languages": {code: lang.name for code, lang in flow().languages.items()}}
+def flow_names() -> dict[str, dict[str, str]]:
+    """In every template: `flow_languages` (code → the language's name) and `rung_names`
+    (an escalation role → the rung's name), as the flow gives them."""
+    current = flow()
+    return {
+        "flow_languages": {code: lang.name for code, lang in current.languages.items()},
+        "rung_names": {rung.role: localized(rung.name) for rung in current.escalation},
+    }
 
 
 def init_app(app: Flask) -> None:
-    app.context_processor(flow_languages)
+    app.context_processor(flow_names)
     filters = (localized, department_name, category_name, status_name, outcome_name, node_name)
     for function in filters:
         app.add_template_filter(function)

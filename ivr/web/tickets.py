@@ -21,6 +21,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
+from wtforms.fields.choices import SelectChoice
 
 from ivr.app_context import current_time, services
 from ivr.callbacks.jobs import tell_escalated
@@ -123,11 +124,15 @@ def _forms(ticket: Ticket | None = None) -> dict[str, Any]:
     """The ticket's forms; shown for `ticket`, they start at its status and department."""
     current = flow()
     status = StatusForm(status=ticket.status) if ticket else StatusForm()
-    status.status.choices = [(code, status_name(code)) for code in current.texts.statuses]
+    status.status.choices = [
+        SelectChoice(code, status_name(code)) for code in current.texts.statuses
+    ]
     reply = ReplyForm()
     reply.reply.choices = list(current.texts.replies)
     department = DepartmentForm(department=ticket.department) if ticket else DepartmentForm()
-    department.department.choices = [(code, department_name(code)) for code in current.departments]
+    department.department.choices = [
+        SelectChoice(code, department_name(code)) for code in current.departments
+    ]
     return {
         "status_form": status,
         "reply_form": reply,
@@ -171,6 +176,7 @@ def detail(ref: str) -> Any:
         callback_calls=callback_calls,
         recording=recording,
         replies=replies,
+        ladder=ladder,
         rung=ladder[min(ticket.escalation_level, len(ladder) - 1)] if ladder else None,
         next_rung=ladder[ticket.escalation_level + 1]
         if ticket.escalation_level + 1 < len(ladder)

@@ -9,7 +9,7 @@ from site_data import STARTED, XSS, token, wav
 from sqlalchemy import select
 
 from ivr.storage import calls
-from ivr.storage.models import AuditEntry, SmsOutbox, Ticket, TicketNote
+from ivr.storage.models import AuditEntry, Callback, SmsOutbox, Ticket, TicketNote
 
 
 def _body(client, path):
@@ -162,12 +162,37 @@ def test_callbacks_assign_and_record_the_outcome(site, supervisor):
         f"/callbacks/{site.callback_id}/assign", data={"officer": "1", "csrf_token": csrf}
     )
     assert "Ana Pop" in _body(supervisor, path)
+    outcome = _body(supervisor, path).split('name="outcome"')[1].split("</select>")[0]
+    assert '<option value="">Choose…</option>' in outcome and "selected" not in outcome
+    unchosen = supervisor.post(
+        f"/callbacks/{site.callback_id}/outcome",
+        data={"outcome": "", "resolution": "fixed", "csrf_token": csrf},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Choose what came of the callback" in unchosen and "Done (0)" in unchosen
     supervisor.post(
         f"/callbacks/{site.callback_id}/outcome",
         data={"outcome": "answered", "resolution": "fixed", "csrf_token": csrf},
     )
     page = _body(supervisor, path)
-    assert "Done (1)" in page and "answered fixed" in page
+    assert "Done (1)" in page and "Answered fixed" in page
+
+
+def test_callbacks_left_from_earlier_days_come_first(site, supervisor):
+    with _database(site).session() as session:
+        for days, status in ((3, "booked"), (2, "placed"), (1, "answered")):
+            at = datetime.now(UTC) - timedelta(days=days)
+            session.add(
+                Callback(
+                    caller=f"+4072200000{days}", department="roads", slot_start=at,
+                    status=status, language="ro", created_at=at,
+                )
+            )  # fmt: skip
+    page = _body(supervisor, "/callbacks")
+    assert "Overdue from earlier days (2)" in page
+    earlier = page.split('id="callbacks-earlier"')[1].split("</table>")[0]
+    assert earlier.index("+40 722 *** 003") < earlier.index("+40 722 *** 002")
+    assert page.index("Overdue from earlier days") < page.index("Due (")
 
 
 def test_the_audit_log_lists_supervisor_actions(site, supervisor, admin):
