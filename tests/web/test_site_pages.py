@@ -204,9 +204,9 @@ def test_the_audit_log_lists_supervisor_actions(site, supervisor, admin):
 
 def test_live_calls_page_and_stream(site, supervisor):
     page = _body(supervisor, "/live")
-    assert "EventSource" in page and "main" in page
+    assert "EventSource" in page and "<td>Main</td>" in page  # the node in words
     stream = _body(supervisor, "/live/stream?once=1")
-    assert stream.startswith("data: [") and '"node": "main"' in stream
+    assert stream.startswith("data: [") and '"node": "Main"' in stream
 
 
 def test_a_ticket_shows_only_the_category_and_district_it_has(site, supervisor):
