@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(), nullable=False),
         sa.Column("calls", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("day", "department", "outcome", name=op.f("pk_call_day_stats")),
+        sqlite_with_rowid=False,
     )
     hour_table = op.create_table(
         "call_hour_of_day_stats",
@@ -49,6 +50,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "day", "department", "hour", name=op.f("pk_call_hour_of_day_stats")
         ),
+        sqlite_with_rowid=False,
     )
     days: Counter[tuple] = Counter()
     hours: Counter[tuple] = Counter()
@@ -106,6 +108,7 @@ def _rekey_node_and_choice_stats(connection: sa.Connection) -> None:
         sa.Column("no_match", sa.Integer(), nullable=False),
         sa.Column("no_input", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("day", "department", "node", name=op.f("pk_node_day_stats")),
+        sqlite_with_rowid=False,
     )
     choice_table = op.create_table(
         "choice_day_stats",
@@ -117,6 +120,7 @@ def _rekey_node_and_choice_stats(connection: sa.Connection) -> None:
         sa.PrimaryKeyConstraint(
             "day", "department", "node", "target", name=op.f("pk_choice_day_stats")
         ),
+        sqlite_with_rowid=False,
     )
     if nodes:
         op.bulk_insert(
@@ -141,6 +145,7 @@ def _rebuild_ticket_stats(connection: sa.Connection, zone: ZoneInfo) -> None:
         sa.Column("opened", sa.Integer(), nullable=False),
         sa.Column("closed", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("day", "department", name=op.f("pk_ticket_day_stats")),
+        sqlite_with_rowid=False,
     )
     counts: Counter[tuple] = Counter()
     opened = sa.text(
