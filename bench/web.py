@@ -40,6 +40,7 @@ from ivr.storage.models import (  # noqa: E402
     CallHourStats,
     ChoiceDayStats,
     NodeDayStats,
+    SmsOutbox,
     Ticket,
     TicketDayStats,
 )
@@ -80,6 +81,15 @@ def ticket_row(n: int, call: dict) -> dict:
         "department": call["department"], "caller": call["caller"], "language": "ro",
         "transcript": {"text": f"o {call['transcript']} mare", "language": "ro"},
         "pin_hash": "x", "call_id": call["id"], "created_at": at, "updated_at": at,
+    }  # fmt: skip
+
+
+def sms_row(ticket: dict) -> dict:
+    """The SMS that told the caller their ticket's number."""
+    return {
+        "to": ticket["caller"], "body": f"Primaria Demo: sesizarea are numarul {ticket['ref']}.",
+        "template": "sms_ticket", "language": "ro", "status": "sent", "ticket_id": ticket["id"],
+        "segments": 1, "attempts": 1, "created_at": ticket["created_at"],
     }  # fmt: skip
 
 
@@ -175,6 +185,7 @@ def generate(app: Any, calls: int) -> float:
             connection.execute(insert(CallChoice), choice_batch)
             if ticket_batch:
                 connection.execute(insert(Ticket), ticket_batch)
+                connection.execute(insert(SmsOutbox), [sms_row(t) for t in ticket_batch])
     per_day: Counter[tuple[Any, str]] = Counter()
     for (day, department, _), count in days.items():
         per_day[(day, department)] += count

@@ -1,7 +1,8 @@
 """Dashboard: calls per local day and per local hour of day, and every summary under its
 department, so the dashboard reads one row per day whatever the number of calls and an
 officer's charts count only their departments. Call log: the words each caller said
-(`calls.transcript`) for the word search, filled here from the stored speech events.
+(`calls.transcript`) for the word search, filled here from the stored speech events; SMS
+by number and time, for a citizen's conversation on the ticket and call pages.
 
 The new tables are filled from what is stored, in the time zone of the newest stored flow:
 calls per day and hour from `call_hour_stats`; tickets opened from the calls that filed them
@@ -65,6 +66,8 @@ def upgrade() -> None:
     _rekey_node_and_choice_stats(connection)
     _rebuild_ticket_stats(connection, zone)
     _fill_transcripts(connection)
+    op.create_index("ix_sms_outbox_to_created_at", "sms_outbox", ["to", "created_at"])
+    op.create_index("ix_sms_inbound_sender_received_at", "sms_inbound", ["sender", "received_at"])
 
 
 def _fill_transcripts(connection: sa.Connection) -> None:
@@ -204,6 +207,8 @@ def _insert(table: sa.Table, names: tuple[str, ...], counts: Counter[tuple]) -> 
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sms_inbound_sender_received_at", table_name="sms_inbound")
+    op.drop_index("ix_sms_outbox_to_created_at", table_name="sms_outbox")
     op.drop_column("calls", "transcript")  # SQLite ≥ 3.35 drops it in place (calls has referrers)
     op.drop_table("call_hour_of_day_stats")
     op.drop_table("call_day_stats")
