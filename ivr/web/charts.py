@@ -42,6 +42,8 @@ class Chart:
     series: dict[str, list[float]]
     horizontal: bool = False
     unit: str = ""
+    row_header: str = ""
+    """The table's first column heading (what a label is: a day, a choice, a step)."""
     bars: list[Bar] = field(default_factory=list)
     ticks: list[Tick] = field(default_factory=list)
     label_every: int = 1

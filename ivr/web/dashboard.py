@@ -57,6 +57,7 @@ def index() -> Any:
                     name: [_sum(summary.days, span, group) for _, span in buckets]
                     for group, name in GROUPS.items()
                 },
+                row_header="Day" if days <= DAILY_UP_TO else "Week from",
             )
         ),
         vertical(
@@ -65,6 +66,7 @@ def index() -> Any:
                 "Calls by hour of day",
                 [f"{h:02d}:00" for h in range(24)],
                 {"Calls": [summary.hours[h] for h in range(24)]},
+                row_header="Hour",
             )
         ),
         vertical(
@@ -76,6 +78,7 @@ def index() -> Any:
                     "Opened": [_tickets(summary.tickets, span, 0) for _, span in buckets],
                     "Closed": [_tickets(summary.tickets, span, 1) for _, span in buckets],
                 },
+                row_header="Day" if days <= DAILY_UP_TO else "Week from",
             )
         ),
     ]
@@ -89,6 +92,7 @@ def index() -> Any:
                     "Top menu choices",
                     [choice_name(current, node, target) for node, target, _ in top],
                     {"Calls": [count for *_, count in top]},
+                    row_header="Choice",
                 )
             )
         )
@@ -102,6 +106,7 @@ def index() -> Any:
                     [node_name(node) for node, *_ in confusing],
                     {"%": [round(100 * (m + i) / t, 1) for _, t, m, i in confusing]},
                     unit=" %",
+                    row_header="Step",
                 )
             )
         )
