@@ -129,7 +129,9 @@ def detail(call_id: str) -> Any:
             select(Ticket).where((Ticket.call_id == call_id) | (Ticket.id == call.ticket_id))
         )
         callback = session.scalar(select(Callback).where(Callback.call_id == call_id))
-        messages = conversation(session, call.caller, call.started_at, ticket and ticket.id)
+        messages = conversation(
+            session, call.caller, call.started_at, ticket.id if ticket else None
+        )
     return render_template(
         "call.html",
         call=call,
