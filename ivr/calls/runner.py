@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -237,4 +238,5 @@ class CallRunner:
             outcome=self.ending_outcome or self.session.outcome,
             department=self.session.department,
             ticket_id=ticket.id if ticket else None,
+            zone=ZoneInfo(self.loaded.flow.city.timezone),
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -100,14 +101,28 @@ def finish_call(
     outcome: str,
     department: str | None,
     ticket_id: int | None,
+    zone: ZoneInfo,
 ) -> None:
-    """End a call and count it in the dashboard's summaries, in the same transaction."""
+    """End a call and count it in the dashboard's summaries (by local days of `zone`, the
+    flow's), in the same transaction."""
     call = _call(session, call_id)
     call.ended_at = at
     call.outcome = outcome
     call.department = department
     call.ticket_id = ticket_id
-    stats.count_finished_call(session, call, call_events(session, call_id))
+    events = call_events(session, call_id)
+    call.transcript = transcript(events)
+    stats.count_finished_call(session, call, events, zone)
+
+
+def transcript(events: list[CallEvent]) -> str | None:
+    """The words the caller said, in order (None when they said nothing)."""
+    said = [
+        str(row.payload.get("text") or "")
+        for row in events
+        if row.kind == "event" and row.type == "SpeechRecognized"
+    ]
+    return " / ".join(text for text in said if text) or None
 
 
 def call_events(session: Session, call_id: str) -> list[CallEvent]:

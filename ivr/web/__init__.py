@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         headers,
         health,
         live,
+        names,
         numbers,
         officers,
         phone,
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     headers.init_app(app, https=settings.secure_cookies)
     auth.init_app(app)
     numbers.init_app(app)
+    names.init_app(app)
     for module in (health, auth, dashboard, calls, tickets, callbacks, live, audit, phone):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(officers.blueprint)

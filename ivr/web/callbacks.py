@@ -1,4 +1,5 @@
-"""The callback queue of one local day: due, overdue and done, with who calls (the officer
+"""The callback queue of one local day: overdue ones left from earlier days first, then the
+day's overdue, due and done, with who calls (the officer
 or a rung of the escalation ladder) and the attempts made; assigning a callback to an officer
 of its department; recording what came of it (a resolution is noted on the ticket and texted
 to the citizen)."""
@@ -8,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,6 +24,13 @@ from ivr.web.forms import AssignForm, OutcomeForm
 
 blueprint = Blueprint("callbacks", __name__)
 DONE_STATUSES = frozenset({"answered", "missed", "cancelled"})
+EARLIER_LIMIT = 200
+GROUPS = {
+    "earlier": "Overdue from earlier days",
+    "overdue": "Overdue",
+    "due": "Due",
+    "done": "Done",
+}
 
 
 @blueprint.get("/callbacks")
@@ -31,27 +39,37 @@ def queue() -> Any:
     now = current_time()
     day = params.day(request.args, "day") or now.astimezone(local).date()
     start = datetime.combine(day, time(0), local)
-    statement = (
+    query = (
         select(Callback, Ticket.ref)
         .outerjoin(Ticket, Ticket.id == Callback.ticket_id)
-        .where(
-            visible(Callback.department),
-            Callback.slot_start >= start,
-            Callback.slot_start < start + timedelta(days=1),
+        .where(visible(Callback.department))
+    )
+    statement = query.where(
+        Callback.slot_start >= start, Callback.slot_start < start + timedelta(days=1)
+    ).order_by(Callback.slot_start, Callback.id)
+    earlier = (
+        query.where(
+            Callback.slot_start < min(start, now),
+            Callback.done_at.is_(None),
+            Callback.status.not_in(DONE_STATUSES),
         )
         .order_by(Callback.slot_start, Callback.id)
+        .limit(EARLIER_LIMIT)
     )
-    groups: dict[str, list[Any]] = {"overdue": [], "due": [], "done": []}
+    groups: dict[str, list[Any]] = {group: [] for group in GROUPS}
     with services().database.session(read_only=True) as session:
+        left_over = list(session.execute(earlier))
         rows = list(session.execute(statement))
         officers = {o.id: o for o in session.scalars(select(Officer).where(Officer.active))}
         tries: dict[int, list[CallbackAttempt]] = {}
         for attempt in session.scalars(
             select(CallbackAttempt)
-            .where(CallbackAttempt.callback_id.in_([c.id for c, _ in rows]))
+            .where(CallbackAttempt.callback_id.in_([c.id for c, _ in rows + left_over]))
             .order_by(CallbackAttempt.id)
         ):
             tries.setdefault(attempt.callback_id, []).append(attempt)
+    for callback, ref in left_over:
+        groups["earlier"].append((callback, ref, _assign_form(callback, officers), OutcomeForm()))
     for callback, ref in rows:
         if callback.status in DONE_STATUSES or callback.done_at is not None:
             group = "done"
@@ -66,6 +84,8 @@ def queue() -> Any:
         previous=day - timedelta(days=1),
         following=day + timedelta(days=1),
         groups=groups,
+        titles=GROUPS,
+        earlier_limit=EARLIER_LIMIT,
         officers=officers,
         tries=tries,
         zone=local,
@@ -113,11 +133,15 @@ def assign(callback_id: int) -> Any:
 @blueprint.post("/callbacks/<int:callback_id>/outcome")
 def outcome(callback_id: int) -> Any:
     form = OutcomeForm()
-    if not form.validate_on_submit():
-        abort(400)
     now = current_time()
     with services().database.session() as session:
         callback = _visible_callback(session, callback_id)
+        if not form.validate_on_submit():  # CSRF is checked app-wide before this
+            flash(
+                "Choose what came of the callback (answered, missed or cancelled); "
+                "a resolution is at most 2,000 characters."
+            )
+            return _back(callback)
         callback.status = callback.outcome = form.outcome.data
         callback.resolution = form.resolution.data or None
         callback.done_at = now

@@ -1,5 +1,10 @@
 """The call log's filters, read from the query string, as a WHERE clause; and its keyset
-cursor on (started_at, id), newest first, so every page costs the same at any depth.
+cursors on (started_at, id), newest first, older or newer than a page, so every page costs
+the same at any depth.
+
+A caller's number is compared in E.164 however it was typed (`0722 111 222`); a
+registration number in any form `parse_ref` reads; words match the caller's words on the
+line (`calls.transcript`) or the transcript of the call's recorded description.
 
 The intent filter takes `node:intent` of the current flow and finds the calls whose stored
 choices (`call_choices`, kept as calls end) left that node for the intent's target; only
@@ -14,10 +19,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 
 from ivr.phones import normalize_number
-from ivr.storage.models import Call, CallChoice
+from ivr.storage.models import Call, CallChoice, Ticket
+from ivr.storage.tickets import parse_ref
 from ivr.web import params
 from menus.schema import Flow
 
@@ -38,6 +44,10 @@ class CallFilter:
     """"yes", "no" or "" (either)."""
     intent: str = ""
     """`node:intent`, or "" (any)."""
+    ref: str = ""
+    """A registration number, as typed."""
+    words: str = ""
+    """Words of the transcript, as typed."""
 
     @classmethod
     def from_args(cls, args: Any, flow: Flow, outcomes: Collection[str]) -> CallFilter:
@@ -51,6 +61,8 @@ class CallFilter:
             caller=params.text(args, "caller", pattern=PHONE_TYPED, limit=40),
             has_ticket=params.choice(args, "has_ticket", ("yes", "no")),
             intent=params.choice(args, "intent", intent_choices(flow)),
+            ref=params.text(args, "ref", pattern=r"[0-9 ./\-]*", limit=20),
+            words=params.text(args, "words", limit=100),
         )
 
     def query_args(self) -> dict[str, str]:
@@ -64,6 +76,8 @@ class CallFilter:
             "caller": self.caller,
             "has_ticket": self.has_ticket,
             "intent": self.intent,
+            "ref": self.ref,
+            "words": self.words,
         }
         return {key: value for key, value in values.items() if value}
 
@@ -88,6 +102,15 @@ class CallFilter:
             query = query.where(Call.ticket_id.is_not(None))
         elif self.has_ticket == "no":
             query = query.where(Call.ticket_id.is_(None))
+        if self.ref:
+            printed = parse_ref(self.ref)
+            query = query.where(
+                Call.ticket_id.in_(select(Ticket.id).where(Ticket.ref == printed))
+                if printed
+                else false()
+            )
+        for word in self.words.split():
+            query = query.where(_said(word))
         if self.intent:
             choice = intent_choices(flow).get(self.intent)
             if choice is None:
@@ -115,6 +138,14 @@ def intent_choices(flow: Flow) -> dict[str, tuple[str, str]]:
     return found
 
 
+def _said(word: str) -> ColumnElement[bool]:
+    """Calls in which `word` was said on the line or in the recorded description."""
+    described = select(Ticket.id).where(
+        Ticket.transcript["text"].as_string().icontains(word, autoescape=True)
+    )
+    return or_(Call.transcript.icontains(word, autoescape=True), Call.ticket_id.in_(described))
+
+
 def before(args: Any) -> ColumnElement[bool] | None:
     """Calls older than the `before` cursor `STARTED_AT_ISO|ID` (None for the first page)."""
     found = params.cursor(args, "before")
@@ -122,6 +153,15 @@ def before(args: Any) -> ColumnElement[bool] | None:
         return None
     started, call_id = found
     return or_(Call.started_at < started, and_(Call.started_at == started, Call.id < call_id))
+
+
+def after(args: Any) -> ColumnElement[bool] | None:
+    """Calls newer than the `after` cursor (None without one)."""
+    found = params.cursor(args, "after")
+    if found is None:
+        return None
+    started, call_id = found
+    return or_(Call.started_at > started, and_(Call.started_at == started, Call.id > call_id))
 
 
 def cursor_of(call: Call) -> str:

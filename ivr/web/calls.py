@@ -20,10 +20,12 @@ from sqlalchemy import select
 from ivr.app_context import services, settings
 from ivr.calls.turns import shown_input, turns
 from ivr.storage.calls import call_events
+from ivr.storage.conversations import conversation
 from ivr.storage.models import Call, Callback, Recording, Ticket
 from ivr.web.access import flow, may_see, record, starts_play, visible, zone
-from ivr.web.callfilter import PAGE_SIZE, CallFilter, before, cursor_of, intent_choices
+from ivr.web.callfilter import PAGE_SIZE, CallFilter, after, before, cursor_of, intent_choices
 from ivr.web.export import STREAMED, csv_download
+from ivr.web.names import TURN_RESULTS, choice_name
 
 blueprint = Blueprint("calls", __name__)
 OUTCOMES = ("handled", "transferred", "ticket", "message", "callback", "status", "draft")
@@ -46,21 +48,32 @@ def log() -> Any:
     filters = CallFilter.from_args(request.args, flow(), OUTCOMES + EXTRA_OUTCOMES)
     query = _log_query(filters)
     older = before(request.args)
+    newer = after(request.args)
     if older is not None:
         query = query.where(older)
+    elif newer is not None:  # the page above: read upwards, show newest first
+        query = query.where(newer).order_by(None).order_by(Call.started_at, Call.id)
     with services().database.session(read_only=True) as session:
         rows = list(session.execute(query.limit(PAGE_SIZE + 1)))
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
-    next_cursor = cursor_of(rows[-1][0]) if more else None
+    if newer is not None and older is None:
+        rows.reverse()
+        has_older, has_newer = True, more
+    else:
+        has_older, has_newer = more, older is not None
     return render_template(
         "calls.html",
         rows=rows,
         filters=filters,
-        next_cursor=next_cursor,
+        older_cursor=cursor_of(rows[-1][0]) if rows and has_older else None,
+        newer_cursor=cursor_of(rows[0][0]) if rows and has_newer else None,
         flow=flow(),
         outcomes=OUTCOMES + EXTRA_OUTCOMES,
-        intents=list(intent_choices(flow())),
+        intents={
+            value: choice_name(flow(), node, target)
+            for value, (node, target) in intent_choices(flow()).items()
+        },
         zone=zone(),
     )
 
@@ -91,9 +104,17 @@ def export() -> Any:
 
 
 def _visible_call(session: Any, call_id: str) -> Call:
+    """The call, if the user may see its department or a ticket of it (a reassigned ticket's
+    call stays readable by the ticket's new department); else 404."""
     call = session.get(Call, call_id)
-    if call is None or not may_see(call.department):
+    if call is None:
         abort(404)
+    if not may_see(call.department):
+        tickets = select(Ticket.department).where(
+            (Ticket.call_id == call.id) | (Ticket.id == call.ticket_id)
+        )
+        if not any(may_see(department) for department in session.scalars(tickets)):
+            abort(404)
     return call
 
 
@@ -107,6 +128,9 @@ def detail(call_id: str) -> Any:
             select(Ticket).where((Ticket.call_id == call_id) | (Ticket.id == call.ticket_id))
         )
         callback = session.scalar(select(Callback).where(Callback.call_id == call_id))
+        messages = conversation(
+            session, call.caller, call.started_at, ticket.id if ticket else None
+        )
     return render_template(
         "call.html",
         call=call,
@@ -117,6 +141,8 @@ def detail(call_id: str) -> Any:
         recordings=recordings,
         ticket=ticket,
         callback=callback,
+        messages=messages,
+        results=TURN_RESULTS,
         zone=zone(),
     )
 

@@ -13,6 +13,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     EqualTo,
@@ -57,7 +58,13 @@ class AssignForm(FlaskForm):
 class OutcomeForm(FlaskForm):
     outcome = SelectField(
         "Outcome",
-        choices=["answered", "missed", "cancelled"],
+        choices=[
+            SelectChoice("", "Choose…"),
+            SelectChoice("answered", "Answered"),
+            SelectChoice("missed", "Missed"),
+            SelectChoice("cancelled", "Cancelled"),
+        ],
+        validators=[DataRequired()],
     )
     resolution = TextAreaField("Resolution", validators=[Length(max=2000)])
 

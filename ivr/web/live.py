@@ -14,7 +14,8 @@ from sqlalchemy import select
 from ivr.app_context import current_time, services, settings
 from ivr.storage.models import Call
 from ivr.web import params
-from ivr.web.access import visible, zone
+from ivr.web.access import flow, visible, zone
+from ivr.web.names import node_name
 from ivr.web.numbers import shown_number
 
 blueprint = Blueprint("live", __name__)
@@ -31,14 +32,15 @@ def snapshot() -> list[dict[str, Any]]:
     )
     now = current_time()
     local = zone()
+    languages = {code: language.name for code, language in flow().languages.items()}
     with services().database.session(read_only=True) as session:
         return [
             {
                 "id": call.id,
                 "caller": shown_number(call.caller) or "withheld",
                 "channel": call.channel,
-                "language": call.language or "",
-                "node": call.current_node or "",
+                "language": languages.get(call.language or "", call.language or ""),
+                "node": node_name(call.current_node) if call.current_node else "",
                 "started": call.started_at.astimezone(local).strftime("%H:%M:%S"),
                 "seconds": int((now - call.started_at).total_seconds()),
             }

@@ -21,17 +21,20 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
+from wtforms.fields.choices import SelectChoice
 
 from ivr.app_context import current_time, services
 from ivr.callbacks.texts import tell_escalated
 from ivr.storage import escalations, stats
-from ivr.storage.models import Call, Callback, SmsDelivery, SmsOutbox, Ticket, TicketNote
+from ivr.storage.conversations import conversation
+from ivr.storage.models import Call, Callback, Recording, Ticket, TicketNote
 from ivr.storage.outbox import queue_sms
 from ivr.storage.tickets import set_status
 from ivr.web import params
 from ivr.web.access import flow, may_see, record, visible, zone
 from ivr.web.export import STREAMED, csv_download
 from ivr.web.forms import ActionForm, DepartmentForm, NoteForm, ReplyForm, StatusForm
+from ivr.web.names import department_name, localized, status_name
 
 blueprint = Blueprint("tickets", __name__)
 PAGE_SIZE = 50
@@ -131,14 +134,19 @@ def _visible_ticket(session: Session, ref: str) -> Ticket:
     return ticket
 
 
-def _forms() -> dict[str, Any]:
+def _forms(ticket: Ticket | None = None) -> dict[str, Any]:
+    """The ticket's forms; shown for `ticket`, they start at its status and department."""
     current = flow()
-    status = StatusForm()
-    status.status.choices = list(current.texts.statuses)
+    status = StatusForm(status=ticket.status) if ticket else StatusForm()
+    status.status.choices = [
+        SelectChoice(code, status_name(code)) for code in current.texts.statuses
+    ]
     reply = ReplyForm()
     reply.reply.choices = list(current.texts.replies)
-    department = DepartmentForm()
-    department.department.choices = list(current.departments)
+    department = DepartmentForm(department=ticket.department) if ticket else DepartmentForm()
+    department.department.choices = [
+        SelectChoice(code, department_name(code)) for code in current.departments
+    ]
     return {
         "status_form": status,
         "reply_form": reply,
@@ -158,23 +166,19 @@ def detail(ref: str) -> Any:
                 select(TicketNote).where(TicketNote.ticket_id == ticket.id).order_by(TicketNote.id)
             )
         )
-        messages = list(
-            session.scalars(
-                select(SmsOutbox).where(SmsOutbox.ticket_id == ticket.id).order_by(SmsOutbox.id)
-            )
-        )
+        messages = conversation(session, ticket.caller, ticket.created_at, ticket.id)
         callbacks = list(session.scalars(select(Callback).where(Callback.ticket_id == ticket.id)))
         chain = escalations.chain(session, ticket.id)
         callback_calls = session.scalars(
             select(Call.id).where(Call.ticket_id == ticket.id, Call.channel == "callback")
         ).all()
-        sids = [m.provider_sid for m in messages if m.provider_sid]
-        delivered = {
-            row.message_sid: row.status
-            for row in session.scalars(select(SmsDelivery).where(SmsDelivery.message_sid.in_(sids)))
-        }
+        recording = session.get(Recording, ticket.recording_id) if ticket.recording_id else None
     current = flow()
     ladder = current.escalation
+    replies = {
+        code: (_text(texts, ticket) or "").format(ref=ticket.ref)
+        for code, texts in current.texts.replies.items()
+    }
     return render_template(
         "ticket.html",
         ticket=ticket,
@@ -184,11 +188,15 @@ def detail(ref: str) -> Any:
         callbacks=callbacks,
         chain=chain,
         callback_calls=callback_calls,
-        delivered=delivered,
+        recording=recording,
+        replies=replies,
+        ladder=ladder,
         rung=ladder[min(ticket.escalation_level, len(ladder) - 1)] if ladder else None,
-        can_escalate=ticket.escalation_level + 1 < len(ladder),
+        next_rung=ladder[ticket.escalation_level + 1]
+        if ticket.escalation_level + 1 < len(ladder)
+        else None,
         zone=zone(),
-        **_forms(),
+        **_forms(ticket),
     )
 
 
@@ -216,7 +224,7 @@ def change_status(ref: str) -> Any:
         set_status(session, ticket, status, form_actor(), now, note=form.note.data or None)
         closes = stats.CLOSED_STATUSES
         if status in closes and before not in closes:
-            stats.count_tickets(session, now.date(), closed=1)
+            stats.count_tickets(session, now.astimezone(zone()).date(), ticket.department, closed=1)
         template = _text(current.texts.sms_status_changed, ticket)
         sms = None
         if ticket.caller and template and status != before:
@@ -231,7 +239,7 @@ def change_status(ref: str) -> Any:
                 at=now,
             )
         record(session, "ticket.status", ticket.ref, before=before, after=status, sms=bool(sms))
-    flash(f"Status is now {status}" + ("; the caller is told by SMS." if sms else "."))
+    flash(f"Status is now {status_name(status)}" + ("; the caller is told by SMS." if sms else "."))
     return redirect(url_for("tickets.detail", ref=ref))
 
 
@@ -303,7 +311,7 @@ def reassign(ref: str) -> Any:
         ticket.updated_at = current_time()
         record(session, "ticket.department", ticket.ref, before=before, after=ticket.department)
         still_visible = may_see(ticket.department)
-    flash(f"Reassigned to {form.department.data}.")
+    flash(f"Reassigned to {department_name(form.department.data)}.")
     if still_visible:
         return redirect(url_for("tickets.detail", ref=ref))
     return redirect(url_for("tickets.ticket_list"))
@@ -326,7 +334,8 @@ def escalate(ref: str) -> Any:
         tell_escalated(session, flow(), ticket, step.callback_id, now)
         role = step.role
         record(session, "ticket.escalate", ticket.ref, level=step.to_level, role=role)
-    flash(f"Escalated to {role}.")
+        rung = flow().escalation[step.to_level]
+    flash(f"Escalated to {localized(rung.name)}.")
     return redirect(url_for("tickets.detail", ref=ref))
 
 

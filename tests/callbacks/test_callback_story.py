@@ -165,7 +165,7 @@ def test_the_whole_story(
     assert set(statuses) == {"sent"} and len(statuses) == len(standin.messages) == 4
     page = supervisor_client(demo_app, demo_db).get(f"/tickets/{ref}").get_data(as_text=True)
     assert "Recorded callback call" in page and officer["sid"] in page
-    assert "head_of_service" in page and "not_satisfied" in page
+    assert "the head of service" in page and "not_satisfied" in page  # the rung by its name
 
 
 def test_a_citizen_who_never_answers_is_texted_once(

@@ -122,8 +122,9 @@ def test_the_ticket_page_shows_the_chain_and_escalates_one_level(
         form = {"csrf_token": token, "level": str(level)}
         client.post(f"/tickets/{ref}/escalate", data=form)  # type: ignore[attr-defined]
     html = client.get(f"/tickets/{ref}").get_data(as_text=True)  # type: ignore[attr-defined]
-    assert "level 0 → 1: head_of_service" in html and "level 1 → 2: vice_mayor" in html
-    assert "level 2 → 3: mayor" in html and "level 3 → 4" not in html
+    assert "level 0 → 1: the head of service" in html  # the rung by its name in the flow
+    assert "level 1 → 2: the deputy mayor" in html
+    assert "level 2 → 3: the mayor" in html and "level 3 → 4" not in html
     with demo_db.session(read_only=True) as session:
         roles = session.scalars(
             select(TicketEscalation.role).order_by(TicketEscalation.to_level)

@@ -86,5 +86,5 @@ def test_the_dashboard_shows_the_survey(demo_app: Flask, demo_db: Database) -> N
     html = client.get("/?days=7").get_data(as_text=True)
     survey = html[html.index('<table id="survey">') :]
     survey = survey[: survey.index("</table>")]
-    assert "After IVR calls</td><td>3</td>" in survey and "4.33" in survey
-    assert "After callbacks</td><td>1</td>" in survey and "2.00" in survey
+    assert 'After IVR calls</th><td class="num">3</td>' in survey and "4.33" in survey
+    assert 'After callbacks</th><td class="num">1</td>' in survey and "2.00" in survey

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -98,6 +99,7 @@ def test_current_node_and_finish(any_database: Database) -> None:
             outcome="ticket",
             department="roads",
             ticket_id=7,
+            zone=ZoneInfo("Europe/Bucharest"),
         )
     with any_database.session(read_only=True) as session:
         call = session.get_one(Call, "CA1")
@@ -112,4 +114,12 @@ def test_current_node_and_finish(any_database: Database) -> None:
 
 def test_finishing_an_unknown_call_raises(any_database: Database) -> None:
     with pytest.raises(LookupError), any_database.session() as session:
-        finish_call(session, call_id="nope", at=AT, outcome="x", department=None, ticket_id=None)
+        finish_call(
+            session,
+            call_id="nope",
+            at=AT,
+            outcome="x",
+            department=None,
+            ticket_id=None,
+            zone=ZoneInfo("UTC"),
+        )

@@ -124,6 +124,7 @@ def build_site(tmp_path: Path, *, settings: dict[str, Any] | None = None) -> Sit
                 outcome="ticket",
                 department=ticket.department,
                 ticket_id=ticket.id,
+                zone=zone,
             )
         refs = roads.ref, taxes.ref
         callback_id = callback.id

@@ -124,3 +124,16 @@ def test_sign_out(site, admin):
     assert reply.status_code == 302
     assert admin.get("/calls").status_code == 302
     login(admin, "admin")
+
+
+def test_a_reassigned_ticket_s_call_opens_for_its_new_department(site, officer, supervisor):
+    assert _get(officer, f"/calls/{site.taxes_call}")[0] == 404
+    path = f"/tickets/{site.taxes_ref}"
+    supervisor.post(
+        f"{path}/department", data={"department": "roads", "csrf_token": token(supervisor, path)}
+    )
+    status, page = _get(officer, path)
+    assert status == 200 and f"/calls/{site.taxes_call}" in page
+    status, call = _get(officer, f"/calls/{site.taxes_call}")
+    assert status == 200 and site.taxes_ref in call
+    assert site.taxes_call not in _get(officer, "/calls")[1]  # the log keeps to departments

@@ -51,13 +51,13 @@ def test_a_supervisor_reviews_a_call_and_closes_its_ticket(served, browser):
     site, base = served
     page = browser.new_page()
     sign_in(page, f"{base}/calls", "super")
-    expect(page.locator("#calls")).to_contain_text("taxes")
+    expect(page.locator("#calls")).to_contain_text("Local taxes")
 
     page.select_option("select[name=department]", "roads")
     page.click("#call-filters button[type=submit]")
     rows = page.locator("#calls tr")
     expect(rows).to_have_count(2)
-    expect(page.locator("#calls")).not_to_contain_text("taxes")
+    expect(page.locator("#calls")).not_to_contain_text("Local taxes")
     rows.nth(1).locator("a").first.click()
 
     expect(page.locator("h1")).to_have_text(f"Call {site.roads_call}")
@@ -69,7 +69,9 @@ def test_a_supervisor_reviews_a_call_and_closes_its_ticket(served, browser):
 
     page.click(f"text={site.roads_ref}")
     page.select_option("#new-status", "resolved")
+    page.once("dialog", lambda dialog: dialog.accept())  # "Change the status …?"
     page.click("#status-form button[type=submit]")
     expect(page.locator("#status")).to_have_text("resolved")
-    expect(page.locator("#outbox")).to_contain_text(f"report {site.roads_ref} is now resolved")
-    expect(page.locator("#outbox")).to_contain_text("queued")
+    conversation = page.locator("#conversation")
+    expect(conversation).to_contain_text(f"report {site.roads_ref} is now resolved")
+    expect(conversation).to_contain_text("queued")

@@ -9,7 +9,7 @@ from site_data import STARTED, XSS, token, wav
 from sqlalchemy import select
 
 from ivr.storage import calls
-from ivr.storage.models import AuditEntry, SmsOutbox, Ticket, TicketNote
+from ivr.storage.models import AuditEntry, Callback, SmsOutbox, Ticket, TicketNote
 
 
 def _body(client, path):
@@ -61,8 +61,8 @@ def test_the_call_log_pages_by_started_at_and_id(site, supervisor):
 
 def test_the_call_detail_shows_timeline_turns_route_and_recording(site, supervisor):
     page = _body(supervisor, f"/calls/{site.roads_call}")
-    assert "main → report_category" in page
-    assert "no_match" in page and "choice → report_category" in page
+    assert "Main → Report category" in page  # nodes in words, never main → report_category
+    assert "Not understood" in page and "Chose: on to report category" in page
     assert "0.42" in page and "keys <code>7</code>" in page
     assert "250 ms" in page
     assert site.roads_ref in page and "booked" in page
@@ -120,7 +120,7 @@ def test_replies_notes_reassignment_and_escalation(site, supervisor):
     page = _body(supervisor, path)
     assert f"the work for report {site.roads_ref} is scheduled" in page
     assert "&lt;b&gt;call the school&lt;/b&gt;" in page
-    assert "head_of_service" in page and "lighting" in page
+    assert "the head of service" in page and "Street lighting" in page  # the flow's names
     with _database(site).session() as session:
         ticket = session.scalars(select(Ticket).where(Ticket.ref == site.roads_ref)).one()
         assert ticket.escalation_level == 1 and ticket.department == "lighting"
@@ -164,12 +164,37 @@ def test_callbacks_assign_and_record_the_outcome(site, supervisor):
         f"/callbacks/{site.callback_id}/assign", data={"officer": "1", "csrf_token": csrf}
     )
     assert "Ana Pop" in _body(supervisor, path)
+    outcome = _body(supervisor, path).split('name="outcome"')[1].split("</select>")[0]
+    assert '<option value="">Choose…</option>' in outcome and "selected" not in outcome
+    unchosen = supervisor.post(
+        f"/callbacks/{site.callback_id}/outcome",
+        data={"outcome": "", "resolution": "fixed", "csrf_token": csrf},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "Choose what came of the callback" in unchosen and "Done (0)" in unchosen
     supervisor.post(
         f"/callbacks/{site.callback_id}/outcome",
         data={"outcome": "answered", "resolution": "fixed", "csrf_token": csrf},
     )
     page = _body(supervisor, path)
-    assert "Done (1)" in page and "answered fixed" in page
+    assert "Done (1)" in page and "Answered fixed" in page
+
+
+def test_callbacks_left_from_earlier_days_come_first(site, supervisor):
+    with _database(site).session() as session:
+        for days, status in ((3, "booked"), (2, "placed"), (1, "answered")):
+            at = datetime.now(UTC) - timedelta(days=days)
+            session.add(
+                Callback(
+                    caller=f"+4072200000{days}", department="roads", slot_start=at,
+                    status=status, language="ro", created_at=at,
+                )
+            )  # fmt: skip
+    page = _body(supervisor, "/callbacks")
+    assert "Overdue from earlier days (2)" in page
+    earlier = page.split('id="callbacks-earlier"')[1].split("</table>")[0]
+    assert earlier.index("+40 722 *** 003") < earlier.index("+40 722 *** 002")
+    assert page.index("Overdue from earlier days") < page.index("Due (")
 
 
 def test_the_audit_log_lists_supervisor_actions(site, supervisor, admin):
@@ -181,17 +206,17 @@ def test_the_audit_log_lists_supervisor_actions(site, supervisor, admin):
 
 def test_live_calls_page_and_stream(site, supervisor):
     page = _body(supervisor, "/live")
-    assert 'src="/static/live.js"' in page and "main" in page
+    assert 'src="/static/live.js"' in page and "<td>Main</td>" in page  # the node in words
     assert "EventSource" in _body(supervisor, "/static/live.js")
     stream = _body(supervisor, "/live/stream?once=1")
-    assert stream.startswith("data: [") and '"node": "main"' in stream
+    assert stream.startswith("data: [") and '"node": "Main"' in stream
 
 
 def test_a_ticket_shows_only_the_category_and_district_it_has(site, supervisor):
     report = _body(supervisor, f"/tickets/{site.roads_ref}")
-    assert "<td>report, pothole, district 2</td>" in report
+    assert "<td>Report: pothole, district 2</td>" in report
     message = _body(supervisor, f"/tickets/{site.taxes_ref}")
-    assert "<td>message</td>" in message
+    assert "<td>Message</td>" in message
 
 
 def test_a_ticket_shows_its_transcript_or_why_there_is_none(site, supervisor):

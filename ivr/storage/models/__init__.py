@@ -23,6 +23,8 @@ from ivr.storage.models.messaging import (
 )
 from ivr.storage.models.signin import LoginThrottle, SiteSession
 from ivr.storage.models.stats import (
+    CallDayStats,
+    CallHourOfDayStats,
     CallHourStats,
     ChoiceDayStats,
     NodeDayStats,
@@ -49,7 +51,9 @@ __all__ = [
     "Base",
     "Call",
     "CallChoice",
+    "CallDayStats",
     "CallEvent",
+    "CallHourOfDayStats",
     "CallHourStats",
     "Callback",
     "CallbackAttempt",

@@ -52,6 +52,9 @@ class Call(Base):
     department: Mapped[str | None]
     ticket_id: Mapped[int | None]
     """The ticket filed in this call (tickets.call_id is the foreign key of the pair)."""
+    transcript: Mapped[str | None] = mapped_column(Text)
+    """What the caller said on the line, turn after turn (" / "), kept as the call ends
+    for the call log's word search."""
 
 
 class CallEvent(Base):

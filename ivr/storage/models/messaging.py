@@ -18,6 +18,7 @@ class SmsOutbox(Base):
     __tablename__ = "sms_outbox"
     __table_args__ = (
         CheckConstraint("status IN ('queued', 'sending', 'sent', 'failed')", name="status"),
+        Index("ix_sms_outbox_to_created_at", "to", "created_at"),  # a citizen's conversation
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,6 +49,7 @@ class SmsInbound(Base):
     """An SMS a citizen sent us, kept once per MessageSid however often Twilio repeats it."""
 
     __tablename__ = "sms_inbound"
+    __table_args__ = (Index("ix_sms_inbound_sender_received_at", "sender", "received_at"),)
 
     message_sid: Mapped[str] = mapped_column(primary_key=True)
     sender: Mapped[str]
