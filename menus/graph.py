@@ -1,9 +1,10 @@
 """The edges of a flow: which node can lead to which, and where in the file each edge is.
 
 A node leads on by `next`, by the `goto` of its intents or language options, by
-`after_hours` / `on_no_answer` (transfer), and by `on_failure`. A node that listens to the
-caller (`menus.schema.INPUT_NODE_TYPES`) also leads to the global intents' targets and, when
-its retries are spent, to its `on_failure` or else the flow's `failure` node.
+`after_hours` / `on_no_answer` (transfer), by `unrecorded` (record), and by `on_failure`.
+A node that listens to the caller (`menus.schema.INPUT_NODE_TYPES`) also leads to the
+global intents' targets and, when its retries are spent, to its `on_failure` or else the
+flow's `failure` node.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from menus.schema import INPUT_NODE_TYPES, Flow, Intent, LanguageNode, MenuNode,
 Link = tuple[Location, str]
 """Where a reference to a node is written, and the node it names."""
 
-_NODE_FIELDS = ("next", "after_hours", "on_no_answer", "on_failure")
+_NODE_FIELDS = ("next", "after_hours", "on_no_answer", "on_failure", "unrecorded")
 
 
 def listens(node: Node) -> bool:

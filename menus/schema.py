@@ -303,6 +303,9 @@ class RecordNode(NodeBase):
     slot: str
     max_seconds: int | None = None
     next: str
+    unrecorded: str | None = None
+    """Where a caller who declined recording goes instead (by default `next`): e.g. a path
+    that files the report from its keys and books an officer's call to hear the details."""
 
 
 class TicketNode(NodeBase):
@@ -330,7 +333,8 @@ class StatusNode(NodeBase):
 
 
 class CallbackNode(NodeBase):
-    """Books a callback from the department in the call's `department` slot."""
+    """Books a callback from the department in the call's `department` slot, else its own
+    `department`, else the department of the report the call just filed."""
 
     type: Literal["callback"]
     department: str | None = None

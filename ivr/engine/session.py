@@ -370,7 +370,7 @@ class CallSession:
             case "notice":
                 return actions + self._notice(name, node)
             case "record" if unrecorded:
-                return actions + self._enter(node.next, at)
+                return actions + self._enter(node.unrecorded or node.next, at)
             case "language" | "menu" | "number" | "record" | "status":
                 return actions + self._prompt(node)
             case "ticket":
@@ -968,7 +968,8 @@ class CallSession:
 
     def _book_callback(self, name: str, node: CallbackNode, at: datetime) -> list[act.Action]:
         s = self._s
-        department = s.slots.get("department") or node.department
+        # the department spoken of, the node's own, or the one of the report just filed
+        department = s.slots.get("department") or node.department or self.department
         if s.caller is None or department is None:
             return [self._say(name, node.full, field_name="full")] + self._enter(node.next, at)
         s.slots["department"] = department

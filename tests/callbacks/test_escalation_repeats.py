@@ -98,7 +98,7 @@ def test_a_double_clicked_escalate_form_moves_the_ticket_one_level(
     pages = [c.get(f"/tickets/{ref}").get_data(as_text=True) for c in (first, second)]
     told = sorted(p.split('class="flash">')[1].split("<")[0] for p in pages)
     assert told == [
-        "Escalated to head_of_service.",
+        "Escalated to the head of service.",
         "The ticket was escalated already (by another request); nothing was changed.",
     ]
 

@@ -83,7 +83,7 @@ def test_nobody_on_duty_hands_the_callback_to_the_next_rung_and_tells_the_citize
     day = moved.slot_start.astimezone(BUCHAREST).date().isoformat()
     page = supervisor_client(demo_app, demo_db).get(f"/callbacks?day={day}")
     html = page.get_data(as_text=True)
-    assert "head_of_service" in html and "rescheduled from" in html and "nobody to call" in html
+    assert "the head of service" in html and "rescheduled from" in html and "nobody to call" in html
 
     env = {
         "CIVICLINE_DATABASE_URL": str(demo_db.url),

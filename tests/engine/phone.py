@@ -18,7 +18,7 @@ import yaml
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.engine.session import CallSession
-from menus.schema import INPUT_NODE_TYPES, Flow
+from menus.schema import INPUT_NODE_TYPES, Flow, NoticeNode
 from speech.intents import PhraseMatcher
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,8 +114,10 @@ class Phone:
         at: datetime = TUESDAY_MORNING,
         store: FakeStore | None = None,
         texts: bool = True,
+        declines: bool = False,
     ) -> None:
         self.session = CallSession(flow, PhraseMatcher())
+        self.declines = declines  # press a notice's decline key while it plays
         self.store = store or FakeStore()
         self.now = at
         self.log: list[act.Action] = []
@@ -215,7 +217,11 @@ class Phone:
 
     def _carry_out(self, action: act.Action) -> list[ev.Event]:
         if isinstance(action, act.Say):
-            return [ev.PromptFinished(at=self.now, mark=action.mark)]
+            finished = ev.PromptFinished(at=self.now, mark=action.mark)
+            node = self.session.flow.nodes.get(action.prompt.split(".")[0])
+            if self.declines and isinstance(node, NoticeNode) and node.decline.keys:
+                return [ev.DigitsPressed(at=self.now, digits=node.decline.keys[0]), finished]
+            return [finished]
         if isinstance(action, act.StartTimer):
             self.timers.add(action.name)
         if isinstance(action, act.CancelTimer):
@@ -233,13 +239,14 @@ def owned_ticket_store() -> FakeStore:
     return store
 
 
-def moves(flow: Flow, name: str) -> list[tuple[str, str]]:
+def moves(flow: Flow, name: str, declined: bool = False) -> list[tuple[str, str]]:
     """What a caller can do at a node to leave it, as (input, next node) pairs.
 
     Inputs: keys, "record" (say a description), "owned" (key an owned ticket's number),
-    "no-answer" (a transfer nobody picks up), "fail" (silence until the retries are spent)
-    and "closed" (the call is placed out of office
-    hours). Derived from the flow file, not the engine.
+    "no-answer" (a transfer nobody picks up), "fail" (silence until the retries are spent),
+    "closed" (the call is placed out of office hours) and "decline" (refuse recording at a
+    notice; a record node then leads to its `unrecorded` node, if `declined`). Derived from
+    the flow file, not the engine.
     """
     node = flow.nodes[name]
     if node.type in INPUT_NODE_TYPES:
@@ -251,11 +258,15 @@ def moves(flow: Flow, name: str) -> list[tuple[str, str]]:
             return [(i.keys, node.next) for i in node.options.values() if i.keys] + failing
         case "number":
             return [(f"{node.min_value}#", node.next)] + failing
+        case "record" if declined:
+            return [("", node.unrecorded or node.next)]
         case "record":
             return [("record", node.next)] + failing
         case "status":
             return [("owned", node.next)] + failing
-        case "say" | "ticket" | "callback" | "notice":
+        case "notice":
+            return [("", node.next), ("decline", node.next)]
+        case "say" | "ticket" | "callback":
             return [("", node.next)]
         case "transfer":
             return [("no-answer", node.on_no_answer), ("closed", node.after_hours)]
@@ -263,28 +274,37 @@ def moves(flow: Flow, name: str) -> list[tuple[str, str]]:
 
 
 def route_to(flow: Flow, target: str) -> list[str]:
-    """The shortest list of inputs from the start of a call to `target` (breadth first)."""
-    paths: dict[str, list[str]] = {flow.start: []}
-    queue = [flow.start]
+    """The shortest list of inputs from the start of a call to `target` (breadth first over
+    the node and whether the caller declined recording)."""
+    start = (flow.start, False)
+    paths: dict[tuple[str, bool], list[str]] = {start: []}
+    queue = [start]
     while queue:
-        name = queue.pop(0)
-        for step, following in moves(flow, name):
-            if following not in paths:
-                paths[following] = paths[name] + ([step] if step else [])
-                queue.append(following)
-    return paths[target]
+        name, declined = state = queue.pop(0)
+        if name == target:
+            return paths[state]
+        for step, following in moves(flow, name, declined):
+            reached = (following, declined or step == "decline")
+            if reached not in paths:
+                paths[reached] = paths[state] + ([step] if step else [])
+                queue.append(reached)
+    raise LookupError(f"{target} cannot be reached")
 
 
 def call_along(flow: Flow, steps: list[str]) -> Phone:
     """A new call (language not yet chosen) that follows `steps`, placed on a working day
-    morning, or on a Sunday when the route passes a closed department."""
+    morning, or on a Sunday when the route passes a closed department; its caller declines
+    recording during the notice when the route says "decline"."""
     at = SUNDAY_MORNING if "closed" in steps else TUESDAY_MORNING
-    return play(Phone(flow, language=None, at=at, store=owned_ticket_store()), steps)
+    phone = Phone(
+        flow, language=None, at=at, store=owned_ticket_store(), declines="decline" in steps
+    )
+    return play(phone, steps)
 
 
 def play(phone: Phone, steps: list[str]) -> Phone:
     for step in steps:
-        if step == "closed":
+        if step in ("closed", "decline"):  # ways the call was placed (see call_along)
             continue
         if step == "fail":
             phone.fail()
@@ -295,6 +315,7 @@ def play(phone: Phone, steps: list[str]) -> Phone:
             phone.press(OWNED_REF.replace("-", ""))
         elif step == "no-answer":
             phone.transfer_result("no-answer")
+
         else:
             phone.press(step)
     return phone

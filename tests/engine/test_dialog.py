@@ -284,6 +284,24 @@ def test_after_hours_message_becomes_a_ticket_for_that_department():
     assert sms.template == "sms_ticket" and "()" not in sms.text and "26-000001" in sms.text
 
 
+def test_a_caller_who_declined_recording_reports_by_keys_and_an_officer_calls_back():
+    phone = Phone(language=None, declines=True).press("2")  # English
+    assert phone.session.recording_consent == "declined"
+    phone.press("1").press("1").press("3")  # report, pothole, district 3: no recording asked
+    assert phone.prompts() == ["report_confirm_unrecorded.prompt"]
+    assert "officer will call you to hear the details" in phone.texts()[0]
+    phone.press("1")
+    [ticket] = phone.of(act.CreateTicket)
+    assert (ticket.category, ticket.district, ticket.description) == ("pothole", 3, None)
+    assert phone.prompts()[:2] == [
+        "report_file_unrecorded.prompt",
+        "report_details_callback.prompt",
+    ]
+    [booking] = phone.of(act.ScheduleCallback)
+    assert (booking.department, booking.caller) == ("roads", CALLER)
+    assert booking.ticket_ref == "26-000001"
+
+
 def test_callback_is_booked_and_confirmed_by_sms():
     phone = Phone().press("3").press("2")
     [booking] = phone.of(act.ScheduleCallback)

@@ -131,8 +131,8 @@ def test_texts_in_every_declared_language_only(
 
 def test_a_text_in_the_wrong_language_is_two_problems(demo: FlowText) -> None:
     broken = demo.replace(
-        '    full:\n      ro: "Ne pare rău, nu vă putem programa',
-        '    full:\n      fr: "Ne pare rău, nu vă putem programa',
+        '    full:\n      ro: "Ne pare rău, nu vă putem programa acum;',
+        '    full:\n      fr: "Ne pare rău, nu vă putem programa acum;',
     )
     assert broken.problems() == [
         broken.at("    full:\n      fr:", "nodes.callback.full: no text in `ro`"),
@@ -142,8 +142,8 @@ def test_a_text_in_the_wrong_language_is_two_problems(demo: FlowText) -> None:
 
 def test_menu_intent_without_goto(demo: FlowText) -> None:
     broken = demo.replace(
-        '["no", "start again"]}\n        goto: report_category\n',
-        '["no", "start again"]}\n',
+        '["no", "start again"]}\n        goto: report_category\n\n  report_file:',
+        '["no", "start again"]}\n\n  report_file:',
     )
     assert broken.problems() == [
         broken.at("      redo:", "nodes.report_confirm.intents.redo: no `goto`")
