@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -118,9 +119,13 @@ def _hang_up(services: CallServices, call_id: str, last: datetime) -> bool:
 
 
 def _end_unreplayed(services: CallServices, call_id: str, last: datetime) -> bool:
-    """Store the end of a claimed call at its last activity, without the engine."""
+    """Store the end of a claimed call at its last activity, without the engine (counted in
+    the summaries by the local day of the current flow's city)."""
+    zone = ZoneInfo(services.flows.current().flow.city.timezone)
     with services.database.session() as db:
-        finish_call(db, call_id=call_id, at=last, outcome=SWEPT, department=None, ticket_id=None)
+        finish_call(
+            db, call_id=call_id, at=last, outcome=SWEPT, department=None, ticket_id=None, zone=zone
+        )
     return True
 
 
