@@ -1,7 +1,7 @@
 """Every table of civicline, as typed declarative models on one MetaData (`Base.metadata`)."""
 
 from ivr.storage.models.base import Base
-from ivr.storage.models.calls import Call, CallChoice, CallEvent, FlowVersion
+from ivr.storage.models.calls import Call, CallChoice, CallEvent, CallWords, FlowVersion
 from ivr.storage.models.directory import (
     AuditEntry,
     Category,
@@ -55,6 +55,7 @@ __all__ = [
     "CallEvent",
     "CallHourOfDayStats",
     "CallHourStats",
+    "CallWords",
     "Callback",
     "CallbackAttempt",
     "CallerPreference",

@@ -1,0 +1,118 @@
+"""The call log's word search: each call's words folded into `call_words`, kept in step by
+every flush that changes a call's or a ticket's transcript, and the clause that finds a word
+through the full-text index of the database.
+
+Folding is lower case (Unicode case folding) and Latin letters without their diacritics, so
+"strada" finds "Stradă" and "sector" finds "Sectorul"; Cyrillic letters keep theirs (й is not
+и in Bulgarian). It is done here in Python, the same way for both databases, because SQLite
+3.40 has no diacritic-free trigram tokenizer (3.45) and PostgreSQL's `unaccent` would fold
+differently from the query side. A word matches as a substring, as the ILIKE it replaces did:
+SQLite through an FTS5 trigram table (words of fewer than 3 letters, which trigrams cannot
+index, through LIKE), PostgreSQL through LIKE over a pg_trgm GIN index.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from sqlalchemy import Boolean, ColumnElement, bindparam, delete, inspect, select, text
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.sql.compiler import SQLCompiler
+
+from ivr.storage.models import Call, CallWords, Ticket
+from ivr.storage.upsert import upsert
+
+LATIN_END = 0x0250
+"""Letters below this code point (Latin, with its extensions) lose their diacritics."""
+TRIGRAM = 3
+
+
+def fold(value: str) -> str:
+    """`value` as the search compares it: case-folded, Latin letters without diacritics."""
+    kept: list[str] = []
+    base = 0
+    for char in unicodedata.normalize("NFD", value.casefold()):
+        if unicodedata.combining(char):
+            if base >= LATIN_END:
+                kept.append(char)
+            continue
+        base = ord(char)
+        kept.append(char)
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
+def words_of(said: str | None, described: dict[str, Any] | None) -> str:
+    """The folded words of a call: what was said, then its description's transcript (on
+    their own lines, so that no word spans the two)."""
+    parts = [said or "", str((described or {}).get("text") or "")]
+    return fold("\n".join(part for part in parts if part))
+
+
+def refresh(session: Session, call_ids: set[str]) -> None:
+    """Fold again the words of `call_ids` from their stored (flushed) transcripts."""
+    if not call_ids:
+        return
+    rows = session.execute(
+        select(Call.id, Call.transcript, Ticket.transcript)
+        .outerjoin(Ticket, Ticket.id == Call.ticket_id)
+        .where(Call.id.in_(call_ids))
+    )
+    found = {call_id: words_of(said, described) for call_id, said, described in rows}
+    empty = [call_id for call_id, words in found.items() if not words]
+    if empty:
+        session.execute(delete(CallWords).where(CallWords.call_id.in_(empty)))
+    for call_id, words in found.items():
+        if words:
+            upsert(session, CallWords, {"call_id": call_id, "words": words}, ["call_id"])
+
+
+def keep_in_step(session: Session, _flush: UOWTransaction) -> None:
+    """After a flush (an `after_flush` hook): refold the calls whose transcript or ticket
+    changed, and the calls of tickets whose transcript changed."""
+    calls: set[str] = set()
+    tickets: set[int] = set()
+    for changed in (*session.new, *session.dirty):
+        state = _changed(changed)
+        if isinstance(changed, Call) and state & {"transcript", "ticket_id"}:
+            calls.add(changed.id)
+        elif isinstance(changed, Ticket) and "transcript" in state:
+            tickets.add(changed.id)
+    if tickets:
+        calls |= set(session.scalars(select(Call.id).where(Call.ticket_id.in_(tickets))))
+    refresh(session, calls)
+
+
+def _changed(instance: object) -> set[str]:
+    return {attr.key for attr in inspect(instance).attrs if attr.history.has_changes()}
+
+
+class Said(ColumnElement[bool]):
+    """Calls whose folded words hold `word` (a condition on `calls`)."""
+
+    inherit_cache = False
+    type = Boolean()
+
+    def __init__(self, word: str) -> None:
+        self.word = fold(word)
+
+
+@compiles(Said)
+def _said_like(element: Said, compiler: SQLCompiler, **kw: Any) -> str:
+    """LIKE over the folded words: PostgreSQL's pg_trgm GIN index serves it."""
+    found = select(CallWords.call_id).where(CallWords.words.contains(element.word, autoescape=True))
+    return compiler.process(Call.id.in_(found), **kw)
+
+
+@compiles(Said, "sqlite")
+def _said_fts(element: Said, compiler: SQLCompiler, **kw: Any) -> str:
+    """The FTS5 trigram table's MATCH: the word as one quoted string, i.e. a substring."""
+    if len(element.word) < TRIGRAM:
+        return _said_like(element, compiler, **kw)
+    phrase = '"' + element.word.replace('"', '""') + '"'
+    matching = text(
+        "SELECT rowid FROM call_words_fts WHERE call_words_fts MATCH :phrase"
+    ).bindparams(bindparam("phrase", phrase, unique=True))
+    found = select(CallWords.call_id).where(CallWords.id.in_(matching))
+    return compiler.process(Call.id.in_(found), **kw)
