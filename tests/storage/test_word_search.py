@@ -17,6 +17,7 @@ from ivr.storage.search import Said
 from ivr.web.callfilter import before, cursor_of
 
 AT = datetime(2026, 11, 4, 9, 0, tzinfo=UTC)
+ZONE = ZoneInfo("Europe/Bucharest")
 SAID = {
     "c1": ["raport", "groapă pe strada Mare"],
     "c2": ["Strada Florilor 10%"],
@@ -61,7 +62,7 @@ def _call(database: Database, n: int, call_id: str, said: list[str]) -> None:
             session.flush()
             ticket_id = ticket.id
         finish_call(session, call_id=call_id, at=at + timedelta(minutes=1), outcome="ticket",
-                    department="roads", ticket_id=ticket_id, zone=ZoneInfo("Europe/Bucharest"))  # fmt: skip
+                    department="roads", ticket_id=ticket_id, zone=ZONE)  # fmt: skip
 
 
 def _seeded(database: Database) -> None:
