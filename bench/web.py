@@ -39,12 +39,14 @@ from ivr.storage.models import (  # noqa: E402
     CallEvent,
     CallHourOfDayStats,
     CallHourStats,
+    CallWords,
     ChoiceDayStats,
     NodeDayStats,
     SmsOutbox,
     Ticket,
     TicketDayStats,
 )
+from ivr.storage.search import words_of  # noqa: E402
 from ivr.storage.tickets import format_ref  # noqa: E402
 from ivr.web import create_app  # noqa: E402
 
@@ -164,7 +166,7 @@ def generate(app: Any, calls: int) -> float:
         save_flow_version(session, loaded.version, loaded.source, loaded.path, now)
         add_user(session, "bench", PASSWORD, "supervisor")
     for first in range(0, calls, BATCH):
-        call_batch, event_batch, choice_batch, ticket_batch = [], [], [], []
+        call_batch, event_batch, choice_batch, ticket_batch, words_batch = [], [], [], [], []
         for n in range(first, min(first + BATCH, calls)):
             for call, rows, choice in call_rows(n, now, loaded.version):
                 call_batch.append(call)
@@ -177,9 +179,14 @@ def generate(app: Any, calls: int) -> float:
                 hours[(hour, call["outcome"], department)] += 1
                 days[(local.date(), department, call["outcome"])] += 1
                 hours_of_day[(local.date(), department, local.hour)] += 1
+                described = None
                 if call["ticket_id"] is not None:
                     ticket_batch.append(ticket_row(n, call))
                     tickets[(local.date(), department)] += 1
+                    described = ticket_batch[-1]["transcript"]
+                words_batch.append(
+                    {"call_id": call["id"], "words": words_of(call["transcript"], described)}
+                )
         with engine.begin() as connection:
             connection.execute(insert(Call), call_batch)
             connection.execute(insert(CallEvent), event_batch)
@@ -187,6 +194,7 @@ def generate(app: Any, calls: int) -> float:
             if ticket_batch:
                 connection.execute(insert(Ticket), ticket_batch)
                 connection.execute(insert(SmsOutbox), [sms_row(t) for t in ticket_batch])
+            connection.execute(insert(CallWords), words_batch)
     per_day: Counter[tuple[Any, str]] = Counter()
     for (day, department, _), count in days.items():
         per_day[(day, department)] += count

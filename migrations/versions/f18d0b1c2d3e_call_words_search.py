@@ -1,10 +1,14 @@
 """Call log: a full-text index of each call's words (ivr/storage/search.py), so a word
 search reads only the calls that hold it: `call_words` (folded words, kept by the
 application as transcripts are written) under an FTS5 trigram table on SQLite and a pg_trgm
-GIN index on PostgreSQL; filled here from the stored transcripts.
+GIN index on PostgreSQL; filled here from the stored transcripts. A ticket's transcript
+blanked by a statement that bypasses the application (the privacy purge and erasure) leaves
+its calls only their own words, by a trigger.
 
-A ticket's transcript blanked by a statement that bypasses the application (the privacy
-purge and erasure) leaves its calls only their own words, by a trigger.
+Dashboard: survey answers per local day, department, survey and score
+(`survey_day_stats`), filled here from the stored answers in the time zone of the newest
+stored flow: a callback's under its department, a call's under the call's once it has ended
+(a call still running counts its answer as it ends), an erased link under "".
 
 Revision ID: f18d0b1c2d3e
 Revises: f18b0b1c2d3e
@@ -12,12 +16,17 @@ Create Date: 2026-12-05 07:55:00.000000
 """
 
 import json
+from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.orm import Session
 
 from ivr.storage.search import words_of
+from ivr.storage.surveys import stored_zone
 
 revision: str = "f18d0b1c2d3e"
 down_revision: str | None = "f18b0b1c2d3e"
@@ -72,6 +81,48 @@ def upgrade() -> None:
     for statement in SQLITE if connection.dialect.name == "sqlite" else POSTGRESQL:
         op.execute(statement)
     _fill(connection, table)
+    _count_surveys(connection)
+
+
+def _count_surveys(connection: sa.Connection) -> None:
+    table = op.create_table(
+        "survey_day_stats",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("department", sa.String(), nullable=False),
+        sa.Column("kind", sa.String(), nullable=False),
+        sa.Column("score", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("answers", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "day", "department", "kind", "score", name=op.f("pk_survey_day_stats")
+        ),
+        sqlite_with_rowid=False,
+    )
+    with Session(bind=connection) as session:
+        zone = stored_zone(session)
+    counts: Counter[tuple] = Counter()
+    answers = sa.text(
+        "SELECT survey_responses.at, survey_responses.kind, survey_responses.score, "
+        "survey_responses.call_id, calls.ended_at, calls.department, callbacks.department "
+        "FROM survey_responses LEFT JOIN calls ON calls.id = survey_responses.call_id "
+        "LEFT JOIN callbacks ON callbacks.id = survey_responses.callback_id"
+    )
+    for at, kind, score, call_id, ended, in_call, in_callback in connection.execute(answers):
+        if call_id is not None and ended is None:
+            continue  # counted as its call ends
+        day = _utc(at).astimezone(zone).date()
+        counts[(day, in_callback or in_call or "", kind, score)] += 1
+    if counts:
+        op.bulk_insert(
+            table,
+            [{"day": d, "department": p, "kind": k, "score": s, "answers": n}
+             for (d, p, k, s), n in counts.items()],
+        )  # fmt: skip
+
+
+def _utc(value: datetime | str) -> datetime:
+    """A stored UTC time as an aware datetime (SQLite hands back text)."""
+    stamp = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return stamp.replace(tzinfo=ZoneInfo("UTC")) if stamp.tzinfo is None else stamp
 
 
 def _fill(connection: sa.Connection, table: sa.Table) -> None:
@@ -96,6 +147,7 @@ def _fill(connection: sa.Connection, table: sa.Table) -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("survey_day_stats")
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TRIGGER call_words_transcript_blanked")
         op.execute("DROP TABLE call_words_fts")

@@ -28,6 +28,7 @@ from ivr.storage.models.stats import (
     CallHourStats,
     ChoiceDayStats,
     NodeDayStats,
+    SurveyDayStats,
     TicketDayStats,
 )
 from ivr.storage.models.tickets import (
@@ -75,6 +76,7 @@ __all__ = [
     "SmsInbound",
     "SmsOptOut",
     "SmsOutbox",
+    "SurveyDayStats",
     "SurveyResponse",
     "Ticket",
     "TicketCounter",
