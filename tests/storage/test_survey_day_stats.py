@@ -1,6 +1,5 @@
 """Survey answers are counted per local day, department, survey and score as they are given
-(a callback's) or as their call ends (a call's, whose department is known only then), and
-migration f18d0b1c2d3e counts the answers stored before it and indexes the words said."""
+(a callback's) or as their call ends (a call's, whose department is known only then)."""
 
 from __future__ import annotations
 
@@ -8,12 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from alembic import command
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from ivr.storage import surveys
 from ivr.storage.calls import finish_call, save_flow_version, start_call
-from ivr.storage.db import Database, alembic_config
+from ivr.storage.db import Database
 from ivr.storage.models import Callback, SurveyDayStats
 
 FLOW = (Path(__file__).parents[2] / "callflows.yaml").read_text()
@@ -55,49 +53,3 @@ def test_a_call_s_answer_counts_as_the_call_ends(any_database: Database) -> None
         day_before = surveys.score_summary(session, date(2026, 3, 2), date(2026, 3, 2), None)
     assert (roads.answers, roads.average, every.answers) == (1, 4, 2)
     assert day_before.answers == 0
-
-
-def _migrate(connection, revision: str, down: bool = False) -> None:
-    config = alembic_config()
-    config.attributes["connection"] = connection
-    (command.downgrade if down else command.upgrade)(config, revision)
-
-
-def test_the_upgrade_counts_stored_answers_and_indexes_the_words(any_url: str) -> None:
-    database = Database(any_url)
-    try:
-        with database.engine.begin() as connection:
-            _migrate(connection, "f18b0b1c2d3e")
-            connection.execute(
-                text("INSERT INTO flow_versions VALUES ('v', :s, 'p', '2026-01-01 00:00:00')"),
-                {"s": FLOW},
-            )
-            connection.execute(text(
-                "INSERT INTO calls (id, channel, flow_version, started_at, ended_at, department, "
-                "transcript) VALUES "
-                "('c1', 'sip', 'v', '2026-03-02 22:00:00', '2026-03-02 22:05:00', 'roads', "
-                "'Stradă Mare'), "
-                "('c2', 'sip', 'v', '2026-03-02 22:00:00', NULL, NULL, NULL)"
-            ))  # fmt: skip
-            connection.execute(text(
-                "INSERT INTO survey_responses (kind, call_id, score, language, at) VALUES "
-                "('ivr', 'c1', 5, 'ro', '2026-03-02 22:04:00'), "
-                "('ivr', 'c2', 3, 'ro', '2026-03-02 22:04:00'), "
-                "('ivr', NULL, 1, 'ro', '2026-03-02 10:00:00')"
-            ))  # fmt: skip
-        with database.engine.begin() as connection:
-            _migrate(connection, "f18d0b1c2d3e")
-            counted = connection.execute(text(
-                "SELECT day, department, score, answers FROM survey_day_stats ORDER BY score"
-            )).all()  # fmt: skip
-            words = connection.execute(text("SELECT call_id, words FROM call_words")).all()
-            _migrate(connection, "f18b0b1c2d3e", down=True)
-            _migrate(connection, "f18d0b1c2d3e")
-    finally:
-        database.dispose()
-    # c2 still runs: its answer counts as it ends; the answer of an erased link counts under ""
-    assert [(str(d), dep, s, n) for d, dep, s, n in counted] == [
-        ("2026-03-02", "", 1, 1),
-        ("2026-03-03", "roads", 5, 1),
-    ]
-    assert words == [("c1", "strada mare")]
