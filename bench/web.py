@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,6 +44,7 @@ from ivr.storage.models import (  # noqa: E402
     ChoiceDayStats,
     NodeDayStats,
     SmsOutbox,
+    SurveyDayStats,
     Ticket,
     TicketDayStats,
 )
@@ -64,6 +66,8 @@ PASSWORD = "bench password"
 DAYS = 365
 TICKET_EVERY = 100
 """One call in TICKET_EVERY filed a ticket (a registration number to search for)."""
+SURVEY_EVERY = 10
+"""One call in SURVEY_EVERY answered the post-call survey (scores 1–5 in turn)."""
 ZONE = ZoneInfo("Europe/Bucharest")
 WORDS = ("groapa", "strada", "scoala", "felinar", "gunoi", "masina", "zgomot", "parc")
 RARE = "xylofon"
@@ -161,6 +165,7 @@ def generate(app: Any, calls: int) -> float:
     hours_of_day: Counter[tuple[Any, str, int]] = Counter()
     choices: Counter[tuple[Any, str, str]] = Counter()
     tickets: Counter[tuple[Any, str]] = Counter()
+    answers: Counter[tuple[Any, str, int]] = Counter()
     engine = services.database.engine
     with services.database.session() as session:
         save_flow_version(session, loaded.version, loaded.source, loaded.path, now)
@@ -179,6 +184,8 @@ def generate(app: Any, calls: int) -> float:
                 hours[(hour, call["outcome"], department)] += 1
                 days[(local.date(), department, call["outcome"])] += 1
                 hours_of_day[(local.date(), department, local.hour)] += 1
+                if n % SURVEY_EVERY == 0:
+                    answers[(local.date(), department, 1 + n // SURVEY_EVERY % 5)] += 1
                 described = None
                 if call["ticket_id"] is not None:
                     ticket_batch.append(ticket_row(n, call))
@@ -221,6 +228,10 @@ def generate(app: Any, calls: int) -> float:
                 {"day": day, "department": d, "node": "main", "target": t, "count": c}
                 for (day, d, t), c in choices.items()
             ],
+            SurveyDayStats: [
+                {"day": day, "department": d, "kind": "ivr", "score": s, "answers": c}
+                for (day, d, s), c in answers.items()
+            ],
             TicketDayStats: [
                 {"day": day, "department": d, "opened": c, "closed": 0}
                 for (day, d), c in tickets.items()
@@ -245,7 +256,10 @@ def measure(app: Any, calls: int, repeats: int) -> dict[str, tuple[float, float]
     now = datetime.now(UTC)
 
     def stamp() -> str:
-        return f"{(now - timedelta(seconds=rng.randrange(DAYS * 86_400))).isoformat()}|bench-"
+        """A page cursor at a random time, URL-encoded (its "+00:00" would read as a space)."""
+        return quote(
+            f"{(now - timedelta(seconds=rng.randrange(DAYS * 86_400))).isoformat()}|bench-"
+        )
 
     def typed_caller() -> str:
         digits = f"{rng.randrange(min(calls, 1_000_000)):06d}"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, bindparam, delete, inspect, select, text
+from sqlalchemy import ColumnElement, String, bindparam, delete, inspect, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -88,31 +88,39 @@ def _changed(instance: object) -> set[str]:
     return {attr.key for attr in inspect(instance).attrs if attr.history.has_changes()}
 
 
-class Said(ColumnElement[bool]):
-    """Calls whose folded words hold `word` (a condition on `calls`)."""
+def said(word: str) -> ColumnElement[bool]:
+    """Calls whose folded words hold `word` (a condition on `calls`). A comparison operator,
+    not a boolean column: SQLite would get `(… IN …) = 1`, which no index serves."""
+    return Call.id.op("IN", is_comparison=True)(_Holders(word))
+
+
+class _Holders(ColumnElement[str]):
+    """The ids of the calls whose folded words hold `word`, as a parenthesised subquery in
+    the dialect's own way (its index)."""
 
     inherit_cache = False
-    type = Boolean()
+    type = String()
 
     def __init__(self, word: str) -> None:
         self.word = fold(word)
 
 
-@compiles(Said)
-def _said_like(element: Said, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(_Holders)
+def _holders_like(element: _Holders, compiler: SQLCompiler, **kw: Any) -> str:
     """LIKE over the folded words: PostgreSQL's pg_trgm GIN index serves it."""
-    found = select(CallWords.call_id).where(CallWords.words.contains(element.word, autoescape=True))
-    return compiler.process(Call.id.in_(found), **kw)
+    escaped = "".join("/" + c if c in "/%_" else c for c in element.word)
+    found = select(CallWords.call_id).where(CallWords.words.like(f"%{escaped}%", escape="/"))
+    return f"({compiler.process(found, **kw)})"
 
 
-@compiles(Said, "sqlite")
-def _said_fts(element: Said, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(_Holders, "sqlite")
+def _holders_fts(element: _Holders, compiler: SQLCompiler, **kw: Any) -> str:
     """The FTS5 trigram table's MATCH: the word as one quoted string, i.e. a substring."""
     if len(element.word) < TRIGRAM:
-        return _said_like(element, compiler, **kw)
+        return _holders_like(element, compiler, **kw)
     phrase = '"' + element.word.replace('"', '""') + '"'
     matching = text(
         "SELECT rowid FROM call_words_fts WHERE call_words_fts MATCH :phrase"
     ).bindparams(bindparam("phrase", phrase, unique=True))
     found = select(CallWords.call_id).where(CallWords.id.in_(matching))
-    return compiler.process(Call.id.in_(found), **kw)
+    return f"({compiler.process(found, **kw)})"

@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 
 from ivr.phones import normalize_number
 from ivr.storage.models import Call, CallChoice, Ticket
-from ivr.storage.search import Said
+from ivr.storage.search import said
 from ivr.storage.tickets import parse_ref
 from ivr.web import params
 from menus.schema import Flow
@@ -112,7 +112,7 @@ class CallFilter:
                 else false()
             )
         for word in self.words.split():
-            query = query.where(Said(word))
+            query = query.where(said(word))
         if self.intent:
             choice = intent_choices(flow).get(self.intent)
             if choice is None:

@@ -13,7 +13,7 @@ from werkzeug.datastructures import MultiDict
 from ivr.storage.calls import append_event, finish_call, save_flow_version, start_call
 from ivr.storage.db import Database
 from ivr.storage.models import Call, Ticket
-from ivr.storage.search import Said
+from ivr.storage.search import said
 from ivr.web.callfilter import before, cursor_of
 
 AT = datetime(2026, 11, 4, 9, 0, tzinfo=UTC)
@@ -66,8 +66,8 @@ def _call(database: Database, n: int, call_id: str, said: list[str]) -> None:
 
 
 def _seeded(database: Database) -> None:
-    for n, (call_id, said) in enumerate(SAID.items()):
-        _call(database, n, call_id, said)
+    for n, (call_id, words) in enumerate(SAID.items()):
+        _call(database, n, call_id, words)
     with database.session() as session:  # transcriptions arrive after the calls end
         for ticket in session.scalars(select(Ticket)):
             ticket.transcript = {"text": DESCRIBED[ticket.call_id or ""], "language": "ro"}
@@ -76,18 +76,18 @@ def _seeded(database: Database) -> None:
 def test_the_index_finds_what_the_ilike_found(any_database: Database) -> None:
     _seeded(any_database)
     for word in WORDS:
-        assert _found(any_database, Said(word)) == _found(any_database, _ilike(word)), word
-    assert _found(any_database, Said("strada")) == {"c1", "c2", "c6"}
-    assert _found(any_database, Said("nimeni")) == set()
+        assert _found(any_database, said(word)) == _found(any_database, _ilike(word)), word
+    assert _found(any_database, said("strada")) == {"c1", "c2", "c6"}
+    assert _found(any_database, said("nimeni")) == set()
 
 
 def test_diacritics_and_case_aside(any_database: Database) -> None:
     _seeded(any_database)
-    assert _found(any_database, Said("groapa")) == {"c1", "c5"}  # "groapă" and "groapa"
-    assert _found(any_database, Said("GROAPĂ")) == {"c1", "c5"}
-    assert _found(any_database, Said("ă")) == _found(any_database, Said("a"))
-    assert _found(any_database, Said("ulica")) == set()  # Cyrillic is not transliterated
-    assert _found(any_database, Said("УЛИЦА")) == {"c4"}  # SQLite's LIKE folds ASCII only
+    assert _found(any_database, said("groapa")) == {"c1", "c5"}  # "groapă" and "groapa"
+    assert _found(any_database, said("GROAPĂ")) == {"c1", "c5"}
+    assert _found(any_database, said("ă")) == _found(any_database, said("a"))
+    assert _found(any_database, said("ulica")) == set()  # Cyrillic is not transliterated
+    assert _found(any_database, said("УЛИЦА")) == {"c4"}  # SQLite's LIKE folds ASCII only
 
 
 def test_a_new_transcription_replaces_the_old_words(any_database: Database) -> None:
@@ -95,8 +95,8 @@ def test_a_new_transcription_replaces_the_old_words(any_database: Database) -> N
     with any_database.session() as session:
         ticket = session.scalars(select(Ticket).where(Ticket.call_id == "c5")).one()
         ticket.transcript = {"text": "copac cazut", "language": "ro"}
-    assert _found(any_database, Said("copac")) == {"c5"}
-    assert _found(any_database, Said("adanca")) == set()
+    assert _found(any_database, said("copac")) == {"c5"}
+    assert _found(any_database, said("adanca")) == set()
 
 
 def test_a_transcript_blanked_outside_the_application_leaves_the_call_its_own_words(
@@ -105,19 +105,19 @@ def test_a_transcript_blanked_outside_the_application_leaves_the_call_its_own_wo
     _seeded(any_database)
     with any_database.session() as session:  # as the privacy purge does it
         session.execute(update(Ticket).where(Ticket.call_id == "c6").values(transcript=None))
-    assert _found(any_database, Said("unirii")) == set()
-    assert _found(any_database, Said("felinar")) == {"c6"}
+    assert _found(any_database, said("unirii")) == set()
+    assert _found(any_database, said("felinar")) == {"c6"}
 
 
 def test_the_search_pages_with_the_keyset_cursor(any_database: Database) -> None:
     _seeded(any_database)
     newest_first = (Call.started_at.desc(), Call.id.desc())
     with any_database.session(read_only=True) as session:
-        first = list(session.scalars(select(Call).where(Said("a")).order_by(*newest_first)
+        first = list(session.scalars(select(Call).where(said("a")).order_by(*newest_first)
                                      .limit(3)))  # fmt: skip
         older = before(MultiDict({"before": cursor_of(first[-1])}))
         assert older is not None
         rest = list(
-            session.scalars(select(Call.id).where(Said("a"), older).order_by(*newest_first))
+            session.scalars(select(Call.id).where(said("a"), older).order_by(*newest_first))
         )
     assert [call.id for call in first] + rest == ["c6", "c5", "c3", "c2", "c1"]
