@@ -16,7 +16,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, bindparam, delete, inspect, select, text
+from sqlalchemy import ColumnElement, String, bindparam, delete, exists, inspect, select, text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -27,6 +27,9 @@ from ivr.storage.upsert import upsert
 LATIN_END = 0x0250
 """Letters below this code point (Latin, with its extensions) lose their diacritics."""
 TRIGRAM = 3
+COMMON = 5_000
+"""Matches from which a word is common: walking the newest calls finds a page of it (50)
+within about 10,000 calls of a million, sooner than sorting its every match."""
 
 
 def fold(value: str) -> str:
@@ -88,10 +91,41 @@ def _changed(instance: object) -> set[str]:
     return {attr.key for attr in inspect(instance).attrs if attr.history.has_changes()}
 
 
-def said(word: str) -> ColumnElement[bool]:
-    """Calls whose folded words hold `word` (a condition on `calls`). A comparison operator,
-    not a boolean column: SQLite would get `(… IN …) = 1`, which no index serves."""
+def common(session: Session, word: str, at_least: int = COMMON) -> bool:
+    """Whether `word` is in at least `at_least` calls' words: on SQLite, a page of such a word
+    is found sooner by walking the newest calls (`said(word, walk=True)`) than by sorting
+    every match the index gives. PostgreSQL's planner weighs that itself (False)."""
+    folded = fold(word)
+    if session.get_bind().dialect.name != "sqlite" or len(folded) < TRIGRAM:
+        return False
+    found = session.scalar(
+        text(
+            "SELECT count(*) FROM (SELECT 1 FROM call_words_fts "
+            "WHERE call_words_fts MATCH :phrase LIMIT :most)"
+        ),
+        {"phrase": _phrase(folded), "most": at_least},
+    )
+    return bool(found and found >= at_least)
+
+
+def said(word: str, *, walk: bool = False) -> ColumnElement[bool]:
+    """Calls whose folded words hold `word` (a condition on `calls`): the calls the index
+    finds, or with `walk` a test of each call read (for a word `common` says is common).
+    A comparison, not a boolean column: SQLite would get `(… IN …) = 1`, which no index
+    serves."""
+    if walk:
+        return exists().where(CallWords.call_id == Call.id, _contains(fold(word)))
     return Call.id.op("IN", is_comparison=True)(_Holders(word))
+
+
+def _contains(folded: str) -> ColumnElement[bool]:
+    escaped = "".join("/" + c if c in "/%_" else c for c in folded)
+    return CallWords.words.like(f"%{escaped}%", escape="/")
+
+
+def _phrase(folded: str) -> str:
+    """An FTS5 string: one substring to match, quotes doubled."""
+    return '"' + folded.replace('"', '""') + '"'
 
 
 class _Holders(ColumnElement[str]):
@@ -108,8 +142,7 @@ class _Holders(ColumnElement[str]):
 @compiles(_Holders)
 def _holders_like(element: _Holders, compiler: SQLCompiler, **kw: Any) -> str:
     """LIKE over the folded words: PostgreSQL's pg_trgm GIN index serves it."""
-    escaped = "".join("/" + c if c in "/%_" else c for c in element.word)
-    found = select(CallWords.call_id).where(CallWords.words.like(f"%{escaped}%", escape="/"))
+    found = select(CallWords.call_id).where(_contains(element.word))
     return f"({compiler.process(found, **kw)})"
 
 
@@ -118,9 +151,8 @@ def _holders_fts(element: _Holders, compiler: SQLCompiler, **kw: Any) -> str:
     """The FTS5 trigram table's MATCH: the word as one quoted string, i.e. a substring."""
     if len(element.word) < TRIGRAM:
         return _holders_like(element, compiler, **kw)
-    phrase = '"' + element.word.replace('"', '""') + '"'
     matching = text(
         "SELECT rowid FROM call_words_fts WHERE call_words_fts MATCH :phrase"
-    ).bindparams(bindparam("phrase", phrase, unique=True))
+    ).bindparams(bindparam("phrase", _phrase(element.word), unique=True))
     found = select(CallWords.call_id).where(CallWords.id.in_(matching))
     return f"({compiler.process(found, **kw)})"

@@ -22,9 +22,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 
+from ivr.app_context import services
 from ivr.phones import normalize_number
 from ivr.storage.models import Call, CallChoice, Ticket
-from ivr.storage.search import said
+from ivr.storage.search import common, said
 from ivr.storage.tickets import parse_ref
 from ivr.web import params
 from menus.schema import Flow
@@ -111,8 +112,11 @@ class CallFilter:
                 if printed
                 else false()
             )
-        for word in self.words.split():
-            query = query.where(said(word))
+        if self.words:
+            with services().database.session(read_only=True) as session:
+                walks = {word: common(session, word) for word in self.words.split()}
+            for word, walk in walks.items():
+                query = query.where(said(word, walk=walk))
         if self.intent:
             choice = intent_choices(flow).get(self.intent)
             if choice is None:
