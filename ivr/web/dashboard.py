@@ -1,8 +1,9 @@
 """The dashboard: calls per day (handled by the IVR, transferred, abandoned), calls by hour
-of day, tickets opened and closed, top menu choices and where callers get lost; each chart
-with its numbers in a plain table under it. Read from the summary tables
-(`ivr.storage.stats`), scoped to the departments the user may see; drawn as SVG by the
-template (`ivr.web.charts`): no script, no CDN. Beyond 92 days, a bar is a week."""
+of day, tickets opened and closed, top menu choices, where callers get lost and the survey
+scores; each chart with its numbers in a plain table under it. Read from the summary tables
+(`ivr.storage.stats`, `ivr.storage.surveys`), scoped to the departments the user may see;
+drawn as SVG by the template (`ivr.web.charts`): no script, no CDN. Beyond 92 days, a bar is
+a week."""
 
 from __future__ import annotations
 
