@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,12 +40,15 @@ from ivr.storage.models import (  # noqa: E402
     CallEvent,
     CallHourOfDayStats,
     CallHourStats,
+    CallWords,
     ChoiceDayStats,
     NodeDayStats,
     SmsOutbox,
+    SurveyDayStats,
     Ticket,
     TicketDayStats,
 )
+from ivr.storage.search import words_of  # noqa: E402
 from ivr.storage.tickets import format_ref  # noqa: E402
 from ivr.web import create_app  # noqa: E402
 
@@ -62,10 +66,12 @@ PASSWORD = "bench password"
 DAYS = 365
 TICKET_EVERY = 100
 """One call in TICKET_EVERY filed a ticket (a registration number to search for)."""
+SURVEY_EVERY = 10
+"""One call in SURVEY_EVERY answered the post-call survey (scores 1–5 in turn)."""
 ZONE = ZoneInfo("Europe/Bucharest")
 WORDS = ("groapa", "strada", "scoala", "felinar", "gunoi", "masina", "zgomot", "parc")
 RARE = "xylofon"
-"""Said in one call of 100,000: the word search reads (nearly) every call to find it."""
+"""Said in one call of 100,000: without an index the word search reads every call to find it."""
 
 
 def said(n: int, rng: random.Random) -> str:
@@ -159,12 +165,13 @@ def generate(app: Any, calls: int) -> float:
     hours_of_day: Counter[tuple[Any, str, int]] = Counter()
     choices: Counter[tuple[Any, str, str]] = Counter()
     tickets: Counter[tuple[Any, str]] = Counter()
+    answers: Counter[tuple[Any, str, int]] = Counter()
     engine = services.database.engine
     with services.database.session() as session:
         save_flow_version(session, loaded.version, loaded.source, loaded.path, now)
         add_user(session, "bench", PASSWORD, "supervisor")
     for first in range(0, calls, BATCH):
-        call_batch, event_batch, choice_batch, ticket_batch = [], [], [], []
+        call_batch, event_batch, choice_batch, ticket_batch, words_batch = [], [], [], [], []
         for n in range(first, min(first + BATCH, calls)):
             for call, rows, choice in call_rows(n, now, loaded.version):
                 call_batch.append(call)
@@ -177,9 +184,16 @@ def generate(app: Any, calls: int) -> float:
                 hours[(hour, call["outcome"], department)] += 1
                 days[(local.date(), department, call["outcome"])] += 1
                 hours_of_day[(local.date(), department, local.hour)] += 1
+                if n % SURVEY_EVERY == 0:
+                    answers[(local.date(), department, 1 + n // SURVEY_EVERY % 5)] += 1
+                described = None
                 if call["ticket_id"] is not None:
                     ticket_batch.append(ticket_row(n, call))
                     tickets[(local.date(), department)] += 1
+                    described = ticket_batch[-1]["transcript"]
+                words_batch.append(
+                    {"call_id": call["id"], "words": words_of(call["transcript"], described)}
+                )
         with engine.begin() as connection:
             connection.execute(insert(Call), call_batch)
             connection.execute(insert(CallEvent), event_batch)
@@ -187,6 +201,7 @@ def generate(app: Any, calls: int) -> float:
             if ticket_batch:
                 connection.execute(insert(Ticket), ticket_batch)
                 connection.execute(insert(SmsOutbox), [sms_row(t) for t in ticket_batch])
+            connection.execute(insert(CallWords), words_batch)
     per_day: Counter[tuple[Any, str]] = Counter()
     for (day, department, _), count in days.items():
         per_day[(day, department)] += count
@@ -213,6 +228,10 @@ def generate(app: Any, calls: int) -> float:
                 {"day": day, "department": d, "node": "main", "target": t, "count": c}
                 for (day, d, t), c in choices.items()
             ],
+            SurveyDayStats: [
+                {"day": day, "department": d, "kind": "ivr", "score": s, "answers": c}
+                for (day, d, s), c in answers.items()
+            ],
             TicketDayStats: [
                 {"day": day, "department": d, "opened": c, "closed": 0}
                 for (day, d), c in tickets.items()
@@ -237,7 +256,10 @@ def measure(app: Any, calls: int, repeats: int) -> dict[str, tuple[float, float]
     now = datetime.now(UTC)
 
     def stamp() -> str:
-        return f"{(now - timedelta(seconds=rng.randrange(DAYS * 86_400))).isoformat()}|bench-"
+        """A page cursor at a random time, URL-encoded (its "+00:00" would read as a space)."""
+        return quote(
+            f"{(now - timedelta(seconds=rng.randrange(DAYS * 86_400))).isoformat()}|bench-"
+        )
 
     def typed_caller() -> str:
         digits = f"{rng.randrange(min(calls, 1_000_000)):06d}"
@@ -265,7 +287,7 @@ def measure(app: Any, calls: int, repeats: int) -> dict[str, tuple[float, float]
     figures = {}
     for name, path in pages.items():
         samples = []
-        for _ in range(repeats if "rare" not in name else max(3, repeats // 20)):
+        for _ in range(repeats):
             began = time.perf_counter()
             response = client.get(path())
             assert response.status_code == 200, (name, response.status_code)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ivr.storage import stats
+from ivr.storage import stats, surveys
 from ivr.storage.models import Call, CallEvent, FlowVersion
 from ivr.storage.upsert import insert_statement
 
@@ -113,6 +113,7 @@ def finish_call(
     events = call_events(session, call_id)
     call.transcript = transcript(events)
     stats.count_finished_call(session, call, events, zone)
+    surveys.count_call_survey(session, call, zone)
 
 
 def transcript(events: list[CallEvent]) -> str | None:

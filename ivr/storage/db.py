@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 import migrations
+from ivr.storage import search
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ class Database:
             event.listen(self.engine, "begin", self._begin_sqlite_transaction)
             event.listen(self.engine.pool, "checkin", self._end_sqlite_write)
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._writer, "after_flush", search.keep_in_step)
         self._reader = sessionmaker(
             self.engine.execution_options(**{_BEGIN_OPTION: "BEGIN"}), expire_on_commit=False
         )

@@ -40,7 +40,7 @@ def count_finished_call(
     assert call.ended_at is not None and call.outcome is not None
     department = call.department or ""
     hour = call.started_at.replace(minute=0, second=0, microsecond=0)
-    _add(
+    add_counts(
         session,
         CallHourStats,
         {"hour": hour, "outcome": call.outcome, "department": department},
@@ -48,13 +48,13 @@ def count_finished_call(
     )
     local = call.started_at.astimezone(zone)
     day = local.date()
-    _add(
+    add_counts(
         session,
         CallDayStats,
         {"day": day, "department": department, "outcome": call.outcome},
         {"calls": 1},
     )
-    _add(
+    add_counts(
         session,
         CallHourOfDayStats,
         {"day": day, "department": department, "hour": local.hour},
@@ -71,9 +71,11 @@ def count_finished_call(
     where = {"day": day, "department": department}
     for node in {node for node, _ in nodes}:
         counts = {kind: nodes[(node, kind)] for kind in ("turns", "no_match", "no_input")}
-        _add(session, NodeDayStats, {**where, "node": node}, counts)
+        add_counts(session, NodeDayStats, {**where, "node": node}, counts)
     for (node, target), count in choices.items():
-        _add(session, ChoiceDayStats, {**where, "node": node, "target": target}, {"count": count})
+        add_counts(
+            session, ChoiceDayStats, {**where, "node": node, "target": target}, {"count": count}
+        )
         choice = {"call_id": call.id, "node": node, "target": target}
         session.execute(
             insert_statement(session, CallChoice)
@@ -88,7 +90,7 @@ def count_tickets(
     session: Session, day: date, department: str | None, *, opened: int = 0, closed: int = 0
 ) -> None:
     """Count tickets opened or closed on local `day` under their department."""
-    _add(
+    add_counts(
         session,
         TicketDayStats,
         {"day": day, "department": department or ""},
@@ -96,7 +98,9 @@ def count_tickets(
     )
 
 
-def _add(session: Session, model: type, key: dict[str, object], counts: dict[str, int]) -> None:
+def add_counts(
+    session: Session, model: type, key: dict[str, object], counts: dict[str, int]
+) -> None:
     """Add `counts` to the row under `key`, creating it (one statement, no race)."""
     table = model.__table__  # type: ignore[attr-defined]  # every model has one
     statement = insert_statement(session, model).values(**key, **counts)

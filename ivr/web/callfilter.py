@@ -4,7 +4,8 @@ the same at any depth.
 
 A caller's number is compared in E.164 however it was typed (`0722 111 222`); a
 registration number in any form `parse_ref` reads; words match the caller's words on the
-line (`calls.transcript`) or the transcript of the call's recorded description.
+line or the transcript of the call's recorded description, as substrings, through the
+full-text index of ivr/storage/search.py (case and Latin diacritics aside).
 
 The intent filter takes `node:intent` of the current flow and finds the calls whose stored
 choices (`call_choices`, kept as calls end) left that node for the intent's target; only
@@ -21,8 +22,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select
 
+from ivr.app_context import services
 from ivr.phones import normalize_number
 from ivr.storage.models import Call, CallChoice, Ticket
+from ivr.storage.search import common, said
 from ivr.storage.tickets import parse_ref
 from ivr.web import params
 from menus.schema import Flow
@@ -109,8 +112,11 @@ class CallFilter:
                 if printed
                 else false()
             )
-        for word in self.words.split():
-            query = query.where(_said(word))
+        if self.words:
+            with services().database.session(read_only=True) as session:
+                walks = {word: common(session, word) for word in self.words.split()}
+            for word, walk in walks.items():
+                query = query.where(said(word, walk=walk))
         if self.intent:
             choice = intent_choices(flow).get(self.intent)
             if choice is None:
@@ -136,14 +142,6 @@ def intent_choices(flow: Flow) -> dict[str, tuple[str, str]]:
             if intent.goto is not None and targets.count(intent.goto) == 1:
                 found[f"{name}:{intent_name}"] = (name, intent.goto)
     return found
-
-
-def _said(word: str) -> ColumnElement[bool]:
-    """Calls in which `word` was said on the line or in the recorded description."""
-    described = select(Ticket.id).where(
-        Ticket.transcript["text"].as_string().icontains(word, autoescape=True)
-    )
-    return or_(Call.transcript.icontains(word, autoescape=True), Call.ticket_id.in_(described))
 
 
 def before(args: Any) -> ColumnElement[bool] | None:

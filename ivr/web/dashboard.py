@@ -1,13 +1,14 @@
 """The dashboard: calls per day (handled by the IVR, transferred, abandoned), calls by hour
-of day, tickets opened and closed, top menu choices and where callers get lost; each chart
-with its numbers in a plain table under it. Read from the summary tables
-(`ivr.storage.stats`), scoped to the departments the user may see; drawn as SVG by the
-template (`ivr.web.charts`): no script, no CDN. Beyond 92 days, a bar is a week."""
+of day, tickets opened and closed, top menu choices, where callers get lost and the survey
+scores; each chart with its numbers in a plain table under it. Read from the summary tables
+(`ivr.storage.stats`, `ivr.storage.surveys`), scoped to the departments the user may see;
+drawn as SVG by the template (`ivr.web.charts`): no script, no CDN. Beyond 92 days, a bar is
+a week."""
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, render_template, request
@@ -36,13 +37,10 @@ def index() -> Any:
     allowed = departments()
     with services().database.session(read_only=True) as session:
         summary = stats.summary(session, first, today, allowed)
-        survey = None
-        if allowed is None:  # survey answers carry no department
-            start, end = _midnight(first), _midnight(today + timedelta(days=1))
-            survey = {
-                label: surveys.score_summary(session, start, end, kind)
-                for kind, label in SURVEYS.items()
-            }
+        survey = {
+            label: surveys.score_summary(session, first, today, allowed, kind)
+            for kind, label in SURVEYS.items()
+        }
     buckets = _buckets(first, days)
     labels = [label for label, _ in buckets]
     totals: Counter[str] = Counter()
@@ -140,7 +138,3 @@ def _sum(per_day: dict[date, Counter[str]], span: list[date], group: str) -> int
 
 def _tickets(per_day: dict[date, tuple[int, int]], span: list[date], which: int) -> int:
     return sum(per_day.get(day, (0, 0))[which] for day in span)
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=zone())

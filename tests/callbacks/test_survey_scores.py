@@ -1,5 +1,5 @@
-"""Survey scores: stored once per call or callback, summed up per period and kind, shown on
-the dashboard."""
+"""Survey scores: stored once per call or callback, summed up per period, kind and department,
+shown on the dashboard."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from ivr.storage.db import Database
 from ivr.storage.models import Call, Callback, FlowVersion
 
 NOW = datetime.now(UTC)
+TODAY = NOW.date()
+"""The stored flow names no time zone: days are UTC days."""
 
 
 def seed(database: Database) -> None:
@@ -29,6 +31,8 @@ def seed(database: Database) -> None:
                     flow_version="v1",
                     language="ro",
                     started_at=NOW,
+                    ended_at=NOW,
+                    department="roads" if n else "taxes",
                 )
             )
         session.add(
@@ -65,13 +69,13 @@ def seed(database: Database) -> None:
 def test_scores_per_period_and_kind(database: Database) -> None:
     seed(database)
     with database.session(read_only=True) as session:
-        week = surveys.score_summary(
-            session, NOW - timedelta(days=7), NOW + timedelta(seconds=1), "ivr"
-        )
-        both = surveys.score_summary(session, NOW - timedelta(days=60), NOW + timedelta(seconds=1))
-        none = surveys.score_summary(session, NOW + timedelta(days=1), NOW + timedelta(days=2))
+        week = surveys.score_summary(session, TODAY - timedelta(days=6), TODAY, None, "ivr")
+        both = surveys.score_summary(session, TODAY - timedelta(days=60), TODAY, None)
+        roads = surveys.score_summary(session, TODAY - timedelta(days=60), TODAY, ["roads"])
+        none = surveys.score_summary(session, TODAY + timedelta(days=1), TODAY + timedelta(2), None)
     assert week.counts == {1: 0, 2: 0, 3: 0, 4: 2, 5: 1} and week.average == pytest.approx(13 / 3)
     assert both.answers == 5 and both.average == pytest.approx(16 / 5)
+    assert roads.counts == {1: 1, 2: 1, 3: 0, 4: 2, 5: 0}  # call0 was the taxes department's
     assert none.answers == 0 and none.average is None
 
 

@@ -4,6 +4,9 @@ as integers in a plain table under each chart."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
+
+from ivr.storage.surveys import record_survey
 
 
 def _page(client, path="/?days=7"):
@@ -31,7 +34,20 @@ def test_an_officer_s_dashboard_counts_only_their_departments(officer, superviso
     assert _column_sums(roads, "calls-per-day-table") == [1, 0, 0]
     assert _column_sums(roads, "calls-by-hour-table") == [1]
     assert 'id="handled">1<' in roads and 'id="handled">2<' in every
-    assert "survey" not in roads  # survey answers carry no department
+
+
+def test_an_officer_s_survey_counts_only_their_departments(site, officer, supervisor):
+    with site.app.extensions["civicline"].database.session() as session:
+        for call_id, score in ((site.roads_call, 5), (site.taxes_call, 2)):
+            record_survey(session, kind="ivr", score=score, language="en",
+                          at=datetime.now(UTC), call_id=call_id)  # fmt: skip
+    every, roads = _survey(_page(supervisor)), _survey(_page(officer))
+    assert 'After IVR calls</th><td class="num">2</td>' in every and "3.50" in every
+    assert 'After IVR calls</th><td class="num">1</td>' in roads and "5.00" in roads
+
+
+def _survey(page: str) -> str:
+    return page.split('<table id="survey">', 1)[1].split("</table>", 1)[0]
 
 
 def test_a_year_shows_a_bar_a_week_with_whole_number_ticks(supervisor):

@@ -1,7 +1,7 @@
 """Every table of civicline, as typed declarative models on one MetaData (`Base.metadata`)."""
 
 from ivr.storage.models.base import Base
-from ivr.storage.models.calls import Call, CallChoice, CallEvent, FlowVersion
+from ivr.storage.models.calls import Call, CallChoice, CallEvent, CallWords, FlowVersion
 from ivr.storage.models.directory import (
     AuditEntry,
     Category,
@@ -28,6 +28,7 @@ from ivr.storage.models.stats import (
     CallHourStats,
     ChoiceDayStats,
     NodeDayStats,
+    SurveyDayStats,
     TicketDayStats,
 )
 from ivr.storage.models.tickets import (
@@ -55,6 +56,7 @@ __all__ = [
     "CallEvent",
     "CallHourOfDayStats",
     "CallHourStats",
+    "CallWords",
     "Callback",
     "CallbackAttempt",
     "CallerPreference",
@@ -74,6 +76,7 @@ __all__ = [
     "SmsInbound",
     "SmsOptOut",
     "SmsOutbox",
+    "SurveyDayStats",
     "SurveyResponse",
     "Ticket",
     "TicketCounter",

@@ -57,6 +57,21 @@ class Call(Base):
     for the call log's word search."""
 
 
+class CallWords(Base):
+    """A call's words folded for the call log's word search (ivr/storage/search.py): what
+    the caller said and the transcript of the description of the ticket filed in the call,
+    lower case, Latin letters without their diacritics. Indexed by an FTS5 trigram table on
+    SQLite (`call_words_fts`) and a pg_trgm GIN index on PostgreSQL, both made by the
+    migration, so a substring search reads only the calls that hold it."""
+
+    __tablename__ = "call_words"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    """The FTS5 table's rowid (a TEXT key's implicit rowid could change on VACUUM)."""
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
+    words: Mapped[str] = mapped_column(Text)
+
+
 class CallEvent(Base):
     """One event the engine was given, or one action it asked for, already redacted."""
 

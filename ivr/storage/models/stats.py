@@ -93,3 +93,18 @@ class TicketDayStats(Base):
     department: Mapped[str] = mapped_column(primary_key=True)
     opened: Mapped[int]
     closed: Mapped[int]
+
+
+class SurveyDayStats(Base):
+    """Survey answers by the local day they were given, the department of the call or
+    callback they score ("" for a call that ended with none), the survey and the score."""
+
+    __tablename__ = "survey_day_stats"
+    __table_args__ = CLUSTERED
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    department: Mapped[str] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(primary_key=True)
+    """`ivr` or `callback`."""
+    score: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    answers: Mapped[int]
