@@ -85,7 +85,7 @@ def test_repeated_wrong_passwords_lock_the_account_until_an_admin_unlocks(served
     expect(admin.locator(".flash")).to_have_text("super unlocked.")
 
     sign_in(guesser, f"{base}/calls", "super")
-    expect(guesser.locator("nav")).to_contain_text("super (supervisor)")
+    expect(guesser.locator("nav").first).to_contain_text("super (supervisor)")
 
 
 def test_the_csp_blocks_an_injected_inline_script_and_runs_the_sites_own(served, browser):  # noqa: F811
