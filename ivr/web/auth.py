@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -30,6 +29,8 @@ from ivr.storage.models import User
 from ivr.storage.twofactor import check_code
 from ivr.web.access import record
 from ivr.web.forms import ActionForm, CodeForm, LoginForm
+from ivr.web.language import CHOSEN, LANGUAGES
+from ivr.web.params import safe_next
 
 blueprint = Blueprint("auth", __name__)
 PUBLIC_ENDPOINTS = frozenset(
@@ -198,6 +199,9 @@ def _begin(db: Session, user: User, now: datetime) -> None:
     """Sign `user` in: a fresh cookie (no fixation) pointing at a new server-side session."""
     throttle.clear(db, throttle.account_key(user.username))
     sessions.sweep_sessions(db, now, *_limits())
+    chosen = session.get(CHOSEN)
+    if user.language is None and chosen in LANGUAGES:
+        user.language = chosen  # the language picked on the sign-in page is kept
     session.clear()
     session[TOKEN] = sessions.start_session(db, user.id, now, request.remote_addr)
     _audit(db, user.username, "login", now)
@@ -215,10 +219,3 @@ def logout() -> Any:
         logout_user()
         session.clear()
     return redirect(url_for("auth.login"))
-
-
-def safe_next(target: str | None) -> str:
-    """Only a path on this site, never another host (open redirect)."""
-    if target and target.startswith("/") and not urlsplit(target).netloc and "\\" not in target:
-        return target
-    return url_for("dashboard.index")

@@ -21,7 +21,7 @@ from ivr.app_context import services
 from ivr.storage.accounts import set_language
 from ivr.storage.models import User
 from ivr.web.access import flow
-from ivr.web.auth import safe_next
+from ivr.web.params import safe_next
 
 blueprint = Blueprint("language", __name__)
 LANGUAGES = {"ro": "Română", "bg": "Български", "en": "English"}
