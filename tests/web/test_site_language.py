@@ -1,8 +1,9 @@
 """The site in Romanian, Bulgarian and English: every page in the chosen language with no
 English string of the catalogue left over, the flow's own names for departments, categories
 and statuses (the demo flow has no Bulgarian, so its Romanian names), the choice kept on
-the account across sign-outs and devices, Accept-Language before a choice, and catalogues
-that match the source and their compiled `.mo`."""
+the account across sign-outs and devices, Accept-Language before a choice, catalogues that
+match the source and their compiled `.mo`; and in Chromium, a supervisor switching to
+Romanian, then Bulgarian."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ import pytest
 from babel.dates import format_date
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
-from site_data import PASSWORD, login, token
+from playwright.sync_api import expect
+from site_data import PASSWORD, login, sign_in, token
+from test_site_browser import browser, served  # noqa: F401  # the site and Chromium fixtures
 
 from ivr.storage.models import User
 from ivr.web.names import node_name
@@ -241,3 +244,38 @@ def test_the_catalogue_is_complete_checked_and_compiled(language, tmp_path):
 def _key(text):
     """A singular string as it is, a plural's forms as a tuple (read_mo gives lists)."""
     return tuple(text) if isinstance(text, list | tuple) else text
+
+
+def test_in_chromium_a_supervisor_switches_to_romanian_then_bulgarian(served, browser):  # noqa: F811
+    site, base = served
+    page = browser.new_page()  # Chromium asks for en-US: the site starts in English
+    sign_in(page, f"{base}/tickets/{site.roads_ref}", "super")
+    expect(page.locator("h1")).to_have_text(f"Ticket {site.roads_ref}")
+    expect(page.locator("#department")).to_have_text("Roads and infrastructure")
+
+    page.get_by_role("button", name="Română").click()
+    expect(page.locator("html")).to_have_attribute("lang", "ro")
+    expect(page.locator("h1")).to_have_text(f"Sesizarea {site.roads_ref}")
+    expect(page.locator("#department")).to_have_text("Drumuri și infrastructură")
+    expect(page.locator("#status")).to_have_text("înregistrată")
+    expect(page.get_by_role("button", name="Română")).to_be_disabled()
+    page.get_by_label("Stare", exact=True).select_option("resolved")
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.click("#status-form button[type=submit]")
+    assert questions == [
+        f"Schimbați starea lui {site.roads_ref} în „rezolvată”? Apelantul este anunțat prin SMS."
+    ]
+    page.get_by_role("link", name="Apeluri", exact=True).click()
+    expect(page.locator("h1")).to_have_text("Apeluri")
+    expect(page.locator("#calls")).to_contain_text("Taxe și impozite locale")
+
+    page.get_by_role("button", name="Български").click()
+    expect(page.locator("h1")).to_have_text("Обаждания")
+    expect(page.locator("#calls")).to_contain_text("Taxe și impozite locale")  # the flow's ro
+    page.get_by_role("button", name="Изход").click()
+    expect(page.locator("h1")).to_have_text("Sign in")  # signed out: the browser's language
+
+    sign_in(page, f"{base}/tickets", "super")
+    expect(page.locator("h1")).to_have_text("Сигнали")
+    expect(page.get_by_role("link", name="Табло")).to_be_visible()
