@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, redirect, request, session
 from flask_babel import Babel, format_date, format_decimal, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ivr.app_context import services
@@ -26,6 +27,8 @@ from ivr.web.params import safe_next
 blueprint = Blueprint("language", __name__)
 LANGUAGES = {"ro": "Română", "bg": "Български", "en": "English"}
 """The site's languages, each named in itself for the selector."""
+ROLES = {"admin": _l("admin"), "supervisor": _l("supervisor"), "officer": _l("officer")}
+"""The site's roles in words (`role_names` in every template)."""
 CHOSEN = "site_language"
 """The key of a choice made before sign-in, in Flask's signed cookie."""
 
@@ -68,8 +71,8 @@ def choose() -> Any:
 
 
 def languages() -> dict[str, Any]:
-    """In every template: the selector's languages and the page's own."""
-    return {"site_languages": LANGUAGES, "page_language": current_language()}
+    """In every template: the selector's languages, the page's own and the roles' names."""
+    return {"site_languages": LANGUAGES, "page_language": current_language(), "role_names": ROLES}
 
 
 def init_app(app: Flask) -> None:

@@ -120,7 +120,7 @@ def test_every_page_speaks_the_chosen_language(site, language):
         reply = client.get(path, headers={"Accept": "text/html"})
         assert reply.status_code == 200, (name, reply.status_code)
         pages[name] = reply.get_data(as_text=True)
-    english = _english("ro" if language == "en" else language)
+    english = _english("ro" if language == "en" else language) - {"admin"}  # a username too
     nodes = [
         node_name(code) for code in site.app.extensions["civicline"].flows.current().flow.nodes
     ]
