@@ -127,6 +127,9 @@ def login() -> Any:
         if user is None:
             _failed(db, username, "login.failed", now)
             return render_template("login.html", form=form, error=_("Wrong username or password."))
+        chosen = session.get(CHOSEN)
+        if user.language is None and chosen in LANGUAGES:
+            user.language = chosen  # the language picked on the sign-in page is kept
         if user.totp_secret is not None:
             session.clear()
             session[PENDING] = [user.id, now.timestamp()]
@@ -199,9 +202,6 @@ def _begin(db: Session, user: User, now: datetime) -> None:
     """Sign `user` in: a fresh cookie (no fixation) pointing at a new server-side session."""
     throttle.clear(db, throttle.account_key(user.username))
     sessions.sweep_sessions(db, now, *_limits())
-    chosen = session.get(CHOSEN)
-    if user.language is None and chosen in LANGUAGES:
-        user.language = chosen  # the language picked on the sign-in page is kept
     session.clear()
     session[TOKEN] = sessions.start_session(db, user.id, now, request.remote_addr)
     _audit(db, user.username, "login", now)
