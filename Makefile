@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench kamailio system-packages test-system-packages clean
+.PHONY: run test lint bench kamailio system-packages test-system-packages clean translations
 
 run: system-packages $(INSTALLED)
 	$(BIN)/ivr db upgrade
@@ -29,6 +29,14 @@ lint: $(INSTALLED)
 
 bench: $(INSTALLED) test-system-packages
 	$(BIN)/python bench/engine.py
+
+# The supervisor site's catalogues: marked strings extracted, merged into ro and bg, compiled.
+translations: $(INSTALLED)
+	$(BIN)/pybabel extract -F ivr/web/babel.cfg -k _l --no-location --sort-output \
+		--project civicline --copyright-holder civicline -o ivr/web/translations/messages.pot .
+	$(BIN)/pybabel update -i ivr/web/translations/messages.pot -d ivr/web/translations \
+		--no-fuzzy-matching --width 100
+	$(BIN)/pybabel compile -d ivr/web/translations --statistics
 
 # Kamailio for development, in the foreground: the registrar of `ivr sip` nodes and the
 # dispatcher in front of them (deploy/kamailio.cfg, nodes in deploy/dispatcher.list).

@@ -72,3 +72,8 @@ def set_active(session: Session, user: User, active: bool) -> None:
     user.active = active
     if not active:
         end_sessions_of(session, user.id)
+
+
+def set_language(session: Session, user: User, language: str) -> None:
+    """Remember the site's language `user` chose, for every later session and device."""
+    user.language = language

@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         dashboard,
         headers,
         health,
+        language,
         live,
         names,
         numbers,
@@ -60,6 +61,8 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     auth.init_app(app)
     numbers.init_app(app)
     names.init_app(app)
+    language.init_app(app)
+    app.register_blueprint(language.blueprint)
     for module in (health, auth, dashboard, calls, tickets, callbacks, live, audit, phone):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(officers.blueprint)

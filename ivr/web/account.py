@@ -7,6 +7,7 @@ from typing import Any
 
 import segno
 from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from markupsafe import Markup
 
@@ -47,7 +48,7 @@ def enrol() -> Any:
     now = current_time()
     step = code_step(secret, form.code.data or "", now) if isinstance(secret, str) else None
     if not form.validate_on_submit() or step is None:
-        flash("That code is not right for the key shown: try the next one.")
+        flash(_("That code is not right for the key shown: try the next one."))
         return redirect(url_for("account.page"))
     with services().database.session() as db:
         user = db.get(User, current_user.id)
@@ -55,7 +56,7 @@ def enrol() -> Any:
         user.totp_secret, user.totp_step = secret, step
         record(db, "user.2fa_enrol", user.username)
     session.pop(NEW_SECRET, None)
-    flash("Two-factor sign-in is on: sign-ins ask for a code from now on.")
+    flash(_("Two-factor sign-in is on: sign-ins ask for a code from now on."))
     return redirect(url_for("account.page"))
 
 
@@ -63,21 +64,21 @@ def enrol() -> Any:
 def change_password() -> Any:
     form = ChangePasswordForm()
     if not form.validate_on_submit():
-        flash("The new password and its repetition must be the same.")
+        flash(_("The new password and its repetition must be the same."))
         return redirect(url_for("account.page"))
     with services().database.session() as db:
         if verify_user(db, current_user.username, form.current.data or "") is None:
-            flash("The current password is not right.")
+            flash(_("The current password is not right."))
             return redirect(url_for("account.page"))
         user = db.get(User, current_user.id)
         assert user is not None  # signed in
         try:
             set_password(db, user, form.password.data or "")
         except ValueError as error:
-            flash(f"Not changed: {error}.")
+            flash(_("Not changed: %(problem)s.", problem=error))
             return redirect(url_for("account.page"))
         record(db, "user.password", user.username)
     logout_user()
     session.clear()
-    flash("Password changed; every session of yours has ended: sign in again.")
+    flash(_("Password changed; every session of yours has ended: sign in again."))
     return redirect(url_for("auth.login"))

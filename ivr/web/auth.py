@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from sqlalchemy.orm import Session
 
@@ -29,10 +29,16 @@ from ivr.storage.models import User
 from ivr.storage.twofactor import check_code
 from ivr.web.access import record
 from ivr.web.forms import ActionForm, CodeForm, LoginForm
+from ivr.web.language import CHOSEN, LANGUAGES
+from ivr.web.params import safe_next
 
 blueprint = Blueprint("auth", __name__)
-PUBLIC_ENDPOINTS = frozenset({"health.health", "auth.login", "auth.code", "static"})
-ENROL_ENDPOINTS = frozenset({"account.page", "account.enrol", "auth.logout", "static"})
+PUBLIC_ENDPOINTS = frozenset(
+    {"health.health", "auth.login", "auth.code", "language.choose", "static"}
+)
+ENROL_ENDPOINTS = frozenset(
+    {"account.page", "account.enrol", "auth.logout", "language.choose", "static"}
+)
 TOKEN = "site_session"
 """The key of the session token in Flask's signed cookie."""
 PENDING = "pending_2fa"
@@ -47,6 +53,7 @@ class SiteUser(UserMixin):  # type: ignore[misc]  # Flask-Login ships no type hi
     role: str
     departments: list[str] = field(default_factory=list)
     two_factor: bool = False
+    language: str | None = None
 
     def get_id(self) -> str:
         return str(self.id)
@@ -87,7 +94,8 @@ def _load_user(user_id: str) -> SiteUser | None:
 
 def _site_user(db: Session, user: User) -> SiteUser:
     departments = departments_of(db, user.id)
-    return SiteUser(user.id, user.username, user.role, departments, user.totp_secret is not None)
+    two_factor = user.totp_secret is not None
+    return SiteUser(user.id, user.username, user.role, departments, two_factor, user.language)
 
 
 def _require_login() -> Any:
@@ -118,13 +126,16 @@ def login() -> Any:
         user = verify_user(db, username, form.password.data or "")
         if user is None:
             _failed(db, username, "login.failed", now)
-            return render_template("login.html", form=form, error="Wrong username or password.")
+            return render_template("login.html", form=form, error=_("Wrong username or password."))
+        chosen = session.get(CHOSEN)
+        if user.language is None and chosen in LANGUAGES:
+            user.language = chosen  # the language picked on the sign-in page is kept
         if user.totp_secret is not None:
             session.clear()
             session[PENDING] = [user.id, now.timestamp()]
             return redirect(url_for("auth.code", next=request.args.get("next")))
         _begin(db, user, now)
-    return redirect(_safe_next(request.args.get("next")))
+    return redirect(safe_next(request.args.get("next")))
 
 
 @blueprint.route("/login/code", methods=["GET", "POST"])
@@ -146,9 +157,9 @@ def code() -> Any:
             return render_template("login_code.html", form=form, error=refusal), 429
         if not check_code(user, form.code.data or "", now):
             _failed(db, user.username, "login.code_failed", now)
-            return render_template("login_code.html", form=form, error="Wrong or used code.")
+            return render_template("login_code.html", form=form, error=_("Wrong or used code."))
         _begin(db, user, now)
-    return redirect(_safe_next(request.args.get("next")))
+    return redirect(safe_next(request.args.get("next")))
 
 
 def _throttled(db: Session, username: str, now: datetime) -> str | None:
@@ -159,9 +170,10 @@ def _throttled(db: Session, username: str, now: datetime) -> str | None:
         return None
     _audit(db, username, "login.throttled", now)
     minutes = max(1, round((until - now).total_seconds() / 60))
-    return (
-        f"Too many failed sign-ins: try again in {minutes} minutes, "
-        "or ask an administrator to unlock the account."
+    return _(
+        "Too many failed sign-ins: try again in %(minutes)s minutes, "
+        "or ask an administrator to unlock the account.",
+        minutes=minutes,
     )
 
 
@@ -207,10 +219,3 @@ def logout() -> Any:
         logout_user()
         session.clear()
     return redirect(url_for("auth.login"))
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path on this site, never another host (open redirect)."""
-    if target and target.startswith("/") and not urlsplit(target).netloc and "\\" not in target:
-        return target
-    return url_for("dashboard.index")

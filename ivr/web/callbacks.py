@@ -10,6 +10,8 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,10 +28,10 @@ blueprint = Blueprint("callbacks", __name__)
 DONE_STATUSES = frozenset({"answered", "missed", "cancelled"})
 EARLIER_LIMIT = 200
 GROUPS = {
-    "earlier": "Overdue from earlier days",
-    "overdue": "Overdue",
-    "due": "Due",
-    "done": "Done",
+    "earlier": _l("Overdue from earlier days"),
+    "overdue": _l("Overdue"),
+    "due": _l("Due"),
+    "done": _l("Done"),
 }
 
 
@@ -138,8 +140,10 @@ def outcome(callback_id: int) -> Any:
         callback = _visible_callback(session, callback_id)
         if not form.validate_on_submit():  # CSRF is checked app-wide before this
             flash(
-                "Choose what came of the callback (answered, missed or cancelled); "
-                "a resolution is at most 2,000 characters."
+                _(
+                    "Choose what came of the callback (answered, missed or cancelled); "
+                    "a resolution is at most 2,000 characters."
+                )
             )
             return _back(callback)
         callback.status = callback.outcome = form.outcome.data

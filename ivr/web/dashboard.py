@@ -12,6 +12,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ivr.app_context import current_time, services
 from ivr.storage import stats, surveys
@@ -24,8 +26,12 @@ blueprint = Blueprint("dashboard", __name__)
 MAX_DAYS = 366
 DAILY_UP_TO = 92
 RANGES = (1, 7, 30, 90, 365)
-GROUPS = {"handled": "Handled by the line", "transferred": "Transferred", "abandoned": "Hung up"}
-SURVEYS = {"ivr": "After IVR calls", "callback": "After callbacks"}
+GROUPS = {
+    "handled": _l("Handled by the line"),
+    "transferred": _l("Transferred"),
+    "abandoned": _l("Hung up"),
+}
+SURVEYS = {"ivr": _l("After IVR calls"), "callback": _l("After callbacks")}
 
 
 @blueprint.get("/")
@@ -50,34 +56,34 @@ def index() -> Any:
         vertical(
             Chart(
                 "calls-per-day",
-                "Calls per day" if days <= DAILY_UP_TO else "Calls per week",
+                _("Calls per day") if days <= DAILY_UP_TO else _("Calls per week"),
                 labels,
                 {
-                    name: [_sum(summary.days, span, group) for _, span in buckets]
+                    str(name): [_sum(summary.days, span, group) for _, span in buckets]
                     for group, name in GROUPS.items()
                 },
-                row_header="Day" if days <= DAILY_UP_TO else "Week from",
+                row_header=_("Day") if days <= DAILY_UP_TO else _("Week from"),
             )
         ),
         vertical(
             Chart(
                 "calls-by-hour",
-                "Calls by hour of day",
+                _("Calls by hour of day"),
                 [f"{h:02d}:00" for h in range(24)],
-                {"Calls": [summary.hours[h] for h in range(24)]},
-                row_header="Hour",
+                {_("Calls"): [summary.hours[h] for h in range(24)]},
+                row_header=_("Hour"),
             )
         ),
         vertical(
             Chart(
                 "tickets",
-                "Tickets opened and closed",
+                _("Tickets opened and closed"),
                 labels,
                 {
-                    "Opened": [_tickets(summary.tickets, span, 0) for _, span in buckets],
-                    "Closed": [_tickets(summary.tickets, span, 1) for _, span in buckets],
+                    _("Opened"): [_tickets(summary.tickets, span, 0) for _, span in buckets],
+                    _("Closed"): [_tickets(summary.tickets, span, 1) for _, span in buckets],
                 },
-                row_header="Day" if days <= DAILY_UP_TO else "Week from",
+                row_header=_("Day") if days <= DAILY_UP_TO else _("Week from"),
             )
         ),
     ]
@@ -88,10 +94,10 @@ def index() -> Any:
             horizontal(
                 Chart(
                     "choices",
-                    "Top menu choices",
+                    _("Top menu choices"),
                     [choice_name(current, node, target) for node, target, _ in top],
-                    {"Calls": [count for *_, count in top]},
-                    row_header="Choice",
+                    {_("Calls"): [count for *_, count in top]},
+                    row_header=_("Choice"),
                 )
             )
         )
@@ -101,11 +107,11 @@ def index() -> Any:
             horizontal(
                 Chart(
                     "confusing",
-                    "Turns with no match or no answer, % of the node's turns",
+                    _("Turns with no match or no answer, %% of the node's turns"),
                     [node_name(node) for node, *_ in confusing],
                     {"%": [round(100 * (m + i) / t, 1) for _, t, m, i in confusing]},
                     unit=" %",
-                    row_header="Step",
+                    row_header=_("Step"),
                 )
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -26,8 +27,8 @@ from wtforms.validators import (
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=100)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=100)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
 
 
 class ActionForm(FlaskForm):
@@ -35,72 +36,72 @@ class ActionForm(FlaskForm):
 
 
 class StatusForm(FlaskForm):
-    status = SelectField("Status", validators=[DataRequired()])
-    note = StringField("Note", validators=[Length(max=500)])
+    status = SelectField(_l("Status"), validators=[DataRequired()])
+    note = StringField(_l("Note"), validators=[Length(max=500)])
 
 
 class ReplyForm(FlaskForm):
-    reply = SelectField("Reply", validators=[DataRequired()])
+    reply = SelectField(_l("Reply"), validators=[DataRequired()])
 
 
 class NoteForm(FlaskForm):
-    body = TextAreaField("Note", validators=[DataRequired(), Length(max=2000)])
+    body = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=2000)])
 
 
 class DepartmentForm(FlaskForm):
-    department = SelectField("Department", validators=[DataRequired()])
+    department = SelectField(_l("Department"), validators=[DataRequired()])
 
 
 class AssignForm(FlaskForm):
-    officer = SelectField("Officer", coerce=int)
+    officer = SelectField(_l("Officer"), coerce=int)
 
 
 class OutcomeForm(FlaskForm):
     outcome = SelectField(
-        "Outcome",
+        _l("Outcome"),
         choices=[
-            SelectChoice("", "Choose…"),
-            SelectChoice("answered", "Answered"),
-            SelectChoice("missed", "Missed"),
-            SelectChoice("cancelled", "Cancelled"),
+            SelectChoice("", _l("Choose…")),
+            SelectChoice("answered", _l("Answered")),
+            SelectChoice("missed", _l("Missed")),
+            SelectChoice("cancelled", _l("Cancelled")),
         ],
         validators=[DataRequired()],
     )
-    resolution = TextAreaField("Resolution", validators=[Length(max=2000)])
+    resolution = TextAreaField(_l("Resolution"), validators=[Length(max=2000)])
 
 
 class OfficerForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=100)])
-    phone = StringField("Phone", validators=[Optional(), Length(max=32)])
-    department = SelectField("Department", validators=[DataRequired()])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
+    department = SelectField(_l("Department"), validators=[DataRequired()])
     capacity = IntegerField(
-        "Callbacks per slot", validators=[InputRequired(), NumberRange(min=0, max=50)]
+        _l("Callbacks per slot"), validators=[InputRequired(), NumberRange(min=0, max=50)]
     )
-    active = BooleanField("Active", default=True)
+    active = BooleanField(_l("Active"), default=True)
 
 
 class LeaveForm(FlaskForm):
-    first = DateField("From", validators=[DataRequired()])
-    last = DateField("To (included)", validators=[DataRequired()])
+    first = DateField(_l("From"), validators=[DataRequired()])
+    last = DateField(_l("To (included)"), validators=[DataRequired()])
 
 
 class AccountDepartmentsForm(FlaskForm):
-    departments = SelectMultipleField("Departments")
+    departments = SelectMultipleField(_l("Departments"))
 
 
 class CodeForm(FlaskForm):
     code = StringField(
-        "Code from your authenticator app",
-        validators=[DataRequired(), Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message="six digits")],
+        _l("Code from your authenticator app"),
+        validators=[DataRequired(), Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message=_l("six digits"))],
     )
 
 
 class NewPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired(), Length(max=200)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
     confirm = PasswordField(
-        "Again", validators=[DataRequired(), EqualTo("password", message="not the same")]
+        _l("Again"), validators=[DataRequired(), EqualTo("password", message=_l("not the same"))]
     )
 
 
 class ChangePasswordForm(NewPasswordForm):
-    current = PasswordField("Current password", validators=[DataRequired(), Length(max=200)])
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])

@@ -3,41 +3,44 @@ their name in the flow, nodes and menu choices in words, outcomes in plain langu
 print codes only through these filters, so nobody reads `street_light` or
 `report_district → report_description`.
 
-The site's language is English where the flow speaks it, else the flow's default.
+Names come in the site's language (`ivr.web.language`) where the flow speaks it, else in
+the flow's default language.
 """
 
 from __future__ import annotations
 
 from flask import Flask
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 
 from ivr.web.access import flow
+from ivr.web.language import current_language
 from menus.schema import Flow
 
 OUTCOMES = {
-    "handled": "Handled by the line",
-    "ticket": "Report filed",
-    "message": "Message left",
-    "callback": "Callback booked",
-    "status": "Status heard",
-    "transferred": "Transferred",
-    "draft": "Unfinished report",
-    "abandoned": "Hung up",
-    "failed": "Failed",
-    "swept": "Cut off",
+    "handled": _l("Handled by the line"),
+    "ticket": _l("Report filed"),
+    "message": _l("Message left"),
+    "callback": _l("Callback booked"),
+    "status": _l("Status heard"),
+    "transferred": _l("Transferred"),
+    "draft": _l("Unfinished report"),
+    "abandoned": _l("Hung up"),
+    "failed": _l("Failed"),
+    "swept": _l("Cut off"),
 }
 TURN_RESULTS = {
-    "choice": "Chose",
-    "confirm": "Asked to confirm",
-    "no_match": "Not understood",
-    "no_input": "No answer",
-    "stayed": "Stayed",
+    "choice": _l("Chose"),
+    "confirm": _l("Asked to confirm"),
+    "no_match": _l("Not understood"),
+    "no_input": _l("No answer"),
+    "stayed": _l("Stayed"),
     "pending": "–",
 }
-SITE_LANGUAGE = "en"
 
 
 def site_language(current: Flow) -> str:
-    return current.language_or_default(SITE_LANGUAGE)
+    return current.language_or_default(current_language())
 
 
 def _localized(names: dict[str, str], current: Flow) -> str:
@@ -72,8 +75,8 @@ def status_name(code: str | None) -> str:
 
 def outcome_name(code: str | None) -> str:
     if not code:
-        return "In progress"
-    return OUTCOMES.get(code, code.replace("_", " ").capitalize())
+        return gettext("In progress")
+    return str(OUTCOMES.get(code, code.replace("_", " ").capitalize()))
 
 
 def node_name(code: str | None) -> str:
@@ -95,7 +98,9 @@ def choice_name(current: Flow, node: str, target: str) -> str:
             ]
             if phrases:
                 return f"{node_name(node)}: {max(phrases, key=len)}"
-    return f"{node_name(node)}: on to {node_name(target).lower()}"
+    return gettext(
+        "%(node)s: on to %(target)s", node=node_name(node), target=node_name(target).lower()
+    )
 
 
 def flow_names() -> dict[str, dict[str, str]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -107,7 +108,7 @@ def create() -> Response:
             name=officer.name,
             department=officer.department,
         )
-    flash(f"Officer {form.name.data} added.")
+    flash(_("Officer %(name)s added.", name=form.name.data))
     return _back()
 
 
@@ -129,7 +130,7 @@ def update(officer_id: int) -> Response:
         officer.active = bool(form.active.data)
         changes = {k: [before[k], v] for k, v in _fields(officer).items() if before[k] != v}
         record(session, "officer.update", str(officer.id), **changes)
-    flash(f"Officer {form.name.data} saved.")
+    flash(_("Officer %(name)s saved.", name=form.name.data))
     return _back()
 
 
@@ -152,7 +153,14 @@ def leave(officer_id: int) -> Response:
             session, "officer.leave.add", str(officer.id), leave=added.id,
             first=form.first.data.isoformat(), last=form.last.data.isoformat(),
         )  # fmt: skip
-    flash(f"Leave of {officer.name} from {form.first.data} to {form.last.data} added.")
+    flash(
+        _(
+            "Leave of %(name)s from %(first)s to %(last)s added.",
+            name=officer.name,
+            first=form.first.data,
+            last=form.last.data,
+        )
+    )
     return _back()
 
 
@@ -171,7 +179,7 @@ def remove_leave(officer_id: int, leave_id: int) -> Response:
             session, "officer.leave.remove", str(officer_id), leave=leave_id,
             first=first.isoformat(), last=last.isoformat(),
         )  # fmt: skip
-    flash("Leave removed.")
+    flash(_("Leave removed."))
     return _back()
 
 
@@ -192,8 +200,8 @@ def account(user_id: int) -> Response:
             session, "account.departments", user.username,
             departments=[before, sorted(form.departments.data or [])],
         )  # fmt: skip
-        seen = ", ".join(sorted(form.departments.data or [])) or "nothing"
-        flash(f"{user.username} now sees: {seen}.")
+        seen = ", ".join(sorted(form.departments.data or [])) or _("nothing")
+        flash(_("%(name)s now sees: %(seen)s.", name=user.username, seen=seen))
     return _back()
 
 

@@ -9,8 +9,9 @@ import re
 from collections.abc import Collection
 from datetime import date, datetime
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
-from flask import abort
+from flask import abort, url_for
 
 MAX_ID = 2**63 - 1
 """The largest row id a database column holds (a BIGINT)."""
@@ -85,3 +86,10 @@ def cursor(args: Any, name: str) -> tuple[datetime, str] | None:
     if moment.tzinfo is None or not _CURSOR_ID.fullmatch(row_id):
         refuse(name, "a page cursor from the page's own link")
     return moment, row_id
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site, never another host (open redirect)."""
+    if target and target.startswith("/") and not urlsplit(target).netloc and "\\" not in target:
+        return target
+    return url_for("dashboard.index")

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, render_template, send_file
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
@@ -28,18 +30,18 @@ from ivr.privacy.subject import BadNumber, Subject, subject
 from ivr.web.access import flow, record, require_role
 
 blueprint = Blueprint("privacy", __name__)
-FORCE_LABEL = (
+FORCE_LABEL = _l(
     "Also erase while tickets are open: they stay open, anonymised, and nobody can call or "
     "text the caller back about them"
 )
 
 
 class NumberForm(FlaskForm):
-    number = StringField("Phone number", validators=[DataRequired(), Length(max=40)])
+    number = StringField(_l("Phone number"), validators=[DataRequired(), Length(max=40)])
 
 
 class EraseForm(NumberForm):
-    confirm = StringField("Type the number again", validators=[DataRequired(), Length(max=40)])
+    confirm = StringField(_l("Type the number again"), validators=[DataRequired(), Length(max=40)])
     force = BooleanField(FORCE_LABEL)
 
 
@@ -72,7 +74,7 @@ def erase_number() -> Any:
     form = EraseForm()
     person = _submitted(form)
     if _same(form.confirm.data) != person.e164:
-        return _summary(person, error="The number typed again differs: nothing was erased.")
+        return _summary(person, error=_("The number typed again differs: nothing was erased."))
     try:
         done = erase(
             services().database,
@@ -84,7 +86,9 @@ def erase_number() -> Any:
         )
     except OpenTickets as error:
         refs = ", ".join(error.refs)
-        return _summary(person, error=f"Nothing was erased: open tickets {refs}; see below.")
+        return _summary(
+            person, error=_("Nothing was erased: open tickets %(refs)s; see below.", refs=refs)
+        )
     return render_template("privacy_erased.html", done=done, person=person)
 
 

@@ -18,6 +18,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -239,7 +240,8 @@ def change_status(ref: str) -> Any:
                 at=now,
             )
         record(session, "ticket.status", ticket.ref, before=before, after=status, sms=bool(sms))
-    flash(f"Status is now {status_name(status)}" + ("; the caller is told by SMS." if sms else "."))
+    told = _("Status is now %(status)s; the caller is told by SMS.", status=status_name(status))
+    flash(told if sms else _("Status is now %(status)s.", status=status_name(status)))
     return redirect(url_for("tickets.detail", ref=ref))
 
 
@@ -253,7 +255,7 @@ def reply(ref: str) -> Any:
         ticket = _visible_ticket(session, ref)
         template = _text(flow().texts.replies.get(form.reply.data), ticket)
         if not ticket.caller or template is None:
-            flash("This ticket has no number to reply to.")
+            flash(_("This ticket has no number to reply to."))
             return redirect(url_for("tickets.detail", ref=ref))
         body = template.format(ref=ticket.ref)
         sms = queue_sms(
@@ -276,7 +278,7 @@ def reply(ref: str) -> Any:
             )
         )
         record(session, "ticket.reply", ticket.ref, reply=form.reply.data, sent=bool(sms))
-    flash("Reply queued." if sms else "The caller opted out of SMS: reply stored, not sent.")
+    flash(_("Reply queued.") if sms else _("The caller opted out of SMS: reply stored, not sent."))
     return redirect(url_for("tickets.detail", ref=ref))
 
 
@@ -311,7 +313,7 @@ def reassign(ref: str) -> Any:
         ticket.updated_at = current_time()
         record(session, "ticket.department", ticket.ref, before=before, after=ticket.department)
         still_visible = may_see(ticket.department)
-    flash(f"Reassigned to {department_name(form.department.data)}.")
+    flash(_("Reassigned to %(department)s.", department=department_name(form.department.data)))
     if still_visible:
         return redirect(url_for("tickets.detail", ref=ref))
     return redirect(url_for("tickets.ticket_list"))
@@ -335,14 +337,14 @@ def escalate(ref: str) -> Any:
         role = step.role
         record(session, "ticket.escalate", ticket.ref, level=step.to_level, role=role)
         rung = flow().escalation[step.to_level]
-    flash(f"Escalated to {localized(rung.name)}.")
+    flash(_("Escalated to %(rung)s.", rung=localized(rung.name)))
     return redirect(url_for("tickets.detail", ref=ref))
 
 
 def _not_escalated(level: int, seen: int) -> str:
     if level != seen:
-        return "The ticket was escalated already (by another request); nothing was changed."
-    return "The ticket is already at the top of the escalation ladder."
+        return _("The ticket was escalated already (by another request); nothing was changed.")
+    return _("The ticket is already at the top of the escalation ladder.")
 
 
 def form_actor() -> str:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -69,12 +70,12 @@ def _back(message: str) -> Any:
 def toggle_active(user_id: int) -> Any:
     def toggle(db: Session, user: User) -> str:
         if user.id == current_user.id:
-            return "You cannot disable your own account (another admin can)."
+            return _("You cannot disable your own account (another admin can).")
         set_active(db, user, not user.active)
         record(db, "user.enable" if user.active else "user.disable", user.username)
-        return f"{user.username} " + (
-            "enabled." if user.active else "disabled; its sessions have ended."
-        )
+        if user.active:
+            return _("%(name)s enabled.", name=user.username)
+        return _("%(name)s disabled; its sessions have ended.", name=user.username)
 
     return _change(user_id, toggle)
 
@@ -84,15 +85,15 @@ def toggle_active(user_id: int) -> Any:
 def new_password(user_id: int) -> Any:
     form = NewPasswordForm()
     if not form.validate_on_submit():
-        return _back("The new password and its repetition must be the same.")
+        return _back(_("The new password and its repetition must be the same."))
     with services().database.session() as db:
         user = _user(db, user_id)
         try:
             set_password(db, user, form.password.data or "")
         except ValueError as error:
-            return _back(f"Not changed: {error}.")
+            return _back(_("Not changed: %(problem)s.", problem=error))
         record(db, "user.password", user.username)
-    return _back(f"New password set for {user.username}; their sessions have ended.")
+    return _back(_("New password set for %(name)s; their sessions have ended.", name=user.username))
 
 
 @blueprint.post("/users/<int:user_id>/unlock")
@@ -101,7 +102,7 @@ def unlock(user_id: int) -> Any:
     def clear(db: Session, user: User) -> str:
         throttle.clear(db, throttle.account_key(user.username))
         record(db, "user.unlock", user.username)
-        return f"{user.username} unlocked."
+        return _("%(name)s unlocked.", name=user.username)
 
     return _change(user_id, clear)
 
@@ -112,7 +113,9 @@ def sign_out(user_id: int) -> Any:
     def end(db: Session, user: User) -> str:
         ended = sessions.end_sessions_of(db, user.id)
         record(db, "user.signout", user.username, sessions=ended)
-        return f"{user.username} signed out everywhere ({ended} sessions)."
+        return _(
+            "%(name)s signed out everywhere (%(count)s sessions).", name=user.username, count=ended
+        )
 
     return _change(user_id, end)
 
@@ -124,6 +127,6 @@ def reset_two_factor(user_id: int) -> Any:
         user.totp_secret = user.totp_step = None
         sessions.end_sessions_of(db, user.id)
         record(db, "user.2fa_reset", user.username)
-        return f"Two-factor sign-in of {user.username} is off; they enrol again."
+        return _("Two-factor sign-in of %(name)s is off; they enrol again.", name=user.username)
 
     return _change(user_id, reset)

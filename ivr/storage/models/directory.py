@@ -76,6 +76,8 @@ class User(Base):
     """Base32 key of the user's authenticator app; None when two-factor sign-in is off."""
     totp_step: Mapped[int | None]
     """The 30-second step of the last code accepted, so a code works only once."""
+    language: Mapped[str | None]
+    """The site's language this user chose (ro, bg, en); None until they choose."""
 
 
 class UserDepartment(Base):
