@@ -2,7 +2,7 @@
 choose one (then the browser's Accept-Language, else the flow's default, else English).
 
 Revision ID: f18c0b1c2d3e
-Revises: f18b0b1c2d3e
+Revises: f18d0b1c2d3e
 Create Date: 2026-12-05 07:40:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "f18c0b1c2d3e"
-down_revision: str | None = "f18b0b1c2d3e"
+down_revision: str | None = "f18d0b1c2d3e"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

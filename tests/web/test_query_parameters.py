@@ -30,7 +30,9 @@ TICKET_FILTERS = {
     "end": (["2026-12-31"], NONSENSE_DAYS),
 }
 PARAMETERS = {
-    "/": {"days": (["1", "7", "92", "366"], ["0", "367", "-1", "seven", "9999999999999999999", "1.5"])},
+    "/": {
+        "days": (["1", "7", "92", "366"], ["0", "367", "-1", "seven", "9999999999999999999", "1.5"])
+    },
     "/calls": {**CALL_FILTERS, "before": ([CURSOR], NONSENSE_CURSORS)},
     "/calls.csv": CALL_FILTERS,
     "/tickets": {
