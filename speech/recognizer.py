@@ -14,9 +14,9 @@ Audio is pushed in chunks of 16-bit mono PCM; `accept` answers with engine event
   phrase scoring nearly as well as the decoy is unsure, otherwise the result is a no-match
   (confidence 0.0), so a short phrase such as "예" is never lost to a decoy it nearly beat
   (`grammar.Margins`). Its decoder is fed alongside the first while the caller speaks, so the
-  end of the turn costs only its final result (`PhrasesAlone`). At
-  number and status nodes the text is the number words heard ("이 육"): the engine reads
-  the digits in them, as in speech from any channel;
+  end of the turn costs only its final result (`PhrasesAlone`). At number and status nodes
+  the text is the number words heard ("이 육"): the engine reads the digits in them, as in
+  speech from any channel;
 - SpeechRecognized with no text and confidence 0.0 (a no-match) when the VAD heard at least
   `UTTERANCE_SECONDS` of voice in which neither pass found a phrase of the grammar;
 - NoSpeech when `no_input_seconds` of audio pass without words (a cough or a click, shorter
@@ -62,7 +62,7 @@ from speech.models import folder_of
 from speech.vad import VoiceDetector
 
 Endpoint = Literal["model", "vad"]
-SecondPass = Literal["live", "at end", "off"]
+SecondPass = Literal["lazy", "live", "at end", "off"]
 PREROLL_SECONDS = 0.3
 """Audio kept from before the VAD's onset and decoded with it: the onset lags the first
 sound by a window or two, and Kaldi needs the silence before a word."""
@@ -103,9 +103,10 @@ class VoskRecognizer:
     """The most a result heard on a noisy line may be trusted: the flow's confirmation band."""
     decoy_rule: DecoyRule = DecoyRule()  # noqa: RUF009 (frozen: one shared default is safe)
     margins: grammar.Margins = grammar.Margins()  # noqa: RUF009 (frozen, as above)
-    second_pass: SecondPass = "live"
-    """When the second pass decodes: alongside the first, once the turn has ended (the same
-    verdict, in one burst), or never."""
+    second_pass: SecondPass = "lazy"
+    """When the second pass decodes (the same verdict each way): from the first window on
+    the first decoder's partial result that a decoy leads, alongside the first from the
+    start, once the turn has ended, or never."""
     _kaldi: Any = None
     _vad: VoiceDetector | None = None
     _grammar: grammar.Grammar | None = None
@@ -163,8 +164,10 @@ class VoskRecognizer:
             self._kaldi.SetGrammar(self._grammar.as_json())
         if self.second_pass != "off":
             if self._second is None:
-                self._second = PhrasesAlone(self.model, self.rate, self.second_pass == "live")
+                self._second = PhrasesAlone(self.model, self.rate)
             self._second.restart(self._grammar.phrases)
+            if self.second_pass == "live":
+                self._second.follow()
         if self.endpoint == "vad":
             if self._vad is None:
                 self._vad = VoiceDetector(self.rate)
@@ -208,6 +211,8 @@ class VoskRecognizer:
         return self._end(json.loads(self._kaldi.FinalResult()), at)
 
     def _window(self, window: bytes, at: datetime) -> list[ev.Event]:
+        judged = self._grammar
+        assert judged is not None
         self._heard += self._window_seconds
         self._levels.append(level(window))
         events: list[ev.Event] = []
@@ -228,12 +233,12 @@ class VoskRecognizer:
             if _best(result):
                 return events + self._words(at) + self._end(result, at)
             self._forget()
-        elif (
-            self._decoding
-            and self._words_at is None
-            and json.loads(self._kaldi.PartialResult()).get("partial")
-        ):
-            events += self._words(at)
+        elif self._decoding and (self._words_at is None or self._watching):
+            words = str(json.loads(self._kaldi.PartialResult()).get("partial", "")).split()
+            if words:
+                events += self._words(at)
+            if self._second is not None and self._watching and judged.rejects & set(words):
+                self._second.follow()
         if self._words_at is None and self._heard >= self.no_input_seconds:
             return events + self._end({}, at)
         if self._words_at is not None and self._heard - self._words_at >= self.max_speech_seconds:
@@ -264,6 +269,14 @@ class VoskRecognizer:
         self._decoding = False
         return True
 
+    @property
+    def _watching(self) -> bool:
+        """The first decoder's partial results are watched for a decoy leading, which starts
+        the second pass decoding."""
+        return (
+            self.second_pass == "lazy" and self._second is not None and not self._second.following
+        )
+
     def _feed(self, pcm: bytes) -> bool:
         """Decode `pcm` (in the second pass too); whether Vosk's endpoint rule fired."""
         if self._second is not None:
@@ -274,6 +287,8 @@ class VoskRecognizer:
         """The audio decoded so far gave no words: the second pass starts after it."""
         if self._second is not None:
             self._second.restart()
+            if self.second_pass == "live":
+                self._second.follow()
 
     def _words(self, at: datetime) -> list[ev.Event]:
         """Vosk heard the first words of the turn (SpeechStarted, if the VAD did not say so)."""
@@ -310,46 +325,32 @@ class VoskRecognizer:
 @dataclass
 class PhrasesAlone:
     """The second pass: a decoder with the grammar's phrases alone (no way out) over the
-    audio the first decoded since its last empty result. `live` decodes each piece as it is
-    fed, so the end of the turn needs only Vosk's final result; otherwise the pieces are kept
-    and decoded in one burst when the readings are asked for."""
+    audio the first decoded since its last empty result. The audio is kept until `follow`,
+    which decodes what was kept in one burst and every later piece as it is fed, so the end of
+    the turn needs only Vosk's final result; unfollowed, it is all decoded when the readings
+    are asked for."""
 
     model: Any
     rate: int
-    live: bool
     _kaldi: Any = None
     _phrases: str = "[]"
     _kept: list[bytes] = field(default_factory=list)
-    _begun: bool = False
+    following: bool = False
 
     def restart(self, phrases: Sequence[str] | None = None) -> None:
         """Forget the audio fed so far (and take new phrases, when given)."""
         if phrases is not None:
             self._phrases = json.dumps(list(phrases), ensure_ascii=False)
-        self._kept, self._begun = [], False
+        self._kept, self.following = [], False
 
     def feed(self, pcm: bytes) -> None:
-        if not self.live:
+        if self.following:
+            self._kaldi.AcceptWaveform(pcm)  # an endpoint here ends nothing: the first pass rules
+        else:
             self._kept.append(pcm)
-            return
-        if not self._begun:
-            self._begin()
-        self._kaldi.AcceptWaveform(pcm)  # an endpoint here ends nothing: the first pass rules
 
-    def readings(self) -> list[tuple[str, float]]:
-        """Vosk's n-best readings of the phrase the audio fed sounds most like."""
-        if not self._begun:
-            self._begin()
-        self._kaldi.AcceptWaveform(b"".join(self._kept))
-        result = json.loads(self._kaldi.FinalResult())
-        self.restart()
-        return _readings(result)
-
-    def close(self) -> None:
-        self._kaldi = None
-
-    def _begin(self) -> None:
-        """A fresh utterance: Vosk rebuilds its feature pipeline after SetGrammar."""
+    def follow(self) -> None:
+        """Decode the audio kept so far, and from now on each piece as it is fed."""
         import vosk
 
         if self._kaldi is None:
@@ -357,8 +358,20 @@ class PhrasesAlone:
             self._kaldi.SetMaxAlternatives(ALTERNATIVES)
         else:
             self._kaldi.Reset()  # first: Vosk aborts the process on SetGrammar mid-utterance
-            self._kaldi.SetGrammar(self._phrases)
-        self._begun = True
+            self._kaldi.SetGrammar(self._phrases)  # a fresh utterance and feature pipeline
+        self._kaldi.AcceptWaveform(b"".join(self._kept))
+        self._kept, self.following = [], True
+
+    def readings(self) -> list[tuple[str, float]]:
+        """Vosk's n-best readings of the phrase the audio fed sounds most like."""
+        if not self.following:
+            self.follow()
+        result = json.loads(self._kaldi.FinalResult())
+        self.restart()
+        return _readings(result)
+
+    def close(self) -> None:
+        self._kaldi = None
 
 
 def _readings(result: dict[str, Any]) -> list[tuple[str, float]]:
