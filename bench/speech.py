@@ -222,6 +222,10 @@ class Stream:
     max_lag: float = 0.0
     latencies: list[float] = field(default_factory=list)
     """Per turn: result time − (end of speech + the VAD's endpoint silence), seconds."""
+    ending_cpu: list[float] = field(default_factory=list)
+    """Per turn: CPU seconds of the `accept` call that returned the result (this thread's)."""
+    cpu: float = 0.0
+    """CPU seconds spent in `accept`, all turns."""
 
     def run(self, model: object, rule: DecoyRule, second: SecondPass, t0: float) -> None:
         recognizer_ = recognizer(model, rule, second)
@@ -236,12 +240,15 @@ class Stream:
                 wait = arrived - time.perf_counter()
                 if wait > 0:
                     time.sleep(wait)
+                cpu = time.thread_time()
                 events = recognizer_.accept(frame, AT)
-                now = time.perf_counter()
+                now, cpu = time.perf_counter(), time.thread_time() - cpu
                 self.max_lag = max(self.max_lag, now - arrived)
+                self.cpu += cpu
                 if any(not isinstance(e, ev.SpeechStarted) for e in events):
                     ended = turn_start + speech_end + recognizer_.vad_silence_seconds
                     self.latencies.append(now - ended)
+                    self.ending_cpu.append(cpu)
         recognizer_.close()
 
 
@@ -280,15 +287,19 @@ def measure_concurrency(
             break
         carried = count
     print(f"concurrent streams before any falls behind real time: {carried}")
-    latencies = sorted(
-        x
-        for s in concurrent_streams(model, rule, second, turns, LATENCY_STREAMS)
-        for x in s.latencies
-    )
+    streams = concurrent_streams(model, rule, second, turns, LATENCY_STREAMS)
+    latencies = sorted(x for s in streams for x in s.latencies)
+    ending = sorted(x for s in streams for x in s.ending_cpu)
+    audio = sum(seconds(pcm, PHONE_RATE) for s in streams for _, pcm, _ in s.turns)
     print(
         f"end of speech → result beyond the endpoint silence, {LATENCY_STREAMS} streams: "
         f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
         f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms over {len(latencies)} turns"
+    )
+    print(
+        f"CPU of the accept call that returns the result: p50 "
+        f"{percentile(ending, 0.5) * 1000:.1f} ms, p95 {percentile(ending, 0.95) * 1000:.1f} ms; "
+        f"CPU per second of audio {sum(s.cpu for s in streams) / audio * 1000:.1f} ms"
     )
 
 
