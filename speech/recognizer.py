@@ -13,10 +13,10 @@ Audio is pushed in chunks of 16-bit mono PCM; `accept` answers with engine event
   wins, the verdict goes to a second pass over the same audio with the phrases alone: a
   phrase scoring nearly as well as the decoy is unsure, otherwise the result is a no-match
   (confidence 0.0), so a short phrase such as "예" is never lost to a decoy it nearly beat
-  (`grammar.Margins`). Its decoder is fed alongside the first while the caller speaks, so the
-  end of the turn costs only its final result (`PhrasesAlone`). At number and status nodes
-  the text is the number words heard ("이 육"): the engine reads the digits in them, as in
-  speech from any channel;
+  (`grammar.Margins`). Its decoder follows the first from the moment a decoy leads the
+  first's partial result, so the end of the turn costs only its final result
+  (`PhrasesAlone`). At number and status nodes the text is the number words heard ("이 육"):
+  the engine reads the digits in them, as in speech from any channel;
 - SpeechRecognized with no text and confidence 0.0 (a no-match) when the VAD heard at least
   `UTTERANCE_SECONDS` of voice in which neither pass found a phrase of the grammar;
 - NoSpeech when `no_input_seconds` of audio pass without words (a cough or a click, shorter
