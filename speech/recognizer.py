@@ -88,6 +88,8 @@ class Judged:
     readings: list[tuple[str, float]]
     """Vosk's n-best readings: text and score, best first."""
     noisy: bool
+    forced: list[tuple[str, float]] = field(default_factory=list)
+    """The second pass's n-best readings, when it judged the turn."""
 
 
 @dataclass
@@ -312,10 +314,12 @@ class VoskRecognizer:
             unmatched = ev.SpeechRecognized(at=at, text="", confidence=0.0)
             return [unmatched if voiced else ev.NoSpeech(at=at)]
         noisy = signal_to_noise(self._levels) < self.clear_snr_db
-        self.last_turn = Judged(judged, readings, noisy)
         verdict = judged.judge(readings, self.margins)
+        forced: list[tuple[str, float]] = []
         if verdict.kind == "rejected" and self._second is not None:
-            verdict = judged.forced(self._second.readings(), readings[0][1], self.margins)
+            forced = self._second.readings()
+            verdict = judged.forced(forced, readings[0][1], self.margins)
+        self.last_turn = Judged(judged, readings, noisy, forced)
         confidence = {"sure": 1.0, "unsure": self.noisy_confidence}.get(verdict.kind, 0.0)
         if noisy:
             confidence = min(confidence, self.noisy_confidence)
