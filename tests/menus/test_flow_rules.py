@@ -424,10 +424,10 @@ def test_schedules_that_extend_themselves_or_nothing(
             "texts.goodbye.ro: unknown placeholder `{caller}` (allowed: none)",
         ),
         (
-            "Its PIN is {pin}. You will",
-            "Its PIN is {pin. You will",
+            "Again: {ref}. Its PIN is {pin}.\"",
+            "Again: {ref}. Its PIN is {pin.\"",
             "Its PIN is {pin.",
-            "nodes.report_file.prompt.en: bad placeholder: expected '}' before end of string",
+            "nodes.message_file.prompt.en: bad placeholder: expected '}' before end of string",
         ),
     ],
 )

@@ -102,7 +102,11 @@ def test_ivr_serve_answers_over_http(tmp_path):
                 assert time.monotonic() < deadline, "ivr serve did not answer within 30 s"
                 time.sleep(0.2)
         assert report["ok"] and report["database"]["dialect"] == "sqlite"
-        assert (tmp_path / "data" / f"gunicorn-{port}.ctl").is_socket()
+        control = tmp_path / "data" / f"gunicorn-{port}.ctl"
+        while not control.exists():  # the arbiter opens it beside, not before, its workers
+            assert time.monotonic() < deadline, "no control socket within 30 s"
+            time.sleep(0.2)
+        assert control.is_socket()
         assert not (home / ".gunicorn").exists()
         modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "data").iterdir()}
         assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
