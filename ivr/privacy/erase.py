@@ -35,7 +35,7 @@ DELETED = frozenset(
      "recordings"}
 )  # fmt: skip
 ANONYMISED: dict[str, dict[str, Any]] = {
-    "calls": {"caller": None},
+    "calls": {"caller": None, "transcript": None},
     "tickets": {"caller": None, "description": None, "transcript": null(), "recording_id": None},
     "ticket_notes": {"body": ERASED},
     "ticket_status_changes": {"note": None},

@@ -6,8 +6,9 @@ numbers (calls, closed tickets, past callbacks and the citizen's calls placed fo
 sent SMS, PIN look-ups, received SMS, the link from a survey score to the call or
 callback it scored, and the errors of SMS and finished jobs), the language remembered per
 number, SMS bodies (sent and received), and call events (with the line actions of Twilio
-streams). Tickets' registration numbers and statuses, survey scores and the summary tables
-are never touched.
+streams, what the caller said as kept on the call for the call log's search, and the
+call's search words). Tickets' registration numbers and statuses, survey scores and the
+summary tables are never touched.
 
 Every batch is its own transaction and every step selects only what is still to do, so a
 purge stopped half-way is finished by the next run. Recording files are deleted after their
@@ -65,6 +66,10 @@ def purge(
 
     ended = select(calls.c.id).where(calls.c.ended_at < before(retention.call_events))
     step("call_events", t["call_events"], t["call_events"].c.call_id.in_(ended))
+    # what the caller said, kept on the call for the call log's search, goes with the events
+    step("call_transcripts", calls, calls.c.id.in_(ended) & calls.c.transcript.is_not(None),
+         {"transcript": None})  # fmt: skip
+    step("call_words", t["call_words"], t["call_words"].c.call_id.in_(ended))
     tokens = t["twilio_stream_tokens"]  # a stream's line actions: call events by another name
     step("stream_tokens", tokens, tokens.c.issued_at < before(retention.call_events))
     old = t["recordings"].c.created_at < before(retention.recordings)

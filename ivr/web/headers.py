@@ -1,8 +1,7 @@
 """Security headers on every response of the site: a Content-Security-Policy that runs only
-scripts served from /static (no inline script, no inline event handler), no framing, no
-sniffing, a short referrer, and HSTS when the site is served over HTTPS.
-
-Styles may be inline: pygal's charts carry their own <style> element.
+scripts and styles served from /static (no inline script, event handler, style element or
+style attribute), no framing, no sniffing, a short referrer, and HSTS when the site is
+served over HTTPS.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'self'",
         "script-src 'self'",
-        "style-src 'self' 'unsafe-inline'",
+        "style-src 'self'",
         "img-src 'self' data:",
         "connect-src 'self'",
         "object-src 'none'",

@@ -42,6 +42,8 @@ def aged(any_database: Database, tmp_path: Path):
         session.execute(
             update(Ticket).where(Ticket.ref == old_ref).values(status="resolved", updated_at=OLD)
         )
+        for call in session.scalars(select(Call)):  # what each caller said, for the search
+            call.transcript = f"{'Popescu' if call.caller == PERSON else 'Ionescu'} said this"
     return any_database, root, old_ref, new_ref
 
 
@@ -57,10 +59,12 @@ def test_what_is_past_its_time_goes_and_the_rest_stays(aged) -> None:
     done = purge(database, DEFAULTS, root, now=TUESDAY)
     assert done["recordings"] == 4 and done["call_callers"] == 3 and done["languages"] == 1
     assert len(files(root)) == 4
-    left = {(table, column) for table, column, _ in traces(database, NATIONAL, "Popescu's gate")}
+    said = ("Popescu said", "popescu said")  # on the call, and folded in its search words
+    left = {(t, column) for t, column, _ in traces(database, NATIONAL, "Popescu's gate", *said)}
     # kept: notes are the city's own writing; an opt-out is honoured as long as it stands
     assert left == {("ticket_notes", "body"), ("sms_opt_outs", "number")}
     assert traces(database, OTHER[3:]) and traces(database, "Ionescu street")
+    assert traces(database, "ionescu said"), "a recent call keeps its search words"
     with database.session() as session:
         old = session.scalars(select(Ticket).where(Ticket.ref == old_ref)).one()
         assert (old.status, old.caller, old.description) == ("resolved", None, None)

@@ -129,6 +129,23 @@ def test_the_csp_blocks_an_injected_inline_script_and_runs_the_sites_own(served,
     expect(page.locator("#live")).to_contain_text("terminal")
 
 
+def test_the_sites_own_pages_break_no_rule_of_the_csp(served, browser):  # noqa: F811
+    _, base = served
+    page = browser.new_page()
+    page.add_init_script(
+        """window.violations = [];
+        document.addEventListener("securitypolicyviolation",
+            (event) => window.violations.push(event.violatedDirective + " " + event.blockedURI));"""
+    )
+    sign_in(page, f"{base}/", "super")
+    for path in ("/", "/calls", "/tickets", "/callbacks", "/live", "/phone", "/account"):
+        page.goto(f"{base}{path}")
+        page.wait_for_load_state("load")
+        assert page.evaluate("() => window.violations") == [], path
+    body = page.locator("body")
+    assert body.evaluate("(b) => getComputedStyle(b).fontFamily").startswith("system-ui")
+
+
 def _version(session) -> str:
     return session.scalar(select(Call.flow_version).limit(1))
 

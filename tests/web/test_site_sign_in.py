@@ -186,9 +186,10 @@ def test_hsts_is_sent_with_secure_cookies(tmp_path):
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
-def test_no_template_has_inline_script_or_event_handlers():
+def test_no_template_has_inline_script_event_handlers_or_styles():
     templates = Path(__file__).resolve().parents[2] / "ivr" / "web" / "templates"
     for template in templates.glob("*.html"):
         html = template.read_text()
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), template.name
         assert not re.search(r"\son[a-z]+\s*=", html), template.name
+        assert not re.search(r"<style|\sstyle\s*=", html), template.name
