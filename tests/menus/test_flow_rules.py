@@ -424,8 +424,8 @@ def test_schedules_that_extend_themselves_or_nothing(
             "texts.goodbye.ro: unknown placeholder `{caller}` (allowed: none)",
         ),
         (
-            "Again: {ref}. Its PIN is {pin}.\"",
-            "Again: {ref}. Its PIN is {pin.\"",
+            'Again: {ref}. Its PIN is {pin}."',
+            'Again: {ref}. Its PIN is {pin."',
             "Its PIN is {pin.",
             "nodes.message_file.prompt.en: bad placeholder: expected '}' before end of string",
         ),
