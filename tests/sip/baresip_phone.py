@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sip_rig import free_udp_port, free_udp_ports, require
+from sip_rig import free_sip_port, free_udp_ports, require
 
 CONFIG = """poll_method epoll
 net_interface 127.0.0.1
@@ -65,11 +65,11 @@ class Phone:
 def dialling(folder: Path, uri: str, caller: str, voice: Path) -> Iterator[Phone]:
     """baresip calling `uri` as `caller` until the context ends (then it quits)."""
     binary = require("baresip")
-    console = free_udp_port()
+    console = free_sip_port()  # the cons module listens on UDP and TCP too
     rtp = free_udp_ports(4)
     (folder / "config").write_text(
         CONFIG.format(
-            sip_port=free_udp_port(),
+            sip_port=free_sip_port(),
             voice=voice,
             rtp=rtp,
             rtp_end=rtp + 3,

@@ -81,6 +81,20 @@ def free_udp_port() -> int:
         return port
 
 
+def free_sip_port() -> int:
+    """A port free for UDP and for TCP alike: a SIP agent such as baresip listens on both
+    (and TLS over TCP), and a UDP-only probe once gave it a TCP port a client was using."""
+    for _ in range(50):
+        port = free_udp_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no port free for both UDP and TCP")
+
+
 def free_udp_ports(count: int) -> int:
     """The first of `count` consecutive free UDP ports."""
     for _ in range(50):
