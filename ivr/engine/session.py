@@ -497,6 +497,21 @@ class CallSession:
             secret=secret,
         )
 
+    def _promising_sms(
+        self,
+        texts: Mapping[str, str],
+        no_sms: Mapping[str, str] | None,
+        field_name: str,
+        params: Mapping[str, str],
+        *,
+        secret: bool = False,
+    ) -> act.Say:
+        """The current node's `field_name`, which tells of an SMS to come, or its
+        `<field_name>_no_sms` variant when no SMS can go to the caller (withheld, opted out)."""
+        if not self._s.texts and no_sms is not None:
+            texts, field_name = no_sms, f"{field_name}_no_sms"
+        return self._say(self._s.node, texts, field_name=field_name, params=params, secret=secret)
+
     def _text(self, name: str, texts: Mapping[str, str]) -> act.Say:
         return self._say("texts", texts, field_name=name)
 
@@ -918,14 +933,10 @@ class CallSession:
         s.ticket_refs.append(e.ref)
         s.routed_to = self.department
         params = {"ref": digits(e.ref), "pin": digits(e.pin or "")}
-        actions: list[act.Action]
+        said = self._promising_sms(node.prompt, node.prompt_no_sms, "prompt", params, secret=True)
+        actions: list[act.Action] = [said]
         if s.texts and s.caller:
-            said = self._say(s.node, node.prompt, params=params, secret=True)
-            actions = [said, self._sms(s.caller, "sms_ticket", {"ref": e.ref}, e.ref)]
-        else:
-            field = "prompt_no_sms" if node.prompt_no_sms else "prompt"
-            text = node.prompt_no_sms or node.prompt
-            actions = [self._say(s.node, text, field_name=field, params=params, secret=True)]
+            actions.append(self._sms(s.caller, "sms_ticket", {"ref": e.ref}, e.ref))
         for slot in REPORT_SLOTS:
             s.slots.pop(slot, None)
         s.recording_id, s.unfiled = None, False
@@ -1011,11 +1022,7 @@ class CallSession:
         s = self._s
         assert s.offer_slot is not None
         when = spoken_slot(s.offer_slot, self.zone, self.language)
-        if not s.texts and node.confirm_no_sms is not None:
-            field, text = "confirm_no_sms", node.confirm_no_sms
-        else:
-            field, text = "confirm", node.confirm
-        said = self._say(s.node, text, field_name=field, params={"when": when})
+        said = self._promising_sms(node.confirm, node.confirm_no_sms, "confirm", {"when": when})
         return [said, *self._callback_sms()] + self._enter(node.next, at)
 
     def _callback_sms(self) -> list[act.Action]:
