@@ -188,13 +188,7 @@ class Effects:
         return ev.CallbackScheduled(at=at, slot=booked.slot_start, callback_id=booked.id)
 
     def _queue_sms(self, session: Session, a: act.QueueSms, at: datetime) -> None:
-        ticket = tickets.find_ticket(session, a.ticket_ref) if a.ticket_ref else None
-        outbox.queue_sms(
-            session,
-            to=a.to,
-            body=a.text,
-            template=a.template,
-            language=a.language,
-            ticket_id=ticket.id if ticket else None,
-            at=at,
-        )
+        outbox.queue_sms_about(
+            session, a.ticket_ref, to=a.to, body=a.text, template=a.template,
+            language=a.language, at=at,
+        )  # fmt: skip

@@ -40,16 +40,10 @@ def receive_sms(
         for change in outcome.changes:
             _apply(session, flow, change, at)
         for reply in outcome.replies:
-            ticket = tickets.find_ticket(session, reply.ticket_ref) if reply.ticket_ref else None
-            outbox.queue_sms(
-                session,
-                to=reply.to,
-                body=reply.text,
-                template=reply.template,
-                language=reply.language,
-                ticket_id=ticket.id if ticket else None,
-                at=at,
-            )
+            outbox.queue_sms_about(
+                session, reply.ticket_ref, to=reply.to, body=reply.text,
+                template=reply.template, language=reply.language, at=at,
+            )  # fmt: skip
     return True
 
 

@@ -23,6 +23,7 @@ from ivr.clock import Clock, utc_now
 from ivr.storage.db import Database
 from ivr.storage.models import SmsDelivery, SmsOptOut, SmsOutbox
 from ivr.storage.queue import enqueue
+from ivr.storage.tickets import find_ticket
 from ivr.storage.upsert import insert_statement, upsert
 
 if TYPE_CHECKING:
@@ -129,6 +130,25 @@ def queue_sms(
     session.flush()
     enqueue(session, "sms.send", {"outbox_id": message.id}, at=at)
     return message
+
+
+def queue_sms_about(
+    session: Session,
+    ref: str | None,
+    *,
+    to: str,
+    body: str,
+    template: str,
+    language: str,
+    at: datetime,
+) -> SmsOutbox | None:
+    """`queue_sms`, linked to the ticket registration number `ref` names (if any)."""
+    ticket = find_ticket(session, ref) if ref else None
+    ticket_id = ticket.id if ticket else None
+    return queue_sms(
+        session, to=to, body=body, template=template, language=language, ticket_id=ticket_id,
+        at=at,
+    )  # fmt: skip
 
 
 def send_queued(
