@@ -78,17 +78,20 @@ def keep_in_step(session: Session, _flush: UOWTransaction) -> None:
     calls: set[str] = set()
     tickets: set[int] = set()
     for changed in (*session.new, *session.dirty):
-        if isinstance(changed, Call) and _changed(changed) & {"transcript", "ticket_id"}:
+        if isinstance(changed, Call) and _changed(changed, "transcript", "ticket_id"):
             calls.add(changed.id)
-        elif isinstance(changed, Ticket) and "transcript" in _changed(changed):
+        elif isinstance(changed, Ticket) and _changed(changed, "transcript"):
             tickets.add(changed.id)
     if tickets:
         calls |= set(session.scalars(select(Call.id).where(Call.ticket_id.in_(tickets))))
     refresh(session, calls)
 
 
-def _changed(instance: object) -> set[str]:
-    return {attr.key for attr in inspect(instance).attrs if attr.history.has_changes()}
+def _changed(instance: object, *keys: str) -> bool:
+    """Whether any of `keys` changed (only those are looked at: a call's row changes at
+    every turn, and this runs after every flush)."""
+    attrs = inspect(instance).attrs
+    return any(attrs[key].history.has_changes() for key in keys)
 
 
 def common(session: Session, word: str, at_least: int = COMMON) -> bool:
