@@ -14,7 +14,8 @@ intents whose target no other intent of their node shares can be told apart that
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import operator
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -146,20 +147,26 @@ def intent_choices(flow: Flow) -> dict[str, tuple[str, str]]:
 
 def before(args: Any) -> ColumnElement[bool] | None:
     """Calls older than the `before` cursor `STARTED_AT_ISO|ID` (None for the first page)."""
-    found = params.cursor(args, "before")
-    if found is None:
-        return None
-    started, call_id = found
-    return or_(Call.started_at < started, and_(Call.started_at == started, Call.id < call_id))
+    return _beyond(args, "before", operator.lt)
 
 
 def after(args: Any) -> ColumnElement[bool] | None:
     """Calls newer than the `after` cursor (None without one)."""
-    found = params.cursor(args, "after")
+    return _beyond(args, "after", operator.gt)
+
+
+def _beyond(
+    args: Any, name: str, compare: Callable[[Any, Any], ColumnElement[bool]]
+) -> ColumnElement[bool] | None:
+    """Calls on the `compare` side of cursor `name` in (start time, id) order."""
+    found = params.cursor(args, name)
     if found is None:
         return None
     started, call_id = found
-    return or_(Call.started_at > started, and_(Call.started_at == started, Call.id > call_id))
+    return or_(
+        compare(Call.started_at, started),
+        and_(Call.started_at == started, compare(Call.id, call_id)),
+    )
 
 
 def cursor_of(call: Call) -> str:
