@@ -21,6 +21,7 @@ from ivr.storage.models.messaging import (
     SmsOptOut,
     SmsOutbox,
 )
+from ivr.storage.models.open311 import Open311Hit, Open311Key, Open311Push, Open311Report
 from ivr.storage.models.signin import LoginThrottle, SiteSession
 from ivr.storage.models.stats import (
     CallDayStats,
@@ -69,6 +70,10 @@ __all__ = [
     "NodeDayStats",
     "Officer",
     "OfficerLeave",
+    "Open311Hit",
+    "Open311Key",
+    "Open311Push",
+    "Open311Report",
     "PinAttempt",
     "Recording",
     "SiteSession",
