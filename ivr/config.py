@@ -113,6 +113,20 @@ class Settings(BaseSettings):
     """Days the text of sent SMS is kept."""
     retention_call_events_days: int = Field(180, ge=1)
     """Days a call's events (keys, words heard, prompts) are kept after it ended."""
+    open311_address_per_minute: int = Field(120, ge=1)
+    """Open311 API requests per minute from one client address; beyond them, 429."""
+    open311_key_per_minute: int = Field(30, ge=1)
+    """Reports per minute one Open311 API key may POST; beyond them, 429."""
+    open311_push_url: str = ""
+    """The city's own GeoReport v2 endpoint (ending in /v2): every report filed by phone is
+    POSTed there by the worker, and its status polled back; empty, nothing is pushed."""
+    open311_push_key: str = ""
+    """The API key the city's endpoint issued to us."""
+    open311_push_services: dict[str, str] = Field(default_factory=dict)
+    """Our category codes → the endpoint's service codes (JSON); a category not named keeps
+    its own code."""
+    open311_poll_minutes: int = Field(5, ge=1)
+    """How often the worker asks the city's endpoint for the status of pushed reports."""
     officers_see_numbers: bool = False
     """Let supervisors and officers see callers' numbers in full on the site and in CSV
     exports (admins always do); off, they see them masked (`+40 722 *** 222`)."""

@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "db",
     "flows",
     "models",
+    "open311",
     "privacy",
     "prompts",
     "serve",

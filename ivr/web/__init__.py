@@ -16,7 +16,7 @@ from ivr.app_context import keep
 from ivr.bootstrap import call_services, open_database
 from ivr.clock import Clock, utc_now
 from ivr.config import Settings
-from webhooks import browser_stream
+from webhooks import browser_stream, open311
 from webhooks import voice as twilio_voice
 
 
@@ -71,4 +71,5 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     app.register_blueprint(users.blueprint)
     app.register_blueprint(browser_stream.blueprint)
     twilio_voice.init_app(app)
+    open311.init_app(app)
     return app
