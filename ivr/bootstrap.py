@@ -16,6 +16,8 @@ from ivr.calls.stale import sweep_handlers
 from ivr.clock import Clock, utc_now
 from ivr.config import Settings
 from ivr.jobs import GiveUp, sms_handlers
+from ivr.open311.client import GeoReportClient
+from ivr.open311.push import PUSH_JOB, Pusher
 from ivr.privacy.retention import purge_handlers
 from ivr.storage.db import Database
 from ivr.storage.directory import sync_departments
@@ -59,6 +61,8 @@ def job_handlers(
     handlers = sms_job_handlers(settings, database)
     handlers.update(callback_job_handlers(settings, database))
     handlers.update(twilio_recording_handlers(settings, database))
+    if pusher := open311_pusher(settings, database):
+        handlers.update(pusher.handlers())
     handlers.update(
         purge_handlers(
             database,
@@ -156,12 +160,36 @@ def twilio_recording_handlers(
     return recording_handlers(database, client, store, clock)
 
 
-def job_give_ups(database: Database) -> dict[str, GiveUp]:
+def job_give_ups(settings: Settings, database: Database) -> dict[str, GiveUp]:
     """What the worker does when a job's attempts are spent: a Twilio recording that could
-    not be downloaded is said to be lost on the tickets that link it."""
+    not be downloaded is said to be lost on the tickets that link it; a push to the city's
+    Open311 endpoint is shown as failed on its ticket."""
     from webhooks.recordings import recording_give_ups
 
-    return recording_give_ups(database)
+    give_ups = recording_give_ups(database)
+    if pusher := open311_pusher(settings, database):
+        give_ups[PUSH_JOB] = pusher.give_up
+    return give_ups
+
+
+def open311_pusher(settings: Settings, database: Database, clock: Clock = utc_now) -> Pusher | None:
+    """The push to the city's GeoReport endpoint, when CIVICLINE_OPEN311_PUSH_URL is set."""
+    if not settings.open311_push_url:
+        return None
+    client = GeoReportClient(
+        settings.open311_push_url,
+        settings.open311_push_key,
+        (settings.http_connect_seconds, settings.http_read_seconds),
+    )
+    flows = FlowRegistry(settings.flow_path)
+    return Pusher(
+        database,
+        client,
+        lambda: flows.current().flow,
+        settings.open311_push_services,
+        clock,
+        timedelta(minutes=settings.open311_poll_minutes),
+    )
 
 
 def twilio_client(settings: Settings) -> Client:

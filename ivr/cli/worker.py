@@ -17,6 +17,7 @@ from ivr.calls.stale import schedule_sweep
 from ivr.clock import utc_now
 from ivr.config import Settings
 from ivr.jobs import Lane, Worker
+from ivr.open311.push import POLL_JOB, PUSH_JOB, schedule_poll
 from ivr.privacy.retention import PURGE_JOB, schedule_purge
 from ivr.storage.transcriptions import TRANSCRIBE
 from ivr.storage.twilio import DOWNLOAD_RECORDING
@@ -24,9 +25,10 @@ from ivr.storage.twilio import DOWNLOAD_RECORDING
 logger = logging.getLogger(__name__)
 FIRST_PURGE_DELAY = timedelta(hours=1)
 """A worker started without a purge queued runs the first one after this (then daily)."""
-SLOW_KINDS = frozenset({TRANSCRIBE, DOWNLOAD_RECORDING, PURGE_JOB})
-"""Jobs that take seconds to minutes (free-form decoding, downloads, a purge): run in a
-lane of their own, so a callback due at its slot or an SMS never waits behind them."""
+SLOW_KINDS = frozenset({TRANSCRIBE, DOWNLOAD_RECORDING, PURGE_JOB, PUSH_JOB, POLL_JOB})
+"""Jobs that take seconds to minutes (free-form decoding, downloads, a purge, requests to
+the city's Open311 endpoint): run in a lane of their own, so a callback due at its slot or
+an SMS never waits behind them."""
 
 
 def lanes(settings: Settings) -> tuple[Lane, ...]:
@@ -48,12 +50,14 @@ def worker(settings: Settings, once: bool) -> None:
         job_handlers(settings, database),
         worker_id=f"{socket.gethostname()}:{os.getpid()}",
         lease_seconds=settings.worker_lease_seconds,
-        give_ups=job_give_ups(database),
+        give_ups=job_give_ups(settings, database),
     )
     if schedule_purge(database, utc_now(), delay=FIRST_PURGE_DELAY):
         logger.info("retention purge scheduled")
     if schedule_sweep(database, utc_now()):
         logger.info("stale-call sweep scheduled")
+    if settings.open311_push_url and schedule_poll(database, utc_now()):
+        logger.info("Open311 push and poll scheduled")
     try:
         if once:
             ran = 0

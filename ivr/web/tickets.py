@@ -26,6 +26,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ivr.app_context import current_time, services
 from ivr.callbacks.texts import tell_escalated
+from ivr.open311.ticket import on_ticket
 from ivr.storage import escalations, stats
 from ivr.storage.conversations import conversation
 from ivr.storage.models import Call, Callback, Recording, Ticket, TicketNote
@@ -174,6 +175,7 @@ def detail(ref: str) -> Any:
             select(Call.id).where(Call.ticket_id == ticket.id, Call.channel == "callback")
         ).all()
         recording = session.get(Recording, ticket.recording_id) if ticket.recording_id else None
+        open311 = on_ticket(session, ticket.id)
     current = flow()
     ladder = current.escalation
     replies = {
@@ -190,6 +192,7 @@ def detail(ref: str) -> Any:
         chain=chain,
         callback_calls=callback_calls,
         recording=recording,
+        open311=open311,
         replies=replies,
         ladder=ladder,
         rung=ladder[min(ticket.escalation_level, len(ladder) - 1)] if ladder else None,
