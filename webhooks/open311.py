@@ -112,11 +112,11 @@ def request_one(ref: str, fmt: str) -> Response:
     _checked(fmt)
     try:
         query = service_requests.parse_query({"service_request_id": ref}, _flow(), current_time())
-    except service_requests.BadParameter as problem:
-        raise Refused(400, str(problem)) from problem
-    rows = _rows(query)
+    except service_requests.BadParameter:
+        query = None  # not a registration number: no such request
+    rows = _rows(query) if query else []
     if not rows:
-        raise Refused(404, f"no service request {ref!r}")
+        raise Refused(404, f"no service request {ref!r} (ids look like 26-000123)")
     return _answer("service_requests", rows)
 
 

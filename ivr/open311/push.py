@@ -164,7 +164,7 @@ class Pusher:
             Open311Push.state == "sent", Open311Push.remote_id.is_not(None), still_open
         )
         with self.database.session(read_only=True) as session:
-            pushed: dict[str, int] = dict(session.execute(pushed_ids).tuples().all())
+            pushed = {remote_id: ticket_id for remote_id, ticket_id in session.execute(pushed_ids)}
         if not pushed:
             return
         for remote in self.client.statuses(list(pushed)):

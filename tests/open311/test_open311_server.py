@@ -1,0 +1,329 @@
+"""Open311 GeoReport v2 against a running `ivr serve` (one per module, `city`): read with
+the `georeport` client from PyPI (0.3.1 has no POST, so reports are POSTed with plain
+`requests`), in XML and JSON; the spec's example requests; errors in the spec's format;
+and the push of a second civicline's phone reports to this one as the city's endpoint
+(in-process worker, real HTTP, two databases)."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+from conftest import City, ivr
+from georeport import GeoReport
+from site_data import XSS, build_site, login, token
+from sqlalchemy import func, select
+
+from ivr.bootstrap import job_give_ups, open311_pusher
+from ivr.clock import utc_now
+from ivr.jobs import Lane, Worker
+from ivr.open311.push import POLL_JOB, PUSH_JOB, schedule_poll
+from ivr.storage.models import Open311Push, Open311Report, SmsOutbox
+from ivr.storage.queue import enqueue
+from ivr.storage.tickets import check_pin, find_ticket
+
+TIMEOUT = 10
+
+
+def post(city: City, fmt: str, **fields: str) -> requests.Response:
+    return requests.post(f"{city.base}/requests.{fmt}", data=fields, timeout=TIMEOUT)
+
+
+def get(city: City, path: str, **params: str) -> requests.Response:
+    return requests.get(f"{city.base}/{path}", params=params, timeout=TIMEOUT)
+
+
+def filed(answer: requests.Response, fmt: str) -> dict[str, Any]:
+    """The one request of a POST's answer, from either format."""
+    assert answer.status_code == 200, answer.text
+    if fmt == "json":
+        return dict(answer.json()[0])
+    root = ET.fromstring(answer.content)
+    assert root.tag == "service_requests"
+    return {child.tag: child.text for child in root.find("request")}  # type: ignore[union-attr]
+
+
+def errors(answer: requests.Response) -> list[tuple[int, str]]:
+    """The spec's error list of a refusal, from either format."""
+    if answer.headers["Content-Type"].startswith("application/json"):
+        return [(error["code"], error["description"]) for error in answer.json()]
+    root = ET.fromstring(answer.content)
+    assert root.tag == "errors"
+    return [(int(e.findtext("code") or 0), e.findtext("description") or "") for e in root]
+
+
+def database(city: City) -> Any:
+    return city.site.app.extensions["civicline"].database
+
+
+def test_services_and_their_definitions_through_a_georeport_client(city: City) -> None:
+    flow = city.site.app.extensions["civicline"].flows.current().flow
+    for fmt in ("xml", "json"):
+        client = GeoReport(city.base, output_format=fmt)
+        services = client.get_service_list()
+        assert [service["service_code"] for service in services] == list(flow.categories)
+        assert services[0]["service_name"] == "groapă în carosabil"  # the flow's default
+        assert services[0]["group"] == "Drumuri și infrastructură"
+        attributes = client.get_service_definition("pothole")["attributes"]
+        rows = attributes["attribute"] if fmt == "xml" else attributes
+        assert [row["code"] for row in rows] == ["district", "description", "publish_description"]
+    english = get(city, "services.json", locale="en_GB").json()
+    assert english[0]["service_name"] == "pothole"
+    assert errors(get(city, "services.xml", locale="de")) == [
+        (400, "locale 'de' is not served; use one of: ro, en")
+    ]
+
+
+def test_a_posted_report_is_filed_texted_heard_by_pin_shown_and_followed(city: City) -> None:
+    consented = filed(post(
+        city, "xml", api_key=city.key, service_code="pothole", description="deep hole",
+        phone="0722 555 666", **{"attribute[district]": "3",
+                                  "attribute[publish_description]": "true"},
+    ), "xml")  # fmt: skip
+    private = dict(api_key=city.key, service_code="street_light", description="my words",
+                   lat="44.43", long="26.10", **{"attribute[external_id]": "app-1"})  # fmt: skip
+    first = filed(post(city, "json", **private), "json")
+    again = filed(post(city, "json", **private), "json")
+    assert consented["pin"] and consented["pin"].isdecimal()
+    assert first["pin"] and again["pin"] is None  # the PIN is given once
+    assert (again["service_request_id"], again["token"]) == (
+        first["service_request_id"],
+        first["token"],
+    )
+    ref, other = consented["service_request_id"], first["service_request_id"]
+    with database(city).session() as session:
+        ticket = find_ticket(session, ref)
+        assert ticket is not None and ticket.caller == "+40722555666" and ticket.district == 3
+        texts = session.scalars(select(SmsOutbox.template).where(SmsOutbox.ticket_id == ticket.id))
+        assert list(texts) == ["sms_ticket"]
+        assert check_pin(session, ref, consented["pin"], None, utc_now()).granted
+        reports = select(func.count()).select_from(Open311Report)
+        assert session.scalar(reports.where(Open311Report.external_id == "app-1")) == 1
+    page = city.admin.get(f"/tickets/{ref}").get_data(as_text=True)  # the supervisor site
+    assert "pusher" in page and "deep hole" in page
+
+    for fmt in ("xml", "json"):
+        listed = {row["service_request_id"]: row for row in
+                  GeoReport(city.base, output_format=fmt).get_service_requests()}  # fmt: skip
+        assert listed[ref]["description"] == "deep hole"
+        assert not listed[other]["description"]  # no consent: not published
+        assert not listed[city.site.roads_ref]["description"]  # a phone report never asked
+        assert listed[ref]["status"] == "open"
+        assert listed[other]["lat"] in ("44.43", 44.43)
+    raw = get(city, "requests.xml").text + get(city, "requests.json").text
+    for personal in ("722555666", "722111222", "<pin>", '"pin"', XSS, "hole <script"):
+        assert personal not in raw
+    assert get(city, f"tokens/{first['token']}.json").json() == [
+        {"service_request_id": other, "token": first["token"]}
+    ]
+
+    csrf = token(city.admin, f"/tickets/{ref}")
+    changed = city.admin.post(
+        f"/tickets/{ref}/status",
+        data={"csrf_token": csrf, "status": "resolved", "note": "crew 7 called Ion at home"},
+    )
+    assert changed.status_code == 302
+    one = GeoReport(city.base, output_format="json").get_service_request(ref)
+    assert one["status"] == "closed" and one["status_notes"] == "rezolvată"
+    assert one["agency_responsible"] == "Drumuri și infrastructură"
+    english = get(city, f"requests/{ref}.xml", locale="en")
+    assert "<status_notes>resolved</status_notes>" in english.text and "Ion" not in english.text
+    closed = [
+        row["service_request_id"] for row in get(city, "requests.json", status="closed").json()
+    ]
+    assert ref in closed and other not in closed
+    with database(city).session() as session:
+        ticket = find_ticket(session, ref)
+        assert ticket is not None
+        texts = session.scalars(select(SmsOutbox.template).where(SmsOutbox.ticket_id == ticket.id))
+        assert sorted(texts) == ["sms_status_changed", "sms_ticket"]
+        changed_at = ticket.history[-1].at.replace(microsecond=0)
+        assert datetime.fromisoformat(one["updated_datetime"]) == changed_at
+
+
+SPEC_POST = (
+    "api_key={key}&jurisdiction_id=city.gov&service_code=pothole&lat=37.76524078"
+    "&long=-122.4212043&address_string=1234+5th+street&email=smit222%40sfgov.edu"
+    "&device_id=tt222111&account_id=123456&first_name=john&last_name=smith&phone=111111111"
+    "&description=A+large+sinkhole+is+destroying+the+street"
+    "&media_url=http%3A%2F%2Fexample.org%2Fhole.jpg&attribute[WHISPE]=order_sandwich"
+)
+
+
+def test_the_spec_s_example_requests(city: City) -> None:
+    """The example requests of the GeoReport v2 page, with one of our service codes."""
+    services = get(city, "services.xml", jurisdiction_id="city.gov")
+    assert ET.fromstring(services.content).tag == "services"
+    window = get(city, "requests.xml", start_date="2010-05-24T00:00:00Z",
+                 end_date="2010-06-24T00:00:00Z", status="open")  # fmt: skip
+    assert window.status_code == 200 and len(ET.fromstring(window.content)) == 0
+    answer = requests.post(
+        f"{city.base}/requests.xml",
+        data=SPEC_POST.format(key=city.key),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=TIMEOUT,
+    )
+    made = filed(answer, "xml")
+    shown = GeoReport(city.base, output_format="xml").get_service_request(
+        made["service_request_id"]
+    )
+    assert shown["address"] == "1234 5th street" and shown["lat"] == "37.76524078"
+    assert errors(get(city, "requests/638344.xml"))[0][0] == 404
+    assert errors(get(city, "tokens/12345.xml"))[0][0] == 404
+
+
+def test_bad_parameters_get_the_spec_s_error_list(city: City) -> None:
+    revoked = ivr(city.environment, "open311", "keys", "add", "old app").strip()
+    ivr(city.environment, "open311", "keys", "revoke", "old app")
+    listed = ivr(city.environment, "open311", "keys", "list")
+    assert "pusher\t" in listed and "\tactive" in listed and "old app\t" in listed
+    assert "revoked" in listed and revoked not in listed
+    key = city.key
+    cases: list[tuple[requests.Response, int, str]] = [
+        (get(city, "requests.xml", status="pending"), 400, "must be open or closed"),
+        (get(city, "requests.json", start_date="yesterday"), 400, "not a W3C date-time"),
+        (get(city, "requests.json", start_date="2026-01-01T00:00:00"), 400, "needs a time zone"),
+        (
+            get(
+                city,
+                "requests.xml",
+                start_date="2026-01-01T00:00:00Z",
+                end_date="2026-06-01T00:00:00Z",
+            ),
+            400,
+            "more than 90 days",
+        ),
+        (get(city, "requests.xml", service_code="nope"), 400, "'nope' is not a service"),
+        (get(city, "requests.json", service_request_id="26-1,x"), 400, "not a registration"),
+        (get(city, "services/nope.json"), 404, "'nope' is not a service"),
+        (get(city, "services.yaml"), 400, "use .xml or .json"),
+        (get(city, "nothing.xml"), 404, "not found"),
+        (post(city, "xml", service_code="pothole", lat="1", long="1"), 403, "api_key"),
+        (
+            post(city, "json", api_key=revoked, service_code="pothole", lat="1", long="1"),
+            403,
+            "api_key",
+        ),
+        (post(city, "xml", api_key=key, lat="1", long="1"), 400, "service_code is required"),
+        (post(city, "xml", api_key=key, service_code="pothole"), 400, "a location is required"),
+        (post(city, "xml", api_key=key, service_code="pothole", lat="1"), 400, "go together"),
+        (
+            post(city, "json", api_key=key, service_code="pothole", lat="north", long="1"),
+            400,
+            "not a number",
+        ),
+        (
+            post(city, "xml", api_key=key, service_code="pothole", **{"attribute[district]": "9"}),
+            400,
+            "from 1 to 6",
+        ),
+        (
+            post(
+                city,
+                "xml",
+                api_key=key,
+                service_code="pothole",
+                address_string="x",
+                phone="call me",
+            ),
+            400,
+            "phone is not a phone number",
+        ),
+        (
+            post(
+                city,
+                "json",
+                api_key=key,
+                service_code="pothole",
+                address_string="x",
+                description="x" * 4001,
+            ),
+            400,
+            "longer than 4000",
+        ),
+    ]
+    for answer, status, words in cases:
+        assert answer.status_code == status, (answer.request.url, answer.text)
+        [(code, description)] = errors(answer)
+        assert code == status and words in description, description
+
+
+def test_phone_reports_are_pushed_once_and_their_status_comes_back(
+    city: City, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A second civicline (in-process worker, its own database) pushes its phone reports
+    to `city` as the city's GeoReport endpoint, then reads their status back."""
+    town = build_site(tmp_path_factory.mktemp("town"), settings={
+        "open311_push_url": city.base, "open311_push_key": city.key,
+    })  # fmt: skip
+    ours = town.app.extensions["civicline"].database
+    pusher = open311_pusher(town.settings, ours)
+    assert pusher is not None
+    worker = Worker(
+        ours, pusher.handlers(), worker_id="t", give_ups=job_give_ups(town.settings, ours)
+    )
+    assert schedule_poll(ours, utc_now())
+    ran = run_due(worker)
+    assert ran == 2  # the poll, then the push of the one phone report (the other is a message)
+    with ours.session() as session:
+        ticket = find_ticket(session, town.roads_ref)
+        assert ticket is not None
+        push = session.get_one(Open311Push, ticket.id)
+        assert (push.state, push.error) == ("sent", None) and push.remote_id
+        remote_id = push.remote_id
+    with database(city).session() as session:
+        remote = find_ticket(session, remote_id)
+        assert remote is not None
+        assert (remote.category, remote.district, remote.description) == (
+            "pothole",
+            2,
+            f"hole {XSS}",
+        )
+        assert remote.caller is None  # the caller's number stays here
+        count = select(func.count()).select_from(Open311Report)
+        pushed_before = session.scalar(count)
+
+    # Exactly once: a push job run again, and one whose answer was lost, file nothing new.
+    with ours.session() as session:
+        enqueue(session, PUSH_JOB, {"ticket_id": ticket.id}, at=utc_now())
+    run_due(worker)
+    with ours.session() as session:
+        session.get_one(Open311Push, ticket.id).state = "sending"
+        enqueue(session, PUSH_JOB, {"ticket_id": ticket.id}, at=utc_now())
+    run_due(worker)
+    with ours.session() as session:
+        assert session.get_one(Open311Push, ticket.id).remote_id == remote_id
+    with database(city).session() as session:
+        assert session.scalar(count) == pushed_before
+
+    # The city resolves it on its site; the next poll brings the status to our ticket page.
+    csrf = token(city.admin, f"/tickets/{remote_id}")
+    city.admin.post(f"/tickets/{remote_id}/status", data={"csrf_token": csrf, "status": "closed"})
+    later = Worker(
+        ours, pusher.handlers(), worker_id="t", clock=lambda: utc_now() + timedelta(minutes=6)
+    )
+    assert later.run_once(OPEN311_JOBS)
+    with ours.session() as session:
+        push = session.get_one(Open311Push, ticket.id)
+        assert (push.remote_status, push.remote_notes) == ("closed", "închisă")
+        assert push.remote_agency == "Drumuri și infrastructură"
+        assert isinstance(push.remote_updated_at, datetime)
+    admin = town.app.test_client()
+    login(admin, "admin")
+    page = admin.get(f"/tickets/{town.roads_ref}").get_data(as_text=True)
+    assert remote_id in page and "închisă" in page
+    town.app.extensions["civicline"].database.dispose()
+
+
+OPEN311_JOBS = Lane("open311", 1, kinds=frozenset({PUSH_JOB, POLL_JOB}))
+"""The seeded site has other jobs due (a callback's reminder): these tests run only ours."""
+
+
+def run_due(worker: Worker) -> int:
+    ran = 0
+    while worker.run_once(OPEN311_JOBS):
+        ran += 1
+    return ran
