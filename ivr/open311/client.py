@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
-from defusedxml import ElementTree
+from defusedxml import DefusedXmlException, ElementTree
 
 BATCH = 50
 """Requests asked for in one GET (ids comma-separated)."""
@@ -78,8 +78,8 @@ def _requests(body: bytes) -> list[dict[str, str]]:
     """The `<request>` elements of a `<service_requests>` document, as tag → text."""
     try:
         root = ElementTree.fromstring(body)
-    except ElementTree.ParseError as error:
-        raise Unavailable(f"the answer is not XML: {error}") from error
+    except (ElementTree.ParseError, DefusedXmlException) as error:
+        raise Unavailable(f"the answer is not plain XML: {error!r}") from error
     if root.tag != "service_requests":
         raise Unavailable(f"the answer is <{root.tag}>, not <service_requests>")
     return [{child.tag: (child.text or "") for child in request} for request in root]
@@ -89,6 +89,6 @@ def _errors(body: bytes) -> str:
     """The descriptions of a GeoReport error document, or its start when it is not one."""
     try:
         root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
+    except (ElementTree.ParseError, DefusedXmlException):
         return body[:200].decode(errors="replace")
     return "; ".join(error.findtext("description") or "" for error in root) or root.tag

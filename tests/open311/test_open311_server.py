@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import City, ivr
+from conftest import City, free_port, ivr
 from georeport import GeoReport
 from site_data import XSS, build_site, login, token
 from sqlalchemy import func, select
@@ -20,8 +20,9 @@ from sqlalchemy import func, select
 from ivr.bootstrap import job_give_ups, open311_pusher
 from ivr.clock import utc_now
 from ivr.jobs import Lane, Worker
-from ivr.open311.push import POLL_JOB, PUSH_JOB, schedule_poll
-from ivr.storage.models import Open311Push, Open311Report, SmsOutbox
+from ivr.open311.client import GeoReportClient
+from ivr.open311.push import POLL_JOB, PUSH_JOB, Pusher, schedule_poll
+from ivr.storage.models import Job, Open311Push, Open311Report, SmsOutbox
 from ivr.storage.queue import enqueue
 from ivr.storage.tickets import check_pin, find_ticket
 
@@ -327,3 +328,45 @@ def run_due(worker: Worker) -> int:
     while worker.run_once(OPEN311_JOBS):
         ran += 1
     return ran
+
+
+def test_a_push_is_retried_while_the_endpoint_is_down_and_failed_when_it_refuses(
+    city: City, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    town = build_site(tmp_path_factory.mktemp("down"), settings={
+        "open311_push_url": f"http://127.0.0.1:{free_port()}/open311/v2",  # nothing listens
+        "open311_push_key": city.key, "http_connect_seconds": 2, "http_read_seconds": 2,
+    })  # fmt: skip
+    ours = town.app.extensions["civicline"].database
+    down = open311_pusher(town.settings, ours)
+    assert down is not None
+    worker = Worker(ours, down.handlers(), worker_id="t", give_ups={PUSH_JOB: down.give_up})
+    with ours.session() as session:
+        ticket = find_ticket(session, town.roads_ref)
+        assert ticket is not None
+        ticket_id = ticket.id
+    assert down.queue_new(utc_now()) == 1
+    assert worker.run_once(OPEN311_JOBS)
+    with ours.session() as session:
+        push = session.get_one(Open311Push, ticket_id)
+        assert push.state == "sending" and "ConnectionError" in (push.error or "")
+        job = session.scalars(select(Job).where(Job.kind == PUSH_JOB)).one()
+        assert (job.status, job.attempts) == ("queued", 1) and job.run_after > utc_now()
+    down.give_up({"ticket_id": ticket_id}, "8 attempts failed")
+    with ours.session() as session:
+        assert session.get_one(Open311Push, ticket_id).state == "failed"
+        session.get_one(Open311Push, ticket_id).state = "queued"
+        job = session.scalars(select(Job).where(Job.kind == PUSH_JOB)).one()
+        job.run_after = utc_now()
+
+    refusing = Pusher(ours, GeoReportClient(city.base, city.key, (5, 5)), lambda: town.app.
+                      extensions["civicline"].flows.current().flow, {"pothole": "sinkhole"},
+                      utc_now, timedelta(minutes=5))  # fmt: skip
+    worker = Worker(ours, refusing.handlers(), worker_id="t")
+    assert worker.run_once(OPEN311_JOBS)
+    with ours.session() as session:
+        push = session.get_one(Open311Push, ticket_id)
+        assert push.state == "failed"
+        assert "'sinkhole' is not a service" in (push.error or "")
+        assert session.scalars(select(Job.status).where(Job.kind == PUSH_JOB)).one() == "failed"
+    ours.dispose()
