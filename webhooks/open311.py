@@ -9,10 +9,12 @@ Requests are counted per client address, and POSTs per key too, in the database
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Flask, Response, request
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
@@ -23,6 +25,7 @@ from ivr.open311 import requests as service_requests
 from ivr.open311.services import UnknownLocale, definition, language, service_list
 from ivr.storage.models import Open311Report, Ticket
 from ivr.storage.pin_pool import pins
+from ivr.storage.tickets import NewPin
 from menus.schema import Flow
 
 blueprint = Blueprint("open311", __name__)
@@ -77,7 +80,7 @@ def discovery(fmt: str) -> Response:
             "url": base,
             "changeset": current_time().replace(microsecond=0).isoformat(),
             "type": "production",
-            "formats": list(("text/xml", "application/json")),
+            "formats": ["text/xml", "application/json"],
         }],
     })  # fmt: skip
 
@@ -152,12 +155,10 @@ def create(fmt: str) -> Response:
     except filing.BadReport as problem:
         raise Refused(400, str(problem)) from problem
     pin = pins.take()  # before the transaction: a hash made now is slow (new_pin)
-    with services().database.session() as session:
-        key = keys.find_active(session, given)
-        assert key is not None  # found above; a revocation in between files this one
-        filed = filing.earlier(session, key, report) or filing.file_report(
-            session, _flow(), key, report, pin, now
-        )
+    try:
+        filed = _file(given, report, pin, now)
+    except IntegrityError:  # the same external_id POSTed twice at once: the other won
+        filed = _file(given, report, pin, now)
     return _answer("service_requests", [{
         "service_request_id": filed.ref,
         "token": filed.token,
@@ -165,6 +166,17 @@ def create(fmt: str) -> Response:
         "account_id": None,
         "pin": filed.pin,
     }])  # fmt: skip
+
+
+def _file(given: str, report: filing.Report, pin: NewPin, now: datetime) -> filing.Filed:
+    """The report filed, or the one this key filed before with its external id."""
+    with services().database.session() as session:
+        key = keys.find_active(session, given)
+        if key is None:  # revoked since the check above
+            raise Refused(403, "a valid api_key is required to file a report")
+        return filing.earlier(session, key, report) or filing.file_report(
+            session, _flow(), key, report, pin, now
+        )
 
 
 @blueprint.before_request

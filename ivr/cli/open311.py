@@ -3,7 +3,11 @@ is printed once (only its hash is kept); every change is audited as `cli`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import click
+from sqlalchemy.orm import Session
 
 from ivr.bootstrap import open_database
 from ivr.clock import utc_now
@@ -23,19 +27,26 @@ def keys() -> None:
     """API keys of the clients that may file reports."""
 
 
+@contextmanager
+def _session(settings: Settings, *, read_only: bool = False) -> Iterator[Session]:
+    """A session of the migrated database; a refused key change becomes the command's error."""
+    database = open_database(settings)
+    try:
+        with database.session(read_only=read_only) as session:
+            yield session
+    except open311_keys.KeyProblem as problem:
+        raise click.ClickException(str(problem)) from None
+    finally:
+        database.dispose()
+
+
 @keys.command("add")
 @click.argument("name")
 @click.pass_obj
 def add(settings: Settings, name: str) -> None:
     """Issue a key for client NAME; it is shown this once."""
-    database = open_database(settings)
-    try:
-        with database.session() as session:
-            key = open311_keys.issue(session, name, ACTOR, utc_now())
-    except open311_keys.KeyProblem as problem:
-        raise click.ClickException(str(problem)) from None
-    finally:
-        database.dispose()
+    with _session(settings) as session:
+        key = open311_keys.issue(session, name, ACTOR, utc_now())
     click.echo(key)
 
 
@@ -43,14 +54,10 @@ def add(settings: Settings, name: str) -> None:
 @click.pass_obj
 def list_keys(settings: Settings) -> None:
     """The clients with a key, and whether it was revoked."""
-    database = open_database(settings)
-    try:
-        with database.session(read_only=True) as session:
-            for row in open311_keys.listed(session):
-                state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
-                click.echo(f"{row.name}\t{row.created_at:%Y-%m-%d}\t{state}")
-    finally:
-        database.dispose()
+    with _session(settings, read_only=True) as session:
+        for row in open311_keys.listed(session):
+            state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+            click.echo(f"{row.name}\t{row.created_at:%Y-%m-%d}\t{state}")
 
 
 @keys.command("revoke")
@@ -58,14 +65,8 @@ def list_keys(settings: Settings) -> None:
 @click.pass_obj
 def revoke(settings: Settings, name: str) -> None:
     """Revoke client NAME's key: its POSTs are refused from now on."""
-    database = open_database(settings)
-    try:
-        with database.session() as session:
-            open311_keys.revoke(session, name, ACTOR, utc_now())
-    except open311_keys.KeyProblem as problem:
-        raise click.ClickException(str(problem)) from None
-    finally:
-        database.dispose()
+    with _session(settings) as session:
+        open311_keys.revoke(session, name, ACTOR, utc_now())
     click.echo(f"revoked {name}")
 
 

@@ -154,7 +154,7 @@ class Pusher:
                 )
             ).all()
         for ticket_id, token in waiting:
-            remote_id = self.client.request_for_token(token)
+            remote_id = self.client.request_for_token(token) if token else None
             if remote_id:
                 self._note(ticket_id, remote_id=remote_id)
 
@@ -164,7 +164,8 @@ class Pusher:
             Open311Push.state == "sent", Open311Push.remote_id.is_not(None), still_open
         )
         with self.database.session(read_only=True) as session:
-            pushed = {remote_id: ticket_id for remote_id, ticket_id in session.execute(pushed_ids)}
+            rows = session.execute(pushed_ids).all()
+        pushed = {remote_id: ticket_id for remote_id, ticket_id in rows if remote_id}
         if not pushed:
             return
         for remote in self.client.statuses(list(pushed)):

@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ivr.open311.services import department_name
@@ -86,7 +86,7 @@ def _when(args: dict[str, str], name: str) -> datetime | None:
     return when
 
 
-def select_requests(query: Query) -> Select[tuple[Ticket, Open311Report | None]]:
+def find_requests(session: Session, query: Query) -> list[tuple[Ticket, Open311Report | None]]:
     """The tickets `query` names, newest first, at most MAX_ROWS of them."""
     statement = (
         select(Ticket, Open311Report)
@@ -105,11 +105,8 @@ def select_requests(query: Query) -> Select[tuple[Ticket, Open311Report | None]]
             statement = statement.where(Ticket.status.not_in(CLOSED_STATUSES))
         elif query.statuses == ["closed"]:
             statement = statement.where(Ticket.status.in_(CLOSED_STATUSES))
-    return statement.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(MAX_ROWS)
-
-
-def find_requests(session: Session, query: Query) -> list[tuple[Ticket, Open311Report | None]]:
-    return [(ticket, report) for ticket, report in session.execute(select_requests(query))]
+    statement = statement.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(MAX_ROWS)
+    return [(ticket, report) for ticket, report in session.execute(statement)]
 
 
 def row(ticket: Ticket, report: Open311Report | None, flow: Flow, lang: str) -> dict[str, Any]:
