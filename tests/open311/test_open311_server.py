@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import City, free_port, ivr
 from georeport import GeoReport
+from open311_city import City, free_port, ivr
 from site_data import XSS, build_site, login, token
 from sqlalchemy import func, select
 

@@ -1,0 +1,106 @@
+"""A city's civicline for the Open311 tests: served by a real `ivr serve` (the GeoReport
+endpoint of the push tests too), with the seeded supervisor site of the web tests over the
+same database, and an API key issued by the CLI."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from click.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "web"))
+
+from site_data import Site, build_site, login
+
+from ivr.cli import main
+
+START_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class City:
+    """A running civicline: its Open311 base URL, its site (in-process, same database) with
+    an admin signed in, and a key issued to the client `pusher`."""
+
+    base: str
+    site: Site
+    admin: object
+    key: str
+    environment: dict[str, str]
+
+
+def ivr(environment: dict[str, str], *args: str) -> str:
+    """Run the `ivr` command in this process (click's runner: no interpreter to start) with
+    `environment`; its standard output."""
+    done = CliRunner().invoke(main, list(args), env=environment, catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    return done.stdout
+
+
+@contextmanager
+def running_city(root: Path) -> Iterator[City]:
+    """A seeded civicline in `root`, served until the block ends."""
+    site = build_site(root)
+    port = free_port()
+    environment = {
+        **os.environ,
+        "CIVICLINE_DATA_DIR": str(site.settings.data_dir),
+        "CIVICLINE_DATABASE_URL": "",
+        "CIVICLINE_FLOW_PATH": str(site.settings.flow_path),
+        "CIVICLINE_SECRET_KEY": "test",
+        "CIVICLINE_OPEN311_KEY_PER_MINUTE": "1000",
+    }
+    key = ivr(environment, "open311", "keys", "add", "pusher").strip().splitlines()[-1]
+    log = root / "serve.log"
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("ivr")),
+            "serve",
+            "--port",
+            str(port),
+            "--threads",
+            "8",
+        ],
+        env=environment,
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(server, f"{base}/health", log)
+        admin = site.app.test_client()
+        login(admin, "admin")
+        yield City(f"{base}/open311/v2", site, admin, key, environment)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        site.app.extensions["civicline"].database.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_for(server: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "ivr serve did not answer"
+            time.sleep(0.2)
