@@ -21,7 +21,9 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "web"))
 
 from site_data import Site, build_site, login
 
-from ivr.cli import main
+from ivr.cli.call import call
+from ivr.cli.open311 import open311
+from ivr.config import Settings
 
 START_SECONDS = 60
 
@@ -35,13 +37,15 @@ class City:
     site: Site
     admin: object
     key: str
-    environment: dict[str, str]
 
 
-def ivr(environment: dict[str, str], *args: str) -> str:
-    """Run the `ivr` command in this process (click's runner: no interpreter to start) with
-    `environment`; its standard output."""
-    done = CliRunner().invoke(main, list(args), env=environment, catch_exceptions=False)
+COMMANDS = {"open311": open311, "call": call}
+
+
+def ivr(settings: Settings, command: str, *args: str) -> str:
+    """Run `ivr COMMAND ARGS` in this process on `settings` (click's runner: no interpreter
+    to start; the root group, which sets the umask and logging, is left out); its output."""
+    done = CliRunner().invoke(COMMANDS[command], list(args), obj=settings, catch_exceptions=False)
     assert done.exit_code == 0, done.output
     return done.stdout
 
@@ -59,7 +63,7 @@ def running_city(root: Path) -> Iterator[City]:
         "CIVICLINE_SECRET_KEY": "test",
         "CIVICLINE_OPEN311_KEY_PER_MINUTE": "1000",
     }
-    key = ivr(environment, "open311", "keys", "add", "pusher").strip().splitlines()[-1]
+    key = ivr(site.settings, "open311", "keys", "add", "pusher").strip()
     log = root / "serve.log"
     server = subprocess.Popen(
         [
@@ -80,7 +84,7 @@ def running_city(root: Path) -> Iterator[City]:
         _wait_for(server, f"{base}/health", log)
         admin = site.app.test_client()
         login(admin, "admin")
-        yield City(f"{base}/open311/v2", site, admin, key, environment)
+        yield City(f"{base}/open311/v2", site, admin, key)
     finally:
         server.terminate()
         server.wait(timeout=20)
