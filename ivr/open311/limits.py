@@ -28,12 +28,8 @@ def over_limit(session: Session, key: str, limit: int, at: datetime) -> bool:
         .returning(Open311Hit.count)
     )
     count = int(session.execute(statement).scalar_one())
-    if count == 1:  # the first request of a minute clears the minutes before the last
-        session.execute(
-            delete(Open311Hit).where(
-                Open311Hit.key == key, Open311Hit.window_start < start - WINDOW
-            )
-        )
+    if count == 1:  # a key's first request of a minute clears every key's older minutes
+        session.execute(delete(Open311Hit).where(Open311Hit.window_start < start - WINDOW))
     return count > limit
 
 

@@ -137,6 +137,7 @@ def row(ticket: Ticket, report: Open311Report | None, flow: Flow, lang: str) -> 
         "long": report.long if report else None,
         "media_url": None,
         "district": ticket.district,
+        "interface_used": "open311" if report else "phone",
     }
 
 

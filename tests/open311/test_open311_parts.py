@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,11 +14,12 @@ from sqlalchemy import func, select
 
 from ivr.config import Settings
 from ivr.open311 import client, formats, keys
-from ivr.storage.models import AuditEntry, Open311Report, Ticket
+from ivr.storage.models import AuditEntry, Open311Hit, Open311Report, Ticket
 from ivr.web import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 12, 5, 10, 15, 20, tzinfo=UTC)
+AGO = timedelta(minutes=10)
 
 POSTED = b"""<?xml version="1.0" encoding="utf-8"?>
 <service_requests>
@@ -80,6 +81,7 @@ def test_rate_limits_per_key_and_per_address_and_filing_on_both_databases(
     try:
         with database.session() as session:
             key = keys.issue(session, "app", "test", NOW)
+            session.add(Open311Hit(key="address:gone", window_start=NOW - AGO, count=3))
         web = app.test_client()
         report = {"api_key": key, "service_code": "pothole", "attribute[district]": "4"}
         assert web.post("/open311/v2/requests.json", data=report).status_code == 200
@@ -97,6 +99,7 @@ def test_rate_limits_per_key_and_per_address_and_filing_on_both_databases(
         with database.session(read_only=True) as session:
             assert session.scalar(select(func.count()).select_from(Ticket)) == 2
             assert session.scalar(select(func.count()).select_from(Open311Report)) == 2
+            assert session.get(Open311Hit, ("address:gone", NOW - AGO)) is None  # cleared
             actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id))
             assert list(actions) == ["open311.key.add", "open311.report", "open311.report"]
     finally:

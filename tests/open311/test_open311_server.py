@@ -119,6 +119,8 @@ def test_a_posted_report_is_filed_texted_heard_by_pin_shown_and_followed(city: C
         assert not listed[other]["description"]  # no consent: not published
         assert not listed[city.site.roads_ref]["description"]  # a phone report never asked
         assert listed[ref]["status"] == "open"
+        assert listed[ref]["interface_used"] == "open311"
+        assert listed[city.site.roads_ref]["interface_used"] == "phone"
         assert listed[other]["lat"] in ("44.43", 44.43)
     raw = get(city, "requests.xml").text + get(city, "requests.json").text
     for personal in ("722555666", "722111222", "<pin>", '"pin"', XSS, "hole <script"):
