@@ -145,11 +145,13 @@ def create(fmt: str) -> Response:
     now = current_time()
     with services().database.session() as session:
         key = keys.find_active(session, given) if given else None
-        if key is None:
-            raise Refused(403, "a valid api_key is required to file a report")
-        if limits.over_limit(session, f"key:{key.id}", settings().open311_key_per_minute, now):
-            raise Refused(429, "too many reports with this api_key; wait a minute",
-                          limits.retry_after(now))  # fmt: skip
+        limit = settings().open311_key_per_minute
+        over = key is not None and limits.over_limit(session, f"key:{key.id}", limit, now)
+    if key is None:
+        raise Refused(403, "a valid api_key is required to file a report")
+    if over:
+        raise Refused(429, "too many reports with this api_key; wait a minute",
+                      limits.retry_after(now))  # fmt: skip
     try:
         report = filing.parse_report(form, _flow(), _language(form.get("locale")))
     except filing.BadReport as problem:
@@ -181,12 +183,12 @@ def _file(given: str, report: filing.Report, pin: NewPin, now: datetime) -> fili
 
 @blueprint.before_request
 def _count_address() -> None:
-    now = current_time()
+    now, address = current_time(), f"address:{request.remote_addr or 'unknown'}"
     with services().database.session() as session:
-        address = f"address:{request.remote_addr or 'unknown'}"
-        if limits.over_limit(session, address, settings().open311_address_per_minute, now):
-            raise Refused(429, "too many requests from this address; wait a minute",
-                          limits.retry_after(now))  # fmt: skip
+        over = limits.over_limit(session, address, settings().open311_address_per_minute, now)
+    if over:
+        raise Refused(429, "too many requests from this address; wait a minute",
+                      limits.retry_after(now))  # fmt: skip
 
 
 def _rows(query: service_requests.Query) -> list[dict[str, Any]]:

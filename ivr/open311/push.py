@@ -36,6 +36,8 @@ POLL_JOB = "open311.poll"
 PUSH_ATTEMPTS = 8
 PUSH_LOOKBACK = timedelta(days=30)
 """Reports older than this when pushing is switched on stay here: the city filed them."""
+TRANSCRIPT_WAIT = timedelta(hours=1)
+"""How long a report waits for its description's transcript before it is pushed without."""
 CLOSED = "closed"
 
 
@@ -90,8 +92,8 @@ class Pusher:
         )
 
     def fields(self, ticket: Ticket) -> dict[str, str]:
-        """What the endpoint is told: the service, the words, the place; never the caller's
-        number, PIN or recording."""
+        """What the endpoint is told: the service, the words (said, or transcribed from the
+        recording), the place; never the caller's number, PIN or recording."""
         flow = self.flow()
         city = flow.city.name.get(flow.default_language) or ""
         code = ticket.category or ""
@@ -103,8 +105,9 @@ class Pusher:
         if ticket.district is not None:
             fields["attribute[district]"] = str(ticket.district)
             fields["address_string"] = f"{city}, district {ticket.district}"
-        if ticket.description:
-            fields["description"] = ticket.description
+        words = ticket.description or (ticket.transcript or {}).get("text")
+        if words:
+            fields["description"] = words
         return fields
 
     def poll(self, payload: dict[str, Any]) -> None:
@@ -124,10 +127,12 @@ class Pusher:
                 enqueue(session, POLL_JOB, {}, at=now, run_after=now + self.every, max_attempts=3)
 
     def queue_new(self, now: datetime) -> int:
-        """Give every filed phone report without a push a queued one and its job."""
+        """Give every filed phone report without a push a queued one and its job; a report
+        whose recorded description is still being transcribed waits (TRANSCRIPT_WAIT at most)
+        so the city gets its words."""
         with self.database.session() as session:
-            new = session.scalars(
-                select(Ticket.id)
+            unpushed = session.execute(
+                select(Ticket.id, Ticket.recording_id, Ticket.transcript, Ticket.created_at)
                 .outerjoin(Open311Push, Open311Push.ticket_id == Ticket.id)
                 .where(
                     Open311Push.ticket_id.is_(None),
@@ -137,6 +142,11 @@ class Pusher:
                     Ticket.created_at >= now - PUSH_LOOKBACK,
                 )
             ).all()
+            new = [
+                ticket_id
+                for ticket_id, recording_id, transcript, created_at in unpushed
+                if not (recording_id and not transcript and created_at > now - TRANSCRIPT_WAIT)
+            ]
             for ticket_id in new:
                 row = {"ticket_id": ticket_id, "state": "queued", "queued_at": now}
                 if insert_once(session, Open311Push, row, ["ticket_id"]):

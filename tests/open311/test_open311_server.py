@@ -10,6 +10,7 @@ import json
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -23,9 +24,9 @@ from ivr.clock import utc_now
 from ivr.jobs import Lane, Worker
 from ivr.open311.client import GeoReportClient
 from ivr.open311.push import POLL_JOB, PUSH_JOB, Pusher, schedule_poll
-from ivr.storage.models import Job, Open311Push, Open311Report, SmsOutbox
+from ivr.storage.models import Job, Open311Push, Open311Report, SmsOutbox, Ticket
 from ivr.storage.queue import enqueue
-from ivr.storage.tickets import find_ticket
+from ivr.storage.tickets import create_ticket, find_ticket, new_pin
 
 TIMEOUT = 10
 
@@ -307,6 +308,26 @@ def test_phone_reports_are_pushed_once_and_their_status_comes_back(
         assert session.get_one(Open311Push, ticket.id).remote_id == remote_id
     with database(city).session() as session:
         assert session.scalar(count) == pushed_before
+
+    # A report whose recorded description is being transcribed waits for its words.
+    with ours.session() as session:
+        spoken = create_ticket(
+            session, pin=new_pin(), kind="report", draft=False, caller="+40722111222",
+            language="en", department="lighting", category="street_light", district=5,
+            recording_id=town.recording_id, description=None, deadline_days=3,
+            call_id=town.roads_call, at=utc_now(), zone=ZoneInfo("Europe/Bucharest"),
+        )  # fmt: skip
+    assert pusher.queue_new(utc_now()) == 0
+    with ours.session() as session:
+        heard = {"text": "the lamp is dark", "language": "en"}
+        session.get_one(Ticket, spoken.id).transcript = heard
+    assert pusher.queue_new(utc_now()) == 1
+    run_due(worker)
+    with ours.session() as session:
+        spoken_there = session.get_one(Open311Push, spoken.id).remote_id
+    with database(city).session() as session:
+        there = find_ticket(session, spoken_there or "")
+        assert there is not None and there.description == "the lamp is dark"
 
     # The city resolves it on its site; the next poll brings the status to our ticket page.
     csrf = token(city.admin, f"/tickets/{remote_id}")
