@@ -39,14 +39,14 @@ class GeoReportClient:
     def post_request(self, fields: dict[str, str]) -> dict[str, str]:
         """File a request; its `service_request_id` or `token` (or both)."""
         answer = self._call("POST", "requests.xml", data={**fields, "api_key": self.api_key})
-        found = _requests(answer)
+        found = read_requests(answer)
         if not found or not (found[0].get("service_request_id") or found[0].get("token")):
             raise Unavailable("the endpoint's answer names no service_request_id or token")
         return found[0]
 
     def request_for_token(self, token: str) -> str | None:
         """The service_request_id a token became, or None while it has none yet."""
-        found = _requests(self._call("GET", f"tokens/{token}.xml"))
+        found = read_requests(self._call("GET", f"tokens/{token}.xml"))
         return found[0].get("service_request_id") or None if found else None
 
     def statuses(self, ids: list[str]) -> list[dict[str, str]]:
@@ -54,7 +54,7 @@ class GeoReportClient:
         rows: list[dict[str, str]] = []
         for start in range(0, len(ids), BATCH):
             batch = ",".join(ids[start : start + BATCH])
-            rows += _requests(
+            rows += read_requests(
                 self._call("GET", "requests.xml", params={"service_request_id": batch})
             )
         return rows
@@ -74,7 +74,7 @@ class GeoReportClient:
         return response.content
 
 
-def _requests(body: bytes) -> list[dict[str, str]]:
+def read_requests(body: bytes) -> list[dict[str, str]]:
     """The `<request>` elements of a `<service_requests>` document, as tag → text."""
     try:
         root = ElementTree.fromstring(body)

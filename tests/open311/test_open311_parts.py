@@ -54,15 +54,15 @@ def test_documents_are_written_as_the_spec_s_xml() -> None:
 
 
 def test_our_client_reads_answers_shaped_as_the_spec_s_examples() -> None:
-    assert client._requests(POSTED) == [
+    assert client.read_requests(POSTED) == [
         {"token": "4711", "service_notice": "We will look at it.", "account_id": ""}
     ]
-    rows = client._requests(LISTED)
+    rows = client.read_requests(LISTED)
     assert [row["service_request_id"] for row in rows] == ["638344", "638349"]
     assert rows[0]["status_notes"] == "Fixed." and rows[1]["status_notes"] == ""
     for garbage in (b"<html>oops</html>", b"not xml", b'<!DOCTYPE x [<!ENTITY a "b">]><x>&a;</x>'):
         with pytest.raises(client.Unavailable):
-            client._requests(garbage)
+            client.read_requests(garbage)
 
 
 def test_rate_limits_per_key_and_per_address_and_filing_on_both_databases(
