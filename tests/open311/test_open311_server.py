@@ -24,6 +24,8 @@ from ivr.clock import utc_now
 from ivr.jobs import Lane, Worker
 from ivr.open311.client import GeoReportClient
 from ivr.open311.push import POLL_JOB, PUSH_JOB, Pusher, schedule_poll
+from ivr.storage import calls
+from ivr.storage.db import Database
 from ivr.storage.models import Job, Open311Push, Open311Report, SmsOutbox, Ticket
 from ivr.storage.queue import enqueue
 from ivr.storage.tickets import create_ticket, find_ticket, new_pin
@@ -399,3 +401,34 @@ def test_a_push_is_retried_while_the_endpoint_is_down_and_failed_when_it_refuses
         assert "'sinkhole' is not a service" in (push.error or "")
         assert session.scalars(select(Job.status).where(Job.kind == PUSH_JOB)).one() == "failed"
     ours.dispose()
+
+
+def test_the_push_and_the_poll_on_postgresql(city: City, pg_database: Database) -> None:
+    """The pushing side's queries (the new reports, the pushes to read back) on PostgreSQL."""
+    flows = city.site.app.extensions["civicline"].flows
+    loaded, now = flows.current(), utc_now()
+    with pg_database.session() as session:
+        calls.save_flow_version(session, loaded.version, loaded.source, loaded.path, now)
+        calls.start_call(session, call_id="pg-call", caller="+40722111333", channel="terminal",
+                         flow_version=loaded.version, language="ro", at=now)  # fmt: skip
+        filed = create_ticket(
+            session, pin=new_pin(), kind="report", draft=False, caller="+40722111333",
+            language="ro", department="roads", category="pothole", district=1,
+            recording_id=None, description="groapă", deadline_days=10, call_id="pg-call",
+            at=now, zone=ZoneInfo("Europe/Bucharest"),
+        )  # fmt: skip
+    key = ivr(city.site.settings, "open311", "keys", "add", "pg town").strip()  # its own key:
+    client = GeoReportClient(city.base, key, (5, 5))  # its 26-000001 is not the other town's
+    pusher = Pusher(pg_database, client, lambda: loaded.flow, {}, utc_now, timedelta(minutes=5))
+    worker = Worker(pg_database, pusher.handlers(), worker_id="pg")
+    assert schedule_poll(pg_database, now)
+    assert run_due(worker) == 2  # the poll, the push
+    pusher.poll({})  # reads the status back (and queues the next poll)
+    with pg_database.session() as session:
+        push = session.get_one(Open311Push, filed.id)
+        assert (push.state, push.remote_status, push.remote_notes) == (
+            "sent",
+            "open",
+            "înregistrată",
+        )
+    assert pusher.queue_new(utc_now()) == 0  # pushed once
