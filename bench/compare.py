@@ -1,6 +1,7 @@
 """Each figure of the chosen benchmarks on a base commit beside the working tree, in one run.
 
-    .venv/bin/python -m bench.compare BASE [--only engine|storage] [--rounds 3] [--threshold 15]
+    .venv/bin/python -m bench.compare BASE [--only engine|storage|postgres] [--rounds 3]
+        [--threshold 15]
 
 BASE is checked out into a temporary git worktree (removed afterwards, also on failure or
 Ctrl-C) and the working tree's own bench scripts are copied into it, so both trees are measured
@@ -40,6 +41,7 @@ BENCHMARKS: dict[str, list[str]] = {
         "bench/engine.py",
         *("--only", "storage", "--no-postgres", "--calls", "60", "--jobs", "500"),
     ],
+    "postgres": ["bench/engine.py", *("--only", "storage", "--calls", "60", "--jobs", "100")],
 }
 """What each name runs (relative to the tree under test), sized to take seconds, not minutes."""
 RUN_TIMEOUT = 900

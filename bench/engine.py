@@ -9,6 +9,7 @@ the machine's own noise; run it with `make bench` or `.venv/bin/python bench/eng
 from __future__ import annotations
 
 import argparse
+import itertools
 import resource
 import sys
 import tempfile
@@ -20,6 +21,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy
 
 ROOT = Path(__file__).resolve().parents[1]
 # bench/ itself must not be on the path (bench/speech.py would shadow the speech package);
@@ -146,6 +149,13 @@ def bench_calls(url: str, data_dir: Path, calls: int, threads: int) -> dict[str,
     services = CallServices(database=database, flows=flows, matcher=PhraseMatcher())
     recordings = LocalRecordingStore(database, data_dir / "recordings")
     one_call(services, recordings, 0, [])  # warm up: imports, connections, first flow version
+    commits, lazy = itertools.count(), itertools.count()
+    sqlalchemy.event.listen(database.engine, "commit", lambda _connection: next(commits))
+    sqlalchemy.event.listen(
+        database.engine,
+        "before_cursor_execute",
+        lambda *call: "synchronous_commit" in call[2] and next(lazy),
+    )
     turns: list[float] = []
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -153,8 +163,11 @@ def bench_calls(url: str, data_dir: Path, calls: int, threads: int) -> dict[str,
             pool.map(lambda n: one_call(services, recordings, n, turns), range(1, calls + 1))
         )
     elapsed = time.perf_counter() - started
+    committed, not_waited = next(commits), next(lazy)
     database.dispose()
     return {
+        "commits per call": committed / calls,
+        "commits waiting for the disk per call": (committed - not_waited) / calls,
         "calls/s": calls / elapsed,
         "call p50 ms": percentile(durations, 0.50) * 1e3,
         "call p95 ms": percentile(durations, 0.95) * 1e3,

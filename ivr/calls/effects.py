@@ -5,6 +5,9 @@ in the same transaction), LookupTicket / CheckTicketPin → TicketLookedUp,
 ScheduleCallback → CallbackScheduled; QueueSms and RememberLanguage need no answer. A database
 error becomes StorageFailed, so the caller hears an apology and is offered a human instead of
 silence; what was stored before stays stored.
+
+The call runner carries an action out inside its own transaction (`within`), so the call's
+rows and the action's effect are one commit; `carry_out` opens a transaction of its own.
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ STORAGE_ACTIONS = (
     act.ConfirmCallback,
     act.RecordSurvey,
 )
+UNANSWERED_ACTIONS = (act.QueueSms, act.RememberLanguage)
+"""Storage actions the engine never waits on: the runner carries them out with the rows that
+follow, and their failure is only logged."""
 
 
 @dataclass(frozen=True)
@@ -61,17 +67,37 @@ class Effects:
         return ZoneInfo(self.flow.city.timezone)
 
     def carry_out(self, action: act.Action, at: datetime) -> ev.Event | None:
-        """Do one storage action at time `at`; the answer event, if the action has one."""
+        """Do one storage action at time `at` in a transaction of its own; the answer event,
+        if the action has one."""
+        pin = self.pin_for(action)
         try:
-            if isinstance(action, act.CreateTicket):
-                return self._create_ticket(action, at)
             with self.database.session() as session:
-                return self._dispatch(session, action, at)
+                return self.within(session, action, at, pin)
         except SQLAlchemyError:
-            log.exception("call %s: %s failed", self.call_id, type(action).__name__)
-            if isinstance(action, act.QueueSms | act.RememberLanguage):
-                return None  # nothing the caller waits for
-            return ev.StorageFailed(at=at, action=type(action).__name__)
+            return self.failed(action, at)
+
+    @staticmethod
+    def pin_for(action: act.Action) -> tickets.NewPin | None:
+        """A new ticket's PIN, taken before the transaction: a hash made while the write lock
+        is held would hold every other call's writes (`new_pin` is slow by design)."""
+        return pins.take() if isinstance(action, act.CreateTicket) else None
+
+    def within(
+        self, session: Session, action: act.Action, at: datetime, pin: tickets.NewPin | None
+    ) -> ev.Event | None:
+        """Do one storage action in `session`; a database error is raised to the caller."""
+        if isinstance(action, act.CreateTicket):
+            assert pin is not None, "a ticket's PIN comes from pin_for()"
+            ticket = self._file(session, action, pin, at)
+            return ev.TicketCreated(at=at, ref=ticket.ref, pin=pin.clear)
+        return self._dispatch(session, action, at)
+
+    def failed(self, action: act.Action, at: datetime) -> ev.Event | None:
+        """What the engine hears when `action` could not be carried out."""
+        log.exception("call %s: %s failed", self.call_id, type(action).__name__)
+        if isinstance(action, UNANSWERED_ACTIONS):
+            return None  # nothing the caller waits for
+        return ev.StorageFailed(at=at, action=type(action).__name__)
 
     def _dispatch(self, session: Session, action: act.Action, at: datetime) -> ev.Event | None:
         match action:
@@ -101,12 +127,6 @@ class Effects:
             case _:
                 raise TypeError(f"{type(action).__name__} is not a storage action")
         return None
-
-    def _create_ticket(self, a: act.CreateTicket, at: datetime) -> ev.Event:
-        pin = pins.take()  # before the transaction: a hash made now is slow (new_pin)
-        with self.database.session() as session:
-            ticket = self._file(session, a, pin, at)
-            return ev.TicketCreated(at=at, ref=ticket.ref, pin=pin.clear)
 
     def _file(
         self, session: Session, a: act.CreateTicket, pin: tickets.NewPin, at: datetime

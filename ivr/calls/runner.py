@@ -5,11 +5,18 @@ A runner feeds events to the engine's session, stores every event and action as 
 runner took it, on which reply latency is measured), carries out storage actions
 (`ivr.calls.effects`) and feeds their answers back, and hands the line actions (Say, Listen,
 Record, timers, Transfer, HangUp) to the channel. What the caller did is stored before
-anything acts on it: an event and the actions it gave are written in one transaction, before
-a storage action is carried out and before the line actions go back to the channel (one
-commit per key or prompt in most turns: many calls share one SQLite writer). If the database
-fails while a row is being written, the row waits in memory and is written with the next
-one, so the call goes on and nothing said is lost.
+anything acts on it, with one commit that waits for the disk per turn: the event, the actions
+it gave and the effect of a storage action are written in one transaction before the line
+actions go back to the channel (many calls share one SQLite writer, and PostgreSQL flushes
+its log to disk at each such commit). A storage action the engine waits on commits the rows
+before it together with its effect, so a ticket number is stored before the caller hears it;
+an SMS or a remembered language is written with the rows that follow. A prompt's end, which
+only starts a timer, is committed as it happens but without waiting for the disk
+(PostgreSQL's `synchronous_commit = off` for that transaction): visible to every node at
+once, it is lost only if the database server itself crashes within a fraction of a second,
+and a call rebuilt without it hears its prompt again. If the database fails while a row is
+being written, the row waits in memory and is written with the next one, so the call goes on
+and nothing said is lost.
 """
 
 from __future__ import annotations
@@ -23,8 +30,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
-from ivr.calls.effects import STORAGE_ACTIONS, Effects
+from ivr.calls.effects import STORAGE_ACTIONS, UNANSWERED_ACTIONS, Effects
 from ivr.clock import utc_now
 from ivr.engine import actions as act
 from ivr.engine import events as ev
@@ -41,6 +49,7 @@ from menus.registry import FlowRegistry
 log = logging.getLogger(__name__)
 
 SECRET_INPUT = (ev.DigitsPressed, ev.SpeechRecognized)
+TIMER_ACTIONS = (act.StartTimer, act.CancelTimer)
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,8 @@ class CallRunner:
     """The call's end (time, outcome) is stored; late events do not move it."""
     ending_outcome: str | None = None
     """Stored as the call's outcome when it ends instead of the engine's (the sweeper's)."""
+    unanswered: list[tuple[act.Action, datetime]] = field(default_factory=list)
+    """Storage actions no event waits on, carried out with the next commit."""
 
     @classmethod
     def start(
@@ -112,9 +123,8 @@ class CallRunner:
                 language=language,
                 at=at,
             )
-        runner = cls(
-            services, loaded, call_id, CallSession(flow, services.matcher), observe=observe
-        )
+        session = CallSession(flow, services.matcher)
+        runner = cls(services, loaded, call_id, session, observe=observe)
         started = ev.CallStarted(
             at=at, call_id=call_id, caller=number, channel=channel, language=language, texts=texts
         )
@@ -148,6 +158,7 @@ class CallRunner:
         """Handle one event from the line; the line actions the channel must carry out."""
         line: list[act.Action] = []
         pending = [event]
+        quiet = isinstance(event, ev.PromptFinished)
         while pending:
             current = pending.pop(0)
             self._store("event", self._storable(current), current.at)
@@ -158,15 +169,21 @@ class CallRunner:
                 raise
             for action in actions:
                 self._store("action", action.redacted(), current.at)
-                if isinstance(action, STORAGE_ACTIONS):
-                    self._flush()
-                    answer = self.effects.carry_out(action, current.at)
+                quiet = quiet and isinstance(action, TIMER_ACTIONS)
+                if isinstance(action, UNANSWERED_ACTIONS):
+                    self.unanswered.append((action, current.at))
+                elif isinstance(action, STORAGE_ACTIONS):
+                    answer = self._flush_with(action, current.at)
                     if answer is not None:
                         pending.append(answer)
                 else:
                     line.append(action)
         ending = self.session.ended and not self.finished
-        self._flush(node=self.session.node, ended_at=event.at if ending else None)
+        self._flush(
+            node=self.session.node,
+            ended_at=event.at if ending else None,
+            durable=not quiet or ending,
+        )
         return line
 
     def summary(self) -> dict[str, Any]:
@@ -202,21 +219,13 @@ class CallRunner:
         if self.observe:
             self.observe(kind, type_name, payload)
 
-    def _flush(self, *, node: str | None = None, ended_at: datetime | None = None) -> None:
+    def _flush(
+        self, *, node: str | None = None, ended_at: datetime | None = None, durable: bool = True
+    ) -> None:
         """Write what waits in memory; on a database error keep it for the next try."""
         try:
-            with self.services.database.session() as db:
-                for row in self.backlog:
-                    calls.append_event(
-                        db,
-                        call_id=self.call_id,
-                        seq=row.seq,
-                        kind=row.kind,
-                        type=row.type,
-                        payload=row.payload,
-                        at=row.at,
-                        stored_at=row.stored_at,
-                    )
+            with self.services.database.session(durable=durable) as db:
+                self._write(db)
                 if node is not None:
                     calls.set_current_node(db, self.call_id, node)
                     calls.set_language(db, self.call_id, self.session.chosen_language)
@@ -225,8 +234,53 @@ class CallRunner:
         except SQLAlchemyError:
             log.exception("call %s: %d rows wait to be stored", self.call_id, len(self.backlog))
             return
-        self.backlog.clear()
+        self._written()
         self.finished = self.finished or ended_at is not None
+
+    def _flush_with(self, action: act.Action, at: datetime) -> ev.Event | None:
+        """Write what waits in memory and carry out `action` in the same commit; its answer.
+        An action that fails is rolled back alone (a savepoint), so the rows are still kept."""
+        pin = self.effects.pin_for(action)
+        try:
+            with self.services.database.session() as db:
+                self._write(db)
+                try:
+                    with db.begin_nested():
+                        answer = self.effects.within(db, action, at, pin)
+                except SQLAlchemyError:
+                    answer = self.effects.failed(action, at)
+        except SQLAlchemyError:
+            log.exception("call %s: %d rows wait to be stored", self.call_id, len(self.backlog))
+            return self.effects.failed(action, at)
+        self._written()
+        return answer
+
+    def _write(self, db: Session) -> None:
+        """The rows waiting in memory, then the storage actions no one waits on (each alone
+        if it fails: an SMS that cannot be queued must not cost the call its rows)."""
+        for row in self.backlog:
+            calls.append_event(
+                db,
+                call_id=self.call_id,
+                seq=row.seq,
+                kind=row.kind,
+                type=row.type,
+                payload=row.payload,
+                at=row.at,
+                stored_at=row.stored_at,
+            )
+        effects = self.effects
+        for action, at in self.unanswered:
+            try:
+                with db.begin_nested():
+                    effects.within(db, action, at, None)
+            except SQLAlchemyError:
+                effects.failed(action, at)
+
+    def _written(self) -> None:
+        """The transaction that wrote what waited has committed."""
+        self.backlog.clear()
+        self.unanswered.clear()
 
     def _finish(self, db: Any, at: datetime) -> None:
         refs = self.session.ticket_refs

@@ -291,3 +291,73 @@ def test_a_key_and_the_prompt_it_brings_are_stored_in_one_commit(services, datab
         rows = session.scalars(select(CallEvent).order_by(CallEvent.seq)).all()
     since_key = [r.type for r in rows][[r.type for r in rows].index("DigitsPressed") :]
     assert "Say" in since_key and since_key[-1] == "Listen"
+
+
+def commits_of(database) -> list[str]:
+    """Each commit from now on, as `durable` or `lazy` (committed without waiting for the disk)."""
+    commits: list[str] = []
+    lazy: list[bool] = []
+
+    def statement(connection, cursor, sql, *rest) -> None:
+        if "synchronous_commit" in sql:
+            lazy.append(True)
+
+    def committed(connection) -> None:
+        commits.append("lazy" if lazy else "durable")
+        lazy.clear()
+
+    event.listen(database.engine, "before_cursor_execute", statement)
+    event.listen(database.engine, "commit", committed)
+    return commits
+
+
+def test_a_ticket_is_filed_in_the_commit_of_the_key_that_asked_for_it(services, database):
+    """The confirming key, its actions and the new ticket are one commit; the number read back
+    and its SMS are the next: a ticket number is stored before the caller hears it."""
+    line = Line(services)
+    line.keys("1")
+    line.keys("1")
+    line.keys("3")
+    line.send(ev.RecordingFinished, recording_id=None, seconds=6.0, transcript="hole by the school")
+    commits = commits_of(database)
+    actions = line.runner.feed(ev.DigitsPressed(at=line.at, digits="1"))
+    assert any("registered with number" in a.text for a in actions if isinstance(a, act.Say))
+    assert commits == ["durable", "durable"]
+    with database.session(read_only=True) as session:
+        assert session.scalars(select(Ticket.ref)).one() == "26-000001"
+        assert "26-000001" in session.scalars(select(SmsOutbox.body)).one()
+
+
+def test_an_sms_that_cannot_be_queued_costs_the_call_none_of_its_rows(services, database):
+    line = Line(services)
+    line.keys("1")
+    line.keys("1")
+    line.keys("3")
+    line.send(ev.RecordingFinished, recording_id=None, seconds=6.0, transcript="hole by the school")
+    with database.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE sms_outbox RENAME TO sms_outbox_away"))
+    line.keys("1")
+    assert any("registered with number" in t for t in line.said())
+    with database.session(read_only=True) as session:
+        types = [r.type for r in session.scalars(select(CallEvent).order_by(CallEvent.seq))]
+        assert session.scalars(select(Ticket.ref)).one() == "26-000001"
+    assert {"TicketCreated", "QueueSms"} <= set(types)
+    assert types[-1] == "StartTimer"  # what followed the failed SMS was stored too
+
+
+@pytest.mark.postgres
+def test_a_prompts_end_commits_at_once_without_waiting_for_the_disk(flow_file, pg_database):
+    """On PostgreSQL a prompt's end (it only starts a timer) is visible to every node at once
+    but costs no disk flush; a key the caller pressed is committed durably."""
+    services = CallServices(
+        database=pg_database, flows=FlowRegistry(flow_file), matcher=PhraseMatcher()
+    )
+    line = Line(services)
+    commits = commits_of(pg_database)
+    [say] = [a for a in line.runner.feed(ev.DigitsPressed(at=line.at, digits="5"))
+             if isinstance(a, act.Say)]  # fmt: skip
+    line.runner.feed(ev.PromptFinished(at=line.at, mark=say.mark))
+    assert commits == ["durable", "lazy"]
+    with pg_database.session(read_only=True) as session:
+        last = session.scalars(select(CallEvent).order_by(CallEvent.seq.desc())).first()
+    assert last.type == "StartTimer"
