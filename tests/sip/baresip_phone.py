@@ -62,8 +62,11 @@ class Phone:
 
 
 @contextmanager
-def dialling(folder: Path, uri: str, caller: str, voice: Path) -> Iterator[Phone]:
-    """baresip calling `uri` as `caller` until the context ends (then it quits)."""
+def dialling(
+    folder: Path, uri: str, caller: str, voice: Path, more_config: str = ""
+) -> Iterator[Phone]:
+    """baresip calling `uri` as `caller` until the context ends (then it quits);
+    `more_config` is appended to its config (e.g. `sip_cafile` for a sips call)."""
     binary = require("baresip")
     console = free_sip_port()  # the cons module listens on UDP and TCP too
     rtp = free_udp_ports(4)
@@ -76,6 +79,7 @@ def dialling(folder: Path, uri: str, caller: str, voice: Path) -> Iterator[Phone
             console=console,
             folder=folder,
         )
+        + more_config
     )
     (folder / "accounts").write_text(
         f"<sip:{caller}@127.0.0.1>;regint=0;audio_codecs=PCMU;answermode=manual\n"
