@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sip_rig import free_sip_port, free_udp_ports, require
+from sip_rig import free_baresip_port, free_sip_port, free_udp_ports, require
 
 CONFIG = """poll_method epoll
 net_interface 127.0.0.1
@@ -72,7 +72,7 @@ def dialling(
     rtp = free_udp_ports(4)
     (folder / "config").write_text(
         CONFIG.format(
-            sip_port=free_sip_port(),
+            sip_port=free_baresip_port(),
             voice=voice,
             rtp=rtp,
             rtp_end=rtp + 3,

@@ -98,6 +98,20 @@ def free_sip_port() -> int:
     raise RuntimeError("no port free for both UDP and TCP")
 
 
+def free_baresip_port() -> int:
+    """A port for baresip's `sip_listen`: free for UDP and TCP, and the next one free for TCP,
+    where baresip's TLS listener goes (SIP port + 1)."""
+    for _ in range(50):
+        port = free_sip_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no port free for baresip's SIP and TLS listeners")
+
+
 def free_udp_ports(count: int) -> int:
     """The first of `count` consecutive free UDP ports."""
     for _ in range(50):

@@ -74,7 +74,7 @@ class Node:
 
     def wait_registered(self) -> None:
         log = self.logs[-1]
-        wait_until(lambda: "registered at" in log.read_text(errors="replace"), 30, self.log)
+        wait_until(lambda: "registered at" in log.read_text(errors="replace"), 90, self.log)
 
     def kill(self) -> None:
         assert self.process is not None
