@@ -39,11 +39,24 @@ translations: $(INSTALLED)
 	$(BIN)/pybabel compile -d ivr/web/translations --statistics
 
 # Kamailio for development, in the foreground: the registrar of `ivr sip` nodes and the
-# dispatcher in front of them (deploy/kamailio.cfg, nodes in deploy/dispatcher.list).
-kamailio: test-system-packages
+# dispatcher in front of them (deploy/kamailio.cfg), SIP on udp:127.0.0.1:5060 and TLS on
+# 5061 with a self-signed certificate made once in deploy/tls/. NODES lists the nodes: one
+# (deploy/dispatcher.list) by default, NODES=deploy/dispatcher-two-nodes.list for two.
+NODES ?= deploy/dispatcher.list
+KAMAILIO_CTL ?= /tmp/civicline-kamailio.ctl
+
+kamailio: test-system-packages deploy/tls/kamailio.crt
 	CIVICLINE_SIP_PASSWORD="$${CIVICLINE_SIP_PASSWORD:?set the SIP password of the nodes}" \
 		$$(command -v kamailio || echo /usr/sbin/kamailio) -f deploy/kamailio.cfg -DD -E \
-		-w "$(CURDIR)/deploy" -A 'DISPATCHER_LIST="$(CURDIR)/deploy/dispatcher.list"'
+		-w "$(CURDIR)/deploy" -A 'DISPATCHER_LIST="$(abspath $(NODES))"' -A WITH_TLS \
+		-A 'CTL_SOCKET="unix:$(KAMAILIO_CTL)"'
+
+deploy/tls/kamailio.crt:
+	mkdir -p -m 700 deploy/tls
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 \
+		-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+		-keyout deploy/tls/kamailio.key -out $@
+	chmod 600 deploy/tls/kamailio.key
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,7 +70,8 @@ system-packages:
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends python3-venv)
 
 # The tests start their own PostgreSQL server from Debian's binaries; the speech tests and
-# `ivr prompts build` speak with espeak-ng; the SIP tests run Kamailio, SIPp and baresip.
+# `ivr prompts build` speak with espeak-ng; the SIP tests run Kamailio (with its TLS module;
+# openssl makes their certificates), SIPp and baresip.
 test-system-packages: system-packages
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends postgresql)
@@ -69,6 +83,10 @@ test-system-packages: system-packages
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends sox)
 	@command -v kamailio >/dev/null || [ -x /usr/sbin/kamailio ] || \
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends kamailio)
+	@ls /usr/lib/*/kamailio/modules/tls.so >/dev/null 2>&1 || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends kamailio-tls-modules)
+	@command -v openssl >/dev/null || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends openssl)
 	@command -v sipp >/dev/null || \
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends sip-tester)
 	@command -v baresip >/dev/null || \

@@ -4,10 +4,12 @@ A SIPp ramp (steps of concurrent calls) through Kamailio (deploy/kamailio.cfg) a
 node, then two nodes behind the dispatcher. Each call hears the demo flow's welcome and
 recording notice for --seconds, sends no audio, and hangs up. Our RTP goes to sockets of this
 script (the calls' SDP names them), stamped by the kernel on arrival (SO_TIMESTAMPNS).
-Figures are defined in bench/README.md. Nodes run on core 0 (one node) or cores 0 and 1
-(two nodes); SIPp and the receiver run on core 1.
+Then the failover run: two nodes take --failover-rate calls a second, one is killed with
+SIGKILL, and the calls of the next 30 s are counted and timed. Figures are defined in
+bench/README.md. Nodes run on core 0 (one node) or cores 0 and 1 (two nodes); SIPp and the
+receiver run on core 1.
 
-    .venv/bin/python bench/sip_load.py [--steps 10,20,30,40,60] [--seconds 10]
+    .venv/bin/python bench/sip_load.py [--steps 10,20,30,40,60] [--seconds 10] [--only failover]
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import re
 import selectors
 import shutil
 import socket
@@ -23,9 +26,11 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +42,11 @@ from speech.prompts import build  # noqa: E402
 from speech.synthesis import Synthesizer  # noqa: E402
 
 FALLING_BEHIND_MS = 40.0
+WARM_SECONDS = 5
+"""Failover run: calls placed before the kill, so that calls are in progress on both nodes."""
+AFTER_SECONDS = 30
+HOLD_SECONDS = 1.0
+"""Failover run: each call's length (answered, then hung up)."""
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 """Kernel receive timestamps (Linux's value; Python does not always name it)."""
 PASSWORD = "bench-secret"
@@ -114,13 +124,15 @@ def pinned(core: int | None, command: list[str]) -> list[str]:
 
 
 @contextmanager
-def process(command: list[str], log: Path, env: dict[str, str] | None = None) -> Iterator[None]:
+def process(
+    command: list[str], log: Path, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     with log.open("wb") as out:
         child = subprocess.Popen(
             command, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
         )
     try:
-        yield
+        yield child
     finally:
         child.terminate()
         try:
@@ -253,11 +265,49 @@ def step(
         "gap_max": max(gaps, default=float("nan")),
         "setup_p50": statistics.median(setups) if setups else float("nan"),
         "setup_p95": percentile(setups, 0.95),
+        "setup_max": max(setups, default=float("nan")),
         "silent": float(sum(1 for t in receiver.arrivals.values() if not t)),
     }
 
 
-def ramp(folder: Path, nodes: int, steps: list[int], seconds: float, rate: int, data: Path) -> None:
+@dataclass
+class Cluster:
+    """Kamailio and its nodes, running."""
+
+    folder: Path
+    kamailio_port: int
+    ports: list[int]
+    nodes: list[subprocess.Popen[bytes]]
+
+    def states(self) -> dict[str, str]:
+        """Each node's dispatcher flags ("AP": active; "IP": inactive), by node port."""
+        done = subprocess.run(
+            [binary("kamcmd"), "-s", f"unix:{self.folder / 'kamailio.ctl'}", "dispatcher.list"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        found = re.findall(r"URI: sip:127\.0\.0\.1:(\d+)\s+FLAGS: (\w+)", done.stdout)
+        return {int(port): flags for port, flags in found}
+
+    def wait_until(self, up: list[int], down: list[int], seconds: float = 30) -> float:
+        """Seconds until the nodes in `up` are active and those in `down` inactive."""
+        start = time.monotonic()
+        while True:
+            states = self.states()
+            if all(states[p].startswith("A") for p in up) and all(
+                states[p].startswith("I") for p in down
+            ):
+                return time.monotonic() - start
+            if time.monotonic() - start > seconds:
+                sys.exit(f"dispatcher: not {up} up and {down} down after {seconds} s: {states}")
+            time.sleep(0.05)
+
+
+@contextmanager
+def cluster(folder: Path, nodes: int, data: Path) -> Iterator[Cluster]:
+    """Kamailio with deploy/kamailio.cfg and `nodes` `ivr sip` processes, all of them up."""
     ports = [free_port() for _ in range(nodes)]
     listing = folder / "dispatcher.list"
     listing.write_text("".join(f"1 sip:127.0.0.1:{port}\n" for port in ports))
@@ -279,46 +329,58 @@ def ramp(folder: Path, nodes: int, steps: list[int], seconds: float, rate: int, 
                         f"LISTEN=udp:127.0.0.1:{kamailio_port}",
                         "-A",
                         f'DISPATCHER_LIST="{listing}"',
+                        "-A",
+                        f'CTL_SOCKET="unix:{folder / "kamailio.ctl"}"',
                     ],
                 ),
                 folder / "kamailio.log",
                 {"CIVICLINE_SIP_PASSWORD": PASSWORD},
             )
         )
-        time.sleep(1)
+        wait_for(folder / "kamailio.log", "Listening on")
+        children = []
         for number, port in enumerate(ports):
             low = 30000 + 2000 * number
             log = folder / f"node-{number}.log"
-            stack.enter_context(
-                process(
-                    pinned(
-                        number if nodes > 1 else 0, [str(ROOT / ".venv" / "bin" / "ivr"), "sip"]
-                    ),
-                    log,
-                    {
-                        "CIVICLINE_DATA_DIR": str(data),
-                        "CIVICLINE_FLOW_PATH": str(ROOT / "callflows.yaml"),
-                        "CIVICLINE_SIP_REGISTRAR_PORT": str(kamailio_port),
-                        "CIVICLINE_SIP_PORT": str(port),
-                        "CIVICLINE_SIP_USER": f"civicline-{number}",
-                        "CIVICLINE_SIP_PASSWORD": PASSWORD,
-                        "CIVICLINE_SIP_ACCEPT_USERS": '["civicline"]',
-                        "CIVICLINE_SIP_MEDIA_TIMEOUT": "120",
-                        "CIVICLINE_SIP_RTP_PORT_MIN": str(low),
-                        "CIVICLINE_SIP_RTP_PORT_MAX": str(low + 1999),
-                        "CIVICLINE_LOG_LEVEL": "INFO",
-                    },
+            children.append(
+                stack.enter_context(
+                    process(
+                        pinned(
+                            number if nodes > 1 else 0,
+                            [str(ROOT / ".venv" / "bin" / "ivr"), "sip"],
+                        ),
+                        log,
+                        {
+                            "CIVICLINE_DATA_DIR": str(data),
+                            "CIVICLINE_FLOW_PATH": str(ROOT / "callflows.yaml"),
+                            "CIVICLINE_SIP_REGISTRAR_PORT": str(kamailio_port),
+                            "CIVICLINE_SIP_PORT": str(port),
+                            "CIVICLINE_SIP_USER": f"civicline-{number}",
+                            "CIVICLINE_SIP_PASSWORD": PASSWORD,
+                            "CIVICLINE_SIP_ACCEPT_USERS": '["civicline"]',
+                            "CIVICLINE_SIP_MEDIA_TIMEOUT": "120",
+                            "CIVICLINE_SIP_RTP_PORT_MIN": str(low),
+                            "CIVICLINE_SIP_RTP_PORT_MAX": str(low + 1999),
+                            "CIVICLINE_LOG_LEVEL": "INFO",
+                        },
+                    )
                 )
             )
             wait_for(log, "registered at")
-        time.sleep(2)  # the dispatcher's first OPTIONS round
+        running = Cluster(folder, kamailio_port, ports, children)
+        running.wait_until(up=ports, down=[])  # a ping sent before a node listened took it out
+        yield running
+
+
+def ramp(folder: Path, nodes: int, steps: list[int], seconds: float, rate: int, data: Path) -> None:
+    with cluster(folder, nodes, data) as running:
         print(
             f"\n{nodes} node(s): {'calls':>5} {'ok':>4} {'failed':>6} {'silent':>6} "
             f"{'gap p50':>8} {'gap p99':>8} {'gap max':>8} {'set-up p50':>10} {'p95':>6}"
         )
         held = 0
         for calls in steps:
-            row = step(folder, kamailio_port, calls, seconds, rate)
+            row = step(folder, running.kamailio_port, calls, seconds, rate)
             fine = row["failed"] == 0 and row["silent"] == 0 and row["gap_p99"] <= FALLING_BEHIND_MS
             held = calls if fine else held
             verdict = "" if fine else "  <- falls behind"
@@ -335,12 +397,53 @@ def ramp(folder: Path, nodes: int, steps: list[int], seconds: float, rate: int, 
         print(f"{nodes} node(s): most concurrent calls held = {held}")
 
 
+def failover(folder: Path, rate: int, data: Path) -> None:
+    """Two nodes take `rate` calls a second of HOLD_SECONDS each; after WARM_SECONDS one is
+    killed (SIGKILL) and the calls placed in the next AFTER_SECONDS are counted and timed."""
+    with cluster(folder, 2, data) as running:
+        before, after = folder / "before", folder / "after"
+        before.mkdir()
+        after.mkdir()
+        warm: dict[str, float] = {}
+        load = threading.Thread(
+            target=lambda: warm.update(
+                step(before, running.kamailio_port, rate * WARM_SECONDS, HOLD_SECONDS, rate)
+            )
+        )
+        load.start()
+        time.sleep(WARM_SECONDS)
+        running.nodes[1].kill()
+        killed = time.monotonic()
+
+        def mark_down() -> None:
+            running.wait_until(up=running.ports[:1], down=running.ports[1:])
+            warm["down"] = time.monotonic() - killed
+
+        marker = threading.Thread(target=mark_down)
+        marker.start()
+        row = step(after, running.kamailio_port, rate * AFTER_SECONDS, HOLD_SECONDS, rate)
+        load.join()
+        marker.join()
+    print(
+        f"\nfailover: {rate} calls/s over 2 nodes, one killed (SIGKILL); the calls of the "
+        f"next {AFTER_SECONDS} s:\n"
+        f"  calls {row['calls']:.0f}, ok {row['ok']:.0f}, failed {row['failed']:.0f}; set-up "
+        f"p50 {row['setup_p50']:.0f} ms, p95 {row['setup_p95']:.0f} ms, "
+        f"max {row['setup_max']:.0f} ms\n"
+        f"  dead node marked down {warm['down']:.1f} s after the kill; calls in progress when "
+        f"it was killed (placed before): {warm['failed']:.0f} of {warm['calls']:.0f} failed",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", default="10,20,30,40,50,60,80")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each call")
     parser.add_argument("--rate", type=int, default=20, help="calls placed per second")
     parser.add_argument("--nodes", default="1,2")
+    parser.add_argument("--failover-rate", type=int, default=5, help="calls/s of the failover run")
+    parser.add_argument("--only", choices=["ramp", "failover"], help="one run instead of both")
     add_arguments(parser)
     args = parser.parse_args()
     calibrate(args.cpus)
@@ -357,10 +460,15 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
-        for nodes in (int(n) for n in args.nodes.split(",")):
-            run = folder / f"nodes-{nodes}"
+        if args.only != "failover":
+            for nodes in (int(n) for n in args.nodes.split(",")):
+                run = folder / f"nodes-{nodes}"
+                run.mkdir()
+                ramp(run, nodes, steps, args.seconds, args.rate, data)
+        if args.only != "ramp":
+            run = folder / "failover"
             run.mkdir()
-            ramp(run, nodes, steps, args.seconds, args.rate, data)
+            failover(run, args.failover_rate, data)
 
 
 if __name__ == "__main__":

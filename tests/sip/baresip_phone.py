@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sip_rig import free_sip_port, free_udp_ports, require
+from sip_rig import free_baresip_port, free_sip_port, free_udp_ports, require
 
 CONFIG = """poll_method epoll
 net_interface 127.0.0.1
@@ -62,20 +62,24 @@ class Phone:
 
 
 @contextmanager
-def dialling(folder: Path, uri: str, caller: str, voice: Path) -> Iterator[Phone]:
-    """baresip calling `uri` as `caller` until the context ends (then it quits)."""
+def dialling(
+    folder: Path, uri: str, caller: str, voice: Path, more_config: str = ""
+) -> Iterator[Phone]:
+    """baresip calling `uri` as `caller` until the context ends (then it quits);
+    `more_config` is appended to its config (e.g. `sip_cafile` for a sips call)."""
     binary = require("baresip")
     console = free_sip_port()  # the cons module listens on UDP and TCP too
     rtp = free_udp_ports(4)
     (folder / "config").write_text(
         CONFIG.format(
-            sip_port=free_sip_port(),
+            sip_port=free_baresip_port(),
             voice=voice,
             rtp=rtp,
             rtp_end=rtp + 3,
             console=console,
             folder=folder,
         )
+        + more_config
     )
     (folder / "accounts").write_text(
         f"<sip:{caller}@127.0.0.1>;regint=0;audio_codecs=PCMU;answermode=manual\n"

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ from ivr.config import Settings
 
 KAMAILIO_MODULES = "/usr/lib/x86_64-linux-gnu/kamailio/modules/"
 DEPLOYED_CFG = Path(__file__).parents[2] / "deploy" / "kamailio.cfg"
+DISPATCHER_DEST = re.compile(r"URI: (\S+)\s+FLAGS: (\w+)")
+"""One node in the output of `kamcmd dispatcher.list`."""
 AGENT_NUMBER = "+35982500100"
 """The Korean flow's service centre: Kamailio sends calls for it to the test's agent."""
 KAMAILIO_CFG = """#!KAMAILIO
@@ -95,6 +98,20 @@ def free_sip_port() -> int:
     raise RuntimeError("no port free for both UDP and TCP")
 
 
+def free_baresip_port() -> int:
+    """A port for baresip's `sip_listen`: free for UDP and TCP, and the next one free for TCP,
+    where baresip's TLS listener goes (SIP port + 1)."""
+    for _ in range(50):
+        port = free_sip_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no port free for baresip's SIP and TLS listeners")
+
+
 def free_udp_ports(count: int) -> int:
     """The first of `count` consecutive free UDP ports."""
     for _ in range(50):
@@ -145,8 +162,11 @@ def running_kamailio(folder: Path) -> Iterator[Kamailio]:
 
 
 @contextmanager
-def running_deployed_kamailio(folder: Path, nodes: list[int], password: str) -> Iterator[Kamailio]:
-    """Kamailio with deploy/kamailio.cfg, its dispatcher set being `nodes` (SIP ports)."""
+def running_deployed_kamailio(
+    folder: Path, nodes: list[int], password: str, more_defines: Sequence[str] = ()
+) -> Iterator[Kamailio]:
+    """Kamailio with deploy/kamailio.cfg, its dispatcher set being `nodes` (SIP ports);
+    `more_defines` are further -A NAME=VALUE (its control socket is always in `folder`)."""
     port, agent_port = free_udp_port(), free_udp_port()
     listing = folder / "dispatcher.list"
     listing.write_text("".join(f"1 sip:127.0.0.1:{node}\n" for node in nodes))
@@ -154,11 +174,62 @@ def running_deployed_kamailio(folder: Path, nodes: list[int], password: str) -> 
         f"LISTEN=udp:127.0.0.1:{port}",
         f'DISPATCHER_LIST="{listing}"',
         f'PBX="sip:127.0.0.1:{agent_port}"',
+        f'CTL_SOCKET="unix:{control_socket(folder)}"',
+        *more_defines,
     ]
     with _kamailio(
         folder, DEPLOYED_CFG, port, agent_port, defines, {"CIVICLINE_SIP_PASSWORD": password}
     ) as running:
         yield running
+
+
+def control_socket(folder: Path) -> Path:
+    """Where deploy/kamailio.cfg's ctl module listens when started by the rig in `folder`."""
+    return folder / "kamailio.ctl"
+
+
+def kamcmd(folder: Path, *command: str) -> str:
+    """An RPC command (e.g. `dispatcher.list`) to the rig's deployed Kamailio in `folder`."""
+    done = subprocess.run(
+        [require("kamcmd"), "-s", f"unix:{control_socket(folder)}", *command],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    )
+    return done.stdout
+
+
+def dispatcher_states(folder: Path) -> dict[str, str]:
+    """Each dispatcher node's state flags by URI, e.g. "AP" (active, probed) or "IP"
+    (inactive, probed), from the deployed Kamailio started in `folder`."""
+    return dict(DISPATCHER_DEST.findall(kamcmd(folder, "dispatcher.list")))
+
+
+def wait_until_nodes_up(folder: Path, ports: list[int], seconds: float = 10) -> None:
+    """Until the dispatcher holds every node in `ports` active: it pings them every few
+    seconds, and a ping sent before a node was listening marked that node down."""
+    uris = [f"sip:127.0.0.1:{port}" for port in ports]
+    deadline = time.monotonic() + seconds
+    while not all(dispatcher_states(folder).get(uri, "").startswith("A") for uri in uris):
+        if time.monotonic() > deadline:
+            pytest.fail(f"nodes not up:\n{kamcmd(folder, 'dispatcher.list')}", pytrace=False)
+        time.sleep(0.1)
+
+
+def tls_certificate(folder: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and its key (PEM files in `folder`)."""
+    certificate, key = folder / "tls.crt", folder / "tls.key"
+    request = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+    subject = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+    subprocess.run(
+        [require("openssl"), *request, *subject, "-nodes", "-days", "2"]
+        + ["-keyout", str(key), "-out", str(certificate)],
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
+    return certificate, key
 
 
 @contextmanager

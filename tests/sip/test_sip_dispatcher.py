@@ -8,7 +8,13 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from sip_rig import free_udp_port, node_settings, running_deployed_kamailio, running_node
+from sip_rig import (
+    free_udp_port,
+    node_settings,
+    running_deployed_kamailio,
+    running_node,
+    wait_until_nodes_up,
+)
 from sipp_caller import HangUp, Pause, call
 
 from ivr.channels.sip.node import RegistrationFailed, SipNode
@@ -21,10 +27,9 @@ def two_nodes(
     tmp_path_factory: pytest.TempPathFactory, sip_data: Path, sip_flow: Path
 ) -> Iterator[tuple[int, list[SipNode]]]:
     ports = [free_udp_port(), free_udp_port()]
+    folder = tmp_path_factory.mktemp("deployed")
     with ExitStack() as stack:
-        kamailio = stack.enter_context(
-            running_deployed_kamailio(tmp_path_factory.mktemp("deployed"), ports, PASSWORD)
-        )
+        kamailio = stack.enter_context(running_deployed_kamailio(folder, ports, PASSWORD))
         nodes = [
             stack.enter_context(
                 running_node(
@@ -41,6 +46,7 @@ def two_nodes(
             )
             for number, port in enumerate(ports, start=1)
         ]
+        wait_until_nodes_up(folder, ports)
         yield kamailio.port, nodes
 
 
