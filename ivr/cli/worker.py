@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import threading
-from datetime import timedelta
 from types import FrameType
 
 import click
@@ -22,8 +21,6 @@ from ivr.storage.transcriptions import TRANSCRIBE
 from ivr.storage.twilio import DOWNLOAD_RECORDING
 
 logger = logging.getLogger(__name__)
-FIRST_PURGE_DELAY = timedelta(hours=1)
-"""A worker started without a purge queued runs the first one after this (then daily)."""
 SLOW_KINDS = frozenset({TRANSCRIBE, DOWNLOAD_RECORDING, PURGE_JOB})
 """Jobs that take seconds to minutes (free-form decoding, downloads, a purge): run in a
 lane of their own, so a callback due at its slot or an SMS never waits behind them."""
@@ -50,7 +47,7 @@ def worker(settings: Settings, once: bool) -> None:
         lease_seconds=settings.worker_lease_seconds,
         give_ups=job_give_ups(database),
     )
-    if schedule_purge(database, utc_now(), delay=FIRST_PURGE_DELAY):
+    if schedule_purge(database, utc_now()):
         logger.info("retention purge scheduled")
     if schedule_sweep(database, utc_now()):
         logger.info("stale-call sweep scheduled")

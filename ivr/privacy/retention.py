@@ -14,7 +14,7 @@ Every batch is its own transaction and every step selects only what is still to 
 purge stopped half-way is finished by the next run. Recording files are deleted after their
 rows are committed; a file left behind by a stopped run (no row, older than a day) is
 deleted by the next, and a file already missing is counted, not fatal. The worker runs the
-purge daily (`privacy.purge` jobs, scheduled by `schedule_purge`).
+purge daily at 02:00 UTC (`privacy.purge` jobs, scheduled by `schedule_purge`).
 """
 
 from __future__ import annotations
@@ -32,13 +32,16 @@ from ivr.recordings.files import RecordingFiles
 from ivr.storage.audit import audit
 from ivr.storage.db import Database
 from ivr.storage.models.base import Base
-from ivr.storage.queue import enqueue, enqueue_unless_pending
+from ivr.storage.queue import enqueue_periodic
 
 logger = logging.getLogger(__name__)
 BATCH = 500
 ORPHAN_AGE = timedelta(days=1)
 """A file without a row is deleted only once this old: a channel writes the file first."""
 PURGE_JOB = "privacy.purge"
+PURGE_EVERY = timedelta(days=1)
+PURGE_AT = timedelta(hours=2)
+"""The purge runs daily at 02:00 UTC, once however many workers there are."""
 
 
 def purge(
@@ -209,11 +212,11 @@ def _orphans(database: Database, files: RecordingFiles, now: datetime) -> int:
     return sum(files.delete(key) for key in old)
 
 
-def schedule_purge(database: Database, now: datetime, *, delay: timedelta = timedelta()) -> bool:
-    """Queue the next purge unless one is queued or running; whether one was queued."""
+def schedule_purge(database: Database, now: datetime) -> bool:
+    """Queue the next daily purge unless a worker has; whether this call queued it."""
     with database.session() as session:
-        return enqueue_unless_pending(
-            session, PURGE_JOB, at=now, run_after=now + delay, max_attempts=3
+        return enqueue_periodic(
+            session, PURGE_JOB, at=now, every=PURGE_EVERY, offset=PURGE_AT, max_attempts=3
         )
 
 
@@ -225,8 +228,6 @@ def purge_handlers(
     def run(payload: dict[str, Any]) -> None:
         now = clock()
         purge(database, retention, files, now=now)
-        with database.session() as session:
-            enqueue(session, PURGE_JOB, {}, at=now, run_after=now + timedelta(days=1),
-                    max_attempts=3)  # fmt: skip
+        schedule_purge(database, now)
 
     return {PURGE_JOB: run}

@@ -4,7 +4,7 @@ that stops half-way and is run again; the daily job."""
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -112,12 +112,13 @@ def test_a_missing_file_is_reported_not_fatal(aged) -> None:
 
 
 def test_the_daily_job_is_scheduled_once_and_reschedules_itself(database: Database, tmp_path):
-    assert schedule_purge(database, TUESDAY, delay=timedelta(hours=1))
-    assert not schedule_purge(database, TUESDAY)
-    purge_handlers(database, DEFAULTS, LocalFiles(tmp_path), lambda: TUESDAY)[PURGE_JOB]({})
+    night = TUESDAY.replace(hour=2, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    assert schedule_purge(database, TUESDAY)
+    assert not schedule_purge(database, TUESDAY + timedelta(hours=1)), "a second worker"
+    purge_handlers(database, DEFAULTS, LocalFiles(tmp_path), lambda: night)[PURGE_JOB]({})
     with database.session() as session:
         run_after = session.scalars(select(Job.run_after).where(Job.kind == PURGE_JOB)).all()
-    assert sorted(run_after) == [TUESDAY + timedelta(hours=1), TUESDAY + timedelta(days=1)]
+    assert sorted(at.astimezone(UTC) for at in run_after) == [night, night + timedelta(days=1)]
 
 
 def test_ivr_privacy_purge_counts_on_a_dry_run_then_purges(aged, tmp_path: Path) -> None:
