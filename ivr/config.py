@@ -89,7 +89,8 @@ class Settings(BaseSettings):
     http_connect_seconds: float = Field(5.0, gt=0)
     http_read_seconds: float = Field(20.0, gt=0)
     """Connect and read timeouts of every outbound request (Twilio's REST API, recording
-    downloads): a hung request fails and is retried instead of holding a worker."""
+    downloads, the object store): a hung request fails and is retried instead of holding a
+    worker."""
     callback_stale_minutes: int = Field(30, ge=1)
     """A callback not placed this long after its slot began (the worker was down) is booked
     again and the citizen texted the new time, instead of being dialled late."""
