@@ -15,11 +15,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from minio.error import S3Error
 from s3server import BUCKET, S3Server
 from site_data import ROOT, STARTED, build_site, login, token
 from sqlalchemy import select
 
+from ivr.cli import main
 from ivr.config import Settings
 from ivr.privacy.retention import purge
 from ivr.recordings import recording_files
@@ -140,7 +142,12 @@ def test_an_s3_server_that_never_answers_fails_the_request_instead_of_hanging():
 
 
 def test_a_bad_recordings_url_is_refused_at_startup(tmp_path):
-    with pytest.raises(ValueError, match=r"file:///a/directory or s3://bucket/prefix"):
-        Settings(data_dir=tmp_path, recordings_url="ftp://host/recordings")
+    environment = {"CIVICLINE_DATA_DIR": str(tmp_path), "CIVICLINE_RECORDINGS_URL": "ftp://h/r"}
+    refused = CliRunner().invoke(main, ["worker", "--once"], env=environment)
+    assert (
+        refused.exit_code == 1
+        and "CIVICLINE_RECORDINGS_URL: Value error, use file:///a/directory or s3://bucket/prefix"
+        in refused.output
+    )
     local = recording_files(Settings(recordings_url=f"file://{tmp_path}/r"))
     assert isinstance(local, LocalFiles) and local.root == tmp_path / "r"
