@@ -36,7 +36,7 @@ from ivr.engine import actions as act  # noqa: E402
 from ivr.engine import events as ev  # noqa: E402
 from ivr.engine.session import CallSession  # noqa: E402
 from ivr.jobs import Worker  # noqa: E402
-from ivr.recordings import LocalRecordingStore  # noqa: E402
+from ivr.recordings import Recordings  # noqa: E402
 from ivr.storage.db import Database  # noqa: E402
 from ivr.storage.directory import sync_departments  # noqa: E402
 from ivr.storage.queue import enqueue  # noqa: E402
@@ -119,7 +119,7 @@ def bench_engine(calls: int) -> dict[str, float]:
 
 
 def one_call(
-    services: CallServices, recordings: LocalRecordingStore, number: int, turns: list[float]
+    services: CallServices, recordings: Recordings, number: int, turns: list[float]
 ) -> float:
     """One scripted call; appends each input's turn time to `turns`, returns the call's."""
     t0 = time.perf_counter()
@@ -147,7 +147,7 @@ def bench_calls(url: str, data_dir: Path, calls: int, threads: int) -> dict[str,
     with database.session() as session:
         sync_departments(session, flows.current().flow, datetime.now(UTC))
     services = CallServices(database=database, flows=flows, matcher=PhraseMatcher())
-    recordings = LocalRecordingStore(database, data_dir / "recordings")
+    recordings = Recordings.local(database, data_dir / "recordings")
     one_call(services, recordings, 0, [])  # warm up: imports, connections, first flow version
     commits, lazy = itertools.count(), itertools.count()
     sqlalchemy.event.listen(database.engine, "commit", lambda _connection: next(commits))

@@ -37,7 +37,7 @@ from ivr.calls.runner import CallRunner  # noqa: E402
 from ivr.config import Settings  # noqa: E402
 from ivr.engine import actions as act  # noqa: E402
 from ivr.engine import events as ev  # noqa: E402
-from ivr.recordings import LocalRecordingStore  # noqa: E402
+from ivr.recordings import Recordings  # noqa: E402
 from ivr.storage.directory import add_user  # noqa: E402
 from ivr.storage.models import Call, CallEvent, Recording, Ticket  # noqa: E402
 from ivr.web import create_app  # noqa: E402
@@ -68,7 +68,7 @@ def description_wav(seconds: float, rng: random.Random, rate: int = 8000) -> byt
     return buffer.getvalue()
 
 
-def demo_call(services: Any, store: LocalRecordingStore, rng: random.Random, at: datetime) -> None:
+def demo_call(services: Any, store: Recordings, rng: random.Random, at: datetime) -> None:
     """One call driven to its end by a random caller who mostly presses the keys offered."""
     runner, actions = CallRunner.start(
         services, caller=rng.choice(CALLERS), channel=rng.choice(["twilio", "sip"]), at=at
@@ -132,7 +132,7 @@ def demo_site(folder: Path) -> Iterator[tuple[Any, str]]:
     services = app.extensions["civicline"]
     with services.database.session() as session:
         add_user(session, "demo", PASSWORD, "supervisor")
-    store = LocalRecordingStore(services.database, folder / "recordings")
+    store = Recordings.local(services.database, folder / "recordings")
     rng = random.Random(2026)
     now = datetime.now(UTC).replace(microsecond=0)
     for _ in range(DEMO_CALLS):

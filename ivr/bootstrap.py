@@ -19,6 +19,7 @@ from ivr.jobs import GiveUp, sms_handlers
 from ivr.open311.client import GeoReportClient
 from ivr.open311.push import PUSH_JOB, Pusher
 from ivr.privacy.retention import purge_handlers
+from ivr.recordings import recording_files, recording_store
 from ivr.storage.db import Database
 from ivr.storage.directory import sync_departments
 from ivr.storage.outbox import LoggingSmsSender
@@ -58,19 +59,13 @@ def job_handlers(
     """The worker's job kinds. SMS go through Twilio when it is configured, else to the log;
     descriptions are transcribed with the flow's model for the ticket's language; Twilio's
     recordings are downloaded when its credentials are set."""
+    files = recording_files(settings)
     handlers = sms_job_handlers(settings, database)
     handlers.update(callback_job_handlers(settings, database))
     handlers.update(twilio_recording_handlers(settings, database))
     if pusher := open311_pusher(settings, database):
         handlers.update(pusher.handlers())
-    handlers.update(
-        purge_handlers(
-            database,
-            settings.retention(),
-            settings.data_dir / "recordings",
-            utc_now,
-        )
-    )
+    handlers.update(purge_handlers(database, settings.retention(), files, utc_now))
     handlers.update(
         sweep_handlers(
             functools.cache(lambda: call_services(settings, database)),
@@ -83,7 +78,7 @@ def job_handlers(
             database,
             FlowRegistry(settings.flow_path),
             shared_models(),
-            settings.data_dir / "recordings",
+            files,
         )
     )
     return handlers
@@ -152,12 +147,10 @@ def twilio_recording_handlers(
     deleted there); none without the account SID and auth token."""
     if not (settings.twilio_account_sid and settings.twilio_auth_token):
         return {}
-    from ivr.recordings import LocalRecordingStore
     from webhooks.recordings import recording_handlers
 
-    client = twilio_client(settings)
-    store = LocalRecordingStore(database, settings.data_dir / "recordings")
-    return recording_handlers(database, client, store, clock)
+    store = recording_store(settings, database)
+    return recording_handlers(database, twilio_client(settings), store, clock)
 
 
 def job_give_ups(settings: Settings, database: Database) -> dict[str, GiveUp]:

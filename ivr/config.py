@@ -1,7 +1,9 @@
 """Settings from `CIVICLINE_*` environment variables or a `.env` file, with demo defaults.
 
-Secrets are never defaults: the Flask secret key is generated once per data directory and
-kept in a file only its owner can read, so `make run` works without any configuration. The
+Secrets are never defaults: on SQLite (one machine) the Flask secret key is generated once
+per data directory and kept in a file only its owner can read, so `make run` works without
+any configuration; on a shared database (PostgreSQL, several nodes) it must be set, the same
+on every node, or a session signed by one node would be refused by the next. The
 data directory (database, recordings, prompts, the key) is its owner's alone: 0700, and
 `ivr` runs with umask 077 so that what it creates inside is 0600 (`ivr.cli`).
 """
@@ -12,10 +14,14 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ivr.privacy.periods import Retention
+
+
+class MissingSecretKey(ValueError):
+    """Several nodes share the database but no CIVICLINE_SECRET_KEY was set."""
 
 
 class Settings(BaseSettings):
@@ -26,6 +32,16 @@ class Settings(BaseSettings):
     """SQLAlchemy URL; empty means a SQLite file in the data directory."""
     flow_path: Path = Path("callflows.yaml")
     secret_key: str = ""
+    """Signs the site's sessions; required on a shared database (every node the same)."""
+    recordings_url: str = ""
+    """Where recording files live: `file:///a/directory`, or `s3://bucket/prefix` (an
+    S3-compatible object store that every node shares; `s3_*`); empty means
+    `<data dir>/recordings`."""
+    s3_endpoint_url: str = ""
+    """The object store's base URL (`http://127.0.0.1:8333`); empty means AWS S3."""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_region: str = "us-east-1"
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str = ""
@@ -73,7 +89,8 @@ class Settings(BaseSettings):
     http_connect_seconds: float = Field(5.0, gt=0)
     http_read_seconds: float = Field(20.0, gt=0)
     """Connect and read timeouts of every outbound request (Twilio's REST API, recording
-    downloads): a hung request fails and is retried instead of holding a worker."""
+    downloads, the object store): a hung request fails and is retried instead of holding a
+    worker."""
     callback_stale_minutes: int = Field(30, ge=1)
     """A callback not placed this long after its slot began (the worker was down) is booked
     again and the citizen texted the new time, instead of being dialled late."""
@@ -131,6 +148,13 @@ class Settings(BaseSettings):
     """Let supervisors and officers see callers' numbers in full on the site and in CSV
     exports (admins always do); off, they see them masked (`+40 722 *** 222`)."""
 
+    @field_validator("recordings_url")
+    @classmethod
+    def _recordings_url(cls, url: str) -> str:
+        if url and not url.startswith(("file:///", "s3://")):
+            raise ValueError("use file:///a/directory or s3://bucket/prefix")
+        return url
+
     def retention(self) -> Retention:
         return Retention(
             recordings=self.retention_recordings_days,
@@ -158,8 +182,15 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'civicline.db').resolve()}"
 
     def resolved_secret_key(self) -> str:
+        """The key set, or on SQLite the one generated for this data directory."""
         if self.secret_key:
             return self.secret_key
+        if not self.resolved_database_url().startswith("sqlite"):
+            raise MissingSecretKey(
+                "CIVICLINE_SECRET_KEY is required when the database is shared (not SQLite): "
+                "set the same random value on every node, e.g. from "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
         path = self.data_dir / "secret_key"
         if not path.exists():
             self.prepare_data_dir()

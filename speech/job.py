@@ -23,12 +23,12 @@ import functools
 import logging
 import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from ivr.jobs import PermanentJobError
+from ivr.recordings.files import RecordingFiles
 from ivr.storage import calls
 from ivr.storage.db import Database
 from ivr.storage.models import Call, Recording, Ticket
@@ -53,9 +53,9 @@ def _lower_priority() -> None:
 
 
 def transcription_handlers(
-    database: Database, flows: FlowRegistry, models: ModelCache, recordings: Path
+    database: Database, flows: FlowRegistry, models: ModelCache, recordings: RecordingFiles
 ) -> dict[str, Callable[[dict[str, Any]], None]]:
-    """The handler of "speech.transcribe" jobs; `recordings` is the recording store's root."""
+    """The handler of "speech.transcribe" jobs; `recordings` holds the recordings' files."""
 
     def run(payload: dict[str, Any]) -> None:
         ticket_id, recording_id = int(payload["ticket_id"]), str(payload["recording_id"])
@@ -65,7 +65,7 @@ def transcription_handlers(
             if ticket is None or recording is None:
                 missing = "ticket" if ticket is None else "recording"
                 raise PermanentJobError(f"no {missing} for job payload {payload}")
-            language, path = ticket.language, recordings / recording.path
+            language, key = ticket.language, recording.path
             rate = recording_rate(recording.sample_rate)
             flow = _flow_of_call(session, flows, ticket.call_id)
         name = _model_name(flow, language)
@@ -78,8 +78,11 @@ def transcription_handlers(
             log.warning("ticket %s: %s", ticket_id, note)
             _store(database, ticket_id, {"note": note, "language": language})
             return
+        wav = recordings.get(key)
+        if wav is None:
+            raise PermanentJobError(f"recording {recording_id}: its file {key} is missing")
         try:
-            pcm = read_wav(path, rate)
+            pcm = read_wav(wav, rate)
         except AudioError as error:
             raise PermanentJobError(str(error)) from None
         _lower_priority()

@@ -2,7 +2,8 @@
 test session (Debian's binaries, started by the tests, on a free local port).
 
 `sqlite_url`, `database` (an upgraded SQLite Database), `pg_url` (an empty PostgreSQL
-database per test) and `any_database` (an upgraded Database on each dialect in turn). When
+database per test) and `any_database` (an upgraded Database on each dialect in turn);
+`s3_server`, one SeaweedFS object store per session. When
 the PostgreSQL binaries are missing the PostgreSQL tests fail: they never skip. Every run
 fails when a test leaves a process running (`process_leaks`).
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from pgserver import FAST_UNSAFE, PostgresMissing, PostgresServer, running_postgres
+from s3server import S3Server, running_s3
 
 from ivr.storage.db import Database
 
@@ -29,6 +31,16 @@ def postgres_server() -> Iterator[PostgresServer]:
         with running_postgres(FAST_UNSAFE) as server:
             yield server
     except (PostgresMissing, RuntimeError) as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """One SeaweedFS S3 server for the run, with a bucket (tests/s3server.py)."""
+    try:
+        with running_s3() as server:
+            yield server
+    except (FileNotFoundError, RuntimeError) as error:
         pytest.fail(str(error), pytrace=False)
 
 

@@ -28,7 +28,6 @@ from ivr import app_context
 from ivr.bootstrap import call_recognizer
 from ivr.channels.stream import StreamCall
 from ivr.engine import events as ev
-from ivr.recordings import LocalRecordingStore
 from webhooks import websocket
 from webhooks.streams import serve
 
@@ -41,11 +40,13 @@ SAMPLE_RATE = 16000
 
 @websocket.route(blueprint, "/phone/stream")
 def stream(ws: websocket.WebSocket) -> None:
-    services, settings = app_context.services(), app_context.settings()
-    recordings = LocalRecordingStore(services.database, settings.data_dir / "recordings")
-    now = app_context.current_time()
+    services, now = app_context.services(), app_context.current_time()
     call = StreamCall(
-        services, app_context.prompts(), call_recognizer, started_at=now, recordings=recordings
+        services,
+        app_context.prompts(),
+        call_recognizer,
+        started_at=now,
+        recordings=app_context.recordings(),
     )
     serve(ws, call)
     runner = call.runner

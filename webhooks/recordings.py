@@ -34,7 +34,7 @@ from twilio.rest import Client
 
 from ivr.clock import Clock, utc_now
 from ivr.jobs import GiveUp, Handler, PermanentJobError
-from ivr.recordings import BadRecording, LocalRecordingStore
+from ivr.recordings import BadRecording, Recordings
 from ivr.storage.db import Database
 from ivr.storage.models import Recording, TwilioRecording
 from ivr.storage.twilio import DOWNLOAD_RECORDING, note_downloaded, note_lost
@@ -65,7 +65,7 @@ def fetch(client: Client, url: str) -> bytes | None:
 def download(
     database: Database,
     client: Client,
-    store: LocalRecordingStore,
+    store: Recordings,
     recording_sid: str,
     now: datetime,
 ) -> None:
@@ -97,7 +97,7 @@ def download(
 
 def _keep_once(
     database: Database,
-    store: LocalRecordingStore,
+    store: Recordings,
     recording_sid: str,
     call_sid: str,
     kind: str,
@@ -126,7 +126,7 @@ def _give_up(database: Database, recording_sid: str, problem: str, at: datetime)
 def recording_handlers(
     database: Database,
     client: Client,
-    store: LocalRecordingStore,
+    store: Recordings,
     clock: Clock = utc_now,
 ) -> dict[str, Handler]:
     """The worker's "twilio.recording" job (payload `{"recording_sid": "RE…"}`)."""

@@ -37,7 +37,6 @@ from ivr.channels.line_actions import to_records
 from ivr.channels.stream import StreamCall
 from ivr.engine import actions as act
 from ivr.engine import events as ev
-from ivr.recordings import LocalRecordingStore
 from ivr.storage import calls as stored_calls
 from ivr.storage import twilio as twilio_store
 from ivr.storage.models import Call
@@ -240,14 +239,12 @@ def _caller_gone(services: CallServices, sid: str) -> None:
 
 @websocket.route(blueprint, "/stream")
 def stream(ws: websocket.WebSocket) -> None:
-    services, settings = app_context.services(), app_context.settings()
-    recordings = LocalRecordingStore(services.database, settings.data_dir / "recordings")
     call = StreamCall(
-        services,
+        app_context.services(),
         app_context.prompts(),
         call_recognizer,
         started_at=app_context.current_time(),
-        recordings=recordings,
+        recordings=app_context.recordings(),
     )
     serve(ws, call)
 

@@ -33,7 +33,7 @@ from ivr.engine import events as ev
 from ivr.storage.calls import finish_call
 from ivr.storage.db import Database
 from ivr.storage.models import Call, CallEvent
-from ivr.storage.queue import enqueue, enqueue_unless_pending
+from ivr.storage.queue import enqueue_periodic
 
 logger = logging.getLogger(__name__)
 SWEEP_JOB = "calls.sweep_stale"
@@ -141,11 +141,9 @@ def _claim(services: CallServices, call_id: str) -> bool:
 
 
 def schedule_sweep(database: Database, now: datetime) -> bool:
-    """Queue a sweep SWEEP_EVERY from now unless one is queued or running; whether one was."""
+    """Queue the sweep of the next minute unless a worker has; whether this call queued it."""
     with database.session() as db:
-        return enqueue_unless_pending(
-            db, SWEEP_JOB, at=now, run_after=now + SWEEP_EVERY, max_attempts=3
-        )
+        return enqueue_periodic(db, SWEEP_JOB, at=now, every=SWEEP_EVERY, max_attempts=3)
 
 
 def sweep_handlers(
@@ -159,7 +157,6 @@ def sweep_handlers(
         built = services()
         sweep(built, now=now, limit=limit)
         file_unfiled(built, now)
-        with built.database.session() as db:
-            enqueue(db, SWEEP_JOB, {}, at=now, run_after=now + SWEEP_EVERY, max_attempts=3)
+        schedule_sweep(built.database, now)
 
     return {SWEEP_JOB: run}

@@ -6,6 +6,7 @@ import importlib
 import os
 
 import click
+from pydantic import ValidationError
 
 from ivr.config import Settings
 from ivr.logs import configure_logging
@@ -21,7 +22,13 @@ its owner's alone: callers' numbers and voices are personal data."""
 def main(ctx: click.Context, log_level: str | None) -> None:
     """civicline: a phone IVR for city halls."""
     os.umask(PRIVATE_UMASK)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"CIVICLINE_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
+        )
+        raise click.ClickException(f"bad settings: {problems}") from None
     configure_logging(log_level or settings.log_level)
     ctx.obj = settings
 

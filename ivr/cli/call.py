@@ -19,7 +19,7 @@ from ivr.clock import utc_now
 from ivr.config import Settings
 from ivr.engine import actions as act
 from ivr.engine.ports import Recognizer
-from ivr.recordings import BadRecording, LocalRecordingStore
+from ivr.recordings import BadRecording, recording_store
 from menus.problems import FlowError
 from menus.schema import Flow
 from speech.audio import PHONE_RATE, AudioError, read_wav
@@ -119,7 +119,7 @@ def call(
         show = _played(show, settings.data_dir / "prompts")
     phone = TerminalCall(
         services=services,
-        recordings=LocalRecordingStore(database, settings.data_dir / "recordings"),
+        recordings=recording_store(settings, database),
         show=show,
         now=_start_time(at_local, ZoneInfo(flow.city.timezone)),
         simulated=at_local is not None,

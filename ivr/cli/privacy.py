@@ -13,6 +13,7 @@ from ivr.privacy.erase import OpenTickets, erase
 from ivr.privacy.export import export
 from ivr.privacy.retention import purge
 from ivr.privacy.subject import BadNumber, Subject, subject
+from ivr.recordings import recording_files
 from menus.registry import FlowRegistry
 
 
@@ -43,7 +44,7 @@ def export_command(settings: Settings, number: str, out: Path | None) -> None:
             done = export(
                 database,
                 person,
-                settings.data_dir / "recordings",
+                recording_files(settings),
                 file,
                 actor="cli",
                 at=utc_now(),
@@ -68,7 +69,7 @@ def erase_command(settings: Settings, number: str, force: bool) -> None:
         done = erase(
             database,
             person,
-            settings.data_dir / "recordings",
+            recording_files(settings),
             actor="cli",
             at=utc_now(),
             force=force,
@@ -98,7 +99,7 @@ def purge_command(settings: Settings, dry_run: bool) -> None:
         done = purge(
             database,
             settings.retention(),
-            settings.data_dir / "recordings",
+            recording_files(settings),
             now=utc_now(),
             dry_run=dry_run,
         )

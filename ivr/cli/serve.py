@@ -11,7 +11,7 @@ import click
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
-from ivr.config import Settings
+from ivr.config import MissingSecretKey, Settings
 from ivr.logs import protect
 
 SWITCH_INTERVAL_SECONDS = 0.001
@@ -81,6 +81,10 @@ def control_socket(settings: Settings, port: int) -> Path:
 @click.pass_obj
 def serve(settings: Settings, host: str | None, port: int | None, threads: int) -> None:
     """Serve the supervisor site, the browser phone and the Twilio webhooks (gunicorn gthread)."""
+    try:
+        settings.resolved_secret_key()
+    except MissingSecretKey as error:
+        raise click.ClickException(str(error)) from None
     port = port or settings.port
     bind = f"{host or settings.host}:{port}"
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)  # inherited by the forked worker

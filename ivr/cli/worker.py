@@ -23,8 +23,6 @@ from ivr.storage.transcriptions import TRANSCRIBE
 from ivr.storage.twilio import DOWNLOAD_RECORDING
 
 logger = logging.getLogger(__name__)
-FIRST_PURGE_DELAY = timedelta(hours=1)
-"""A worker started without a purge queued runs the first one after this (then daily)."""
 SLOW_KINDS = frozenset({TRANSCRIBE, DOWNLOAD_RECORDING, PURGE_JOB, PUSH_JOB, POLL_JOB})
 """Jobs that take seconds to minutes (free-form decoding, downloads, a purge, requests to
 the city's Open311 endpoint): run in a lane of their own, so a callback due at its slot or
@@ -52,11 +50,12 @@ def worker(settings: Settings, once: bool) -> None:
         lease_seconds=settings.worker_lease_seconds,
         give_ups=job_give_ups(settings, database),
     )
-    if schedule_purge(database, utc_now(), delay=FIRST_PURGE_DELAY):
+    if schedule_purge(database, utc_now()):
         logger.info("retention purge scheduled")
     if schedule_sweep(database, utc_now()):
         logger.info("stale-call sweep scheduled")
-    if settings.open311_push_url and schedule_poll(database, utc_now()):
+    every = timedelta(minutes=settings.open311_poll_minutes)
+    if settings.open311_push_url and schedule_poll(database, utc_now(), every):
         logger.info("Open311 push and poll scheduled")
     try:
         if once:

@@ -26,7 +26,7 @@ from ivr.jobs import PermanentJobError
 from ivr.open311.client import GeoReportClient, Refused, Unavailable
 from ivr.storage.db import Database
 from ivr.storage.models import Open311Push, Ticket
-from ivr.storage.queue import enqueue, enqueue_unless_pending
+from ivr.storage.queue import enqueue, enqueue_periodic
 from ivr.storage.upsert import insert_once
 from menus.schema import Flow
 
@@ -124,7 +124,7 @@ class Pusher:
             logger.info("open311 poll: %s reports queued for pushing", queued)
         finally:
             with self.database.session() as session:
-                enqueue(session, POLL_JOB, {}, at=now, run_after=now + self.every, max_attempts=3)
+                enqueue_periodic(session, POLL_JOB, at=now, every=self.every, max_attempts=3)
 
     def queue_new(self, now: datetime) -> int:
         """Give every filed phone report without a push a queued one and its job; a report
@@ -205,7 +205,7 @@ def _when(text: str | None) -> datetime | None:
         return None
 
 
-def schedule_poll(database: Database, now: datetime) -> bool:
-    """Queue a poll now unless one is queued or running; whether one was."""
+def schedule_poll(database: Database, now: datetime, every: timedelta) -> bool:
+    """Queue the next period's poll unless a worker did; whether this call queued it."""
     with database.session() as session:
-        return enqueue_unless_pending(session, POLL_JOB, at=now, run_after=now, max_attempts=3)
+        return enqueue_periodic(session, POLL_JOB, at=now, every=every, max_attempts=3)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, and_, delete, null, text, update
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ivr.privacy.holdings import Holdings, find, personal_tables, rows_of, text_columns
 from ivr.privacy.subject import Subject
+from ivr.recordings.files import RecordingFiles
 from ivr.storage.audit import audit
 from ivr.storage.db import Database
 
@@ -74,7 +74,7 @@ class Erasure:
 def erase(
     database: Database,
     subject: Subject,
-    recordings_root: Path,
+    recordings: RecordingFiles,
     *,
     actor: str,
     at: datetime,
@@ -107,13 +107,9 @@ def erase(
             connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             connection.close()
-    for relative in files:
-        path = recordings_root / relative
-        if path.is_file():
-            path.unlink()
-            report.files_deleted.append(relative)
-        else:
-            report.files_missing.append(relative)
+    for key in files:
+        found = recordings.delete(key)
+        (report.files_deleted if found else report.files_missing).append(key)
     return report
 
 

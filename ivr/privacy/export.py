@@ -11,11 +11,11 @@ import json
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import IO
 
 from ivr.privacy.holdings import find
 from ivr.privacy.subject import Subject
+from ivr.recordings.files import RecordingFiles
 from ivr.storage.audit import audit
 from ivr.storage.db import Database
 
@@ -30,7 +30,7 @@ class Export:
 def export(
     database: Database,
     subject: Subject,
-    recordings_root: Path,
+    files: RecordingFiles,
     out: IO[bytes],
     *,
     actor: str,
@@ -49,7 +49,8 @@ def export(
             at=at,
         )
     paths = [row["path"] for row in recordings]
-    missing = [path for path in paths if not (recordings_root / path).is_file()]
+    audio = {path: files.get(path) for path in paths}
+    missing = [path for path, data in audio.items() if data is None]
     document = {
         "number": subject.e164,
         "exported_at": at.isoformat(),
@@ -58,7 +59,7 @@ def export(
     }
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("data.json", json.dumps(document, ensure_ascii=False, indent=2))
-        for path in paths:
-            if path not in missing:
-                archive.write(recordings_root / path, f"audio/{path}")
+        for path, data in audio.items():
+            if data is not None:
+                archive.writestr(f"audio/{path}", data)
     return Export(held.counts(), len(paths) - len(missing), missing)

@@ -14,7 +14,7 @@ Every batch is its own transaction and every step selects only what is still to 
 purge stopped half-way is finished by the next run. Recording files are deleted after their
 rows are committed; a file left behind by a stopped run (no row, older than a day) is
 deleted by the next, and a file already missing is counted, not fatal. The worker runs the
-purge daily (`privacy.purge` jobs, scheduled by `schedule_purge`).
+purge daily at 02:00 UTC (`privacy.purge` jobs, scheduled by `schedule_purge`).
 """
 
 from __future__ import annotations
@@ -22,29 +22,32 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, delete, func, null, select, update
 
 from ivr.privacy.holdings import CLOSED_STATUSES
 from ivr.privacy.periods import Retention
+from ivr.recordings.files import RecordingFiles
 from ivr.storage.audit import audit
 from ivr.storage.db import Database
 from ivr.storage.models.base import Base
-from ivr.storage.queue import enqueue, enqueue_unless_pending
+from ivr.storage.queue import enqueue_periodic
 
 logger = logging.getLogger(__name__)
 BATCH = 500
 ORPHAN_AGE = timedelta(days=1)
 """A file without a row is deleted only once this old: a channel writes the file first."""
 PURGE_JOB = "privacy.purge"
+PURGE_EVERY = timedelta(days=1)
+PURGE_AT = timedelta(hours=2)
+"""The purge runs daily at 02:00 UTC, once however many workers there are."""
 
 
 def purge(
     database: Database,
     retention: Retention,
-    recordings_root: Path,
+    files: RecordingFiles,
     *,
     now: datetime,
     dry_run: bool = False,
@@ -76,7 +79,7 @@ def purge(
     if dry_run:
         done["recordings"] = _count(database, t["recordings"], old)
     else:
-        done.update(_recordings(database, recordings_root, old, now))
+        done.update(_recordings(database, files, old, now))
     closed = tickets.c.status.in_(CLOSED_STATUSES)
     step(
         "transcripts",
@@ -173,7 +176,7 @@ def _in_batches(
 
 
 def _recordings(
-    database: Database, root: Path, old: ColumnElement[bool], now: datetime
+    database: Database, files: RecordingFiles, old: ColumnElement[bool], now: datetime
 ) -> dict[str, int]:
     t = Base.metadata.tables
     recordings, tickets, twilio = t["recordings"], t["tickets"], t["twilio_recordings"]
@@ -191,52 +194,40 @@ def _recordings(
                             .values(recording_id=None))  # fmt: skip
             session.execute(delete(recordings).where(recordings.c.id.in_(ids)))
         for row in rows:
-            path = root / row.path
-            if path.is_file():
-                path.unlink()
+            if files.delete(row.path):
                 deleted += 1
             else:
                 missing += 1
-                logger.warning("recording %s: its file %s was already missing", row.id, path)
+                logger.warning("recording %s: its file %s was already missing", row.id, row.path)
     return {"recordings": deleted, "recording_files_missing": missing,
-            "orphan_files": _orphans(database, root, now)}  # fmt: skip
+            "orphan_files": _orphans(database, files, now)}  # fmt: skip
 
 
-def _orphans(database: Database, root: Path, now: datetime) -> int:
+def _orphans(database: Database, files: RecordingFiles, now: datetime) -> int:
     """Delete recording files that no row names (left by a purge or erasure stopped early)."""
-    if not root.is_dir():
-        return 0
     recordings = Base.metadata.tables["recordings"]
     with database.session(read_only=True) as session:
         known = set(session.scalars(select(recordings.c.path)))
-    count = 0
-    for path in root.rglob("*.wav"):
-        relative = str(path.relative_to(root))
-        age = now - datetime.fromtimestamp(path.stat().st_mtime, now.tzinfo)
-        if relative not in known and age > ORPHAN_AGE:
-            path.unlink()
-            count += 1
-    return count
+    old = [f.key for f in files.files() if f.key not in known and now - f.modified > ORPHAN_AGE]
+    return sum(files.delete(key) for key in old)
 
 
-def schedule_purge(database: Database, now: datetime, *, delay: timedelta = timedelta()) -> bool:
-    """Queue the next purge unless one is queued or running; whether one was queued."""
+def schedule_purge(database: Database, now: datetime) -> bool:
+    """Queue the next daily purge unless a worker has; whether this call queued it."""
     with database.session() as session:
-        return enqueue_unless_pending(
-            session, PURGE_JOB, at=now, run_after=now + delay, max_attempts=3
+        return enqueue_periodic(
+            session, PURGE_JOB, at=now, every=PURGE_EVERY, offset=PURGE_AT, max_attempts=3
         )
 
 
 def purge_handlers(
-    database: Database, retention: Retention, root: Path, clock: Callable[[], datetime]
+    database: Database, retention: Retention, files: RecordingFiles, clock: Callable[[], datetime]
 ) -> dict[str, Callable[[dict[str, Any]], None]]:
     """The "privacy.purge" job: purge, then queue tomorrow's."""
 
     def run(payload: dict[str, Any]) -> None:
         now = clock()
-        purge(database, retention, root, now=now)
-        with database.session() as session:
-            enqueue(session, PURGE_JOB, {}, at=now, run_after=now + timedelta(days=1),
-                    max_attempts=3)  # fmt: skip
+        purge(database, retention, files, now=now)
+        schedule_purge(database, now)
 
     return {PURGE_JOB: run}

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ivr.storage.models import JOB_STATUSES, Job
+from ivr.storage.upsert import insert_once
 
 
 @dataclass(frozen=True)
@@ -58,16 +59,44 @@ def enqueue(
     return job
 
 
-def enqueue_unless_pending(
-    session: Session, kind: str, *, at: datetime, run_after: datetime, max_attempts: int
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+"""Periods are counted from here, so every worker computes the same boundaries."""
+
+
+def next_boundary(after: datetime, every: timedelta, offset: timedelta = timedelta()) -> datetime:
+    """The first boundary strictly after `after` of periods of `every` that start at
+    `offset` past midnight UTC (every minute; daily at 02:00)."""
+    if every <= timedelta():
+        raise ValueError(f"a period must be positive, not {every}")
+    start = EPOCH + offset
+    return start + ((after - start) // every + 1) * every
+
+
+def enqueue_periodic(
+    session: Session,
+    kind: str,
+    *,
+    at: datetime,
+    every: timedelta,
+    max_attempts: int,
+    offset: timedelta = timedelta(),
 ) -> bool:
-    """Queue a `kind` job with no payload unless one is queued or running: how the worker
-    starts a periodic job that queues its own next run. Whether one was queued."""
-    pending = select(Job.id).where(Job.kind == kind, Job.status.in_(("queued", "running")))
-    if session.scalars(pending.limit(1)).first() is not None:
-        return False
-    enqueue(session, kind, {}, at=at, run_after=run_after, max_attempts=max_attempts)
-    return True
+    """Queue the run of the periodic job `kind` at the next boundary of its period after
+    `at`, unless it is queued already; whether this call queued it. Each worker calls this
+    when it starts and each run when it ends: the run's unique key (`kind@boundary`) keeps
+    it to one row per period however many workers ask, also when a run is taken over."""
+    run_after = next_boundary(at, every, offset)
+    values = dict(
+        kind=kind,
+        payload={},
+        status="queued",
+        attempts=0,
+        max_attempts=max_attempts,
+        run_after=run_after,
+        created_at=at,
+        unique_key=f"{kind}@{run_after.isoformat()}",
+    )
+    return insert_once(session, Job, values, [Job.unique_key])
 
 
 ABANDONED = "the worker running it stopped (lease expired)"

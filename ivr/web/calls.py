@@ -4,8 +4,8 @@ callback and outcome. Every query is limited to the departments the user may see
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -17,8 +17,9 @@ from flask import (
 )
 from sqlalchemy import select
 
-from ivr.app_context import services, settings
+from ivr.app_context import recordings, services
 from ivr.calls.turns import shown_input, turns
+from ivr.recordings.files import BadKey
 from ivr.storage.calls import call_events
 from ivr.storage.conversations import conversation
 from ivr.storage.models import Call, Callback, Recording, Ticket
@@ -156,12 +157,14 @@ def recording(call_id: str, recording_id: str) -> Any:
             abort(404)
         if starts_play(request.range):
             record(session, "recording.play", recording_id, call=call_id)
-        relative = found.path
-    root = (settings().data_dir / "recordings").resolve()
-    path = (root / relative).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+        key, digest = found.path, found.sha256
+    try:
+        wav = recordings().files.get(key)
+    except BadKey:
         abort(404)
-    return send_file(Path(path), mimetype="audio/wav", conditional=True)
+    if wav is None:
+        abort(404)
+    return send_file(io.BytesIO(wav), mimetype="audio/wav", conditional=True, etag=digest)
 
 
 def _route(events: list[Any]) -> list[str]:

@@ -11,7 +11,6 @@ label says what it costs.
 from __future__ import annotations
 
 import tempfile
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, render_template, send_file
@@ -22,7 +21,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length
 
-from ivr.app_context import current_time, services, settings
+from ivr.app_context import current_time, recordings, services
 from ivr.privacy.erase import OpenTickets, erase
 from ivr.privacy.export import export
 from ivr.privacy.holdings import find
@@ -62,7 +61,9 @@ def lookup() -> Any:
 def download() -> Any:
     person = _submitted(NumberForm())
     archive = tempfile.TemporaryFile()  # noqa: SIM115  # the response closes it once sent
-    export(services().database, person, _recordings(), archive, actor=_actor(), at=current_time())
+    export(
+        services().database, person, recordings().files, archive, actor=_actor(), at=current_time()
+    )
     archive.seek(0)
     name = f"privacy-export-{person.e164.lstrip('+')}.zip"
     return send_file(archive, mimetype="application/zip", as_attachment=True, download_name=name)
@@ -79,7 +80,7 @@ def erase_number() -> Any:
         done = erase(
             services().database,
             person,
-            _recordings(),
+            recordings().files,
             actor=_actor(),
             at=current_time(),
             force=bool(form.force.data),
@@ -132,10 +133,6 @@ def _same(raw: str | None) -> str | None:
         return _person(raw).e164
     except BadNumber:
         return None
-
-
-def _recordings() -> Path:
-    return settings().data_dir / "recordings"
 
 
 def _actor() -> str:

@@ -14,7 +14,14 @@ from sqlalchemy import select, update
 
 import ivr.calls.stale
 from ivr.calls.runner import CallRunner, CallServices
-from ivr.calls.stale import SWEEP_JOB, schedule_sweep, stale_calls, sweep, sweep_handlers
+from ivr.calls.stale import (
+    SWEEP_EVERY,
+    SWEEP_JOB,
+    schedule_sweep,
+    stale_calls,
+    sweep,
+    sweep_handlers,
+)
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.storage import calls
@@ -107,12 +114,14 @@ def test_the_sweep_job_sweeps_and_queues_the_next(services):
     call_id, last = abandoned_call(services, "1", "3")
     now = last + 2 * LIMIT
     assert schedule_sweep(services.database, now) and not schedule_sweep(services.database, now)
-    handlers = sweep_handlers(lambda: services, LIMIT, lambda: now)
+    minute = now.replace(second=0, microsecond=0) + SWEEP_EVERY
+    handlers = sweep_handlers(lambda: services, LIMIT, lambda: minute)
     handlers[SWEEP_JOB]({})
+    handlers[SWEEP_JOB]({})  # the same run again (taken over): the next is queued once
     with services.database.session(read_only=True) as db:
         assert db.get_one(Call, call_id).outcome == "swept"
-        queued = db.scalars(select(Job).where(Job.kind == SWEEP_JOB)).all()
-    assert len(queued) == 2 and all(j.run_after.astimezone(UTC) > now for j in queued)
+        queued = db.scalars(select(Job.run_after).where(Job.kind == SWEEP_JOB)).all()
+    assert sorted(at.astimezone(UTC) for at in queued) == [minute, minute + SWEEP_EVERY]
 
 
 def test_a_call_on_simulated_time_is_judged_by_when_its_rows_were_written(services):

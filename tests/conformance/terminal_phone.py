@@ -14,7 +14,7 @@ from ivr.bootstrap import recognizer_for
 from ivr.calls.runner import CallServices
 from ivr.channels.terminal import Input, TerminalCall
 from ivr.clock import utc_now
-from ivr.recordings import LocalRecordingStore
+from ivr.recordings import Recordings
 from ivr.storage.db import Database
 from speech.audio import PHONE_RATE, read_wav, wav_bytes
 
@@ -80,7 +80,7 @@ def terminal_phone(
     flow = services.flows.current().flow
     call = TerminalCall(
         services=services,
-        recordings=LocalRecordingStore(services.database, folder / "recordings"),
+        recordings=Recordings.local(services.database, folder / "recordings"),
         show=lambda action: None,
         now=utc_now(),
         simulated=True,

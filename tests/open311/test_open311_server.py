@@ -32,6 +32,9 @@ from ivr.storage.tickets import create_ticket, find_ticket, new_pin
 
 TIMEOUT = 10
 
+POLL_EVERY = timedelta(minutes=5)
+"""The push tests' poll period (the settings' default)."""
+
 
 def post(city: City, fmt: str, **fields: str) -> requests.Response:
     return requests.post(f"{city.base}/requests.{fmt}", data=fields, timeout=TIMEOUT)
@@ -277,7 +280,7 @@ def test_phone_reports_are_pushed_once_and_their_status_comes_back(
     worker = Worker(
         ours, pusher.handlers(), worker_id="t", give_ups=job_give_ups(town.settings, ours)
     )
-    assert schedule_poll(ours, utc_now())
+    assert schedule_poll(ours, utc_now() - POLL_EVERY, POLL_EVERY)  # a period already due
     ran = run_due(worker)
     assert ran == 2  # the poll, then the push of the one phone report (the other is a message)
     with ours.session() as session:
@@ -419,9 +422,9 @@ def test_the_push_and_the_poll_on_postgresql(city: City, pg_database: Database) 
         )  # fmt: skip
     key = ivr(city.site.settings, "open311", "keys", "add", "pg town").strip()  # its own key:
     client = GeoReportClient(city.base, key, (5, 5))  # its 26-000001 is not the other town's
-    pusher = Pusher(pg_database, client, lambda: loaded.flow, {}, utc_now, timedelta(minutes=5))
+    pusher = Pusher(pg_database, client, lambda: loaded.flow, {}, utc_now, POLL_EVERY)
     worker = Worker(pg_database, pusher.handlers(), worker_id="pg")
-    assert schedule_poll(pg_database, now)
+    assert schedule_poll(pg_database, now - POLL_EVERY, POLL_EVERY)  # a period already due
     assert run_due(worker) == 2  # the poll, the push
     pusher.poll({})  # reads the status back (and queues the next poll)
     with pg_database.session() as session:

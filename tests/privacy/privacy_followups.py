@@ -14,7 +14,7 @@ from ivr.callbacks import calls as callback_calls
 from ivr.callbacks.jobs import CONNECT, CallbackJobs
 from ivr.calls.runner import CallServices
 from ivr.jobs import Worker, sms_handlers
-from ivr.recordings import LocalRecordingStore
+from ivr.recordings import Recordings
 from ivr.sms.inbound import receive_sms
 from ivr.storage.callbacks import PLACE
 from ivr.storage.models import Callback, Officer
@@ -59,7 +59,7 @@ def refuse_sms_due(services: CallServices, number: str, at: datetime) -> None:
 
 def make_followups(
     services: CallServices,
-    store: LocalRecordingStore,
+    store: Recordings,
     number: str,
     ref: str,
     at: datetime,

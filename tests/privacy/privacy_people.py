@@ -14,7 +14,7 @@ from ivr.calls.runner import CallRunner, CallServices
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.privacy.periods import Retention
-from ivr.recordings import LocalRecordingStore
+from ivr.recordings import Recordings
 from ivr.storage.db import Database
 from ivr.storage.models import SmsInbound, SmsOptOut, Ticket, TicketNote
 from ivr.storage.models.base import Base
@@ -51,7 +51,7 @@ class Line:
     def __init__(
         self,
         services: CallServices,
-        store: LocalRecordingStore,
+        store: Recordings,
         caller: str | None,
         at: datetime,
         language: str | None = "en",
@@ -92,7 +92,7 @@ class Line:
 
 def make_person(
     services: CallServices,
-    store: LocalRecordingStore,
+    store: Recordings,
     number: str,
     at: datetime,
     words: str = WORDS,

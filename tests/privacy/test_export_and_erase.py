@@ -28,7 +28,8 @@ from sqlalchemy import select, update
 from ivr.privacy.erase import OpenTickets, erase
 from ivr.privacy.export import export
 from ivr.privacy.subject import BadNumber, mask_number, subject
-from ivr.recordings import LocalRecordingStore
+from ivr.recordings import Recordings
+from ivr.recordings.files import LocalFiles
 from ivr.storage.db import Database
 from ivr.storage.models import AuditEntry, Call, Callback, Recording, Ticket
 
@@ -38,7 +39,7 @@ IVR = str(Path(sys.executable).with_name("ivr"))
 @pytest.fixture
 def people(any_database: Database, tmp_path: Path):
     root = tmp_path / "data" / "recordings"
-    store = LocalRecordingStore(any_database, root)
+    store = Recordings.local(any_database, root)
     line = services(any_database, tmp_path)
     ref = make_person(line, store, PERSON, TUESDAY)
     later = TUESDAY + timedelta(days=1)
@@ -63,7 +64,9 @@ def test_every_format_of_a_number_is_the_same_person() -> None:
 def test_export_holds_everything_about_the_number_and_nothing_of_others(people) -> None:
     database, root, ref, other_ref = people
     out = io.BytesIO()
-    done = export(database, subject("0040722111222", "RO"), root, out, actor="t", at=TUESDAY)
+    done = export(
+        database, subject("0040722111222", "RO"), LocalFiles(root), out, actor="t", at=TUESDAY
+    )
     archive = zipfile.ZipFile(out)
     data = json.loads(archive.read("data.json"))
     tables = data["tables"]
@@ -84,10 +87,12 @@ def test_export_holds_everything_about_the_number_and_nothing_of_others(people) 
 def test_erase_refuses_open_tickets_unless_forced(people) -> None:
     database, root, ref, _ = people
     with pytest.raises(OpenTickets) as refused:
-        erase(database, subject(PERSON, "RO"), root, actor="t", at=TUESDAY)
+        erase(database, subject(PERSON, "RO"), LocalFiles(root), actor="t", at=TUESDAY)
     assert refused.value.refs == [ref]
     assert traces(database, NATIONAL), "nothing may be erased when it is refused"
-    done = erase(database, subject(PERSON, "RO"), root, actor="t", at=TUESDAY, force=True)
+    done = erase(
+        database, subject(PERSON, "RO"), LocalFiles(root), actor="t", at=TUESDAY, force=True
+    )
     assert done.open_tickets == [ref]
     with database.session() as session:
         ticket = session.scalars(select(Ticket).where(Ticket.ref == ref)).one()
@@ -106,7 +111,7 @@ def test_after_erasure_no_trace_is_left_in_the_database_or_the_data_directory(pe
         before = {name: session.query(model).count() for name, model in COUNTED.items()}
     said_on_the_line(database, PERSON, "Popescu said this on the line")
     person_files[0].unlink()  # already missing: reported, not fatal
-    done = erase(database, subject("0722111222", "RO"), root, actor="ana", at=TUESDAY)
+    done = erase(database, subject("0722111222", "RO"), LocalFiles(root), actor="ana", at=TUESDAY)
     assert done.files_missing == [str(person_files[0].relative_to(root))]
     assert len(done.files_deleted) == len(person_files) - 1
     assert not any(path.exists() for path in person_files)
@@ -141,7 +146,7 @@ def said_on_the_line(database: Database, caller: str, words: str) -> None:
 
 def test_the_command_line_exports_and_erases_in_any_format(database: Database, tmp_path: Path):
     data = tmp_path / "data"
-    store = LocalRecordingStore(database, data / "recordings")
+    store = Recordings.local(database, data / "recordings")
     ref = make_person(services(database, tmp_path), store, PERSON, TUESDAY)
     env = {
         **os.environ,

@@ -31,7 +31,8 @@ from ivr.privacy.erase import erase
 from ivr.privacy.export import export
 from ivr.privacy.retention import purge
 from ivr.privacy.subject import subject
-from ivr.recordings import LocalRecordingStore
+from ivr.recordings import Recordings
+from ivr.recordings.files import LocalFiles
 from ivr.sms.inbound import receive_sms
 from ivr.storage.db import Database
 from ivr.storage.models import (
@@ -54,7 +55,7 @@ OTHER_WORDS = "Ionescu's kiosk"
 def people(database: Database, tmp_path: Path, first: datetime, second: datetime) -> str:
     """PERSON at `first` and OTHER at `second`, each with a report and its follow-ups."""
     root = tmp_path / "recordings"
-    store, line = LocalRecordingStore(database, root), services(database, tmp_path)
+    store, line = Recordings.local(database, root), services(database, tmp_path)
     ref = make_person(line, store, PERSON, first)
     make_followups(line, store, PERSON, ref, first)
     other_ref = make_person(line, store, OTHER, second, "lamp out in Ionescu street", "Ionescu")
@@ -75,7 +76,7 @@ def test_export_lists_the_follow_ups_and_erasure_leaves_no_trace(
     database, root = any_database, tmp_path / "recordings"
     ref = people(database, tmp_path, TUESDAY, TUESDAY + timedelta(days=1))
     out = io.BytesIO()
-    export(database, subject("0722 111 222", "RO"), root, out, actor="t", at=TUESDAY)
+    export(database, subject("0722 111 222", "RO"), LocalFiles(root), out, actor="t", at=TUESDAY)
     tables = json.loads(zipfile.ZipFile(out).read("data.json"))["tables"]
     assert {row["leg"]: row["to"] for row in tables["callback_attempts"]} == {
         "officer": OFFICER_PHONE,
@@ -88,7 +89,7 @@ def test_export_lists_the_follow_ups_and_erasure_leaves_no_trace(
     with database.session() as session:
         session.execute(update(Ticket).where(Ticket.ref == ref).values(status="resolved"))
     scores = [(s.kind, s.score) for s in rows(database, SurveyResponse)]
-    erase(database, subject("0040722111222", "RO"), root, actor="ana", at=TUESDAY)
+    erase(database, subject("0040722111222", "RO"), LocalFiles(root), actor="ana", at=TUESDAY)
     assert not traces(database, NATIONAL, "Popescu", WORDS, SMS_WORDS)
     assert [(s.kind, s.score) for s in rows(database, SurveyResponse)] == scores, "scores stay"
     person_calls = [c.id for c in rows(database, Call, Call.caller.is_(None))]
@@ -131,7 +132,7 @@ def test_the_purge_takes_each_follow_up_by_its_kind_of_data(
     refuse_sms_due(services(database, tmp_path), PERSON, OLD + timedelta(hours=6))
     quoting = {(t, c) for t, c, _ in traces(database, NATIONAL)}
     assert {("sms_outbox", "error"), ("jobs", "last_error")} <= quoting
-    done = purge(database, DEFAULTS, tmp_path / "recordings", now=TUESDAY)
+    done = purge(database, DEFAULTS, LocalFiles(tmp_path / "recordings"), now=TUESDAY)
 
     assert done["callback_attempt_numbers"] == 1, "the old citizen's leg"
     assert done["survey_links"] == 2 and done["sms_inbound"] == 3, "incl. a START"
@@ -152,7 +153,10 @@ def test_the_purge_takes_each_follow_up_by_its_kind_of_data(
     assert [s.body != "" for s in rows(database, SmsInbound)].count(True) == 2, "recent SMS"
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(TwilioStreamToken)) == 4
-    assert purge(database, DEFAULTS, tmp_path / "recordings", now=TUESDAY)["survey_links"] == 0
+    assert (
+        purge(database, DEFAULTS, LocalFiles(tmp_path / "recordings"), now=TUESDAY)["survey_links"]
+        == 0
+    )
 
 
 def test_a_purge_in_batches_of_one_does_the_same(
@@ -160,6 +164,6 @@ def test_a_purge_in_batches_of_one_does_the_same(
 ) -> None:
     monkeypatch.setattr(retention, "BATCH", 1)
     aged(database, tmp_path)
-    done = purge(database, DEFAULTS, tmp_path / "recordings", now=TUESDAY)
+    done = purge(database, DEFAULTS, LocalFiles(tmp_path / "recordings"), now=TUESDAY)
     assert (done["callback_attempt_numbers"], done["survey_links"]) == (1, 2)
     assert {t for t, _, _ in traces(database, NATIONAL)} == {"ticket_notes", "sms_opt_outs"}

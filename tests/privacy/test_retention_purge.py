@@ -4,7 +4,7 @@ that stops half-way and is run again; the daily job."""
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,8 @@ from sqlalchemy import func, select, update
 from ivr.cli import main
 from ivr.privacy import retention
 from ivr.privacy.retention import PURGE_JOB, purge, purge_handlers, schedule_purge
-from ivr.recordings import LocalRecordingStore
+from ivr.recordings import Recordings
+from ivr.recordings.files import LocalFiles
 from ivr.storage.db import Database
 from ivr.storage.models import (
     AuditEntry,
@@ -34,7 +35,7 @@ RECENT = TUESDAY - timedelta(days=10)
 @pytest.fixture
 def aged(any_database: Database, tmp_path: Path):
     root = tmp_path / "recordings"
-    store = LocalRecordingStore(any_database, root)
+    store = Recordings.local(any_database, root)
     line = services(any_database, tmp_path)
     old_ref = make_person(line, store, PERSON, OLD)
     new_ref = make_person(line, store, OTHER, RECENT, "lamp out in Ionescu street", "Ionescu")
@@ -56,7 +57,7 @@ def test_what_is_past_its_time_goes_and_the_rest_stays(aged) -> None:
     with database.session() as session:
         stats = session.scalar(select(func.count()).select_from(CallHourStats))
     assert len(files(root)) == 8
-    done = purge(database, DEFAULTS, root, now=TUESDAY)
+    done = purge(database, DEFAULTS, LocalFiles(root), now=TUESDAY)
     assert done["recordings"] == 4 and done["call_callers"] == 3 and done["languages"] == 1
     assert len(files(root)) == 4
     said = ("Popescu said", "popescu said")  # on the call, and folded in its search words
@@ -74,7 +75,7 @@ def test_what_is_past_its_time_goes_and_the_rest_stays(aged) -> None:
         assert len(kept) == 3 and session.scalar(select(func.count(Recording.id))) == 4
         [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "privacy.purge"))
         assert entry.details["call_events"] > 0
-    assert purge(database, DEFAULTS, root, now=TUESDAY)["recordings"] == 0
+    assert purge(database, DEFAULTS, LocalFiles(root), now=TUESDAY)["recordings"] == 0
 
 
 def test_a_purge_stopped_half_way_is_finished_by_the_next(aged, monkeypatch) -> None:
@@ -87,14 +88,14 @@ def test_a_purge_stopped_half_way_is_finished_by_the_next(aged, monkeypatch) -> 
 
     monkeypatch.setattr(Path, "unlink", crash)
     with pytest.raises(OSError, match="stopped"):
-        purge(database, DEFAULTS, root, now=TUESDAY)
+        purge(database, DEFAULTS, LocalFiles(root), now=TUESDAY)
     monkeypatch.setattr(Path, "unlink", real_unlink)
     with database.session() as session:
         assert session.scalar(select(func.count(Recording.id))) == 7, "one batch committed"
     for path in files(root):  # the files the stopped run left behind are old
         os.utime(path, (OLD.timestamp(), OLD.timestamp()))
     missing = next(p for p in files(root) if p.stat().st_size)
-    done = purge(database, DEFAULTS, root, now=TUESDAY)
+    done = purge(database, DEFAULTS, LocalFiles(root), now=TUESDAY)
     assert done["recordings"] + done["recording_files_missing"] == 3
     assert done["orphan_files"] == 1
     assert len(files(root)) == 4 and missing is not None
@@ -106,17 +107,18 @@ def test_a_missing_file_is_reported_not_fatal(aged) -> None:
     with database.session() as session:
         first = session.scalars(select(Recording).order_by(Recording.created_at)).first()
     (root / first.path).unlink()
-    done = purge(database, DEFAULTS, root, now=TUESDAY)
+    done = purge(database, DEFAULTS, LocalFiles(root), now=TUESDAY)
     assert done["recording_files_missing"] == 1 and done["recordings"] == 3
 
 
 def test_the_daily_job_is_scheduled_once_and_reschedules_itself(database: Database, tmp_path):
-    assert schedule_purge(database, TUESDAY, delay=timedelta(hours=1))
-    assert not schedule_purge(database, TUESDAY)
-    purge_handlers(database, DEFAULTS, tmp_path, lambda: TUESDAY)[PURGE_JOB]({})
+    night = TUESDAY.replace(hour=2, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    assert schedule_purge(database, TUESDAY)
+    assert not schedule_purge(database, TUESDAY + timedelta(hours=1)), "a second worker"
+    purge_handlers(database, DEFAULTS, LocalFiles(tmp_path), lambda: night)[PURGE_JOB]({})
     with database.session() as session:
         run_after = session.scalars(select(Job.run_after).where(Job.kind == PURGE_JOB)).all()
-    assert sorted(run_after) == [TUESDAY + timedelta(hours=1), TUESDAY + timedelta(days=1)]
+    assert sorted(at.astimezone(UTC) for at in run_after) == [night, night + timedelta(days=1)]
 
 
 def test_ivr_privacy_purge_counts_on_a_dry_run_then_purges(aged, tmp_path: Path) -> None:

@@ -17,7 +17,8 @@ from ivr.calls.effects import Effects
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.jobs import Worker
-from ivr.recordings import LocalRecordingStore
+from ivr.recordings import Recordings
+from ivr.recordings.files import LocalFiles
 from ivr.storage import calls
 from ivr.storage.db import Database
 from ivr.storage.models import Job, Ticket
@@ -83,7 +84,7 @@ def file_a_ticket_on(database: Database, text: str, tmp_path: Path) -> None:
             session, call_id="c1", caller=None, channel="test",
             flow_version=loaded.version, language="ko", at=AT,
         )  # fmt: skip
-    store = LocalRecordingStore(database, tmp_path / "recordings")
+    store = Recordings.local(database, tmp_path / "recordings")
     recording = store.save_wav("c1", "description", wav_bytes(utterance(DESCRIPTION), 8000), AT)
     filed = Effects(database, loaded.flow, "c1").carry_out(
         act.CreateTicket(
@@ -98,7 +99,7 @@ def file_a_ticket_on(database: Database, text: str, tmp_path: Path) -> None:
 def run_the_job(database: Database, models: ModelCache, current: Path, tmp_path: Path) -> None:
     """The worker of a process whose current flow is the file `current`."""
     handlers = transcription_handlers(
-        database, FlowRegistry(current), models, tmp_path / "recordings"
+        database, FlowRegistry(current), models, LocalFiles(tmp_path / "recordings")
     )
     worker = Worker(database, handlers, worker_id="test", clock=lambda: AT)
     assert worker.run_once()

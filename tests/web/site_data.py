@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from ivr.config import Settings
-from ivr.recordings import LocalRecordingStore
+from ivr.recordings import recording_store
 from ivr.storage import calls
 from ivr.storage.accounts import link_departments
 from ivr.storage.callbacks import book_callback
@@ -80,7 +80,7 @@ def build_site(tmp_path: Path, *, settings: dict[str, Any] | None = None) -> Sit
     taxes_call = _call(
         database, loaded.version, "call-taxes", STARTED + timedelta(minutes=5), "taxes"
     )
-    store = LocalRecordingStore(database, config.data_dir / "recordings")
+    store = recording_store(config, database)
     recording = store.save_wav(roads_call, "description", wav(), STARTED)
     with database.session() as session:
         calls.start_call(

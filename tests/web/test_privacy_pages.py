@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from ivr.privacy.holdings import find
 from ivr.privacy.subject import subject
-from ivr.recordings import LocalRecordingStore
+from ivr.recordings import Recordings
 from ivr.storage.models import AuditEntry, Recording
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "privacy"))
@@ -100,7 +100,7 @@ def test_erasing_through_the_page_asks_twice_and_leaves_no_trace(site, admin):
     database = _database(site)
     services = site.app.extensions["civicline"]
     root = site.settings.data_dir / "recordings"
-    store = LocalRecordingStore(database, root)
+    store = Recordings.local(database, root)
     ref = make_person(services, store, ERASED, TUESDAY)
     make_person(services, store, OTHER, TUESDAY, "lamp out in Ionescu street", "Ionescu")
     files = list(root.rglob("*.wav"))

@@ -12,7 +12,7 @@ from site_data import PASSWORD, sign_in, wav
 from sqlalchemy import func, select
 from test_site_browser import browser, served  # noqa: F401  # the site and Chromium fixtures
 
-from ivr.recordings import LocalRecordingStore
+from ivr.recordings import Recordings
 from ivr.storage import calls
 from ivr.storage.models import AuditEntry, Call, TicketNote
 
@@ -152,7 +152,7 @@ def _version(session) -> str:
 
 def test_playing_and_seeking_a_recording_is_one_audit_row(served, browser):  # noqa: F811
     site, base = served
-    store = LocalRecordingStore(database(site), site.settings.data_dir / "recordings")
+    store = Recordings.local(database(site), site.settings.data_dir / "recordings")
     # half an hour: the player buffers part of it, so a seek to the end fetches another range
     long = store.save_wav(site.roads_call, "call", wav(seconds=1800, rate=16000), datetime.now(UTC))
     page = browser.new_page()

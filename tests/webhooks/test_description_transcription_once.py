@@ -16,7 +16,7 @@ from twilio_signing import KOREAN_FLOW
 from ivr.calls.effects import Effects
 from ivr.engine import actions as act
 from ivr.engine import events as ev
-from ivr.recordings import LocalRecordingStore
+from ivr.recordings import Recordings
 from ivr.storage import calls
 from ivr.storage import twilio as twilio_store
 from ivr.storage.db import Database
@@ -55,7 +55,7 @@ def file(effects: Effects, recording_id: str | None, *, draft: bool) -> ev.Event
 
 def store_file(database: Database, tmp_path: Path, recording_sid: str) -> None:
     """The download job's first half: the file kept in the store under its RecordingSid."""
-    store = LocalRecordingStore(database, tmp_path / "recordings")
+    store = Recordings.local(database, tmp_path / "recordings")
     store.save_wav(CALL, "description", a_wav(), AT, recording_id=recording_sid)
 
 

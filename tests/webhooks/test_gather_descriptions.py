@@ -34,7 +34,7 @@ from twilio_signing import Twilio, gather_flow
 from ivr.bootstrap import shared_models
 from ivr.config import Settings
 from ivr.jobs import Handler, PermanentJobError, Worker
-from ivr.recordings import LocalRecordingStore
+from ivr.recordings import Recordings
 from ivr.storage.db import Database
 from ivr.storage.directory import add_user
 from ivr.storage.models import Job, Recording, Ticket, TicketNote, TwilioRecording
@@ -78,10 +78,10 @@ def a_worker(app: Flask, settings: Settings, client: Client, clock: Clock) -> Wo
     """`ivr worker`'s download and transcription jobs."""
     database: Database = app.extensions["civicline"].database
     recordings = settings.data_dir / "recordings"
-    store = LocalRecordingStore(database, recordings)
+    store = Recordings.local(database, recordings)
     handlers = recording_handlers(database, client, store, clock)
     flows = FlowRegistry(settings.flow_path)
-    handlers |= transcription_handlers(database, flows, shared_models(), recordings)
+    handlers |= transcription_handlers(database, flows, shared_models(), store.files)
     return Worker(database, handlers, worker_id="test", clock=clock)
 
 
@@ -341,5 +341,5 @@ def hang_up(twilio: Twilio, call_sid: str) -> int:
 def downloader(app: Flask, settings: Settings, client: Client) -> Handler:
     """The worker's download job, run by hand."""
     database: Database = app.extensions["civicline"].database
-    store = LocalRecordingStore(database, settings.data_dir / "recordings")
+    store = Recordings.local(database, settings.data_dir / "recordings")
     return recording_handlers(database, client, store)[DOWNLOAD_RECORDING]

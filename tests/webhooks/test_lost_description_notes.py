@@ -20,7 +20,7 @@ from ivr.calls.effects import Effects
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.jobs import PermanentJobError, Worker
-from ivr.recordings import LocalRecordingStore
+from ivr.recordings import Recordings
 from ivr.storage import calls
 from ivr.storage import twilio as twilio_store
 from ivr.storage.db import Database
@@ -130,7 +130,7 @@ def test_a_download_twilio_answers_404_is_noted_with_its_row(
 ) -> None:
     ticket_id = file_ticket(effects)
     assert report(any_database, "completed")
-    store = LocalRecordingStore(any_database, tmp_path / "recordings")
+    store = Recordings.local(any_database, tmp_path / "recordings")
     download = recording_handlers(any_database, twilio_api.client(), store)[DOWNLOAD_RECORDING]
     for _ in range(2):  # the job run again says it once
         with pytest.raises(PermanentJobError, match="404"):
@@ -148,7 +148,7 @@ def test_a_download_that_kept_failing_is_noted_when_its_attempts_are_spent(
 ) -> None:
     ticket_id = held_at_twilio(effects, twilio_api)
     twilio_api.failures = 100
-    store = LocalRecordingStore(any_database, tmp_path / "recordings")
+    store = Recordings.local(any_database, tmp_path / "recordings")
     clock = Clock()
     worker = Worker(
         any_database,
@@ -175,7 +175,7 @@ def test_a_recording_kept_before_its_attempts_were_spent_is_not_said_lost(
     any_database: Database, effects: Effects, twilio_api: TwilioStandIn, tmp_path: Path
 ) -> None:
     ticket_id = held_at_twilio(effects, twilio_api)
-    store = LocalRecordingStore(any_database, tmp_path / "recordings")
+    store = Recordings.local(any_database, tmp_path / "recordings")
     recording_handlers(any_database, twilio_api.client(), store)[DOWNLOAD_RECORDING](
         {"recording_sid": DESCRIPTION}
     )

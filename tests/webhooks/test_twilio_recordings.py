@@ -28,7 +28,7 @@ from ivr.config import Settings
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.jobs import Worker
-from ivr.recordings import LocalRecordingStore
+from ivr.recordings import Recordings
 from ivr.storage.db import Database
 from ivr.storage.models import Job, Recording, TwilioRecording
 from ivr.web import create_app
@@ -55,7 +55,7 @@ def database_of(app: Flask) -> Database:
 
 
 def worker(app: Flask, client: Client, tmp_path: Path, clock: Clock) -> Worker:
-    store = LocalRecordingStore(database_of(app), tmp_path / "recordings")
+    store = Recordings.local(database_of(app), tmp_path / "recordings")
     handlers = recording_handlers(database_of(app), client, store, clock)
     return Worker(database_of(app), handlers, worker_id="test", clock=clock)
 
@@ -142,7 +142,7 @@ def test_a_download_run_again_keeps_one_recording(
     recording_sid = new_recording_sid()
     twilio_api.files[recording_sid] = a_wav()
     report_recording(twilio, sid, recording_sid)
-    store = LocalRecordingStore(database_of(app), tmp_path / "recordings")
+    store = Recordings.local(database_of(app), tmp_path / "recordings")
     download = recording_handlers(database_of(app), client, store)["twilio.recording"]
     earlier = store.save_wav(sid, "call", a_wav(), datetime.now(UTC), recording_id=recording_sid)
     download({"recording_sid": recording_sid})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyVoIP.VoIP.status import PhoneStatus
 
@@ -20,7 +20,7 @@ from ivr.channels.sip.leg import CivicCall
 from ivr.channels.sip.line import SipCall
 from ivr.channels.sip.phone import CivicPhone
 from ivr.config import Settings
-from ivr.recordings import LocalRecordingStore
+from ivr.recordings import Recordings, recording_store
 from menus.schema import Flow
 from speech.models import ModelError
 from speech.prompts import PromptLibrary
@@ -41,6 +41,10 @@ class SipNode:
     phone: CivicPhone | None = None
     calls_served: int = 0
     calls_done: int = 0
+    recordings: Recordings = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.recordings = recording_store(self.settings, self.services.database)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SipNode:
@@ -102,7 +106,7 @@ class SipNode:
             self.services,
             PromptLibrary(self.settings.data_dir / "prompts"),
             call_recognizer,
-            LocalRecordingStore(self.services.database, self.settings.data_dir / "recordings"),
+            self.recordings,
             call,
             media_timeout=self.settings.sip_media_timeout,
             transfer_mode=self.settings.sip_transfer,

@@ -35,3 +35,6 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+    unique_key: Mapped[str | None] = mapped_column(unique=True)
+    """Set on a periodic job's run (`kind@period`): however many workers queue the run of
+    one period, one row holds it (`ivr.storage.queue.enqueue_periodic`)."""

@@ -111,7 +111,8 @@ class PinAttempt(Base):
 
 
 class Recording(Base):
-    """An audio file in the local recording store under the data directory (DESIGN §4)."""
+    """An audio file in the recording store (DESIGN §4); `path` is its key there, the same in
+    a local directory and in an object store (`ivr.recordings`)."""
 
     __tablename__ = "recordings"
 

@@ -1,7 +1,10 @@
-"""The local recording store: WAV files under the data directory, one Recording row each.
+"""The recording store (the engine's RecordingStore port): a WAV file in the configured
+files (`ivr.recordings.files`) and one Recording row each.
 
 Files are named by a random id, never by the caller's number; the row keeps the codec,
-duration and sha256 so a supervisor can trust what they play (DESIGN §4).
+duration and sha256 so a supervisor can trust what they play (DESIGN §4). The file is
+written before its row: a crash in between leaves a file without a row, which the retention
+purge removes, never a row without its file.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ivr.engine.ports import StoredRecording
+from ivr.recordings.files import LocalFiles, RecordingFiles
 from ivr.storage.db import Database
 from ivr.storage.models import Recording
 
@@ -24,9 +28,14 @@ class BadRecording(ValueError):
 
 
 @dataclass(frozen=True)
-class LocalRecordingStore:
+class Recordings:
     database: Database
-    root: Path
+    files: RecordingFiles
+
+    @classmethod
+    def local(cls, database: Database, root: Path) -> Recordings:
+        """Recordings with their files under `root` on this machine."""
+        return cls(database, LocalFiles(root))
 
     def save_wav(
         self, call_id: str, kind: str, wav: bytes, at: datetime, *, recording_id: str | None = None
@@ -43,9 +52,8 @@ class LocalRecordingStore:
         except (wave.Error, EOFError) as exc:
             raise BadRecording(f"not a PCM WAV file: {exc}") from None
         recording_id = recording_id or uuid.uuid4().hex
-        path = self.root / at.strftime("%Y/%m") / f"{recording_id}.wav"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(wav)
+        key = f"{at:%Y/%m}/{recording_id}.wav"
+        self.files.put(key, wav)
         seconds = frames / rate
         with self.database.session() as session:
             session.add(
@@ -53,7 +61,7 @@ class LocalRecordingStore:
                     id=recording_id,
                     call_id=call_id,
                     kind=kind,
-                    path=str(path.relative_to(self.root)),
+                    path=key,
                     codec=f"pcm_s{8 * width}le",
                     sample_rate=rate,
                     seconds=seconds,
