@@ -113,6 +113,18 @@ class Settings(BaseSettings):
     """Days the text of sent SMS is kept."""
     retention_call_events_days: int = Field(180, ge=1)
     """Days a call's events (keys, words heard, prompts) are kept after it ended."""
+    smtp_url: str = ""
+    """The SMTP server e-mail to departments goes through: `smtp://user:pass@host:587`
+    (STARTTLS; `?starttls=0` for a relay without credentials) or `smtps://user:pass@host:465`.
+    Empty: departments that opted in get no e-mail (each job fails saying so)."""
+    smtp_ca_file: Path | None = None
+    """CA certificates to trust for the SMTP server (a city's own CA); default: the system's."""
+    smtp_timeout_seconds: float = Field(20.0, gt=0)
+    """Bounds the SMTP connection and every read from the server."""
+    email_from: str = ""
+    """The From address of e-mail to departments; default civicline@<the SMTP host>."""
+    site_url: str = ""
+    """The supervisor site's base URL, for links in e-mail; default `public_url`."""
     officers_see_numbers: bool = False
     """Let supervisors and officers see callers' numbers in full on the site and in CSV
     exports (admins always do); off, they see them masked (`+40 722 *** 222`)."""

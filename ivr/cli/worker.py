@@ -16,6 +16,7 @@ from ivr.bootstrap import job_give_ups, job_handlers, open_database
 from ivr.calls.stale import schedule_sweep
 from ivr.clock import utc_now
 from ivr.config import Settings
+from ivr.email.notices import EMAIL
 from ivr.jobs import Lane, Worker
 from ivr.privacy.retention import PURGE_JOB, schedule_purge
 from ivr.storage.transcriptions import TRANSCRIBE
@@ -24,7 +25,7 @@ from ivr.storage.twilio import DOWNLOAD_RECORDING
 logger = logging.getLogger(__name__)
 FIRST_PURGE_DELAY = timedelta(hours=1)
 """A worker started without a purge queued runs the first one after this (then daily)."""
-SLOW_KINDS = frozenset({TRANSCRIBE, DOWNLOAD_RECORDING, PURGE_JOB})
+SLOW_KINDS = frozenset({TRANSCRIBE, DOWNLOAD_RECORDING, PURGE_JOB, EMAIL})
 """Jobs that take seconds to minutes (free-form decoding, downloads, a purge): run in a
 lane of their own, so a callback due at its slot or an SMS never waits behind them."""
 

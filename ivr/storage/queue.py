@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ivr.storage.models import JOB_STATUSES, Job
+from ivr.storage.upsert import insert_once
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,30 @@ def enqueue(
     session.add(job)
     session.flush()
     return job
+
+
+def enqueue_once(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    key: str,
+    at: datetime,
+    max_attempts: int = 5,
+) -> bool:
+    """Add a `kind` job unless one with the same `key` was ever queued (the unique key, not a
+    look-up: two sessions asking at once still queue one). Whether this call queued it."""
+    values = dict(
+        kind=kind,
+        key=key,
+        payload=payload,
+        status="queued",
+        attempts=0,
+        max_attempts=max_attempts,
+        run_after=at,
+        created_at=at,
+    )
+    return insert_once(session, Job, values, [Job.key])
 
 
 def enqueue_unless_pending(

@@ -174,6 +174,9 @@ def detail(ref: str) -> Any:
             select(Call.id).where(Call.ticket_id == ticket.id, Call.channel == "callback")
         ).all()
         recording = session.get(Recording, ticket.recording_id) if ticket.recording_id else None
+        said = [note.recording_id for note in notes if note.recording_id]
+        heard = session.scalars(select(Recording).where(Recording.id.in_(said))) if said else []
+        note_recordings = {found.id: found for found in heard}
     current = flow()
     ladder = current.escalation
     replies = {
@@ -190,6 +193,7 @@ def detail(ref: str) -> Any:
         chain=chain,
         callback_calls=callback_calls,
         recording=recording,
+        note_recordings=note_recordings,
         replies=replies,
         ladder=ladder,
         rung=ladder[min(ticket.escalation_level, len(ladder) - 1)] if ladder else None,

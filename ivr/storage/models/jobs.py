@@ -25,6 +25,9 @@ class Job(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str]
+    key: Mapped[str | None] = mapped_column(unique=True)
+    """Set for work that must be queued once however often it is asked for (an e-mail
+    per ticket and event); None for the rest."""
     payload: Mapped[dict[str, Any]]
     status: Mapped[str]
     attempts: Mapped[int]

@@ -1,0 +1,52 @@
+"""The citizen's follow-ups and e-mail to departments (issue 23, parts 3 and 5): a ticket
+note's source (officer on the site, the citizen by phone or SMS, civicline itself), its
+recording (a note said on the phone, transcribed by the worker), notes that close or reopen
+a report; officers' e-mail addresses; and a unique key on jobs, so that a job asked for
+twice (one e-mail per ticket and event) is queued once.
+
+Revision ID: a23b0b1c2d3e
+Revises: f18c0b1c2d3e
+Create Date: 2026-12-05 09:40:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "a23b0b1c2d3e"
+down_revision: str | None = "f18c0b1c2d3e"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+OLD_KINDS = "kind IN ('note', 'reply')"
+NEW_KINDS = "kind IN ('note', 'reply', 'closed', 'reopened')"
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("ticket_notes") as batch:
+        batch.add_column(
+            sa.Column("source", sa.String(), nullable=False, server_default="officer")
+        )
+        batch.add_column(sa.Column("recording_id", sa.String(), nullable=True))
+        batch.drop_constraint(batch.f("ck_ticket_notes_kind"), type_="check")
+        batch.create_check_constraint(batch.f("ck_ticket_notes_kind"), NEW_KINDS)
+    with op.batch_alter_table("officers") as batch:
+        batch.add_column(sa.Column("email", sa.String(), nullable=True))
+    with op.batch_alter_table("jobs") as batch:
+        batch.add_column(sa.Column("key", sa.String(), nullable=True))
+        batch.create_unique_constraint(batch.f("uq_jobs_key"), ["key"])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("jobs") as batch:
+        batch.drop_constraint(batch.f("uq_jobs_key"), type_="unique")
+        batch.drop_column("key")
+    with op.batch_alter_table("officers") as batch:
+        batch.drop_column("email")
+    op.execute("DELETE FROM ticket_notes WHERE kind NOT IN ('note', 'reply')")
+    with op.batch_alter_table("ticket_notes") as batch:
+        batch.drop_constraint(batch.f("ck_ticket_notes_kind"), type_="check")
+        batch.create_check_constraint(batch.f("ck_ticket_notes_kind"), OLD_KINDS)
+        batch.drop_column("recording_id")
+        batch.drop_column("source")
