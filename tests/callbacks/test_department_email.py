@@ -24,15 +24,15 @@ from callback_site import csrf_token, supervisor_client
 from callback_twilio import AUTH_TOKEN, PUBLIC_URL, SignedTwilio
 from flask import Flask
 from sqlalchemy import func, select
+from storage.filing import call_on
 
-from ivr.calls.effects import Effects
 from ivr.config import Settings
 from ivr.email import notices
 from ivr.email.job import email_handlers
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.jobs import Lane, Worker
-from ivr.storage import callbacks, calls
+from ivr.storage import callbacks
 from ivr.storage.db import Database
 from ivr.storage.models import Job, SmsOutbox, Ticket
 from ivr.storage.officers import add_officer
@@ -162,14 +162,8 @@ def run_email_jobs(settings: Settings, database: Database) -> int:
 
 def file_by_phone(settings: Settings, database: Database) -> str:
     """A pothole report filed by a call, through the call's storage effects."""
-    loaded = load_flow(settings.flow_path)
-    with database.session() as session:
-        calls.save_flow_version(session, loaded.version, loaded.source, "callflows.yaml", AT)
-        calls.start_call(
-            session, call_id="c1", caller=CITIZEN, channel="test",
-            flow_version=loaded.version, language="ro", at=AT,
-        )  # fmt: skip
-    filed = Effects(database, loaded.flow, "c1").carry_out(
+    effects = call_on(database, settings.flow_path.read_text(), AT, caller=CITIZEN, language="ro")
+    filed = effects.carry_out(
         act.CreateTicket(
             kind="report", draft=False, caller=CITIZEN, language="ro", department="roads",
             category="pothole", district=3, description="O groapă adâncă", deadline_days=10,

@@ -185,59 +185,41 @@ def set_status(data_dir: Path, ref: str, status: str) -> None:
         database.dispose()
 
 
-def status_call(data_dir: Path, at: str, *answers: str) -> list[dict]:
-    """The owner (by caller ID) hears the status of 26-000001, then answers the follow-up."""
+def owner_call(data_dir: Path, at: str, *keys: str) -> list[dict]:
+    """A call from the report's owner, in English, pressing `keys`."""
     result = ivr(
         data_dir, "call", "--from", "+40722111222", "--lang", "en", "--at", at,
-        *inputs("2", "26000001#", *answers, "2"), "--json",
+        *inputs(*keys), "--json",
     )  # fmt: skip
     return records(result.stdout)
 
 
 def prompts(rows: list[dict]) -> list[str]:
-    return [
-        r["prompt"] for r in rows if r.get("action") == "Say" and r["prompt"].startswith("status.")
-    ]
+    said = (r["prompt"] for r in rows if r.get("action") == "Say")
+    return [prompt for prompt in said if prompt.startswith("status.")]
 
 
 def test_after_the_status_the_owner_adds_a_note_then_reopens_and_closes_the_report(tmp_path):
-    filing = inputs("1", "1", "3", "say:a deep hole", "1", "2")
-    ivr(
-        tmp_path,
-        "call",
-        "--from",
-        "+40722111222",
-        "--lang",
-        "en",
-        "--at",
-        "2026-11-24T10:00",
-        *filing,
-    )
+    owner_call(tmp_path, "2026-11-24T10:00", "1", "1", "3", "say:a deep hole", "1", "2")
+    status = ("2", "26000001#")  # the owner's own report: read out by caller ID
 
-    rows = status_call(tmp_path, "2026-11-25T10:00", "1", "say:the hole is now bigger")
+    rows = owner_call(tmp_path, "2026-11-25T10:00", *status, "1", "say:the hole is now bigger", "2")
     assert prompts(rows) == [
-        "status.prompt",
-        "status.result",
-        "status.add_note",
-        "status.record_note",
+        "status.prompt", "status.result", "status.add_note", "status.record_note",
         "status.note_added",
-    ]
+    ]  # fmt: skip
     [note] = [r for r in rows if r.get("action") == "AddNote"]
     assert note["ref"] == "26-000001" and note["transcript"] == "the hole is now bigger"
 
     set_status(tmp_path, "26-000001", "resolved")
-    rows = status_call(tmp_path, "2026-11-26T10:00", "2", "2")  # not solved; no note
+    rows = owner_call(tmp_path, "2026-11-26T10:00", *status, "2", "2", "2")  # not solved
     assert prompts(rows) == [
-        "status.prompt",
-        "status.result",
-        "status.solved",
-        "status.reopened",
-        "status.add_note",
-    ]
+        "status.prompt", "status.result", "status.solved", "status.reopened", "status.add_note",
+    ]  # fmt: skip
     assert [r["solved"] for r in rows if r.get("action") == "MarkSolved"] == [False]
 
     set_status(tmp_path, "26-000001", "resolved")
-    rows = status_call(tmp_path, "2026-11-27T10:00", "1")  # solved
+    rows = owner_call(tmp_path, "2026-11-27T10:00", *status, "1", "2")  # solved
     assert prompts(rows) == ["status.prompt", "status.result", "status.solved", "status.closed"]
 
     shown = json.loads(ivr(tmp_path, "tickets", "show", "26-000001", "--json").stdout)

@@ -11,17 +11,15 @@ from pathlib import Path
 
 from speech_paths import KOREAN_FLOW
 from sqlalchemy import select
+from storage.filing import call_on
 from voice import utterance
 
-from ivr.calls.effects import Effects
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.jobs import Worker
 from ivr.recordings import LocalRecordingStore
-from ivr.storage import calls
 from ivr.storage.db import Database
 from ivr.storage.models import Job, Ticket, TicketNote
-from menus.loader import load_flow_text
 from menus.registry import FlowRegistry
 from speech.audio import PHONE_RATE, wav_bytes
 from speech.job import transcription_handlers
@@ -76,16 +74,10 @@ def test_a_korean_ticket_with_a_recording_gets_a_transcript(tmp_path: Path) -> N
 
 def file_a_ticket_on(database: Database, text: str, tmp_path: Path) -> None:
     """A call stored on the flow version `text`, which filed a ticket with a description."""
-    loaded = load_flow_text(text, "stored.yaml")
-    with database.session() as session:
-        calls.save_flow_version(session, loaded.version, text, "stored.yaml", AT)
-        calls.start_call(
-            session, call_id="c1", caller=None, channel="test",
-            flow_version=loaded.version, language="ko", at=AT,
-        )  # fmt: skip
+    effects = call_on(database, text, AT, caller=None, language="ko")
     store = LocalRecordingStore(database, tmp_path / "recordings")
     recording = store.save_wav("c1", "description", wav_bytes(utterance(DESCRIPTION), 8000), AT)
-    filed = Effects(database, loaded.flow, "c1").carry_out(
+    filed = effects.carry_out(
         act.CreateTicket(
             kind="report", draft=False, caller=None, language="ko",
             department="parks", recording_id=recording.id,
@@ -144,14 +136,7 @@ def test_a_note_said_on_the_phone_is_transcribed_as_the_note(
 ) -> None:
     """The owner of a report adds to it after hearing its status: the recording of the note
     is transcribed by the same job, into the note (the description is left alone)."""
-    loaded = load_flow_text(KOREAN_FLOW.read_text(), "stored.yaml")
-    with database.session() as session:
-        calls.save_flow_version(session, loaded.version, loaded.source, "stored.yaml", AT)
-        calls.start_call(
-            session, call_id="c1", caller=None, channel="test",
-            flow_version=loaded.version, language="ko", at=AT,
-        )  # fmt: skip
-    effects = Effects(database, loaded.flow, "c1")
+    effects = call_on(database, KOREAN_FLOW.read_text(), AT, caller=None, language="ko")
     filed = effects.carry_out(
         act.CreateTicket(
             kind="report", draft=False, caller=None, language="ko", department="parks"
