@@ -280,9 +280,7 @@ def _attempt(session: Session, callback_id: int, leg: str, number: int) -> Callb
     )
 
 
-def _officer_number(
-    session: Session, flow: Flow, callback: Callback, now: datetime
-) -> str | None:
+def _officer_number(session: Session, flow: Flow, callback: Callback, now: datetime) -> str | None:
     """Who takes the callback's first leg; assigns the officer on the way (and e-mails
     them, when their department opted in)."""
     if callback.role != OFFICER:

@@ -25,9 +25,7 @@ NEW_KINDS = "kind IN ('note', 'reply', 'closed', 'reopened')"
 
 def upgrade() -> None:
     with op.batch_alter_table("ticket_notes") as batch:
-        batch.add_column(
-            sa.Column("source", sa.String(), nullable=False, server_default="officer")
-        )
+        batch.add_column(sa.Column("source", sa.String(), nullable=False, server_default="officer"))
         batch.add_column(sa.Column("recording_id", sa.String(), nullable=True))
         batch.drop_constraint(batch.f("ck_ticket_notes_kind"), type_="check")
         batch.create_check_constraint(batch.f("ck_ticket_notes_kind"), NEW_KINDS)
