@@ -29,6 +29,11 @@ a `texts.confirm_yes` phrase (the choice is taken) and key 2 or a `texts.confirm
 (the node asks again, as a retry); anything else is a no-match, silence is no input. Below
 `reject_threshold`, or in a flow without `texts.confirm`, it is a no-match.
 
+After a status is read to its owner, a status node with follow-up texts asks one more
+question (a step of the node, `follow_up`, like `asking_pin`): a resolved report "solved?"
+(1: MarkSolved closes it, 2: reopens it), an open one "add information?" (1: Record, then
+AddNote with the recording). Neither waits for an answer from the shell; silence goes on.
+
 No dead ends: no-input and no-match re-prompt `settings.retries` times, then the node's
 failure path is taken (a human, a ticket or a callback, as the validator guarantees). After
 `settings.max_failure_hops` failure paths in a row without one successful input the session
