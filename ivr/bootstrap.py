@@ -15,6 +15,7 @@ from ivr.calls.runner import CallRunner, CallServices
 from ivr.calls.stale import sweep_handlers
 from ivr.clock import Clock, utc_now
 from ivr.config import Settings
+from ivr.email.job import email_handlers
 from ivr.jobs import GiveUp, sms_handlers
 from ivr.open311.client import GeoReportClient
 from ivr.open311.push import PUSH_JOB, Pusher
@@ -73,6 +74,7 @@ def job_handlers(
             utc_now,
         )
     )
+    handlers.update(email_handlers(settings, database, FlowRegistry(settings.flow_path)))
     handlers.update(
         transcription_handlers(
             database,

@@ -144,6 +144,18 @@ class Settings(BaseSettings):
     its own code."""
     open311_poll_minutes: int = Field(5, ge=1)
     """How often the worker asks the city's endpoint for the status of pushed reports."""
+    smtp_url: str = ""
+    """The SMTP server e-mail to departments goes through: `smtp://user:pass@host:587`
+    (STARTTLS; `?starttls=0` for a relay without credentials) or `smtps://user:pass@host:465`.
+    Empty: departments that opted in get no e-mail (each job fails saying so)."""
+    smtp_ca_file: Path | None = None
+    """CA certificates to trust for the SMTP server (a city's own CA); default: the system's."""
+    smtp_timeout_seconds: float = Field(20.0, gt=0)
+    """Bounds the SMTP connection and every read from the server."""
+    email_from: str = ""
+    """The From address of e-mail to departments; default civicline@<the SMTP host>."""
+    site_url: str = ""
+    """The supervisor site's base URL, for links in e-mail; default `public_url`."""
     officers_see_numbers: bool = False
     """Let supervisors and officers see callers' numbers in full on the site and in CSV
     exports (admins always do); off, they see them masked (`+40 722 *** 222`)."""

@@ -137,6 +137,10 @@ class Department(Model):
     name: Localized
     schedule: str | None = None
     transfer: TransferTarget = None
+    email: str | None = None
+    """Opt-in: the address told by e-mail of the department's new tickets, escalations,
+    callbacks assigned to its officers and the citizens' notes (`ivr.email`); without it,
+    no e-mail. The validator checks its syntax."""
 
 
 class Category(Model):
@@ -205,6 +209,13 @@ class CallbackSms(Model):
     office closed, the worker was down) and was booked again."""
     resolution: Localized
     """{ref}, {resolution}: the officer's resolution after the callback."""
+    note_added: Localized | None = None
+    """{ref}: a NOTE <ref> <text> from the number that filed it was added to the report.
+    Without the three texts below, NOTE, SOLVED and NOT SOLVED get the help."""
+    closed: Localized | None = None
+    """{ref}: SOLVED <ref> closed the report."""
+    reopened: Localized | None = None
+    """{ref}: NOT SOLVED <ref> reopened a resolved or closed report."""
 
 
 class CallbackCall(Model):
@@ -329,7 +340,22 @@ class StatusNode(NodeBase):
     locked: Localized
     result: Localized
     """{ref}, {status}, {deadline}"""
+    solved: Localized | None = None
+    """The follow-up, asked once the status is read, all six texts or none ({ref} in
+    each): a resolved report asks `solved` (1 closes it, 2 reopens it); an open one (and
+    one just reopened) offers `add_note` (1: `record_note`, a recording added to the ticket,
+    then `note_added`; 2 or silence goes on). Keys 1 and 2, or the flow's `confirm_yes` /
+    `confirm_no` phrases. Without them the call goes on to `next` at once."""
+    closed: Localized | None = None
+    reopened: Localized | None = None
+    add_note: Localized | None = None
+    record_note: Localized | None = None
+    note_added: Localized | None = None
     next: str
+
+    @property
+    def follows_up(self) -> bool:
+        return self.solved is not None
 
 
 class CallbackNode(NodeBase):

@@ -16,6 +16,8 @@ import string
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
+from email_validator import EmailNotValidError, validate_email
+
 from menus.graph import (
     all_choices,
     choices,
@@ -37,12 +39,15 @@ from menus.schema import (
     MenuNode,
     NoticeNode,
     SayNode,
+    StatusNode,
     SurveyNode,
     TimeRange,
     TransferNode,
     Weekday,
 )
 
+CITIZEN_SMS_TEXTS = ("note_added", "closed", "reopened")
+STATUS_FOLLOW_UP = ("solved", "closed", "reopened", "add_note", "record_note", "note_added")
 OFFICER_ROLE = "officer"
 """The rung of the ladder whose numbers are the officers' (kept in the database)."""
 REQUIRED_STATUSES = ("draft", "registered", "in_progress", "resolved", "closed", "rejected")
@@ -51,6 +56,7 @@ NODE_PLACEHOLDERS = frozenset({"category", "district", "department"})
 PLACEHOLDERS_BY_NODE_TYPE = {"ticket": frozenset({"ref", "pin"})}
 PLACEHOLDERS_BY_NODE_FIELD = {
     ("status", "result"): frozenset({"ref", "status", "deadline"}),
+    **{("status", name): frozenset({"ref"}) for name in STATUS_FOLLOW_UP},
     ("callback", "confirm"): frozenset({"when"}),
     ("callback", "confirm_no_sms"): frozenset({"when"}),
     ("callback", "offer"): frozenset({"when"}),
@@ -73,6 +79,9 @@ PLACEHOLDERS_BY_TEXT: dict[Location, frozenset[str]] = {
     ("texts", "callback_sms", "missed"): frozenset({"department"}),
     ("texts", "callback_sms", "rescheduled"): frozenset({"who", "when"}),
     ("texts", "callback_sms", "resolution"): frozenset({"ref", "resolution"}),
+    ("texts", "callback_sms", "note_added"): frozenset({"ref"}),
+    ("texts", "callback_sms", "closed"): frozenset({"ref"}),
+    ("texts", "callback_sms", "reopened"): frozenset({"ref"}),
     ("texts", "callback_call", "officer"): frozenset({"ref", "department"}),
     ("texts", "callback_call", "citizen"): frozenset({"department"}),
     ("texts", "callback_call", "officer_no_report"): frozenset({"department"}),
@@ -441,6 +450,41 @@ def _ladder_numbers(check: _Check) -> Iterator[Problem]:
             yield check.problem(("escalation", index), message)
 
 
+def _department_emails(check: _Check) -> Iterator[Problem]:
+    """An opted-in department's address must be one an SMTP server takes (syntax only: the
+    flow is checked offline)."""
+    for code, department in check.flow.departments.items():
+        if department.email is None:
+            continue
+        try:
+            validate_email(department.email, check_deliverability=False)
+        except EmailNotValidError as error:
+            message = f"not an e-mail address: {error}"
+            yield check.problem(("departments", code, "email"), message)
+
+
+def _all_or_none(
+    check: _Check, model: object, names: tuple[str, ...], location: Location, what: str
+) -> Iterator[Problem]:
+    given = [name for name in names if getattr(model, name) is not None]
+    if given and len(given) < len(names):
+        missing = ", ".join(f"`{name}`" for name in names if name not in given)
+        yield check.problem(location, f"missing {missing} ({what}: all or none)")
+
+
+def _citizen_follow_ups(check: _Check) -> Iterator[Problem]:
+    """The texts of the citizen's follow-ups come as a set: the NOTE / SOLVED / NOT SOLVED
+    replies, and each status node's follow-up after the status is read."""
+    texts = check.flow.texts.callback_sms
+    if texts is not None:
+        location = ("texts", "callback_sms")
+        yield from _all_or_none(check, texts, CITIZEN_SMS_TEXTS, location, "SMS follow-ups")
+    for name, node in check.flow.nodes.items():
+        if isinstance(node, StatusNode):
+            location = ("nodes", name)
+            yield from _all_or_none(check, node, STATUS_FOLLOW_UP, location, "follow-up")
+
+
 def _statuses(check: _Check) -> Iterator[Problem]:
     for status in REQUIRED_STATUSES:
         if status not in check.flow.texts.statuses:
@@ -469,4 +513,6 @@ RULES: tuple[Callable[[_Check], Iterator[Problem]], ...] = (
     _confirmation,
     _surveys_last,
     _ladder_numbers,
+    _department_emails,
+    _citizen_follow_ups,
 )

@@ -1,4 +1,5 @@
-"""The "speech.transcribe" job: a ticket's recorded description, transcribed in the background.
+"""The "speech.transcribe" job: a ticket's recorded description (or a citizen's note said on
+the phone, `note_id`), transcribed in the background.
 
 Free-form decoding costs ~40× a grammar (DESIGN §7), so it never runs during a call: once a
 ticket links a recording whose file is in the store, `{"ticket_id", "recording_id"}` is
@@ -31,7 +32,7 @@ from ivr.jobs import PermanentJobError
 from ivr.recordings.files import RecordingFiles
 from ivr.storage import calls
 from ivr.storage.db import Database
-from ivr.storage.models import Call, Recording, Ticket
+from ivr.storage.models import Call, Recording, Ticket, TicketNote
 from ivr.storage.transcriptions import TRANSCRIBE
 from menus.loader import load_stored_flow
 from menus.registry import FlowRegistry
@@ -59,6 +60,7 @@ def transcription_handlers(
 
     def run(payload: dict[str, Any]) -> None:
         ticket_id, recording_id = int(payload["ticket_id"]), str(payload["recording_id"])
+        note_id = payload.get("note_id")
         with database.session(read_only=True) as session:
             ticket = session.get(Ticket, ticket_id)
             recording = session.get(Recording, recording_id)
@@ -76,7 +78,7 @@ def transcription_handlers(
         except ModelError as error:
             note = f"not transcribed: {error}"
             log.warning("ticket %s: %s", ticket_id, note)
-            _store(database, ticket_id, {"note": note, "language": language})
+            _store(database, ticket_id, {"note": note, "language": language}, note_id)
             return
         wav = recordings.get(key)
         if wav is None:
@@ -88,7 +90,8 @@ def transcription_handlers(
         _lower_priority()
         result = transcribe(model, pcm, rate)
         log.info("ticket %s transcribed (%s words)", ticket_id, len(result.words))
-        _store(database, ticket_id, {**result.as_json(), "language": language, "model": name})
+        transcript = {**result.as_json(), "language": language, "model": name}
+        _store(database, ticket_id, transcript, note_id)
 
     return {TRANSCRIBE: run}
 
@@ -113,10 +116,17 @@ def _model_name(flow: Flow, language: str) -> str | None:
     return languages[language].model if language in languages else None
 
 
-def _store(database: Database, ticket_id: int, transcript: dict[str, Any]) -> None:
+def _store(
+    database: Database, ticket_id: int, transcript: dict[str, Any], note_id: int | None
+) -> None:
+    """The transcript on the ticket, or, for a citizen's note said on the phone, as the
+    note's text ("(…)" when no words were recognised or it could not be transcribed)."""
     with database.session() as session:
-        ticket = session.get_one(Ticket, ticket_id)
-        ticket.transcript = transcript
+        if note_id is None:
+            session.get_one(Ticket, ticket_id).transcript = transcript
+            return
+        note = session.get_one(TicketNote, int(note_id))
+        note.body = transcript.get("text") or f"({transcript.get('note', 'no words recognised')})"
 
 
 def recording_rate(sample_rate: int) -> int:

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from ivr.callbacks.texts import missed, rebook_and_tell, send, slot_params, tell_escalated
 from ivr.clock import Clock, utc_now
+from ivr.email.notices import tell_officer
 from ivr.engine.ports import OutboundCaller
 from ivr.jobs import Handler, PermanentJobError
 from ivr.storage import escalations
@@ -102,7 +103,7 @@ class CallbackJobs:
                 return
             if self._closed(session, flow, callback.department, PLACE, payload, now):
                 return
-            to = _officer_number(session, flow, callback)
+            to = _officer_number(session, flow, callback, now)
             if to is None:
                 _nobody_to_call(session, flow, callback, now)
                 return
@@ -279,8 +280,9 @@ def _attempt(session: Session, callback_id: int, leg: str, number: int) -> Callb
     )
 
 
-def _officer_number(session: Session, flow: Flow, callback: Callback) -> str | None:
-    """Who takes the callback's first leg; assigns the officer on the way."""
+def _officer_number(session: Session, flow: Flow, callback: Callback, now: datetime) -> str | None:
+    """Who takes the callback's first leg; assigns the officer on the way (and e-mails
+    them, when their department opted in)."""
     if callback.role != OFFICER:
         level = next((lv for lv in flow.escalation if lv.role == callback.role), None)
         return level.transfer if level is not None else None
@@ -300,6 +302,7 @@ def _officer_number(session: Session, flow: Flow, callback: Callback) -> str | N
             ).all()
         )
         callback.officer_id = min(on_duty, key=lambda o: (load.get(o.id, 0), o.id)).id
+        tell_officer(session, flow, callback, now)
     officer = next((o for o in on_duty if o.id == callback.officer_id), None)
     return officer.phone if officer is not None else None
 

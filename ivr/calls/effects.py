@@ -2,9 +2,10 @@
 
 CreateTicket → TicketCreated (and, with a recording whose file is here, a transcription job
 in the same transaction), LookupTicket / CheckTicketPin → TicketLookedUp,
-ScheduleCallback → CallbackScheduled; QueueSms and RememberLanguage need no answer. A database
-error becomes StorageFailed, so the caller hears an apology and is offered a human instead of
-silence; what was stored before stays stored.
+ScheduleCallback → CallbackScheduled; QueueSms, RememberLanguage and the owner's follow-ups
+(AddNote, MarkSolved) need no answer. A database error becomes StorageFailed, so the caller
+hears an apology and is offered a human instead of silence; what was stored before stays
+stored.
 
 The call runner carries an action out inside its own transaction (`within`), so the call's
 rows and the action's effect are one commit; `carry_out` opens a transaction of its own.
@@ -20,10 +21,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from ivr.email import notices
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.storage import (
     callbacks,
+    citizen,
     escalations,
     outbox,
     preferences,
@@ -48,6 +51,8 @@ STORAGE_ACTIONS = (
     act.RememberLanguage,
     act.ConfirmCallback,
     act.RecordSurvey,
+    act.AddNote,
+    act.MarkSolved,
 )
 UNANSWERED_ACTIONS = (act.QueueSms, act.RememberLanguage)
 """Storage actions the engine never waits on: the runner carries them out with the rows that
@@ -124,6 +129,8 @@ class Effects:
                     at=at,
                     call_id=self.call_id,
                 )
+            case act.AddNote() | act.MarkSolved():
+                self._citizen_follow_up(session, action, at)
             case _:
                 raise TypeError(f"{type(action).__name__} is not a storage action")
         return None
@@ -154,6 +161,8 @@ class Effects:
         )
         if not a.draft and a.kind == "report":
             escalations.schedule_deadline(session, self.flow, ticket, at)
+        if not a.draft:
+            notices.tell_department(session, self.flow, ticket, "new", at)
         if a.recording_id is not None or a.draft:
             transcriptions.lock_call(session, self.call_id)
             if a.recording_id is None:  # a hang-up during a Twilio `<Record>`, maybe
@@ -206,6 +215,20 @@ class Effects:
         if booked is None:
             return ev.CallbackScheduled(at=at, slot=None)
         return ev.CallbackScheduled(at=at, slot=booked.slot_start, callback_id=booked.id)
+
+    def _citizen_follow_up(
+        self, session: Session, a: act.AddNote | act.MarkSolved, at: datetime
+    ) -> None:
+        """The owner's note or answer on the report whose status they just heard."""
+        ticket = tickets.find_ticket(session, a.ref)
+        assert ticket is not None  # the engine asks only about a ticket it was granted
+        if isinstance(a, act.AddNote):
+            citizen.add_note(
+                session, self.flow, ticket, source="phone", at=at,
+                body=a.transcript, recording_id=a.recording_id,
+            )  # fmt: skip
+        else:
+            citizen.mark_solved(session, self.flow, ticket, solved=a.solved, source="phone", at=at)
 
     def _queue_sms(self, session: Session, a: act.QueueSms, at: datetime) -> None:
         outbox.queue_sms_about(

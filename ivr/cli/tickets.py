@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from ivr.bootstrap import open_database
 from ivr.config import Settings
-from ivr.storage.models import Ticket
+from ivr.storage.models import Ticket, TicketNote
 from ivr.storage.tickets import find_ticket
 from menus.problems import FlowError
 from menus.registry import FlowRegistry
@@ -60,7 +60,7 @@ def list_tickets(settings: Settings, status: str | None, limit: int, as_json: bo
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_obj
 def show_ticket(settings: Settings, ref: str, as_json: bool) -> None:
-    """One ticket with its status history."""
+    """One ticket with its status history and notes."""
     database = open_database(settings)
     try:
         with database.session(read_only=True) as session:
@@ -72,6 +72,11 @@ def show_ticket(settings: Settings, ref: str, as_json: bool) -> None:
                 {"status": c.status, "at": c.at.isoformat(), "actor": c.actor, "note": c.note}
                 for c in ticket.history
             ]
+            notes = select(TicketNote).where(TicketNote.ticket_id == ticket.id)
+            fields["notes"] = [
+                {"kind": n.kind, "source": n.source, "at": n.at.isoformat(), "body": n.body}
+                for n in session.scalars(notes.order_by(TicketNote.id))
+            ]
     finally:
         database.dispose()
     if as_json:
@@ -79,7 +84,7 @@ def show_ticket(settings: Settings, ref: str, as_json: bool) -> None:
         return
     zone = _display_zone(settings)
     for key, value in fields.items():
-        if key != "history":
+        if key not in ("history", "notes"):
             shown = _local(value, zone) if key in ("created_at", "updated_at") else value
             click.echo(f"{key + ':':<14}{'' if value is None else shown}")
     click.echo("history:")
@@ -87,6 +92,11 @@ def show_ticket(settings: Settings, ref: str, as_json: bool) -> None:
         note = f"  ({change['note']})" if change["note"] else ""
         click.echo(
             f"  {_local(change['at'], zone)}  {change['status']}  by {change['actor']}{note}"
+        )
+    click.echo("notes:")
+    for item in fields["notes"]:
+        click.echo(
+            f"  {_local(item['at'], zone)}  {item['kind']} ({item['source']})  {item['body']}"
         )
 
 

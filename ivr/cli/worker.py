@@ -16,6 +16,7 @@ from ivr.bootstrap import job_give_ups, job_handlers, open_database
 from ivr.calls.stale import schedule_sweep
 from ivr.clock import utc_now
 from ivr.config import Settings
+from ivr.email.notices import EMAIL
 from ivr.jobs import Lane, Worker
 from ivr.open311.push import POLL_JOB, PUSH_JOB, schedule_poll
 from ivr.privacy.retention import PURGE_JOB, schedule_purge
@@ -23,10 +24,10 @@ from ivr.storage.transcriptions import TRANSCRIBE
 from ivr.storage.twilio import DOWNLOAD_RECORDING
 
 logger = logging.getLogger(__name__)
-SLOW_KINDS = frozenset({TRANSCRIBE, DOWNLOAD_RECORDING, PURGE_JOB, PUSH_JOB, POLL_JOB})
+SLOW_KINDS = frozenset({TRANSCRIBE, DOWNLOAD_RECORDING, PURGE_JOB, PUSH_JOB, POLL_JOB, EMAIL})
 """Jobs that take seconds to minutes (free-form decoding, downloads, a purge, requests to
-the city's Open311 endpoint): run in a lane of their own, so a callback due at its slot or
-an SMS never waits behind them."""
+the city's Open311 endpoint, e-mail through SMTP): run in a lane of their own, so a callback
+due at its slot or an SMS never waits behind them."""
 
 
 def lanes(settings: Settings) -> tuple[Lane, ...]:

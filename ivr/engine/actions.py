@@ -158,5 +158,24 @@ class RecordSurvey(Action):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AddNote(Action):
+    """The owner of report `ref` added to it by phone: a recording (`transcript` when the
+    channel heard it already), transcribed by the worker like a description."""
+
+    ref: str
+    recording_id: str | None
+    transcript: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarkSolved(Action):
+    """The owner of resolved report `ref` said whether its problem is solved: it is closed,
+    or reopened and its department told."""
+
+    ref: str
+    solved: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class HangUp(Action):
     reason: str

@@ -29,6 +29,11 @@ a `texts.confirm_yes` phrase (the choice is taken) and key 2 or a `texts.confirm
 (the node asks again, as a retry); anything else is a no-match, silence is no input. Below
 `reject_threshold`, or in a flow without `texts.confirm`, it is a no-match.
 
+After a status is read to its owner, a status node with follow-up texts asks one more
+question (a step of the node, `follow_up`, like `asking_pin`): a resolved report "solved?"
+(1: MarkSolved closes it, 2: reopens it), an open one "add information?" (1: Record, then
+AddNote with the recording). Neither waits for an answer from the shell; silence goes on.
+
 No dead ends: no-input and no-match re-prompt `settings.retries` times, then the node's
 failure path is taken (a human, a ticket or a callback, as the validator guarantees). After
 `settings.max_failure_hops` failure paths in a row without one successful input the session
@@ -93,6 +98,7 @@ from menus.schema import (
     TicketNode,
     TransferNode,
 )
+from routing import statuses
 from routing.departments import deadline_days, department_for_category, transfer_target
 from routing.hours import is_open
 
@@ -110,6 +116,7 @@ GLOBAL = "@"
 YES, NO = "yes", "no"
 YES_KEY, NO_KEY = "1", "2"
 SURVEY_SCORES = ("1", "2", "3", "4", "5")
+NOTE_SLOT = "note"
 KEY_CONFIDENCE = 1.0
 """A key is never doubted: no confirm_threshold is above it (the schema caps them at 1)."""
 
@@ -213,6 +220,9 @@ class _State:
     """accepted or declined once a recording notice was heard; None before."""
     granted_ref: str | None = None
     """The ticket whose status the caller was allowed to hear: a callback is about it."""
+    follow_up: str | None = None
+    """At a status node once the status was read: the step of its follow-up (`solved`,
+    `add_note` or `record_note`); None otherwise (reset on entering a node)."""
     offer_slot: datetime | None = None
     offer_id: int | None = None
     """The callback booked for the caller, held while its slot is offered."""
@@ -351,7 +361,7 @@ class CallSession:
             raise ProtocolError(f"flow loops without input through node {name!r}")
         node = self.flow.nodes[name]
         actions = self._idle()
-        s.node, s.attempts, s.buffer, s.asking_pin = name, 0, "", False
+        s.node, s.attempts, s.buffer, s.asking_pin, s.follow_up = name, 0, "", False, None
         unrecorded = node.type == "record" and s.consent != "accepted"
         if (
             push
@@ -584,6 +594,8 @@ class CallSession:
         """Silence (LISTENING or CONFIRMING): an offer or survey goes on, a question is retried."""
         if isinstance(self._current(), CallbackNode | SurveyNode):
             return self._idle() + self._follow_up(None, at)
+        if self._s.follow_up is not None:
+            return self._idle() + self._status_follow_up(None, at)
         return self._idle() + self._retry("no_input", at)
 
     def _on_input(self, e: ev.DigitsPressed | ev.SpeechRecognized) -> list[act.Action]:
@@ -595,6 +607,9 @@ class CallSession:
                 return self._answered(self._yes_or_no(e), e.at)
             case Mode.LISTENING, CallbackNode() | SurveyNode() as follow_up:
                 return self._idle() + self._follow_up(self._follow_up_key(follow_up, e), e.at)
+            case Mode.LISTENING, StatusNode() as status if self._s.follow_up is not None:
+                key = self._follow_up_key(status, e)
+                return self._idle() + self._status_follow_up(key, e.at)
             case Mode.LISTENING, NumberNode() | StatusNode():
                 return self._digits_input(e)
             case Mode.LISTENING, node:
@@ -611,7 +626,9 @@ class CallSession:
         return found.intent
 
     def _follow_up_key(
-        self, node: CallbackNode | SurveyNode, e: ev.DigitsPressed | ev.SpeechRecognized
+        self,
+        node: CallbackNode | SurveyNode | StatusNode,
+        e: ev.DigitsPressed | ev.SpeechRecognized,
     ) -> str:
         """The key pressed, or the key an utterance stands for ("" when it stands for none)."""
         if isinstance(e, ev.DigitsPressed):
@@ -892,6 +909,8 @@ class CallSession:
     def _on_recording(self, e: ev.RecordingFinished) -> list[act.Action]:
         s = self._s
         node = self._current()
+        if isinstance(node, StatusNode):
+            return self._note_recorded(node, e)
         assert isinstance(node, RecordNode)
         self._wait_for(Mode.IDLE)
         if e.seconds < MIN_RECORDING_SECONDS and not e.transcript:
@@ -959,7 +978,7 @@ class CallSession:
             s.granted_ref = e.ref
             s.outcomes.append("status")
             s.asking_pin = False
-            return [self._read_status(node, e)] + self._enter(node.next, e.at)
+            return [self._read_status(node, e), *self._after_status(node, e.status, e.at)]
         if not e.pin_checked:
             s.asking_pin = True
             s.attempts = 0
@@ -976,6 +995,90 @@ class CallSession:
             "deadline": spoken_date(e.deadline, lang) if e.deadline else "",
         }
         return self._say(self._s.node, node.result, field_name="result", params=params)
+
+    # -- after the status: the owner adds a note, or says whether it is solved -------------
+
+    def _after_status(self, node: StatusNode, status: str | None, at: datetime) -> list[act.Action]:
+        """A resolved report asks whether it is solved; an open one offers to add a note
+        (only where the caller's voice may be recorded, as at `record` nodes)."""
+        if node.follows_up and status == "resolved":
+            return self._ask_follow_up(node, "solved")
+        if node.follows_up and status in statuses.OPEN and self._records:
+            return self._ask_follow_up(node, "add_note")
+        return self._enter(node.next, at)
+
+    @property
+    def _records(self) -> bool:
+        """The caller heard the recording notice and did not decline."""
+        return self._s.consent == "accepted"
+
+    def _ask_follow_up(
+        self, node: StatusNode, step: str, prefix: Sequence[act.Action] = ()
+    ) -> list[act.Action]:
+        s = self._s
+        if s.follow_up != step:
+            s.follow_up, s.attempts = step, 0
+        self._wait_for(Mode.LISTENING)
+        question = self._follow_up_say(node, step)
+        listen = act.Listen(
+            node=s.node, language=self.language, intents=self._yes_no(), keys=YES_KEY + NO_KEY
+        )
+        return [*prefix, question, listen]
+
+    def _follow_up_say(self, node: StatusNode, field_name: str) -> act.Say:
+        texts = getattr(node, field_name)
+        assert texts is not None  # the validator requires all follow-up texts or none
+        params = {"ref": digits(self._s.granted_ref or "")}
+        return self._say(self._s.node, texts, field_name=field_name, params=params)
+
+    def _status_follow_up(self, key: str | None, at: datetime) -> list[act.Action]:
+        """A key (None: silence) at the follow-up's question; no answer changes nothing."""
+        s = self._s
+        node = self._current()
+        assert isinstance(node, StatusNode) and s.granted_ref is not None
+        if s.follow_up == "solved" and key in (YES_KEY, NO_KEY):
+            self._succeeded()
+            solved = key == YES_KEY
+            said = [
+                act.MarkSolved(ref=s.granted_ref, solved=solved),
+                self._follow_up_say(node, "closed" if solved else "reopened"),
+            ]
+            if solved or not self._records:
+                return said + self._enter(node.next, at)
+            return self._ask_follow_up(node, "add_note", prefix=said)
+        if s.follow_up == "add_note" and key == YES_KEY:
+            self._succeeded()
+            s.follow_up = "record_note"
+            self._wait_for(Mode.RECORDING)
+            seconds = self.flow.settings.record_max_seconds
+            return [
+                self._follow_up_say(node, "record_note"),
+                act.Record(slot=NOTE_SLOT, max_seconds=seconds),
+            ]
+        if s.follow_up == "add_note" and key == NO_KEY:
+            self._succeeded()
+            return self._enter(node.next, at)
+        s.attempts += 1
+        if s.attempts > self.flow.settings.retries:
+            return self._enter(node.next, at)
+        kind = "no_input" if key is None else "no_match"
+        said = [self._text(kind, getattr(self.flow.texts, kind))]
+        assert s.follow_up is not None
+        return self._ask_follow_up(node, s.follow_up, prefix=said)
+
+    def _note_recorded(self, node: StatusNode, e: ev.RecordingFinished) -> list[act.Action]:
+        """The note is added to the ticket; nothing said asks again whether to add one."""
+        s = self._s
+        assert s.granted_ref is not None
+        self._wait_for(Mode.IDLE)
+        if e.seconds < MIN_RECORDING_SECONDS and not e.transcript:
+            s.follow_up = "add_note"
+            return self._status_follow_up(None, e.at)
+        self._succeeded()
+        note = act.AddNote(
+            ref=s.granted_ref, recording_id=e.recording_id, transcript=e.transcript or ""
+        )
+        return [note, self._follow_up_say(node, "note_added"), *self._enter(node.next, e.at)]
 
     def _book_callback(self, name: str, node: CallbackNode, at: datetime) -> list[act.Action]:
         s = self._s

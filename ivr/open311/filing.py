@@ -1,7 +1,8 @@
 """A report POSTed by an Open311 client, filed as a call files one: the same registration
 number sequence and PIN (`ivr.storage.tickets.create_ticket`), the category's deadline
-escalation, the dashboard's count, and the SMS a caller gets when a phone number was given
-(status changes on the site text it too). The PIN is returned once, in the POST's answer.
+escalation, the department's e-mail, the dashboard's count, and the SMS a caller gets when
+a phone number was given (status changes on the site text it too). The PIN is returned
+once, in the POST's answer.
 
 A POST repeated with the same `attribute[external_id]` by the same client answers the
 report it filed the first time (without its PIN), so a client that retries after losing
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ivr.email import notices
 from ivr.engine.render import fill
 from ivr.open311.services import PUBLISH
 from ivr.phones import normalize_number
@@ -168,6 +170,7 @@ def file_report(
         )
     )
     escalations.schedule_deadline(session, flow, ticket, at)
+    notices.tell_department(session, flow, ticket, "new", at)
     stats.count_tickets(session, at.astimezone(zone).date(), ticket.department, opened=1)
     if report.phone:
         names = {"ref": ticket.ref, "category": category.name[report.language]}

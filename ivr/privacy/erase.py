@@ -37,7 +37,7 @@ DELETED = frozenset(
 ANONYMISED: dict[str, dict[str, Any]] = {
     "calls": {"caller": None, "transcript": None},
     "tickets": {"caller": None, "description": None, "transcript": null(), "recording_id": None},
-    "ticket_notes": {"body": ERASED},
+    "ticket_notes": {"body": ERASED, "recording_id": None},
     "ticket_status_changes": {"note": None},
     "callbacks": {"caller": "", "resolution": None},
     "sms_outbox": {"to": "", "body": ""},

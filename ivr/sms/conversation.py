@@ -6,9 +6,13 @@ moves it to the next free slot, `0` cancels it (each reply names the slot); `STA
 reads a report's status, only to the number that filed it; `ESCALATE <ref>` takes it one
 level up the flow's ladder (once per cooldown: a repeat is told where the report is); STOP
 (and Twilio's other stop words) opts the number out, START opts it back in (silently:
-Twilio answers its keywords itself); YES, DA and OK confirm as `1` does; anything else
-gets the short help. A number that opted out gets nothing
-but START answered: nothing is ever sent to it.
+Twilio answers its keywords itself); YES, DA and OK confirm as `1` does. The owner of a
+report (the number that filed it) may add to it and close or reopen it, in English,
+Romanian or Bulgarian (diacritics optional): `NOTE <ref> <text>` (NOTA, БЕЛЕЖКА) adds the
+text as the citizen's note; `SOLVED <ref>` (REZOLVAT, РЕШЕН) closes it while it is open or
+resolved; `NOT SOLVED <ref>` (NEREZOLVAT, НЕРЕШЕН) reopens a resolved or closed one; in any
+other status the answer is its status. Anything else gets the short help. A number that
+opted out gets nothing but START answered: nothing is ever sent to it.
 
 The shell (`ivr.sms.inbound`) parses first (`parse`), loads the `SmsState` the command needs,
 calls `converse`, then applies the changes and queues the replies in one transaction.
@@ -17,6 +21,7 @@ calls `converse`, then applies the changes and queues the replies in one transac
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -25,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from ivr.engine.render import fill, sms_slot
 from menus.schema import CallbackSms, Flow
+from routing import statuses
 from routing.escalation import escalation_level, next_level
 
 STOP_WORDS = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit"})
@@ -35,10 +41,34 @@ YES_WORDS = frozenset({"yes", "da", "ok", "okay", "y"})
 """Confirm as `1` does. YES is also a Twilio opt-in keyword: an opted-out number is opted in."""
 MAX_READ = 200
 """Only the start of a message is read: a 10,000-character body costs no more."""
+MAX_NOTE = 1000
+"""A NOTE's text is read this far (several segments)."""
+FOLLOW_UP_WORDS: dict[str, CommandKind] = {
+    **dict.fromkeys(("note", "nota", "бележка"), "note"),
+    **dict.fromkeys(("solved", "rezolvat", "rezolvata", "решен", "решено"), "solved"),
+    **dict.fromkeys(
+        (
+            "not solved",
+            "unsolved",
+            "nerezolvat",
+            "nerezolvata",
+            "nu rezolvat",
+            "нерешен",
+            "нерешено",
+            "не решен",
+            "не е решен",
+        ),
+        "not_solved",
+    ),
+}
+"""The owner's follow-ups, by their words in each language (diacritics removed)."""
 _REF = re.compile(r"^(?P<year>\d{2})[\s\-./]*(?P<number>\d{6})$")
 _REPLY = re.compile(r"^[^\w]*([012])[^\w]*$")
 
-CommandKind = Literal["confirm", "another", "cancel", "status", "escalate", "stop", "start", "help"]
+CommandKind = Literal[
+    "confirm", "another", "cancel", "status", "escalate", "stop", "start", "help",
+    "note", "solved", "not_solved",
+]  # fmt: skip
 REPLY_KEYS: dict[str, CommandKind] = {"1": "confirm", "2": "another", "0": "cancel"}
 
 
@@ -49,6 +79,8 @@ class Command:
     """The report a STATUS or ESCALATE names, as `YY-NNNNNN`."""
     opts_in: bool = False
     """The word is one of Twilio's opt-in keywords (YES) besides what it asks."""
+    text: str = ""
+    """A NOTE's text, as written (case kept)."""
 
 
 @dataclass(frozen=True)
@@ -131,7 +163,28 @@ class Escalate:
     slot: datetime | None
 
 
-Change = ConfirmCallback | MoveCallback | CancelCallback | OptOut | OptIn | Escalate
+@dataclass(frozen=True)
+class AddNote:
+    ref: str
+    text: str
+
+
+@dataclass(frozen=True)
+class MarkSolved:
+    ref: str
+    solved: bool
+
+
+Change = (
+    ConfirmCallback
+    | MoveCallback
+    | CancelCallback
+    | OptOut
+    | OptIn
+    | Escalate
+    | AddNote
+    | MarkSolved
+)
 
 
 @dataclass(frozen=True)
@@ -159,7 +212,31 @@ def parse(body: str) -> Command:
         return Command("status", ref)
     if word == "escalate" and ref:
         return Command("escalate", ref)
-    return Command("help")
+    return _follow_up(body) or Command("help")
+
+
+def _follow_up(body: str) -> Command | None:
+    """NOTE / SOLVED / NOT SOLVED <ref> [text], in any of their languages; None otherwise."""
+    words = body[:MAX_NOTE].split()
+    plain = [_plain(word) for word in words[:5]]
+    for size in (3, 2, 1):
+        kind = FOLLOW_UP_WORDS.get(" ".join(plain[:size]))
+        if kind is None:
+            continue
+        for ref_size in (1, 2):  # `26-000123`, or `26 000123`
+            ref = _ref(" ".join(words[size : size + ref_size]))
+            text = " ".join(words[size + ref_size :])
+            if ref and (kind == "note") == bool(text):
+                return Command(kind, ref, text=text)
+        return None
+    return None
+
+
+def _plain(word: str) -> str:
+    """A command word without case, trailing punctuation or the diacritics of Latin letters
+    (ă → a; Cyrillic letters such as й are kept whole)."""
+    letters = (unicodedata.normalize("NFKD", c) for c in word.casefold().strip(".!,;:"))
+    return "".join(d[0] if d[0].isascii() else unicodedata.normalize("NFC", d) for d in letters)
 
 
 def _ref(text: str) -> str | None:
@@ -193,6 +270,8 @@ def _answer(write: _Writer, command: Command, state: SmsState) -> Outcome:
             return _status(write, command, state)
         case "escalate":
             return _escalate(write, command, state)
+        case "note" | "solved" | "not_solved" if write.texts.note_added is not None:
+            return _follow_up_answer(write, command, state)
     return Outcome((write.reply("help", {}),))
 
 
@@ -255,6 +334,23 @@ def _escalate(write: _Writer, command: Command, state: SmsState) -> Outcome:
     }
     change = Escalate(ticket.ref, ticket.level + 1, slot)
     return Outcome((write.reply("escalated", params, ticket.ref),), (change,))
+
+
+def _follow_up_answer(write: _Writer, command: Command, state: SmsState) -> Outcome:
+    """A note added, or the report closed or reopened, when its status allows (else its
+    status is the answer)."""
+    ticket = _owned(command, state)
+    if ticket is None:
+        return Outcome((write.reply("unknown_ref", {"ref": command.ref or ""}),))
+    params = {"ref": ticket.ref}
+    if command.kind == "note":
+        change: Change = AddNote(ticket.ref, command.text)
+        return Outcome((write.reply("note_added", params, ticket.ref),), (change,))
+    solved = command.kind == "solved"
+    if ticket.status in (statuses.CLOSABLE if solved else statuses.REOPENABLE):
+        reply = write.reply("closed" if solved else "reopened", params, ticket.ref)
+        return Outcome((reply,), (MarkSolved(ticket.ref, solved),))
+    return _status(write, command, state)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ivr.phones import normalize_number
 from ivr.sms import conversation as conv
-from ivr.storage import callbacks, escalations, outbox, preferences, tickets
+from ivr.storage import callbacks, citizen, escalations, outbox, preferences, tickets
 from ivr.storage.db import Database
 from ivr.storage.models import Callback, SmsInbound, Ticket
 from ivr.storage.upsert import insert_once
@@ -164,8 +164,19 @@ def _apply(session: Session, flow: Flow, change: conv.Change, at: datetime) -> N
         case conv.OptIn(number):
             outbox.opt_in(session, number)
         case conv.Escalate(ref, level, slot):
-            ticket = tickets.find_ticket(session, ref)
-            assert ticket is not None  # converse escalates only a ticket it was shown
+            ticket = _shown(session, ref)
             escalations.escalate(
                 session, flow, ticket, reason="citizen", at=at, slot=slot, from_level=level - 1
             )
+        case conv.AddNote(ref, text):
+            citizen.add_note(session, flow, _shown(session, ref), source="sms", body=text, at=at)
+        case conv.MarkSolved(ref, solved):
+            ticket = _shown(session, ref)
+            citizen.mark_solved(session, flow, ticket, solved=solved, source="sms", at=at)
+
+
+def _shown(session: Session, ref: str) -> Ticket:
+    """The ticket `converse` was shown (it changes only a ticket it was shown)."""
+    ticket = tickets.find_ticket(session, ref)
+    assert ticket is not None
+    return ticket

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ivr.email.notices import tell_department
 from ivr.storage.callbacks import PENDING, book_callback, cancel_callback, free_slots, lock_slots
 from ivr.storage.models import Callback, Ticket, TicketEscalation
 from ivr.storage.queue import enqueue
@@ -113,6 +114,7 @@ def escalate(
     session.add(step)
     session.flush()
     schedule_deadline(session, flow, ticket, at)
+    tell_department(session, flow, ticket, "escalated", at, level=level + 1)
     return step
 
 

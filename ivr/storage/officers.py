@@ -40,10 +40,21 @@ def officers_with_leave(session: Session, since: datetime) -> list[OfficerView]:
 
 
 def add_officer(
-    session: Session, *, name: str, phone: str | None, department: str, capacity: int
+    session: Session,
+    *,
+    name: str,
+    phone: str | None,
+    department: str,
+    capacity: int,
+    email: str | None = None,
 ) -> Officer:
     officer = Officer(
-        name=name, phone=phone, department=department, callback_capacity=capacity, active=True
+        name=name,
+        phone=phone,
+        email=email,
+        department=department,
+        callback_capacity=capacity,
+        active=True,
     )
     session.add(officer)
     session.flush()

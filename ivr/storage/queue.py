@@ -59,6 +59,31 @@ def enqueue(
     return job
 
 
+def enqueue_once(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    key: str,
+    at: datetime,
+    run_after: datetime | None = None,
+    max_attempts: int = 5,
+) -> bool:
+    """Add a `kind` job unless one with the same `key` was ever queued (the unique key, not a
+    look-up: two sessions asking at once still queue one). Whether this call queued it."""
+    values = dict(
+        kind=kind,
+        unique_key=key,
+        payload=payload,
+        status="queued",
+        attempts=0,
+        max_attempts=max_attempts,
+        run_after=run_after or at,
+        created_at=at,
+    )
+    return insert_once(session, Job, values, [Job.unique_key])
+
+
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 """Periods are counted from here, so every worker computes the same boundaries."""
 
@@ -86,17 +111,10 @@ def enqueue_periodic(
     when it starts and each run when it ends: the run's unique key (`kind@boundary`) keeps
     it to one row per period however many workers ask, also when a run is taken over."""
     run_after = next_boundary(at, every, offset)
-    values = dict(
-        kind=kind,
-        payload={},
-        status="queued",
-        attempts=0,
-        max_attempts=max_attempts,
-        run_after=run_after,
-        created_at=at,
-        unique_key=f"{kind}@{run_after.isoformat()}",
+    key = f"{kind}@{run_after.isoformat()}"
+    return enqueue_once(
+        session, kind, {}, key=key, at=at, run_after=run_after, max_attempts=max_attempts
     )
-    return insert_once(session, Job, values, [Job.unique_key])
 
 
 ABANDONED = "the worker running it stopped (lease expired)"

@@ -72,16 +72,32 @@ def queue_if_here(session: Session, ticket: Ticket, at: datetime) -> bool:
     return True
 
 
+def queue_note_if_here(session: Session, note: TicketNote, ticket: Ticket, at: datetime) -> bool:
+    """Queue the transcription of a note said on the phone if its file is here; otherwise
+    its download will (`queue_for_linked`). Whether it was queued."""
+    if note.recording_id is None or not file_here(session, note.recording_id):
+        return False
+    payload = {"ticket_id": ticket.id, "recording_id": note.recording_id, "note_id": note.id}
+    enqueue(session, TRANSCRIBE, payload, at=at, max_attempts=TRANSCRIBE_ATTEMPTS)
+    return True
+
+
 def queue_for_linked(session: Session, call_id: str, recording_id: str, at: datetime) -> int:
     """A recording of call `call_id` was just downloaded (its download noted under the call's
-    lock): queue the transcription of each ticket of the call that links it already. How
-    many were queued."""
+    lock): queue the transcription of each ticket of the call that links it already, and of
+    a citizen's note that is this recording. How many were queued."""
     of_call = select(Ticket).where(Ticket.call_id == call_id)
     linked = session.scalars(of_call.where(Ticket.recording_id == recording_id)).all()
     for ticket in linked:
         payload = {"ticket_id": ticket.id, "recording_id": recording_id}
         enqueue(session, TRANSCRIBE, payload, at=at, max_attempts=TRANSCRIBE_ATTEMPTS)
-    return len(linked)
+    notes = session.scalars(select(TicketNote).where(TicketNote.recording_id == recording_id))
+    queued = 0
+    for note in notes:
+        payload = {"ticket_id": note.ticket_id, "recording_id": recording_id, "note_id": note.id}
+        enqueue(session, TRANSCRIBE, payload, at=at, max_attempts=TRANSCRIBE_ATTEMPTS)
+        queued += 1
+    return len(linked) + queued
 
 
 def lost(session: Session, recording_id: str) -> str | None:
@@ -115,5 +131,12 @@ def note_lost_on(session: Session, ticket: Ticket, problem: str, at: datetime) -
     )
     if session.scalars(noted).first() is None:
         session.add(
-            TicketNote(ticket_id=ticket.id, kind="note", body=note, author=NOTE_AUTHOR, at=at)
+            TicketNote(
+                ticket_id=ticket.id,
+                kind="note",
+                body=note,
+                author=NOTE_AUTHOR,
+                source="civicline",
+                at=at,
+            )
         )

@@ -19,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ivr.app_context import current_time, services
 from ivr.callbacks.texts import send_resolution
+from ivr.email.notices import tell_officer
 from ivr.storage.models import Callback, CallbackAttempt, Officer, Ticket, TicketNote
 from ivr.web import params
 from ivr.web.access import flow, may_see, record, visible, zone
@@ -128,6 +129,7 @@ def assign(callback_id: int) -> Any:
         if not form.validate_on_submit():
             abort(400)
         callback.officer_id = form.officer.data
+        tell_officer(session, flow(), callback, current_time())
         record(session, "callback.assign", str(callback.id), officer=form.officer.data)
     return _back(callback)
 

@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
+    EmailField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -17,6 +18,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
+    Email,
     EqualTo,
     InputRequired,
     Length,
@@ -73,6 +75,7 @@ class OutcomeForm(FlaskForm):
 class OfficerForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=32)])
+    email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254), Email()])
     department = SelectField(_l("Department"), validators=[DataRequired()])
     capacity = IntegerField(
         _l("Callbacks per slot"), validators=[InputRequired(), NumberRange(min=0, max=50)]

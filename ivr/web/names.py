@@ -29,6 +29,18 @@ OUTCOMES = {
     "failed": _l("Failed"),
     "swept": _l("Cut off"),
 }
+NOTE_KINDS = {
+    "note": _l("Note"),
+    "reply": _l("Reply"),
+    "closed": _l("Closed: solved"),
+    "reopened": _l("Reopened: not solved"),
+}
+NOTE_SOURCES = {
+    "officer": _l("officer"),
+    "phone": _l("citizen, by phone"),
+    "sms": _l("citizen, by SMS"),
+    "civicline": "civicline",
+}
 TURN_RESULTS = {
     "choice": _l("Chose"),
     "confirm": _l("Asked to confirm"),
@@ -79,6 +91,15 @@ def outcome_name(code: str | None) -> str:
     return str(OUTCOMES.get(code, code.replace("_", " ").capitalize()))
 
 
+def note_kind(code: str) -> str:
+    return str(NOTE_KINDS.get(code, code))
+
+
+def note_source(code: str) -> str:
+    """Who a ticket note came from: an officer on the site, or the citizen by phone or SMS."""
+    return str(NOTE_SOURCES.get(code, code))
+
+
 def node_name(code: str | None) -> str:
     """A node in words: the flow gives nodes no names, so its id reads as a phrase."""
     if not code:
@@ -115,6 +136,9 @@ def flow_names() -> dict[str, dict[str, str]]:
 
 def init_app(app: Flask) -> None:
     app.context_processor(flow_names)
-    filters = (localized, department_name, category_name, status_name, outcome_name, node_name)
+    filters = (
+        localized, department_name, category_name, status_name, outcome_name, node_name,
+        note_kind, note_source,
+    )  # fmt: skip
     for function in filters:
         app.add_template_filter(function)

@@ -98,6 +98,7 @@ def create() -> Response:
             session,
             name=form.name.data or "",
             phone=phone,
+            email=form.email.data or None,
             department=form.department.data or "",
             capacity=form.capacity.data or 0,
         )
@@ -125,6 +126,7 @@ def update(officer_id: int) -> Response:
         before = _fields(officer)
         officer.name = form.name.data or ""
         officer.phone = phone
+        officer.email = form.email.data or None
         officer.department = form.department.data or ""
         officer.callback_capacity = form.capacity.data or 0
         officer.active = bool(form.active.data)
@@ -221,6 +223,7 @@ def _fields(officer: Officer) -> dict[str, Any]:
     return {
         "name": officer.name,
         "phone": officer.phone,
+        "email": officer.email,
         "department": officer.department,
         "capacity": officer.callback_capacity,
         "active": officer.active,

@@ -176,6 +176,9 @@ def detail(ref: str) -> Any:
         ).all()
         recording = session.get(Recording, ticket.recording_id) if ticket.recording_id else None
         open311 = on_ticket(session, ticket.id)
+        said = [note.recording_id for note in notes if note.recording_id]
+        heard = session.scalars(select(Recording).where(Recording.id.in_(said))) if said else []
+        note_recordings = {found.id: found for found in heard}
     current = flow()
     ladder = current.escalation
     replies = {
@@ -193,6 +196,7 @@ def detail(ref: str) -> Any:
         callback_calls=callback_calls,
         recording=recording,
         open311=open311,
+        note_recordings=note_recordings,
         replies=replies,
         ladder=ladder,
         rung=ladder[min(ticket.escalation_level, len(ladder) - 1)] if ladder else None,

@@ -52,6 +52,7 @@ def book_about_a_ticket(database: Database) -> tuple[str, int]:
     line = CallbackLine(demo_services(database), CITIZEN, at=EARLY)
     line.keys("2")  # the status of a report
     line.keys(ref.replace("-", "") + "#")  # the caller's own: read out at once
+    line.keys("2")  # nothing to add to it
     line.keys("1")  # anything else: the main menu
     line.keys("3")  # a callback
     line.keys("3")  # roads

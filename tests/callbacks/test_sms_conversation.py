@@ -11,10 +11,12 @@ from callback_flows import LANGUAGES, demo_flow
 
 from ivr.engine.render import fill
 from ivr.sms.conversation import (
+    AddNote,
     CancelCallback,
     Command,
     ConfirmCallback,
     Escalate,
+    MarkSolved,
     MoveCallback,
     Offer,
     OptIn,
@@ -86,6 +88,26 @@ def ticket(**kw: object) -> TicketFacts:
         ("🙂🙂🙂", Command("help")),
         ("x" * 10_000, Command("help")),
         ("", Command("help")),
+        (
+            "NOTE 26-000123 The hole <b>grew</b>",
+            Command("note", "26-000123", text="The hole <b>grew</b>"),
+        ),
+        (
+            "notă 26 000123 Groapa  e mai mare",
+            Command("note", "26-000123", text="Groapa e mai mare"),
+        ),
+        (
+            "Бележка 26-000123 Дупката е по-голяма",
+            Command("note", "26-000123", text="Дупката е по-голяма"),
+        ),
+        ("NOTE 26-000123", Command("help")),
+        ("solved 26-000123", Command("solved", "26-000123")),
+        ("Rezolvată 26-000123", Command("solved", "26-000123")),
+        ("РЕШЕН 26-000123", Command("solved", "26-000123")),
+        ("NOT SOLVED 26-000123", Command("not_solved", "26-000123")),
+        ("nerezolvat 26-000123", Command("not_solved", "26-000123")),
+        ("Не е решен 26-000123", Command("not_solved", "26-000123")),
+        ("SOLVED 26-000123 thanks", Command("help")),
     ],
 )
 def test_parse(body: str, expected: Command) -> None:
@@ -158,6 +180,41 @@ def test_status_of_someone_elses_ticket_reads_as_unknown(language: str, flow_of:
     assert outcome.replies[0].template == "callback_sms.unknown_ref"
     assert outcome.replies[0].text == missing.replies[0].text
     assert flow.texts.statuses["in_progress"][language] not in outcome.replies[0].text
+
+
+@pytest.mark.parametrize(("language", "flow_of"), LANGUAGES)
+def test_the_owner_adds_a_note_and_closes_or_reopens(language: str, flow_of: FlowOf) -> None:
+    flow = flow_of()
+    owned = state(flow, language, ticket=ticket())
+    note = converse(flow, Command("note", "26-000123", text="<b>bigger</b>"), owned)
+    assert note.changes == (AddNote("26-000123", "<b>bigger</b>"),)
+    assert (
+        note.replies[0].template == "callback_sms.note_added"
+        and "26-000123" in note.replies[0].text
+    )
+    solved = converse(flow, Command("solved", "26-000123"), owned)
+    assert solved.changes == (MarkSolved("26-000123", True),)
+    assert solved.replies[0].template == "callback_sms.closed"
+    resolved = state(flow, language, ticket=ticket(status="resolved"))
+    reopened = converse(flow, Command("not_solved", "26-000123"), resolved)
+    assert reopened.changes == (MarkSolved("26-000123", False),)
+    assert reopened.replies[0].template == "callback_sms.reopened"
+
+
+@pytest.mark.parametrize(("language", "flow_of"), LANGUAGES)
+def test_follow_ups_change_nothing_for_a_stranger_or_a_status_that_forbids_them(
+    language: str, flow_of: FlowOf
+) -> None:
+    flow = flow_of()
+    theirs = state(flow, language, ticket=ticket(caller="+40733000000"))
+    stranger = converse(flow, Command("note", "26-000123", text="hi"), theirs)
+    assert stranger.changes == () and stranger.replies[0].template == "callback_sms.unknown_ref"
+    still_open = converse(
+        flow, Command("not_solved", "26-000123"), state(flow, language, ticket=ticket())
+    )
+    rejected = state(flow, language, ticket=ticket(status="rejected"))
+    for outcome in (still_open, converse(flow, Command("solved", "26-000123"), rejected)):
+        assert outcome.changes == () and outcome.replies[0].template == "callback_sms.status"
 
 
 @pytest.mark.parametrize(("language", "flow_of"), LANGUAGES)

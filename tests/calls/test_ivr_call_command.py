@@ -7,9 +7,14 @@ import os
 import subprocess
 import sys
 import wave
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+from ivr.storage.db import Database
+from ivr.storage.tickets import find_ticket
+from ivr.storage.tickets import set_status as change_status
 
 ROOT = Path(__file__).resolve().parents[2]
 IVR = str(Path(sys.executable).with_name("ivr"))
@@ -166,3 +171,63 @@ def test_bad_input_and_a_broken_flow_are_clear_errors_not_tracebacks(tmp_path):
     bad_flow = ivr(tmp_path, "call", "--flow", str(broken), check=False)
     assert bad_flow.returncode == 1 and f"{broken}:" in bad_flow.stderr
     assert "langauge" in bad_flow.stderr and "Traceback" not in bad_flow.stderr
+
+
+def set_status(data_dir: Path, ref: str, status: str) -> None:
+    """What an officer does on the site: the report's status changes."""
+    database = Database(f"sqlite:///{data_dir / 'civicline.db'}")
+    try:
+        with database.session() as session:
+            ticket = find_ticket(session, ref)
+            assert ticket is not None
+            change_status(session, ticket, status, "user:ana", datetime.now(UTC))
+    finally:
+        database.dispose()
+
+
+def owner_call(data_dir: Path, at: str, *keys: str) -> list[dict]:
+    """A call from the report's owner, in English, pressing `keys`."""
+    result = ivr(
+        data_dir, "call", "--from", "+40722111222", "--lang", "en", "--at", at,
+        *inputs(*keys), "--json",
+    )  # fmt: skip
+    return records(result.stdout)
+
+
+def prompts(rows: list[dict]) -> list[str]:
+    said = (r["prompt"] for r in rows if r.get("action") == "Say")
+    return [prompt for prompt in said if prompt.startswith("status.")]
+
+
+def test_after_the_status_the_owner_adds_a_note_then_reopens_and_closes_the_report(tmp_path):
+    owner_call(tmp_path, "2026-11-24T10:00", "1", "1", "3", "say:a deep hole", "1", "2")
+    status = ("2", "26000001#")  # the owner's own report: read out by caller ID
+
+    rows = owner_call(tmp_path, "2026-11-25T10:00", *status, "1", "say:the hole is now bigger", "2")
+    assert prompts(rows) == [
+        "status.prompt", "status.result", "status.add_note", "status.record_note",
+        "status.note_added",
+    ]  # fmt: skip
+    [note] = [r for r in rows if r.get("action") == "AddNote"]
+    assert note["ref"] == "26-000001" and note["transcript"] == "the hole is now bigger"
+
+    set_status(tmp_path, "26-000001", "resolved")
+    rows = owner_call(tmp_path, "2026-11-26T10:00", *status, "2", "2", "2")  # not solved
+    assert prompts(rows) == [
+        "status.prompt", "status.result", "status.solved", "status.reopened", "status.add_note",
+    ]  # fmt: skip
+    assert [r["solved"] for r in rows if r.get("action") == "MarkSolved"] == [False]
+
+    set_status(tmp_path, "26-000001", "resolved")
+    rows = owner_call(tmp_path, "2026-11-27T10:00", *status, "1", "2")  # solved
+    assert prompts(rows) == ["status.prompt", "status.result", "status.solved", "status.closed"]
+
+    shown = json.loads(ivr(tmp_path, "tickets", "show", "26-000001", "--json").stdout)
+    assert shown["status"] == "closed"
+    notes = [(n["kind"], n["source"], n["body"]) for n in shown["notes"]]
+    assert notes == [
+        ("note", "phone", "the hole is now bigger"),
+        ("reopened", "phone", ""),
+        ("closed", "phone", ""),
+    ]
+    assert [c["actor"] for c in shown["history"]][-1] == "citizen (phone)"

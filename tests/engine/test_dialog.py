@@ -219,6 +219,49 @@ def test_an_unknown_ticket_number_is_said_so_and_asked_again():
     assert phone.prompts() == ["status.not_found", "status.prompt"]
 
 
+def heard_status(status: str = "registered", **options: object) -> Phone:
+    store = owned_ticket_store()
+    store.tickets[OWNED_REF].status = status
+    return Phone(store=store, **options).press("2").press(OWNED_REF.replace("-", ""))  # type: ignore[arg-type]
+
+
+def test_after_its_status_the_owner_records_a_note_added_to_the_report():
+    phone = heard_status()
+    assert phone.prompts() == ["status.result", "status.add_note"]
+    phone.press("1").record(0)  # nothing said: asked again
+    assert phone.prompts() == ["texts.no_input", "status.add_note"]
+    phone.press("1").record(4, transcript="the hole is bigger")
+    assert phone.of(act.AddNote) == [
+        act.AddNote(ref=OWNED_REF, recording_id="rec-1", transcript="the hole is bigger")
+    ]
+    assert phone.prompts() == ["status.note_added", "anything_else.prompt"]
+
+
+def test_silence_or_2_after_the_status_adds_nothing_and_goes_on():
+    phone = heard_status().silence().silence().silence()
+    assert phone.prompts() == ["anything_else.prompt"] and not phone.of(act.AddNote)
+    assert heard_status().press("2").prompts() == ["anything_else.prompt"]
+
+
+def test_a_caller_who_declined_recording_is_not_offered_a_note():
+    assert heard_status(declines=True).prompts() == ["status.result", "anything_else.prompt"]
+
+
+def test_a_resolved_report_is_closed_by_yes_or_reopened_by_2_and_then_added_to():
+    phone = heard_status("resolved")
+    assert phone.prompts() == ["status.result", "status.solved"]
+    phone.say("yes")
+    assert phone.of(act.MarkSolved) == [act.MarkSolved(ref=OWNED_REF, solved=True)]
+    assert phone.prompts() == ["status.closed", "anything_else.prompt"]
+    phone = heard_status("resolved").press("2")
+    assert phone.of(act.MarkSolved) == [act.MarkSolved(ref=OWNED_REF, solved=False)]
+    assert phone.prompts() == ["status.reopened", "status.add_note"]
+
+
+def test_a_closed_report_offers_nothing():
+    assert heard_status("closed").prompts() == ["status.result", "anything_else.prompt"]
+
+
 def test_hanging_up_mid_report_keeps_a_draft_ticket():
     phone = Phone().press("1").press("4").press("2").hang_up()
     [draft] = phone.of(act.CreateTicket)

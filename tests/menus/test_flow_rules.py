@@ -461,3 +461,39 @@ def test_a_ladder_rung_without_a_number_is_refused(demo: FlowText) -> None:
         "escalation.2: `vice_mayor` has no `transfer` number: its callbacks could not be placed"
     )
     assert broken.problems() == [broken.at("  - role: vice_mayor", message)]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "message"),
+    [
+        (
+            '    transfer: "+40264000150"\n',
+            '    transfer: "+40264000150"\n    email: "salubritate@"\n',
+            'email: "salubritate@"',
+            "departments.sanitation.email: not an e-mail address: "
+            "There must be something after the @-sign.",
+        ),
+        (
+            '    note_added:\n      ro: "Informațiile au fost adăugate la sesizarea {ref}, iar '
+            'departamentul a fost anunțat."\n      en: "Your information is added to report '
+            '{ref}, and the department is told."\n',
+            "",
+            "  status:\n    type: status",
+            "nodes.status: missing `note_added` (follow-up: all or none)",
+        ),
+        (
+            '    reopened:\n      ro: "Primaria Demo: sesizarea {ref} este redeschisa; '
+            'departamentul a fost anuntat."\n      en: "Demo City Hall: report {ref} is reopened; '
+            'the department is told."\n',
+            "",
+            "  callback_sms:",
+            "texts.callback_sms: missing `reopened` (SMS follow-ups: all or none)",
+        ),
+    ],
+)
+def test_department_emails_and_the_citizens_follow_up_texts(
+    demo: FlowText, old: str, new: str, needle: str, message: str
+) -> None:
+    """An opted-in address must be one; the follow-up texts come all or none."""
+    broken = demo.replace(old, new)
+    assert broken.problems() == [broken.at(needle, message)]

@@ -67,7 +67,9 @@ def make_followups(
 ) -> None:
     """After `make_person(...)` for `number` at `at`: the follow-ups of its report `ref`."""
     database = services.database
-    Line(services, store, number, at + timedelta(hours=3)).keys("2", ref.replace("-", ""), "2", "5")
+    Line(services, store, number, at + timedelta(hours=3)).keys(
+        "2", ref.replace("-", ""), "2", "2", "5"
+    )  # status, nothing to add, end, a survey score
     flow = services.flows.current().flow
     receive_sms(
         database,

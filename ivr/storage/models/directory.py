@@ -45,6 +45,8 @@ class Officer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str]
     phone: Mapped[str | None]
+    email: Mapped[str | None]
+    """Told by e-mail of the callbacks assigned to them (with their department's address)."""
     department: Mapped[str] = mapped_column(index=True)
     callback_capacity: Mapped[int]
     """Callbacks this officer can take in one slot."""

@@ -36,5 +36,6 @@ class Job(Base):
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
     unique_key: Mapped[str | None] = mapped_column(unique=True)
-    """Set on a periodic job's run (`kind@period`): however many workers queue the run of
-    one period, one row holds it (`ivr.storage.queue.enqueue_periodic`)."""
+    """Set for work that must be queued once however often it is asked for: a periodic
+    job's run (`kind@period`, `ivr.storage.queue.enqueue_periodic`), an e-mail per ticket
+    and event (`enqueue_once`); None for the rest."""

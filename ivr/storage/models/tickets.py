@@ -70,11 +70,17 @@ class TicketStatusChange(Base):
     ticket: Mapped[Ticket] = relationship(back_populates="history")
 
 
+NOTE_KINDS = ("note", "reply", "closed", "reopened")
+NOTE_SOURCES = ("officer", "phone", "sms", "civicline")
+
+
 class TicketNote(Base):
-    """An internal note on a ticket, or a reply sent to its caller by SMS (`sms_id`)."""
+    """A note on a ticket, a reply sent to its caller by SMS (`sms_id`), or the citizen
+    closing (solved) or reopening (not solved) a resolved report; `source` says where it
+    came from: an officer on the site, the citizen by phone or SMS, civicline itself."""
 
     __tablename__ = "ticket_notes"
-    __table_args__ = (CheckConstraint("kind IN ('note', 'reply')", name="kind"),)
+    __table_args__ = (CheckConstraint(f"kind IN {NOTE_KINDS!r}", name="kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -83,6 +89,10 @@ class TicketNote(Base):
     author: Mapped[str]
     sms_id: Mapped[int | None] = mapped_column(ForeignKey("sms_outbox.id"))
     at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(default="officer", server_default="officer")
+    recording_id: Mapped[str | None]
+    """A note said on the phone: its `body` is the transcript, empty until transcribed
+    (no foreign key, as `Ticket.recording_id`: the retention purge deletes recordings)."""
 
 
 class TicketCounter(Base):
