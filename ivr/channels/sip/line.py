@@ -28,7 +28,7 @@ from ivr.calls.runner import CallRunner, CallServices
 from ivr.channels import line as ln
 from ivr.channels.prompt_audio import prompt_audio
 from ivr.channels.sip.dialing import transfer_result
-from ivr.channels.sip.leg import CivicCall
+from ivr.channels.sip.leg import CivicCall, NoAnswerToOffer
 from ivr.channels.sip.media import (
     FromAgent,
     Heard,
@@ -113,6 +113,11 @@ class SipCall:
         call_id = self.call.call_id
         try:
             self.call.answer()
+        except NoAnswerToOffer as error:
+            log.warning("SIP call %s ended unanswered: %s", call_id, error)
+            self.call.release()
+            return
+        try:
             self.started_at, self.started = utc_now(), time.monotonic()
             caller = self.call.request.headers["From"].get("number")
             self.runner, actions = CallRunner.start(

@@ -1,0 +1,198 @@
+"""What a trunk or a caller behind NAT sends an `ivr sip` node, placed by SIPp against one
+node: an INVITE without SDP (late offer), RTP from another port than the SDP's, a BYE for no
+call, a huge header, an INVITE straight to the node, and responses to nothing of ours."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from sip_rig import Kamailio, free_udp_port
+from sipp_caller import ACK, HANG_UP, HangUp, Keys, Pause, run_scenario, scenario
+from test_sip_bad_input import ask_options
+from test_sip_calls import last_call
+
+from ivr.channels.sip import rtp
+from ivr.channels.sip.media import KeyPressed, MediaStream
+from ivr.channels.sip.node import SipNode
+
+DECLINE = [Pause(2000), Keys("8"), Pause(1000), HangUp()]
+"""A short call: "8" while the recording notice plays (it listens for it), then goodbye."""
+LATE_INVITE = """  <send retrans="500">
+    <![CDATA[
+      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:{caller}@[local_ip]:[local_port]>;tag=[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 INVITE
+      Contact: <sip:caller@[local_ip]:[local_port]>
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="200" rtd="true" rrs="true"/>
+"""
+ANSWER_SDP = """      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=caller 1 1 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 0 96
+      a=rtpmap:0 PCMU/8000
+      a=rtpmap:96 telephone-event/8000
+      a=fmtp:96 0-15
+    ]]>"""
+STRAY_BYE = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="stray bye">
+  <send>
+    <![CDATA[
+      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: <sip:caller@[local_ip]:[local_port]>;tag=[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>;tag=no-such-dialog
+      Call-ID: [call_id]
+      CSeq: 2 BYE
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="481"/>
+</scenario>
+"""
+BARE_RESPONSES = [
+    b"SIP/2.0 200 OK\r\n\r\n",
+    b"SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\n"
+    b"Call-ID: none-of-ours\r\nCSeq: 7 INVITE\r\n\r\n",
+    b"SIP/2.0 200 OK\r\nCall-ID: none-of-ours\r\nCSeq: 8 BYE\r\n\r\n",
+]
+
+
+def late_offer_scenario(caller: str) -> str:
+    """SIPp offering nothing in its INVITE and answering our offer in the ACK, then the
+    short call of DECLINE."""
+    ack = ACK.format(caller=caller).replace("      Content-Length: 0\n    ]]>", ANSWER_SDP)
+    return (
+        '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="late offer">\n'
+        + LATE_INVITE.format(caller=caller)
+        + ack
+        + '  <pause milliseconds="2000"/>\n'
+        + '  <nop><action><exec play_dtmf="8"/></action></nop>\n'
+        + '  <pause milliseconds="1000"/>\n'
+        + HANG_UP.format(caller=caller)
+        + "</scenario>\n"
+    )
+
+
+def assert_declined_by_key(node: SipNode, caller: str) -> None:
+    """The caller's "8" reached the flow: its media was set up both ways that matter."""
+    found, rows = last_call(node, caller)
+    assert found.channel == "sip"
+    assert [p["digits"] for _, t, p in rows if t == "DigitsPressed"] == ["8"], rows
+    assert not any(t == "StartCallRecording" for _, t, _ in rows)
+
+
+def test_an_invite_without_sdp_is_answered_with_our_offer(
+    node: SipNode, kamailio: Kamailio, tmp_path: Path
+) -> None:
+    caller = "+359888100021"
+    done = run_scenario(tmp_path, kamailio.port, late_offer_scenario(caller), timeout=20)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert_declined_by_key(node, caller)
+
+
+def test_rtp_from_another_port_than_the_sdp_is_latched_onto(
+    node: SipNode, kamailio: Kamailio, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ivr.channels.sip.media")
+    caller = "+359888100022"
+    nat_port = free_udp_port()  # what the SDP says; SIPp sends from its own media port
+    text = scenario(DECLINE, caller=caller).replace(
+        "m=audio [media_port] RTP/AVP 0 96",
+        # SIPp sends from the port its scenario names [media_port], so it is named, unused
+        f"m=audio {nat_port} RTP/AVP 0 96\n      a=x-audio-sent-from:[media_port]",
+    )
+    done = run_scenario(tmp_path, kamailio.port, text, timeout=20)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert_declined_by_key(node, caller)
+    assert any("caller's RTP comes from" in r.message for r in caplog.records)
+
+
+def test_an_invite_straight_to_the_node_is_served(node: SipNode, tmp_path: Path) -> None:
+    caller = "+359888100023"
+    text = scenario(DECLINE, caller=caller)
+    done = run_scenario(tmp_path, node.settings.sip_port, text, timeout=20)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert_declined_by_key(node, caller)
+
+
+def test_a_bye_for_no_call_is_answered_481(node: SipNode, tmp_path: Path) -> None:
+    done = run_scenario(tmp_path, node.settings.sip_port, STRAY_BYE, timeout=10)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def test_a_huge_header_is_answered_513(node: SipNode, kamailio: Kamailio, tmp_path: Path) -> None:
+    padding = "X-Padding: " + "a" * 20000 + "\n      CSeq: 1 INVITE"
+    text = scenario([], expect=513).replace("CSeq: 1 INVITE", padding, 1)
+    before = node.calls_served
+    done = run_scenario(tmp_path, kamailio.port, text, timeout=10)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert node.calls_served == before
+
+
+def test_responses_to_nothing_of_ours_are_dropped_quietly(
+    node: SipNode, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    port = node.settings.sip_port
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
+        for datagram in BARE_RESPONSES:
+            out.sendto(datagram, ("127.0.0.1", port))
+    assert ask_options(port).startswith(b"SIP/2.0 200 OK")  # read after the responses
+    assert "TODO" not in capfd.readouterr().out
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+def test_the_first_packet_from_the_callers_host_is_latched_and_strangers_refused() -> None:
+    events: queue.Queue[object] = queue.Queue()
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as caller,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as late,
+    ):
+        for sock, host in ((caller, "127.0.0.1"), (stranger, "127.0.0.2"), (late, "127.0.0.1")):
+            sock.bind((host, 0))
+            sock.settimeout(2)
+        stream = MediaStream(
+            local=("127.0.0.1", free_udp_port()),
+            remote=("192.0.2.10", 4000),  # the SDP's private address behind the NAT
+            audio_type=rtp.PCMU,
+            event_type=101,
+            events=events,  # type: ignore[arg-type]
+            caller_host="127.0.0.1",  # where its SIP came from
+        )
+        stream.start()
+        try:
+            key = rtp.RtpPacket(
+                payload_type=101, sequence=1, timestamp=800, ssrc=5, payload=b"\x05\x00\x00\xa0"
+            )
+            stranger.sendto(rtp.build(key), ("127.0.0.1", stream.inPort))
+            caller.sendto(rtp.build(key), ("127.0.0.1", stream.inPort))
+            assert events.get(timeout=2) == KeyPressed("5")
+            sent, source = caller.recvfrom(2048)  # ours now go where the caller's came from
+            assert source[1] == stream.inPort and rtp.parse(sent).payload_type == rtp.PCMU
+            late.sendto(rtp.build(key), ("127.0.0.1", stream.inPort))  # latched: not this port
+            deadline = time.monotonic() + 2
+            while stream.refused < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert stream.refused == 2 and events.empty()
+        finally:
+            stream.stop()
