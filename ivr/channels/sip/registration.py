@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ANSWER_SECONDS = 6.0
+ANSWER_SECONDS = 5.0
 """How long a REGISTER waits for its final answer before the registrar counts as silent."""
 FIRST_RETRANSMIT, LAST_RETRANSMIT = 0.5, 4.0
 """RFC 3261 timer E: T1, doubling up to T2."""

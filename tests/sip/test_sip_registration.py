@@ -1,0 +1,121 @@
+"""`ivr sip` when it cannot register: a registrar that never answers, a wrong password, no
+password at all. Each ends the process with one line that says which (exit code 1), within
+10 s of its first REGISTER, and SIGTERM ends the wait for a silent registrar at once.
+(Bounds count from the first REGISTER: on a busy test machine the imports alone take
+seconds.)"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sip_rig import Kamailio, free_udp_port, running_deployed_kamailio
+
+PASSWORD = "registrar-secret"
+REPO = Path(__file__).parents[2]
+IVR = Path(sys.executable).parent / "ivr"
+
+
+def node_command(
+    folder: Path, flow: Path, registrar_port: int, password: str | None
+) -> dict[str, object]:
+    """`ivr sip` as a newcomer starts it, and its environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICLINE_")}
+    env |= {"PYTHONPATH": str(REPO), "CIVICLINE_DATA_DIR": str(folder)}
+    if password is not None:
+        env["CIVICLINE_SIP_PASSWORD"] = password
+    args = [str(IVR), "--log-level", "WARNING", "sip"]
+    args += ["--registrar", f"127.0.0.1:{registrar_port}", "--port", str(free_udp_port())]
+    args += ["--flow", str(flow)]
+    return {"args": args, "env": env, "cwd": folder, "text": True}
+
+
+def started(folder: Path, flow: Path, port: int, password: str | None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        **node_command(folder, flow, port, password),  # type: ignore[call-overload]
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def given_up(node: subprocess.Popen[str], within: float) -> list[str]:
+    """The lines `ivr sip` printed before it gave up (exit code 1) within `within` s."""
+    try:
+        output, _ = node.communicate(timeout=within)
+    finally:
+        node.kill()
+    assert node.returncode == 1, output
+    return [line for line in output.splitlines() if line]
+
+
+@pytest.fixture
+def silent_registrar() -> Iterator[socket.socket]:
+    """A bound UDP socket that reads what it is sent and never answers."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.settimeout(10)
+        yield silent
+
+
+@pytest.fixture(scope="module")
+def registrar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kamailio]:
+    """deploy/kamailio.cfg, challenging REGISTERs with PASSWORD (its dispatcher set: one
+    node nobody runs)."""
+    with running_deployed_kamailio(
+        tmp_path_factory.mktemp("registrar"), [free_udp_port()], PASSWORD
+    ) as running:
+        yield running
+
+
+def test_a_registrar_that_does_not_answer_is_named(
+    silent_registrar: socket.socket, sip_flow: Path, tmp_path: Path
+) -> None:
+    port = silent_registrar.getsockname()[1]
+    node = started(tmp_path, sip_flow, port, PASSWORD)
+    try:
+        assert silent_registrar.recv(65535).startswith(b"REGISTER ")
+    finally:
+        lines = given_up(node, within=10)
+    assert lines == [
+        f"Error: civicline could not register at 127.0.0.1:{port}: the registrar did not "
+        "answer within 5 s (is it running there? CIVICLINE_SIP_REGISTRAR_HOST and _PORT)"
+    ]
+
+
+def test_sigterm_ends_the_wait_for_a_silent_registrar_at_once(
+    silent_registrar: socket.socket, sip_flow: Path, tmp_path: Path
+) -> None:
+    port = silent_registrar.getsockname()[1]
+    node = started(tmp_path, sip_flow, port, PASSWORD)
+    try:
+        assert silent_registrar.recv(65535).startswith(b"REGISTER ")  # it is waiting now
+        node.send_signal(signal.SIGTERM)
+        output, _ = node.communicate(timeout=3)  # not the 5 s it would wait
+    finally:
+        node.kill()
+    assert node.returncode == 0, output
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        (
+            "wrong",
+            "the registrar refused the password of 'civicline' (401 Unauthorized): "
+            "check CIVICLINE_SIP_USER and CIVICLINE_SIP_PASSWORD",
+        ),
+        (None, "the registrar asks for a password and CIVICLINE_SIP_PASSWORD is not set"),
+    ],
+)
+def test_a_refused_password_is_named(
+    registrar: Kamailio, sip_flow: Path, tmp_path: Path, password: str | None, reason: str
+) -> None:
+    lines = given_up(started(tmp_path, sip_flow, registrar.port, password), within=20)
+    assert lines == [f"Error: civicline could not register at 127.0.0.1:{registrar.port}: {reason}"]
