@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 from line_flow import filed_report
+from sip_phone import running_agent
 from sip_rig import Kamailio
 from sipp_caller import AcceptRefer, AwaitBye, HangUp, Keys, Pause, Speak, agent, call
 from sqlalchemy import select
@@ -231,6 +232,33 @@ def test_a_busy_transfer_comes_back_into_the_flow(
     found, rows = last_call(node, caller)
     assert [p["result"] for kind, t, p in rows if t == "TransferFinished"] == ["busy"]
     assert any(t == "CallbackScheduled" for kind, t, p in rows)  # the flow's on_no_answer
+    assert found.outcome == "callback"
+
+
+def test_star_gives_up_a_ringing_transfer_for_the_callback_offer(
+    node: SipNode, kamailio: Kamailio, tmp_path: Path
+) -> None:
+    caller = "+359888100008"
+    with running_agent(tmp_path, kamailio.agent_port, "no-answer") as target:
+        done = call(
+            tmp_path,
+            kamailio.port,
+            # "Connecting you…", then ringing: the caller presses * instead of waiting 25 s
+            [
+                Pause(WELCOME_AND_NOTICE_MS),
+                Keys("0"),
+                Pause(5000),
+                Keys("*"),
+                Pause(4000),
+                HangUp(),
+            ],
+            caller=caller,
+        )
+        assert target.wait(timeout=15) == 0  # the department's phone saw our CANCEL
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    found, rows = last_call(node, caller)
+    assert [p["result"] for kind, t, p in rows if t == "TransferFinished"] == ["no-answer"]
+    assert any(t == "CallbackScheduled" for kind, t, p in rows)
     assert found.outcome == "callback"
 
 

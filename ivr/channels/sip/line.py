@@ -8,7 +8,8 @@ the prompt's last frame is sent; everything a caller meets is the line's.
 
 - Transfer (once "Connecting you…" has played): a REFER (the caller's PBX calls the target)
   or a second leg we place and bridge by relaying audio (DESIGN §8). The caller hears
-  ringback while it rings; `ring_seconds` without an answer is no answer.
+  ringback while it rings; `ring_seconds` without an answer is no answer, and so is the
+  caller pressing `GIVE_UP_KEY` meanwhile (the flow goes on, e.g. to a callback offer).
 - StartCallRecording: from then on both directions are kept, and stored as a "call"
   recording when the call ends. Without it no call audio is kept at all.
 - No RTP for `media_timeout` seconds: the caller is treated as gone (logged).
@@ -57,6 +58,8 @@ RELAY_MAX_BYTES = 2 * PHONE_RATE // 5
 RINGBACK_HZ = 425
 RINGBACK_ON_SECONDS, RINGBACK_OFF_SECONDS = 1.0, 4.0
 """The European ringing tone (ETSI TR 101 041): 425 Hz, 1 s on, 4 s off."""
+GIVE_UP_KEY = "*"
+"""Pressed while a bridged transfer rings: stop waiting (no answer: the flow goes on)."""
 
 
 def relay(playout: Playout, pcm: bytes) -> None:
@@ -161,10 +164,7 @@ class SipCall:
         self._obey()
         transfer = self.transfer
         if transfer and not transfer.bridged and time.monotonic() > transfer.deadline:
-            log.info("SIP call %s: the transfer rang out", self.call.call_id)
-            if transfer.agent is not None:
-                transfer.agent.cancel()
-            self._transfer_ended("no-answer")
+            self._stop_ringing("the transfer rang out")
         heard = self.call.media.last_heard or self.started
         if not self.done and time.monotonic() - heard > self.media_timeout:
             log.warning(
@@ -180,8 +180,10 @@ class SipCall:
                     line.heard(pcm, clocked=False)
                 elif self.transfer.bridged and self.transfer.agent is not None:
                     relay(self.transfer.agent.media.playout, pcm)
-            case KeyPressed(key=key):
+            case KeyPressed(key=key) if self.transfer is None:
                 line.key(key)
+            case KeyPressed(key=key) if key == GIVE_UP_KEY and self._ringing():
+                self._stop_ringing("the caller gave up waiting for the transfer")
             case Played(mark=mark):
                 line.played(mark)
             case MediaEnded():
@@ -243,6 +245,17 @@ class SipCall:
         self._transfer_ended(result)
         if result == "answered":
             self._hang_up()  # the caller is with the target now: our leg leaves
+
+    def _ringing(self) -> bool:
+        """A bridged transfer's second leg is ringing (a REFER's is the PBX's to end)."""
+        return bool(self.transfer and self.transfer.agent and not self.transfer.bridged)
+
+    def _stop_ringing(self, why: str) -> None:
+        """Cancel a transfer that rings (no answer): the flow goes on."""
+        log.info("SIP call %s: %s", self.call.call_id, why)
+        if self.transfer is not None and self.transfer.agent is not None:
+            self.transfer.agent.cancel()
+        self._transfer_ended("no-answer")
 
     def _transfer_ended(self, result: ev.TransferResult) -> None:
         """The transfer will not be bridged: the flow goes on (no answer → a callback offer)."""
