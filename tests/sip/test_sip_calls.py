@@ -22,6 +22,7 @@ from speech.audio import pcm_to_ulaw, read_wav, silence
 WELCOME_AND_NOTICE_MS = 8000
 """The welcome and the recording notice (heard in full: keys are ignored meanwhile)."""
 AGENT_HZ = 700
+BUSY_HZ = 425
 
 
 def last_call(node: SipNode, caller: str) -> tuple[Call, list[tuple[str, str, dict[str, Any]]]]:
@@ -221,8 +222,8 @@ def test_a_busy_transfer_comes_back_into_the_flow(
         done = call(
             tmp_path,
             kamailio.port,
-            # busy at once; the callback offer is made, and a hang-up keeps it
-            [Pause(WELCOME_AND_NOTICE_MS), Keys("0"), Pause(4000), HangUp()],
+            # busy at once: the busy tone (2 s), then the callback offer; a hang-up keeps it
+            [Pause(WELCOME_AND_NOTICE_MS), Keys("0"), Pause(6000), HangUp()],
             caller=caller,
         )
         target.communicate(timeout=30)
@@ -233,6 +234,14 @@ def test_a_busy_transfer_comes_back_into_the_flow(
     assert [p["result"] for kind, t, p in rows if t == "TransferFinished"] == ["busy"]
     assert any(t == "CallbackScheduled" for kind, t, p in rows)  # the flow's on_no_answer
     assert found.outcome == "callback"
+    with node.services.database.session() as db:
+        path = db.scalars(
+            select(Recording.path).where(Recording.call_id == found.id, Recording.kind == "call")
+        ).one()
+    audio = read_wav(node.settings.data_dir / "recordings" / path, 8000)
+    quarters = [audio[i : i + 4000] for i in range(0, len(audio) - 3999, 4000)]
+    toned = [q for q in quarters if pitch_energy(q, BUSY_HZ) > 0.8]
+    assert len(toned) >= 2  # the busy tone's two 0.5 s beeps (a ring would be 1 s, 4 s apart)
 
 
 def test_star_gives_up_a_ringing_transfer_for_the_callback_offer(

@@ -55,12 +55,20 @@ def given_up(node: subprocess.Popen[str], within: float) -> list[str]:
 
 
 @pytest.fixture
-def silent_registrar() -> Iterator[socket.socket]:
-    """A bound UDP socket that reads what it is sent and never answers."""
+def waiting_node(sip_flow: Path, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """`ivr sip` and the port of its registrar, a UDP socket that reads and never answers,
+    once the first REGISTER has come."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind(("127.0.0.1", 0))
-        silent.settimeout(10)
-        yield silent
+        silent.settimeout(20)
+        port = silent.getsockname()[1]
+        node = started(tmp_path, sip_flow, port, PASSWORD)
+        try:
+            assert silent.recv(65535).startswith(b"REGISTER ")
+            yield node, port
+        finally:
+            node.kill()
+            node.wait()
 
 
 @pytest.fixture(scope="module")
@@ -74,31 +82,21 @@ def registrar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kamailio]:
 
 
 def test_a_registrar_that_does_not_answer_is_named(
-    silent_registrar: socket.socket, sip_flow: Path, tmp_path: Path
+    waiting_node: tuple[subprocess.Popen[str], int],
 ) -> None:
-    port = silent_registrar.getsockname()[1]
-    node = started(tmp_path, sip_flow, port, PASSWORD)
-    try:
-        assert silent_registrar.recv(65535).startswith(b"REGISTER ")
-    finally:
-        lines = given_up(node, within=10)
-    assert lines == [
+    node, port = waiting_node
+    assert given_up(node, within=10) == [
         f"Error: civicline could not register at 127.0.0.1:{port}: the registrar did not "
         "answer within 5 s (is it running there? CIVICLINE_SIP_REGISTRAR_HOST and _PORT)"
     ]
 
 
 def test_sigterm_ends_the_wait_for_a_silent_registrar_at_once(
-    silent_registrar: socket.socket, sip_flow: Path, tmp_path: Path
+    waiting_node: tuple[subprocess.Popen[str], int],
 ) -> None:
-    port = silent_registrar.getsockname()[1]
-    node = started(tmp_path, sip_flow, port, PASSWORD)
-    try:
-        assert silent_registrar.recv(65535).startswith(b"REGISTER ")  # it is waiting now
-        node.send_signal(signal.SIGTERM)
-        output, _ = node.communicate(timeout=3)  # not the 5 s it would wait
-    finally:
-        node.kill()
+    node, _ = waiting_node
+    node.send_signal(signal.SIGTERM)
+    output, _ = node.communicate(timeout=3)  # not the 5 s it would wait
     assert node.returncode == 0, output
     assert "Traceback" not in output
 

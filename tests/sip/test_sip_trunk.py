@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import socket
 import time
 from pathlib import Path
 
 import pytest
 from sip_rig import Kamailio, free_udp_port
-from sipp_caller import ACK, HANG_UP, HangUp, Keys, Pause, run_scenario, scenario
+from sipp_caller import HANG_UP, HangUp, Keys, Pause, run_scenario, scenario
 from test_sip_bad_input import ask_options
 from test_sip_calls import last_call
 
@@ -22,53 +23,17 @@ from ivr.channels.sip.node import SipNode
 
 DECLINE = [Pause(2000), Keys("8"), Pause(1000), HangUp()]
 """A short call: "8" while the recording notice plays (it listens for it), then goodbye."""
-LATE_INVITE = """  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:{caller}@[local_ip]:[local_port]>;tag=[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: <sip:caller@[local_ip]:[local_port]>
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="200" rtd="true" rrs="true"/>
-"""
-ANSWER_SDP = """      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=caller 1 1 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0 96
-      a=rtpmap:0 PCMU/8000
-      a=rtpmap:96 telephone-event/8000
-      a=fmtp:96 0-15
-    ]]>"""
-STRAY_BYE = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="stray bye">
-  <send>
-    <![CDATA[
-      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:caller@[local_ip]:[local_port]>;tag=[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>;tag=no-such-dialog
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv response="481"/>
-</scenario>
-"""
+SDP = re.compile(r"      Content-Type: application/sdp\n.*?(?=\n    \]\]>)", re.DOTALL)
+ACK_END = "      CSeq: 1 ACK\n      Max-Forwards: 70\n"
+STRAY_BYE = (
+    '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="stray bye">\n'
+    + HANG_UP.format(caller="caller")
+    .replace("[next_url]", "sip:[service]@[remote_ip]:[remote_port]")
+    .replace("[last_To:]\n      [routes]", "To: <sip:[service]@[remote_ip]:[remote_port]>;tag=gone")
+    .replace('<recv response="200"/>', '<recv response="481"/>')
+    + "</scenario>\n"
+)
+"""A caller's hang-up in a dialog the node never had."""
 BARE_RESPONSES = [
     b"SIP/2.0 200 OK\r\n\r\n",
     b"SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\n"
@@ -78,19 +43,13 @@ BARE_RESPONSES = [
 
 
 def late_offer_scenario(caller: str) -> str:
-    """SIPp offering nothing in its INVITE and answering our offer in the ACK, then the
-    short call of DECLINE."""
-    ack = ACK.format(caller=caller).replace("      Content-Length: 0\n    ]]>", ANSWER_SDP)
-    return (
-        '<?xml version="1.0" encoding="ISO-8859-1" ?>\n<scenario name="late offer">\n'
-        + LATE_INVITE.format(caller=caller)
-        + ack
-        + '  <pause milliseconds="2000"/>\n'
-        + '  <nop><action><exec play_dtmf="8"/></action></nop>\n'
-        + '  <pause milliseconds="1000"/>\n'
-        + HANG_UP.format(caller=caller)
-        + "</scenario>\n"
-    )
+    """DECLINE's call with its SDP moved from the INVITE to the ACK: SIPp offers nothing and
+    answers our offer."""
+    text = scenario(DECLINE, caller=caller)
+    found = SDP.search(text)
+    assert found is not None
+    text = text.replace(found.group(0), "      Content-Length: 0", 1)
+    return text.replace(ACK_END + "      Content-Length: 0", ACK_END + found.group(0), 1)
 
 
 def assert_declined_by_key(node: SipNode, caller: str) -> None:

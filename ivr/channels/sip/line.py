@@ -55,9 +55,14 @@ log = logging.getLogger(__name__)
 IDLE_SECONDS = 0.5
 RELAY_MAX_BYTES = 2 * PHONE_RATE // 5
 """200 ms of 16-bit audio: the most a bridged leg may lag the other."""
-RINGBACK_HZ = 425
-RINGBACK_ON_SECONDS, RINGBACK_OFF_SECONDS = 1.0, 4.0
-"""The European ringing tone (ETSI TR 101 041): 425 Hz, 1 s on, 4 s off."""
+TONE_HZ = 425
+RINGBACK = (1.0, 4.0)
+"""The European ringing tone (ETSI TR 101 041): 425 Hz, 1 s on, 4 s off..."""
+BUSY = (0.5, 0.5)
+"""...and its busy tone, 0.5 s on, 0.5 s off,"""
+BUSY_SECONDS = 2.0
+"""played this long when the department is busy, before the flow goes on."""
+BUSY_MARK = "sip:busy-tone"
 GIVE_UP_KEY = "*"
 """Pressed while a bridged transfer rings: stop waiting (no answer: the flow goes on)."""
 
@@ -69,18 +74,18 @@ def relay(playout: Playout, pcm: bytes) -> None:
         playout.add(pcm, None)
 
 
-def ringback(duration: float) -> bytes:
-    """The ringing tone for `duration` seconds, so a transfer does not ring in dead air."""
-    samples = int(RINGBACK_ON_SECONDS * PHONE_RATE)
+def progress_tone(cadence: tuple[float, float], duration: float) -> bytes:
+    """A call progress tone (`cadence`: seconds on, off) for `duration` seconds: ringing
+    while a transfer rings, so it does not ring in dead air; busy when it is busy."""
+    on, off = cadence
     tone = b"".join(
-        int(6000 * math.sin(2 * math.pi * RINGBACK_HZ * n / PHONE_RATE)).to_bytes(
+        int(6000 * math.sin(2 * math.pi * TONE_HZ * n / PHONE_RATE)).to_bytes(
             2, "little", signed=True
         )
-        for n in range(samples)
+        for n in range(int(on * PHONE_RATE))
     )
-    cycle = tone + silence(RINGBACK_OFF_SECONDS, PHONE_RATE)
-    cycles = math.ceil(duration / (RINGBACK_ON_SECONDS + RINGBACK_OFF_SECONDS))
-    return cycle * cycles
+    cycle = tone + silence(off, PHONE_RATE)
+    return cycle * math.ceil(duration / (on + off))
 
 
 @dataclass
@@ -91,6 +96,8 @@ class Transfer:
     deadline: float
     agent: CivicCall | None = None
     bridged: bool = False
+    busy: bool = False
+    """The target was busy: the busy tone plays, then the flow goes on."""
 
 
 @dataclass
@@ -163,7 +170,11 @@ class SipCall:
         line.elapse(max(0.0, self._clock() - line.elapsed))
         self._obey()
         transfer = self.transfer
-        if transfer and not transfer.bridged and time.monotonic() > transfer.deadline:
+        if (
+            transfer
+            and not (transfer.bridged or transfer.busy)
+            and time.monotonic() > transfer.deadline
+        ):
             self._stop_ringing("the transfer rang out")
         heard = self.call.media.last_heard or self.started
         if not self.done and time.monotonic() - heard > self.media_timeout:
@@ -184,6 +195,8 @@ class SipCall:
                 line.key(key)
             case KeyPressed(key=key) if key == GIVE_UP_KEY and self._ringing():
                 self._stop_ringing("the caller gave up waiting for the transfer")
+            case Played(mark=mark) if mark == BUSY_MARK:
+                self._transfer_ended("busy")
             case Played(mark=mark):
                 line.played(mark)
             case MediaEnded():
@@ -199,7 +212,10 @@ class SipCall:
                 self.call.media.playout.clear()
                 line.transfer_finished("answered")
             case LegFailed(status=status) if self.transfer is not None:
-                self._transfer_ended(transfer_result(status))
+                if transfer_result(status) == "busy":
+                    self._busy_tone(self.transfer)
+                else:
+                    self._transfer_ended(transfer_result(status))
             case ReferProgress(status=status) if self.transfer is not None:
                 self._refer_progress(status)
 
@@ -234,7 +250,7 @@ class SipCall:
             uri = target if target.startswith("sip") else f"sip:{target}@{self.registrar}"
             self.call.refer(uri)
         else:
-            self.call.media.playout.add(ringback(self.ring_seconds), None)
+            self.call.media.playout.add(progress_tone(RINGBACK, self.ring_seconds), None)
             self.transfer.agent = self.call.phone.dial(user, self.call.events)
 
     def _refer_progress(self, status: int) -> None:
@@ -248,7 +264,14 @@ class SipCall:
 
     def _ringing(self) -> bool:
         """A bridged transfer's second leg is ringing (a REFER's is the PBX's to end)."""
-        return bool(self.transfer and self.transfer.agent and not self.transfer.bridged)
+        transfer = self.transfer
+        return bool(transfer and transfer.agent and not transfer.bridged and not transfer.busy)
+
+    def _busy_tone(self, transfer: Transfer) -> None:
+        """Busy sounds busy: the busy tone in place of the ringing, then the flow goes on."""
+        transfer.busy = True
+        self.call.media.playout.clear()
+        self.call.media.playout.add(progress_tone(BUSY, BUSY_SECONDS), BUSY_MARK)
 
     def _stop_ringing(self, why: str) -> None:
         """Cancel a transfer that rings (no answer): the flow goes on."""
