@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from sip_rig import Kamailio, free_udp_port, running_deployed_kamailio
+from sipp_caller import call
 
 PASSWORD = "registrar-secret"
 REPO = Path(__file__).parents[2]
@@ -23,22 +24,31 @@ IVR = Path(sys.executable).parent / "ivr"
 
 
 def node_command(
-    folder: Path, flow: Path, registrar_port: int, password: str | None
+    folder: Path, flow: Path, registrar_port: int, password: str | None, *, level: str, user: str
 ) -> dict[str, object]:
     """`ivr sip` as a newcomer starts it, and its environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIVICLINE_")}
     env |= {"PYTHONPATH": str(REPO), "CIVICLINE_DATA_DIR": str(folder)}
     if password is not None:
         env["CIVICLINE_SIP_PASSWORD"] = password
-    args = [str(IVR), "--log-level", "WARNING", "sip"]
+    args = [str(IVR), "--log-level", level, "sip", "--user", user]
     args += ["--registrar", f"127.0.0.1:{registrar_port}", "--port", str(free_udp_port())]
     args += ["--flow", str(flow)]
     return {"args": args, "env": env, "cwd": folder, "text": True}
 
 
-def started(folder: Path, flow: Path, port: int, password: str | None) -> subprocess.Popen[str]:
+def started(
+    folder: Path,
+    flow: Path,
+    port: int,
+    password: str | None,
+    *,
+    level: str = "WARNING",
+    user: str = "civicline",
+) -> subprocess.Popen[str]:
+    command = node_command(folder, flow, port, password, level=level, user=user)
     return subprocess.Popen(
-        **node_command(folder, flow, port, password),  # type: ignore[call-overload]
+        **command,  # type: ignore[call-overload]
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -117,3 +127,21 @@ def test_a_refused_password_is_named(
 ) -> None:
     lines = given_up(started(tmp_path, sip_flow, registrar.port, password), within=20)
     assert lines == [f"Error: civicline could not register at 127.0.0.1:{registrar.port}: {reason}"]
+
+
+def test_sigterm_unregisters_a_registered_node(registrar: Kamailio, tmp_path: Path) -> None:
+    flow = REPO / "callflows.yaml"  # keypad only: no model to load after registering
+    node = started(tmp_path, flow, registrar.port, PASSWORD, level="INFO", user="civicline-9")
+    try:
+        assert node.stdout is not None
+        for line in node.stdout:  # ends if the node exits instead
+            if "registered at" in line:
+                break
+        node.send_signal(signal.SIGTERM)
+        output, _ = node.communicate(timeout=5)
+    finally:
+        node.kill()
+    assert node.returncode == 0, output
+    # Kamailio no longer knows where civicline-9 is: a call for it is refused at once
+    done = call(tmp_path, registrar.port, [], user="civicline-9", expect=404, timeout=10)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

@@ -48,6 +48,8 @@ class Registration:
         self.settled = threading.Event()
         """Set once the first registration succeeded or failed."""
         self.error: RegistrationError | None = None
+        self.registered = False
+        """The registrar holds our binding (pyVoIP's phone status changes as it stops)."""
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sip-register", daemon=True)
 
@@ -64,10 +66,10 @@ class Registration:
         self.answers.put(None)
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=ANSWER_SECONDS + 1)
-        if self.client.phone.get_status() == PhoneStatus.REGISTERED:
-            self._stopping.clear()
+        if self.registered:
             try:
                 self.register(expires=0, wait=UNREGISTER_SECONDS)
+                self.registered = False
             except RegistrationError as error:
                 log.warning("unregistering at %s failed: %s", self.where, error)
 
@@ -87,6 +89,7 @@ class Registration:
                 log.error("re-registration at %s failed, retrying: %s", self.where, error)
                 self._stopping.wait(RETRY_SECONDS)
                 continue
+            self.registered = True
             self.client.phone._status = PhoneStatus.REGISTERED
             if first:
                 first = False
@@ -99,14 +102,14 @@ class Registration:
         the registrar granted. RegistrationError says why it failed."""
         deregister = expires == 0
         request = self.client.gen_first_response(deregister=deregister)
-        answer = self._exchange(request, wait)
+        answer = self._exchange(request, wait, abortable=not deregister)
         if int(answer.status) == 401:
             if not self.client.password:
                 raise RegistrationError(
                     "the registrar asks for a password and CIVICLINE_SIP_PASSWORD is not set"
                 )
             request = self.client.gen_register(answer, deregister=deregister)
-            answer = self._exchange(request, wait)
+            answer = self._exchange(request, wait, abortable=not deregister)
             if int(answer.status) in (401, 403):
                 raise RegistrationError(
                     f"the registrar refused the password of {self.client.username!r} "
@@ -127,8 +130,9 @@ class Registration:
             raise RegistrationError(f"the registrar answered {status_line(answer)}")
         return granted_seconds(answer, expires)
 
-    def _exchange(self, request: str, wait: float) -> SIP.SIPMessage:
-        """Send `request` until its final answer comes, retransmitting on timer E."""
+    def _exchange(self, request: str, wait: float, *, abortable: bool) -> SIP.SIPMessage:
+        """Send `request` until its final answer comes, retransmitting on timer E; a stop
+        ends the wait unless this is the stop's own unregistration (not `abortable`)."""
         call_id = header(request, "Call-ID")
         cseq = header(request, "CSeq").split()[0]
         deadline = time.monotonic() + wait
@@ -140,7 +144,7 @@ class Registration:
                     f"the registrar did not answer within {wait:.0f} s (is it running there? "
                     "CIVICLINE_SIP_REGISTRAR_HOST and _PORT)"
                 )
-            if self._stopping.is_set():
+            if abortable and self._stopping.is_set():
                 raise RegistrationError("stopped before the registrar answered")
             if now >= resend_at:
                 try:
