@@ -4,10 +4,11 @@ from here (built by `dialing`). A leg we answered reports to its own queue; a tr
 second leg, which we placed, reports to its caller's.
 
 Answers go back along the INVITE's Via (pyVoIP sends them to the registrar, so a caller who
-called the node straight never got its 200), and our BYE goes to the registrar for a call
-that came through a proxy, straight back to the caller otherwise. An INVITE without SDP (late
-offer) is answered with our offer in the 200 OK, retransmitted until the ACK brings the
-caller's answer.
+called the node straight never got its 200) and carry its Record-Route (pyVoIP drops it, so
+the caller's ACK and BYE bypassed Kamailio); our BYE goes to the registrar with that route
+for a call that came through a proxy, straight back to the caller otherwise. An INVITE
+without SDP (late offer) is answered with our offer in the 200 OK, retransmitted until the
+ACK brings the caller's answer.
 """
 
 from __future__ import annotations
@@ -48,8 +49,9 @@ class UnsupportedMedia(Exception):
     """An offer we cannot answer: no PCMU or PCMA audio, or an SDP without its lines."""
 
 
-class NoAnswerToOffer(Exception):
-    """A late-offer call whose ACK never came or carried no usable SDP answer."""
+class NotAnswered(Exception):
+    """A call that ended before it was set up: cancelled by the caller while it rang, or a
+    late offer whose ACK never came or carried no usable SDP answer."""
 
 
 def sdp_codecs(media: dict[str, Any]) -> dict[int, RTP.PayloadType]:
@@ -78,6 +80,20 @@ def signalling_host(request: SIP.SIPMessage) -> str:
     """The caller's own address: its Via, the last one (proxies add theirs above it)."""
     via = request.headers["Via"][-1]
     return str(via.get("received") or via["address"][0])
+
+
+def record_routes(request: SIP.SIPMessage) -> list[str]:
+    """The request's Record-Route header lines, in order (pyVoIP's parser keeps only one)."""
+    head = request.raw.split(b"\r\n\r\n", 1)[0].decode("utf8", "replace")
+    return [line for line in head.split("\r\n")[1:] if line.lower().startswith("record-route:")]
+
+
+def with_headers(message: str, lines: list[str]) -> str:
+    """`message` (a request or response we wrote) with `lines` added to its headers."""
+    if not lines:
+        return message
+    head, blank, body = message.partition("\r\n\r\n")
+    return "\r\n".join([head, *lines]) + blank + body
 
 
 def came_straight(request: SIP.SIPMessage) -> bool:
@@ -174,23 +190,27 @@ class CivicCall(VoIPCall):
 
     def answer(self) -> None:
         """200 OK back along the Via; for a late offer, our offer, sent again until the ACK
-        brings the caller's answer (NoAnswerToOffer if it never does)."""
+        brings the caller's answer (NotAnswered if it never does, or the caller cancelled)."""
+        if self.state == CallState.ENDED:
+            raise NotAnswered("the caller cancelled while it rang")
         if self.state != CallState.RINGING:
             raise InvalidStateError("Call is not ringing")
         if not self.late_offer:
             ok = self.sip.gen_answer(self.request, self.session_id, self.gen_ms(), self.sendmode)
+            ok = with_headers(ok, record_routes(self.request))
             self.sip.out.sendto(ok.encode("utf8"), via_address(self.request))
             self.state = CallState.ANSWERED
             return
         offer: dict[int, dict[int, RTP.PayloadType]] = self.ms  # type: ignore[assignment]  # see ms
         ok = self.sip.gen_answer(self.request, self.session_id, offer, self.sendmode)
+        ok = with_headers(ok, record_routes(self.request))
+        self.state = CallState.ANSWERED  # from our 200 on: too late to cancel
         self._send_until_acked(ok)
-        self.state = CallState.ANSWERED
         try:
             if self._ack is None:
-                raise NoAnswerToOffer(f"no ACK to our offer within {ACK_SECONDS:.0f} s")
+                raise NotAnswered(f"no ACK to our offer within {ACK_SECONDS:.0f} s")
             self._take_answer(self._ack)
-        except NoAnswerToOffer:
+        except NotAnswered:
             self.hangup()  # the caller may hold the dialog up: end it (RFC 3261 §13.3.1.4)
             raise
 
@@ -209,10 +229,18 @@ class CivicCall(VoIPCall):
             media = next(m for m in ack.body.get("m", []) if m["type"] == "audio")
             self.create_rtp_clients(sdp_codecs(media), self.myIP, self.port, ack, media["port"])
         except StopIteration:
-            raise NoAnswerToOffer("the ACK carried no SDP answer") from None
+            raise NotAnswered("the ACK carried no SDP answer") from None
         except (UnsupportedMedia, KeyError, IndexError, ValueError) as error:
-            raise NoAnswerToOffer(f"the ACK's SDP answer is unusable: {error!r}") from error
+            raise NotAnswered(f"the ACK's SDP answer is unusable: {error!r}") from error
         self.gen_ms()  # starts the stream
+
+    def cancelled(self) -> None:
+        """The caller's CANCEL: a call still ringing (its node loading models) ends with 487."""
+        if self.state != CallState.RINGING:
+            return  # answered already: the caller ACKs and BYEs instead
+        self.state = CallState.ENDED
+        self.phone.calls.pop(self.call_id, None)
+        self.phone.sip.respond(self.request, "487 Request Terminated")
 
     def acknowledged(self, ack: SIP.SIPMessage) -> None:
         """The caller's ACK of our 200 OK (pyVoIP ignores ACKs)."""
@@ -234,6 +262,9 @@ class CivicCall(VoIPCall):
         for stream in self.RTPClients:
             stream.stop()
         bye = self.sip.gen_bye(self.request)
+        if self.invite is None:  # the route set of a dialog we answered: its Record-Route
+            routes = record_routes(self.request)
+            bye = with_headers(bye, [f"Route:{line.split(':', 1)[1]}" for line in routes])
         if self.invite is None and came_straight(self.request):
             self.sip.out.sendto(bye.encode("utf8"), via_address(self.request))
         else:

@@ -29,7 +29,7 @@ from ivr.calls.runner import CallRunner, CallServices
 from ivr.channels import line as ln
 from ivr.channels.prompt_audio import prompt_audio
 from ivr.channels.sip.dialing import transfer_result
-from ivr.channels.sip.leg import CivicCall, NoAnswerToOffer
+from ivr.channels.sip.leg import CivicCall, NotAnswered
 from ivr.channels.sip.media import (
     FromAgent,
     Heard,
@@ -123,8 +123,8 @@ class SipCall:
         call_id = self.call.call_id
         try:
             self.call.answer()
-        except NoAnswerToOffer as error:
-            log.warning("SIP call %s ended unanswered: %s", call_id, error)
+        except NotAnswered as error:
+            log.info("SIP call %s ended unanswered: %s", call_id, error)
             self.call.release()
             return
         try:

@@ -36,7 +36,14 @@ from pyVoIP.util import acquired_lock_and_unblocked_socket
 from pyVoIP.VoIP import CallState, VoIPPhone
 
 from ivr.channels.sip import dialing
-from ivr.channels.sip.leg import OUR_OFFER, CivicCall, UnsupportedMedia, via_address
+from ivr.channels.sip.leg import (
+    OUR_OFFER,
+    CivicCall,
+    UnsupportedMedia,
+    record_routes,
+    via_address,
+    with_headers,
+)
 from ivr.channels.sip.media import (
     AgentSink,
     KeyPressed,
@@ -143,8 +150,9 @@ class CivicSipClient(SIP.SIPClient):
         elif message.method == "BYE" and isinstance(call, CivicCall):
             call.bye()
             self.respond(message, "200 OK")
-        elif message.method == "CANCEL":
-            self.respond(message, "200 OK")  # too late: calls are answered at once
+        elif message.method == "CANCEL" and isinstance(call, CivicCall):
+            self.respond(message, "200 OK")
+            call.cancelled()
         elif message.method == "ACK" and isinstance(call, CivicCall):
             call.acknowledged(message)
         else:
@@ -231,7 +239,8 @@ class CivicPhone(VoIPPhone):
         if self.callCallback is None:
             self.sip.respond(request, "486 Busy Here")
             return
-        self.sip.out.sendto(self.sip.gen_ringing(request).encode("utf8"), via_address(request))
+        ringing = with_headers(self.sip.gen_ringing(request), record_routes(request))
+        self.sip.out.sendto(ringing.encode("utf8"), via_address(request))
         try:
             with warnings.catch_warnings():  # pyVoIP warns per unknown codec, then resets
                 warnings.simplefilter("ignore")  # the process's warning filters: not here
