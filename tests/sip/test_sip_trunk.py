@@ -34,6 +34,24 @@ STRAY_BYE = (
     + "</scenario>\n"
 )
 """A caller's hang-up in a dialog the node never had."""
+CANCEL_WHILE_RINGING = """  <pause milliseconds="300"/>
+  <send>
+    <![CDATA[
+      CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch-4]
+      From: <sip:caller@[local_ip]:[local_port]>;tag=[call_number]
+      To: <sip:[service]@[remote_ip]:[remote_port]>
+      Call-ID: [call_id]
+      CSeq: 1 CANCEL
+      Max-Forwards: 70
+      Content-Length: 0
+    ]]>
+  </send>
+  <recv response="200"/>
+  <recv response="487"/>
+"""
+"""The caller gives up while the node still rings ([branch-4]: the INVITE's branch, as SIPp
+counts every step of the scenario)."""
 BARE_RESPONSES = [
     b"SIP/2.0 200 OK\r\n\r\n",
     b"SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\n"
@@ -92,6 +110,25 @@ def test_an_invite_straight_to_the_node_is_served(node: SipNode, tmp_path: Path)
     done = run_scenario(tmp_path, node.settings.sip_port, text, timeout=20)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert_declined_by_key(node, caller)
+
+
+def test_a_cancel_while_the_node_rings_ends_the_call_with_487(
+    node: SipNode, tmp_path: Path
+) -> None:
+    invite = scenario([], caller="caller", expect=180)  # up to the 180, then its ACK...
+    invite = invite.replace('  <recv response="180" optional="true"/>\n', "", 1)
+    head, _, ack = invite.partition('<recv response="180" rtd="true" rrs="true"></recv>\n')
+    text = head + '<recv response="180"/>\n' + CANCEL_WHILE_RINGING + ack  # ...for the 487
+    node.ready.clear()  # as while it loads its models: calls ring
+    try:
+        done = run_scenario(tmp_path, node.settings.sip_port, text, timeout=10)
+    finally:
+        node.ready.set()
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    deadline = time.monotonic() + 5
+    while node.calls_active and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert node.calls_active == 0 and not node.phone.calls  # type: ignore[union-attr]
 
 
 def test_a_bye_for_no_call_is_answered_481(node: SipNode, tmp_path: Path) -> None:
