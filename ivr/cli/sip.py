@@ -1,4 +1,6 @@
-"""`ivr sip`: a SIP node registered at the registrar, serving calls until SIGTERM or Ctrl-C."""
+"""`ivr sip`: a SIP node registered at the registrar, serving calls until SIGTERM or Ctrl-C.
+A node that cannot register says why in one line and exits 1; a signal while it waits for
+the registrar ends the wait at once."""
 
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ def sip(
 ) -> None:
     """Answer SIP calls (pyVoIP) registered at a registrar; the password comes from
     CIVICLINE_SIP_PASSWORD only."""
-    from ivr.channels.sip.node import SipNode
+    from ivr.channels.sip.node import RegistrationFailed, SipNode
 
     changes: dict[str, object] = {}
     if registrar:
@@ -52,7 +54,6 @@ def sip(
     if flow:
         changes["flow_path"] = flow
     settings = settings.model_copy(update=changes)
-    node = SipNode.from_settings(settings)
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -61,7 +62,10 @@ def sip(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    node.run_until(stop)
+    try:
+        SipNode.from_settings(settings).run_until(stop)
+    except RegistrationFailed as error:
+        raise click.ClickException(str(error)) from None
 
 
 def register(main: click.Group) -> None:

@@ -297,10 +297,10 @@ def running_node(settings: Settings) -> Iterator[SipNode]:
     stop = threading.Event()
     thread = threading.Thread(target=node.run_until, args=(stop,), name="sip-node", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while node.phone is None or node.phone.get_status().value != "REGISTERED":
+    deadline = time.monotonic() + 30  # it registers, then loads its models (slow on a busy machine)
+    while not node.ready.is_set():
         if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the SIP node did not register", pytrace=False)
+            pytest.fail("the SIP node did not register and load its models", pytrace=False)
         time.sleep(0.05)
     try:
         yield node

@@ -225,10 +225,18 @@ def call(
     **options: object,
 ) -> subprocess.CompletedProcess[str]:
     """One call with SIPp; returns the finished process (returncode 0: the call succeeded)."""
+    text = scenario(steps, **options)  # type: ignore[arg-type]
+    return run_scenario(folder, registrar_port, text, user, timeout)
+
+
+def run_scenario(
+    folder: Path, port: int, text: str, user: str = "civicline", timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """SIPp playing the scenario `text` once against 127.0.0.1:`port`, to its end."""
     from sip_rig import free_udp_port, free_udp_ports
 
     path = folder / f"caller-{free_udp_port()}.xml"
-    path.write_text(scenario(steps, **options))  # type: ignore[arg-type]
+    path.write_text(text)
     media = free_udp_ports(4)
     return subprocess.run(
         [
@@ -237,7 +245,7 @@ def call(
             str(path),
             "-s",
             user,
-            f"127.0.0.1:{registrar_port}",
+            f"127.0.0.1:{port}",
             "-i",
             "127.0.0.1",
             "-p",

@@ -95,7 +95,7 @@ def test_rtp_from_an_unexpected_address_is_dropped() -> None:
         socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger,
     ):
         caller.bind(("127.0.0.1", 0))
-        stranger.bind(("127.0.0.1", 0))
+        stranger.bind(("127.0.0.2", 0))  # another address: another port of the caller's is a NAT
         stream = MediaStream(
             local=("127.0.0.1", free_udp_port()),
             remote=caller.getsockname(),

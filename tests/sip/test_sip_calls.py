@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 from line_flow import filed_report
+from sip_phone import running_agent
 from sip_rig import Kamailio
 from sipp_caller import AcceptRefer, AwaitBye, HangUp, Keys, Pause, Speak, agent, call
 from sqlalchemy import select
@@ -21,6 +22,7 @@ from speech.audio import pcm_to_ulaw, read_wav, silence
 WELCOME_AND_NOTICE_MS = 8000
 """The welcome and the recording notice (heard in full: keys are ignored meanwhile)."""
 AGENT_HZ = 700
+BUSY_HZ = 425
 
 
 def last_call(node: SipNode, caller: str) -> tuple[Call, list[tuple[str, str, dict[str, Any]]]]:
@@ -220,8 +222,8 @@ def test_a_busy_transfer_comes_back_into_the_flow(
         done = call(
             tmp_path,
             kamailio.port,
-            # busy at once; the callback offer is made, and a hang-up keeps it
-            [Pause(WELCOME_AND_NOTICE_MS), Keys("0"), Pause(4000), HangUp()],
+            # busy at once: the busy tone (2 s), then the callback offer; a hang-up keeps it
+            [Pause(WELCOME_AND_NOTICE_MS), Keys("0"), Pause(6000), HangUp()],
             caller=caller,
         )
         target.communicate(timeout=30)
@@ -231,6 +233,41 @@ def test_a_busy_transfer_comes_back_into_the_flow(
     found, rows = last_call(node, caller)
     assert [p["result"] for kind, t, p in rows if t == "TransferFinished"] == ["busy"]
     assert any(t == "CallbackScheduled" for kind, t, p in rows)  # the flow's on_no_answer
+    assert found.outcome == "callback"
+    with node.services.database.session() as db:
+        path = db.scalars(
+            select(Recording.path).where(Recording.call_id == found.id, Recording.kind == "call")
+        ).one()
+    audio = read_wav(node.settings.data_dir / "recordings" / path, 8000)
+    quarters = [audio[i : i + 4000] for i in range(0, len(audio) - 3999, 4000)]
+    toned = [q for q in quarters if pitch_energy(q, BUSY_HZ) > 0.8]
+    assert len(toned) >= 2  # the busy tone's two 0.5 s beeps (a ring would be 1 s, 4 s apart)
+
+
+def test_star_gives_up_a_ringing_transfer_for_the_callback_offer(
+    node: SipNode, kamailio: Kamailio, tmp_path: Path
+) -> None:
+    caller = "+359888100008"
+    with running_agent(tmp_path, kamailio.agent_port, "no-answer") as target:
+        done = call(
+            tmp_path,
+            kamailio.port,
+            # "Connecting you…", then ringing: the caller presses * instead of waiting 25 s
+            [
+                Pause(WELCOME_AND_NOTICE_MS),
+                Keys("0"),
+                Pause(5000),
+                Keys("*"),
+                Pause(4000),
+                HangUp(),
+            ],
+            caller=caller,
+        )
+        assert target.wait(timeout=15) == 0  # the department's phone saw our CANCEL
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    found, rows = last_call(node, caller)
+    assert [p["result"] for kind, t, p in rows if t == "TransferFinished"] == ["no-answer"]
+    assert any(t == "CallbackScheduled" for kind, t, p in rows)
     assert found.outcome == "callback"
 
 

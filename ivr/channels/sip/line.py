@@ -8,7 +8,8 @@ the prompt's last frame is sent; everything a caller meets is the line's.
 
 - Transfer (once "Connecting you…" has played): a REFER (the caller's PBX calls the target)
   or a second leg we place and bridge by relaying audio (DESIGN §8). The caller hears
-  ringback while it rings; `ring_seconds` without an answer is no answer.
+  ringback while it rings; `ring_seconds` without an answer is no answer, and so is the
+  caller pressing `GIVE_UP_KEY` meanwhile (the flow goes on, e.g. to a callback offer).
 - StartCallRecording: from then on both directions are kept, and stored as a "call"
   recording when the call ends. Without it no call audio is kept at all.
 - No RTP for `media_timeout` seconds: the caller is treated as gone (logged).
@@ -28,7 +29,7 @@ from ivr.calls.runner import CallRunner, CallServices
 from ivr.channels import line as ln
 from ivr.channels.prompt_audio import prompt_audio
 from ivr.channels.sip.dialing import transfer_result
-from ivr.channels.sip.leg import CivicCall
+from ivr.channels.sip.leg import CivicCall, NotAnswered
 from ivr.channels.sip.media import (
     FromAgent,
     Heard,
@@ -54,9 +55,16 @@ log = logging.getLogger(__name__)
 IDLE_SECONDS = 0.5
 RELAY_MAX_BYTES = 2 * PHONE_RATE // 5
 """200 ms of 16-bit audio: the most a bridged leg may lag the other."""
-RINGBACK_HZ = 425
-RINGBACK_ON_SECONDS, RINGBACK_OFF_SECONDS = 1.0, 4.0
-"""The European ringing tone (ETSI TR 101 041): 425 Hz, 1 s on, 4 s off."""
+TONE_HZ = 425
+RINGBACK = (1.0, 4.0)
+"""The European ringing tone (ETSI TR 101 041): 425 Hz, 1 s on, 4 s off..."""
+BUSY = (0.5, 0.5)
+"""...and its busy tone, 0.5 s on, 0.5 s off,"""
+BUSY_SECONDS = 2.0
+"""played this long when the department is busy, before the flow goes on."""
+BUSY_MARK = "sip:busy-tone"
+GIVE_UP_KEY = "*"
+"""Pressed while a bridged transfer rings: stop waiting (no answer: the flow goes on)."""
 
 
 def relay(playout: Playout, pcm: bytes) -> None:
@@ -66,18 +74,18 @@ def relay(playout: Playout, pcm: bytes) -> None:
         playout.add(pcm, None)
 
 
-def ringback(duration: float) -> bytes:
-    """The ringing tone for `duration` seconds, so a transfer does not ring in dead air."""
-    samples = int(RINGBACK_ON_SECONDS * PHONE_RATE)
+def progress_tone(cadence: tuple[float, float], duration: float) -> bytes:
+    """A call progress tone (`cadence`: seconds on, off) for `duration` seconds: ringing
+    while a transfer rings, so it does not ring in dead air; busy when it is busy."""
+    on, off = cadence
     tone = b"".join(
-        int(6000 * math.sin(2 * math.pi * RINGBACK_HZ * n / PHONE_RATE)).to_bytes(
+        int(6000 * math.sin(2 * math.pi * TONE_HZ * n / PHONE_RATE)).to_bytes(
             2, "little", signed=True
         )
-        for n in range(samples)
+        for n in range(int(on * PHONE_RATE))
     )
-    cycle = tone + silence(RINGBACK_OFF_SECONDS, PHONE_RATE)
-    cycles = math.ceil(duration / (RINGBACK_ON_SECONDS + RINGBACK_OFF_SECONDS))
-    return cycle * cycles
+    cycle = tone + silence(off, PHONE_RATE)
+    return cycle * math.ceil(duration / (on + off))
 
 
 @dataclass
@@ -88,6 +96,8 @@ class Transfer:
     deadline: float
     agent: CivicCall | None = None
     bridged: bool = False
+    busy: bool = False
+    """The target was busy: the busy tone plays, then the flow goes on."""
 
 
 @dataclass
@@ -113,6 +123,11 @@ class SipCall:
         call_id = self.call.call_id
         try:
             self.call.answer()
+        except NotAnswered as error:
+            log.info("SIP call %s ended unanswered: %s", call_id, error)
+            self.call.release()
+            return
+        try:
             self.started_at, self.started = utc_now(), time.monotonic()
             caller = self.call.request.headers["From"].get("number")
             self.runner, actions = CallRunner.start(
@@ -155,11 +170,12 @@ class SipCall:
         line.elapse(max(0.0, self._clock() - line.elapsed))
         self._obey()
         transfer = self.transfer
-        if transfer and not transfer.bridged and time.monotonic() > transfer.deadline:
-            log.info("SIP call %s: the transfer rang out", self.call.call_id)
-            if transfer.agent is not None:
-                transfer.agent.cancel()
-            self._transfer_ended("no-answer")
+        if (
+            transfer
+            and not (transfer.bridged or transfer.busy)
+            and time.monotonic() > transfer.deadline
+        ):
+            self._stop_ringing("the transfer rang out")
         heard = self.call.media.last_heard or self.started
         if not self.done and time.monotonic() - heard > self.media_timeout:
             log.warning(
@@ -175,8 +191,12 @@ class SipCall:
                     line.heard(pcm, clocked=False)
                 elif self.transfer.bridged and self.transfer.agent is not None:
                     relay(self.transfer.agent.media.playout, pcm)
-            case KeyPressed(key=key):
+            case KeyPressed(key=key) if self.transfer is None:
                 line.key(key)
+            case KeyPressed(key=key) if key == GIVE_UP_KEY and self._ringing():
+                self._stop_ringing("the caller gave up waiting for the transfer")
+            case Played(mark=mark) if mark == BUSY_MARK:
+                self._transfer_ended("busy")
             case Played(mark=mark):
                 line.played(mark)
             case MediaEnded():
@@ -192,7 +212,10 @@ class SipCall:
                 self.call.media.playout.clear()
                 line.transfer_finished("answered")
             case LegFailed(status=status) if self.transfer is not None:
-                self._transfer_ended(transfer_result(status))
+                if transfer_result(status) == "busy":
+                    self._busy_tone(self.transfer)
+                else:
+                    self._transfer_ended(transfer_result(status))
             case ReferProgress(status=status) if self.transfer is not None:
                 self._refer_progress(status)
 
@@ -227,7 +250,7 @@ class SipCall:
             uri = target if target.startswith("sip") else f"sip:{target}@{self.registrar}"
             self.call.refer(uri)
         else:
-            self.call.media.playout.add(ringback(self.ring_seconds), None)
+            self.call.media.playout.add(progress_tone(RINGBACK, self.ring_seconds), None)
             self.transfer.agent = self.call.phone.dial(user, self.call.events)
 
     def _refer_progress(self, status: int) -> None:
@@ -238,6 +261,24 @@ class SipCall:
         self._transfer_ended(result)
         if result == "answered":
             self._hang_up()  # the caller is with the target now: our leg leaves
+
+    def _ringing(self) -> bool:
+        """A bridged transfer's second leg is ringing (a REFER's is the PBX's to end)."""
+        transfer = self.transfer
+        return bool(transfer and transfer.agent and not transfer.bridged and not transfer.busy)
+
+    def _busy_tone(self, transfer: Transfer) -> None:
+        """Busy sounds busy: the busy tone in place of the ringing, then the flow goes on."""
+        transfer.busy = True
+        self.call.media.playout.clear()
+        self.call.media.playout.add(progress_tone(BUSY, BUSY_SECONDS), BUSY_MARK)
+
+    def _stop_ringing(self, why: str) -> None:
+        """Cancel a transfer that rings (no answer): the flow goes on."""
+        log.info("SIP call %s: %s", self.call.call_id, why)
+        if self.transfer is not None and self.transfer.agent is not None:
+            self.transfer.agent.cancel()
+        self._transfer_ended("no-answer")
 
     def _transfer_ended(self, result: ev.TransferResult) -> None:
         """The transfer will not be bridged: the flow goes on (no answer → a callback offer)."""

@@ -5,8 +5,10 @@ its sender by sleeping after each packet (so lateness adds up), hands 8-bit audi
 byte buffer keyed by timestamp, and takes packets from any address. `MediaStream` keeps its
 interface (`start`, `stop`, `inPort`, `assoc`, which pyVoIP's VoIPCall uses) and replaces the
 inside: a receiver thread blocked in `recvfrom` with a timeout, a sender paced on absolute
-20 ms deadlines, 16-bit PCM both ways, and packets only from the address the caller's SDP
-named. What it hears and what finished playing go to the call's queue as `LineEvent`s.
+20 ms deadlines, 16-bit PCM both ways, and symmetric RTP ("comedia"): the first packet from
+the caller's SDP address or signalling address, on any port (a NAT picks its own), fixes
+where the caller's audio comes from and where ours goes; other addresses are refused. What it
+hears and what finished playing go to the call's queue as `LineEvent`s.
 """
 
 from __future__ import annotations
@@ -164,12 +166,17 @@ class MediaStream(RTP.RTPClient):
         audio_type: int,
         event_type: int | None,
         events: Sink,
+        caller_host: str | None = None,
     ) -> None:
+        """`caller_host`: where the caller's SIP came from, trusted for media as well."""
         assoc = {audio_type: RTP.PayloadType(audio_type)}
         if event_type is not None:
             assoc[event_type] = RTP.PayloadType.EVENT
         super().__init__(assoc, local[0], local[1], remote[0], remote[1], RTP.TransmitType.SENDRECV)
         self.remote = remote
+        self.hosts = frozenset({remote[0], caller_host or remote[0]})
+        """Addresses whose first packet the stream latches onto, on any port."""
+        self.latched = False
         self.audio_type = audio_type
         self.event_type = event_type
         self.events = events
@@ -221,9 +228,23 @@ class MediaStream(RTP.RTPClient):
             self.sin.close()
 
     def retarget(self, remote: tuple[str, int]) -> None:
-        """A re-INVITE moved the caller's media."""
+        """A re-INVITE moved the caller's media: the next packet latches again."""
         self.remote = remote
         self.outIP, self.outPort = remote
+        self.hosts = self.hosts | {remote[0]}
+        self.latched = False
+
+    def _admits(self, source: tuple[str, int]) -> bool:
+        """From the latched address; before the first packet, from any port of the caller's."""
+        return source == self.remote if self.latched else source[0] in self.hosts
+
+    def _latch(self, source: tuple[str, int]) -> None:
+        if self.latched:
+            return
+        self.latched = True
+        if source != self.remote:
+            log.info("port %d: caller's RTP comes from %s:%d, sending there", self.inPort, *source)
+            self.remote = source
 
     def _receive(self) -> None:
         while self.running:
@@ -233,11 +254,12 @@ class MediaStream(RTP.RTPClient):
                 continue
             except OSError:
                 return  # the socket closed under us: the call is over
-            if source != self.remote:
+            if not self._admits(source):
                 self._refuse(f"RTP from {source[0]}:{source[1]}, expected {self.remote}")
                 continue
             try:
                 packet = rtp.parse(datagram)
+                self._latch(source)
                 self._take(packet)
             except rtp.RtpError as error:
                 self._refuse(str(error))

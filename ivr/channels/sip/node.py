@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
-
-from pyVoIP.VoIP.status import PhoneStatus
 
 from ivr.bootstrap import call_recognizer, call_services, open_database, shared_models
 from ivr.calls.runner import CallServices
@@ -27,11 +24,12 @@ from speech.prompts import PromptLibrary
 
 log = logging.getLogger(__name__)
 
-REGISTRATION_SECONDS = 10.0
+STOP_CHECK_SECONDS = 0.1
+"""How often a node waiting for its registration looks whether it was asked to stop."""
 
 
 class RegistrationFailed(RuntimeError):
-    """The registrar refused the node's account (or never answered)."""
+    """The registrar refused the node's account (or never answered); the text says which."""
 
 
 @dataclass
@@ -41,6 +39,8 @@ class SipNode:
     phone: CivicPhone | None = None
     calls_served: int = 0
     calls_done: int = 0
+    ready: threading.Event = field(default_factory=threading.Event)
+    """Set once the speech models are loaded: a call that comes sooner rings until then."""
     recordings: Recordings = field(init=False)
 
     def __post_init__(self) -> None:
@@ -51,10 +51,11 @@ class SipNode:
         database = open_database(settings)
         return cls(settings, call_services(settings, database))
 
-    def start(self) -> None:
-        """Load the flow's speech models, then register; calls are served from then on."""
+    def start(self, stop: threading.Event | None = None) -> None:
+        """Register, then load the flow's speech models (so a registrar's failure is told
+        at once); calls are served from then on. A `stop` set meanwhile ends the wait for the
+        registrar at once."""
         s = self.settings
-        load_models(self.services.flows.current().flow)
         self.phone = CivicPhone(
             s.sip_registrar_host,
             s.sip_registrar_port,
@@ -68,27 +69,20 @@ class SipNode:
             accept_users=frozenset(s.sip_accept_users),
         )
         self.phone.start()
+        registration = self.phone.sip.registration
+        while not registration.settled.wait(STOP_CHECK_SECONDS):
+            if stop is not None and stop.is_set():
+                self.phone.stop()
+                return
         where = f"{s.sip_registrar_host}:{s.sip_registrar_port}"
-        if not self._registered():
+        if registration.error is not None:
             self.phone.stop()
             raise RegistrationFailed(
-                f"{s.sip_user} could not register at {where} (check CIVICLINE_SIP_USER and "
-                "CIVICLINE_SIP_PASSWORD, and that the registrar challenges with 401, not 407)"
+                f"{s.sip_user} could not register at {where}: {registration.error}"
             )
         log.info("SIP node %s@%s:%d registered at %s", s.sip_user, s.sip_host, s.sip_port, where)
-
-    def _registered(self) -> bool:
-        """pyVoIP retries a refused registration in its own threads before it gives up."""
-        assert self.phone is not None
-        deadline = time.monotonic() + REGISTRATION_SECONDS
-        while time.monotonic() < deadline:
-            status = self.phone.get_status()
-            if status == PhoneStatus.REGISTERED:
-                return True
-            if status in (PhoneStatus.FAILED, PhoneStatus.INACTIVE):
-                return False
-            time.sleep(0.05)
-        return False
+        load_models(self.services.flows.current().flow)
+        self.ready.set()
 
     @property
     def calls_active(self) -> int:
@@ -97,6 +91,7 @@ class SipNode:
     def serve(self, call: CivicCall) -> None:
         self.calls_served += 1
         try:
+            self.ready.wait()
             self._serve(call)
         finally:
             self.calls_done += 1
@@ -119,7 +114,7 @@ class SipNode:
             self.phone.stop()
 
     def run_until(self, stop: threading.Event) -> None:
-        self.start()
+        self.start(stop)
         try:
             stop.wait()
         finally:

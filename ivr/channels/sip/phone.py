@@ -5,14 +5,17 @@
   OPTIONS is answered 200 (Kamailio's dispatcher pings nodes with it), NOTIFY and INFO go to
   their call (transfer progress, SIP INFO keys), and other requests get 501.
 - A request for a user this node does not serve is answered 404, an offer without PCMU or
-  PCMA 488, a message that does not parse is logged (pyVoIP prints nothing unless debugging).
+  PCMA 488, a BYE or CANCEL for no call of ours 481, a message over `MAX_MESSAGE_BYTES` 513;
+  a message that does not parse is logged, a response to nothing of ours dropped quietly
+  (pyVoIP reads 8 KB of a datagram and prints "TODO" for responses it does not expect).
 - The SIP socket is read after `select` instead of pyVoIP's 10 ms busy poll.
 - Media is `media.MediaStream` (16-bit PCM, paced sender, one remote address) with the codec
   chosen from the caller's offer (`leg.CivicCall`).
 - Warnings pyVoIP raises per unknown codec are silenced: it resets the process's warning
   filters after each.
-Registration stays pyVoIP's: UDP only, and a 401 challenge (a 407 is not answered), so the
-registrar must challenge with `www_challenge` (deploy/kamailio.cfg does).
+- Registration is `registration.Registration`'s, fed by this socket's one reader: UDP only,
+  and a 401 challenge (a 407 is not answered), so the registrar must challenge with
+  `www_challenge` (deploy/kamailio.cfg does).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import queue
 import re
 import secrets
 import select
+import socket
 import threading
 import warnings
 from typing import Any
@@ -32,19 +36,30 @@ from pyVoIP.util import acquired_lock_and_unblocked_socket
 from pyVoIP.VoIP import CallState, VoIPPhone
 
 from ivr.channels.sip import dialing
-from ivr.channels.sip.leg import CivicCall, UnsupportedMedia
+from ivr.channels.sip.leg import (
+    OUR_OFFER,
+    CivicCall,
+    UnsupportedMedia,
+    record_routes,
+    via_address,
+    with_headers,
+)
 from ivr.channels.sip.media import (
     AgentSink,
     KeyPressed,
     LineEvent,
     ReferProgress,
 )
+from ivr.channels.sip.registration import Registration
 
 log = logging.getLogger(__name__)
 
 BODY_METHODS = ("OPTIONS", "NOTIFY", "INFO", "REFER", "MESSAGE", "SUBSCRIBE", "UPDATE", "PRACK")
 """Methods pyVoIP does not parse; their bodies (sipfrag, dtmf-relay) are read here."""
 SELECT_SECONDS = 0.2
+MAX_DATAGRAM = 65535
+MAX_MESSAGE_BYTES = 16384
+"""Larger requests are answered 513 Message Too Large (a 20 KB header is junk, not a call)."""
 REQUEST_USER = re.compile(rb"^[A-Z]+ sips?:(?:([^@;>\s]+)@)?")
 COMPACT_NAMES = {
     b"i": b"Call-ID",
@@ -63,6 +78,30 @@ INFO_KEY = re.compile(r"Signal\s*=\s*([0-9*#A-D])", re.IGNORECASE)
 
 class CivicSipClient(SIP.SIPClient):
     phone: CivicPhone
+    registration: Registration
+
+    def start(self) -> None:
+        """Bind, read, and register in the background (`registration.settled` tells how it went)."""
+        if self.NSD:
+            raise RuntimeError("the SIP client is already started")
+        self.NSD = True
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind((self.myIP, self.myPort))
+        self.out = self.s
+        threading.Thread(target=self.recv_loop, name="sip-recv", daemon=True).start()
+        self.registration = Registration(self)
+        self.registration.start()
+
+    def stop(self) -> None:
+        """Unregister (briefly), then stop reading."""
+        if not self.NSD:
+            return
+        self.registration.stop()
+        self.NSD = False
+        self._close_sockets()
+
+    def send_to_registrar(self, message: str) -> None:
+        self.out.sendto(message.encode("utf8"), (self.server, self.port))
 
     def recv_loop(self) -> None:
         while self.NSD:
@@ -81,7 +120,7 @@ class CivicSipClient(SIP.SIPClient):
                 return
 
     def recv(self) -> None:
-        raw = self.s.recv(8192)
+        raw = self.s.recv(MAX_DATAGRAM)
         if not raw.strip(b"\r\n\x00"):
             return  # keep-alive
         try:
@@ -91,7 +130,11 @@ class CivicSipClient(SIP.SIPClient):
             return
         log.debug("SIP in: %s (%s)", message.heading[:80], message.headers.get("Call-ID"))
         try:
-            if message.type == SIP.SIPMessageType.MESSAGE and message.method in BODY_METHODS:
+            if len(raw) > MAX_MESSAGE_BYTES and message.type == SIP.SIPMessageType.MESSAGE:
+                log.warning("SIP %s of %d bytes refused (513)", message.method, len(raw))
+                if message.method != "ACK":
+                    self.respond(message, "513 Message Too Large")
+            elif message.type == SIP.SIPMessageType.MESSAGE and message.method in BODY_METHODS:
                 self.phone.other_request(message, body)
             else:
                 self.parse_message(message)
@@ -99,11 +142,31 @@ class CivicSipClient(SIP.SIPClient):
             log.exception("SIP %s could not be handled", message.heading[:80])
 
     def parse_message(self, message: SIP.SIPMessage) -> None:
+        call = self.phone.calls.get(message.headers.get("Call-ID", ""))
         if message.type == SIP.SIPMessageType.RESPONSE:
-            call = self.phone.calls.get(message.headers.get("Call-ID", ""))
-            if isinstance(call, CivicCall) and call.handle_response(message):
-                return
-        super().parse_message(message)
+            self.take_response(message, call)
+        elif message.method in ("BYE", "CANCEL") and not isinstance(call, CivicCall):
+            self.respond(message, "481 Call/Transaction Does Not Exist")
+        elif message.method == "BYE" and isinstance(call, CivicCall):
+            call.bye()
+            self.respond(message, "200 OK")
+        elif message.method == "CANCEL" and isinstance(call, CivicCall):
+            self.respond(message, "200 OK")
+            call.cancelled()
+        elif message.method == "ACK" and isinstance(call, CivicCall):
+            call.acknowledged(message)
+        else:
+            super().parse_message(message)
+
+    def take_response(self, response: SIP.SIPMessage, call: object) -> None:
+        """A response to our REGISTER, INVITE or REFER; any other is dropped without a word
+        (pyVoIP would print "TODO" or act on a call it is not about)."""
+        cseq = response.headers.get("CSeq")
+        method = cseq.get("method") if isinstance(cseq, dict) else None
+        if method == "REGISTER":
+            self.registration.answers.put(response)
+        elif not (isinstance(call, CivicCall) and call.handle_response(response)):
+            log.debug("SIP response %r for nothing of ours dropped", response.heading[:80])
 
     def respond(self, request: SIP.SIPMessage, status: str) -> None:
         """A final response without a body, sent back along the request's top Via."""
@@ -133,13 +196,6 @@ def normalize_headers(head: bytes) -> bytes:
         long_name = COMPACT_NAMES.get(name.strip().lower(), name.strip())
         kept.append(long_name + b": " + value.strip())
     return b"\r\n".join(kept)
-
-
-def via_address(request: SIP.SIPMessage) -> tuple[str, int]:
-    via = request.headers["Via"][0]
-    host = via.get("received") or via["address"][0]
-    port = via.get("rport") or via["address"][1]
-    return host, int(port)
 
 
 def request_user(request: SIP.SIPMessage) -> str | None:
@@ -183,22 +239,17 @@ class CivicPhone(VoIPPhone):
         if self.callCallback is None:
             self.sip.respond(request, "486 Busy Here")
             return
-        self.sip.out.sendto(self.sip.gen_ringing(request).encode("utf8"), via_address(request))
+        ringing = with_headers(self.sip.gen_ringing(request), record_routes(request))
+        self.sip.out.sendto(ringing.encode("utf8"), via_address(request))
         try:
             with warnings.catch_warnings():  # pyVoIP warns per unknown codec, then resets
                 warnings.simplefilter("ignore")  # the process's warning filters: not here
-                call = CivicCall(
-                    self,
-                    CallState.RINGING,
-                    request,
-                    self._session_id(),
-                    self.myIP,
-                    sendmode="sendrecv",
-                )
-            if not call.RTPClients:
+                call = CivicCall(self, CallState.RINGING, request, self._session_id(), self.myIP)
+            if not call.RTPClients and not call.late_offer:
                 raise UnsupportedMedia("offer has no audio stream")
         except (UnsupportedMedia, KeyError, IndexError, ValueError) as error:
-            log.warning("call %s refused (488): %s", call_id, error)
+            reason = f"its SDP has no {error} line" if isinstance(error, KeyError) else error
+            log.warning("call %s refused (488): %s", call_id, reason)
             self.release_ports()
             self.sip.respond(request, "488 Not Acceptable Here")
             return
@@ -215,9 +266,7 @@ class CivicPhone(VoIPPhone):
         """Call `user` at the registrar (a bridge's second leg); its outcome and media come to
         `events` (LegAnswered or LegFailed, then FromAgent)."""
         port = self.request_port()
-        medias: dict[int, dict[Any, RTP.PayloadType]] = {
-            port: {0: RTP.PayloadType.PCMU, 8: RTP.PayloadType.PCMA, 101: RTP.PayloadType.EVENT}
-        }
+        medias: dict[int, dict[Any, RTP.PayloadType]] = {port: dict(OUR_OFFER)}
         call_id = self.sip.gen_call_id()
         session = self._session_id()
         branch = "z9hG4bK" + secrets.token_hex(12)
@@ -231,7 +280,6 @@ class CivicPhone(VoIPPhone):
             session,
             self.myIP,
             ms=medias,
-            sendmode="sendrecv",
             events=events,
             media_sink=AgentSink(events),
             invite=invite,
