@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     port: int = 8080
     public_url: str = ""
     """Public base URL as Twilio sees it (behind a proxy); empty means the request's own."""
+    trusted_proxies: int = Field(0, ge=0)
+    """How many proxies (nginx: deploy/nginx.conf) stand in front of `ivr serve` and set
+    X-Forwarded-For/-Proto/-Host/-Port: the request's own URL and address are read from them
+    (Twilio's signatures, login throttling per address). 0 trusts no such header."""
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     """Signs every Twilio request; without it every Twilio webhook answers 403."""

@@ -241,6 +241,9 @@ class Texts(Model):
     report_kept: Localized | None = None
     """Said after the apology when the report itself could not be filed: it is kept and
     filed as soon as storage is back (the worker files it from the call's events)."""
+    resumed: Localized | None = None
+    """Said when a call comes back after the process carrying it died, before the question
+    it was at is asked again (without it, the apology is said)."""
     goodbye: Localized
     statuses: dict[str, Localized]
     sms_ticket: Localized

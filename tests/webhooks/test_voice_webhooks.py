@@ -24,8 +24,8 @@ def test_an_incoming_call_starts_and_is_connected_to_our_stream(app: Flask, twil
     root = ET.fromstring(response.data)
     stream = root.find("./Connect/Stream")
     assert stream is not None and stream.get("url") == "wss://city.example/twilio/stream"
-    redirect = root.find("Redirect")
-    assert redirect is not None and redirect.text == "https://city.example/twilio/next"
+    connect = root.find("Connect")
+    assert connect is not None and connect.get("action") == "https://city.example/twilio/next"
     with app.extensions["civicline"].database.session() as db:
         call = db.get(Call, sid)
         assert call is not None and call.channel == "twilio" and call.caller == "+35988123456"
