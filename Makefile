@@ -57,7 +57,8 @@ system-packages:
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends python3-venv)
 
 # The tests start their own PostgreSQL server from Debian's binaries; the speech tests and
-# `ivr prompts build` speak with espeak-ng; the SIP tests run Kamailio, SIPp and baresip.
+# `ivr prompts build` speak with espeak-ng; the SIP tests run Kamailio, SIPp and baresip; the
+# two-node tests put nginx in front of two `ivr serve`.
 test-system-packages: system-packages
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends postgresql)
@@ -73,6 +74,8 @@ test-system-packages: system-packages
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends sip-tester)
 	@command -v baresip >/dev/null || \
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends baresip)
+	@[ -x /usr/sbin/nginx ] || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends nginx)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache
