@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     sip_host: str = "127.0.0.1"
     """The address this node binds and announces in SIP and SDP."""
     sip_port: int = 5070
+    sip_node_name: str = ""
+    """The name this SIP node keeps across restarts in the database, where its heartbeat
+    tells whether the calls it carries are still alive; empty means sip:<host>:<port>."""
     sip_rtp_port_min: int = 20000
     sip_rtp_port_max: int = 20999
     sip_accept_users: list[str] = Field(default_factory=list)

@@ -203,6 +203,9 @@ class CallbackSms(Model):
     rescheduled: Localized
     """{who}, {when}: the callback could not be placed at its time (nobody to call, the
     office closed, the worker was down) and was booked again."""
+    dropped: Localized | None = None
+    """{when}, {department}: the call was cut off by a failure of ours (its SIP node died)
+    and this callback is offered instead, with the replies of `moved`."""
     resolution: Localized
     """{ref}, {resolution}: the officer's resolution after the callback."""
 

@@ -50,6 +50,9 @@ class CallServices:
     database: Database
     flows: FlowRegistry
     matcher: IntentMatcher
+    carrier: str | None = None
+    """The node this process is, when the calls it starts die with it (a SIP node's name,
+    `ivr.storage.line_nodes`); None where another process can take a call over."""
 
 
 @dataclass
@@ -111,6 +114,7 @@ class CallRunner:
                 flow_version=loaded.version,
                 language=language,
                 at=at,
+                carried_by=services.carrier,
             )
         runner = cls(
             services, loaded, call_id, CallSession(flow, services.matcher), observe=observe
