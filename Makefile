@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench kamailio system-packages test-system-packages clean translations
+.PHONY: run test lint bench kamailio cluster system-packages test-system-packages clean translations
 
 run: system-packages $(INSTALLED)
 	$(BIN)/ivr db upgrade
@@ -44,6 +44,12 @@ kamailio: test-system-packages
 	CIVICLINE_SIP_PASSWORD="$${CIVICLINE_SIP_PASSWORD:?set the SIP password of the nodes}" \
 		$$(command -v kamailio || echo /usr/sbin/kamailio) -f deploy/kamailio.cfg -DD -E \
 		-w "$(CURDIR)/deploy" -A 'DISPATCHER_LIST="$(CURDIR)/deploy/dispatcher.list"'
+
+# A trial cluster on this machine (deploy/Procfile, run by honcho): PostgreSQL, two `ivr serve`
+# behind nginx on http://127.0.0.1:8080, two `ivr worker`, all in data-cluster/; Ctrl-C stops it.
+cluster: test-system-packages $(INSTALLED)
+	CIVICLINE_DATA_DIR=data-cluster/node $(BIN)/ivr prompts build
+	$(BIN)/honcho -f deploy/Procfile -e deploy/cluster.env -d "$(CURDIR)" start
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
