@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint bench kamailio system-packages test-system-packages clean translations
+.PHONY: run test lint bench kamailio cluster system-packages test-system-packages clean translations
 
 run: system-packages $(INSTALLED)
 	$(BIN)/ivr db upgrade
@@ -58,6 +58,12 @@ deploy/tls/kamailio.crt:
 		-keyout deploy/tls/kamailio.key -out $@
 	chmod 600 deploy/tls/kamailio.key
 
+# A trial cluster on this machine (deploy/Procfile, run by honcho): PostgreSQL, two `ivr serve`
+# behind nginx on http://127.0.0.1:8080, two `ivr worker`, all in data-cluster/; Ctrl-C stops it.
+cluster: test-system-packages $(INSTALLED)
+	CIVICLINE_DATA_DIR=data-cluster/node $(BIN)/ivr prompts build
+	$(BIN)/honcho -f deploy/Procfile -e deploy/cluster.env -d "$(CURDIR)" start
+
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -71,7 +77,8 @@ system-packages:
 
 # The tests start their own PostgreSQL server from Debian's binaries; the speech tests and
 # `ivr prompts build` speak with espeak-ng; the SIP tests run Kamailio (with its TLS module;
-# openssl makes their certificates), SIPp and baresip.
+# openssl makes their certificates), SIPp and baresip; the two-node tests put nginx in front
+# of two `ivr serve`.
 test-system-packages: system-packages
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || \
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends postgresql)
@@ -91,6 +98,8 @@ test-system-packages: system-packages
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends sip-tester)
 	@command -v baresip >/dev/null || \
 		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends baresip)
+	@[ -x /usr/sbin/nginx ] || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends nginx)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     port: int = 8080
     public_url: str = ""
     """Public base URL as Twilio sees it (behind a proxy); empty means the request's own."""
+    trusted_proxies: int = Field(0, ge=0)
+    """How many proxies (nginx: deploy/nginx.conf) stand in front of `ivr serve` and set
+    X-Forwarded-For/-Proto/-Host/-Port: the request's own URL and address are read from them
+    (Twilio's signatures, login throttling per address). 0 trusts no such header."""
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     """Signs every Twilio request; without it every Twilio webhook answers 403."""
@@ -105,6 +109,9 @@ class Settings(BaseSettings):
     sip_host: str = "127.0.0.1"
     """The address this node binds and announces in SIP and SDP."""
     sip_port: int = 5070
+    sip_node_name: str = ""
+    """The name this SIP node keeps across restarts in the database, where its heartbeat
+    tells whether the calls it carries are still alive; empty means sip:<host>:<port>."""
     sip_rtp_port_min: int = 20000
     sip_rtp_port_max: int = 20999
     sip_accept_users: list[str] = Field(default_factory=list)

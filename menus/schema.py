@@ -207,6 +207,9 @@ class CallbackSms(Model):
     rescheduled: Localized
     """{who}, {when}: the callback could not be placed at its time (nobody to call, the
     office closed, the worker was down) and was booked again."""
+    dropped: Localized | None = None
+    """{when}, {department}: the call was cut off by a failure of ours (its SIP node died)
+    and this callback is offered instead, with the replies of `moved`."""
     resolution: Localized
     """{ref}, {resolution}: the officer's resolution after the callback."""
     note_added: Localized | None = None
@@ -252,6 +255,9 @@ class Texts(Model):
     report_kept: Localized | None = None
     """Said after the apology when the report itself could not be filed: it is kept and
     filed as soon as storage is back (the worker files it from the call's events)."""
+    resumed: Localized | None = None
+    """Said when a call comes back after the process carrying it died, before the question
+    it was at is asked again (without it, the apology is said)."""
     goodbye: Localized
     statuses: dict[str, Localized]
     sms_ticket: Localized

@@ -78,6 +78,7 @@ PLACEHOLDERS_BY_TEXT: dict[Location, frozenset[str]] = {
     ("texts", "callback_sms", "reminder"): frozenset({"when", "department"}),
     ("texts", "callback_sms", "missed"): frozenset({"department"}),
     ("texts", "callback_sms", "rescheduled"): frozenset({"who", "when"}),
+    ("texts", "callback_sms", "dropped"): frozenset({"when", "department"}),
     ("texts", "callback_sms", "resolution"): frozenset({"ref", "resolution"}),
     ("texts", "callback_sms", "note_added"): frozenset({"ref"}),
     ("texts", "callback_sms", "closed"): frozenset({"ref"}),

@@ -55,12 +55,12 @@ class GatherOptions:
 
 def stream(url: str, token: str, *, next_url: str) -> str:
     """Connect the call to our Media Streams WebSocket at `url`; `token` (one-time) proves
-    the stream was started by this answer. When we close the stream, Twilio asks `next_url`
-    what follows (a transfer, a hang-up)."""
+    the stream was started by this answer. When the stream ends (we close it, or the process
+    holding it dies), Twilio requests the `<Connect>`'s action, `next_url`, on any node:
+    what follows (a transfer, a hang-up, or the call resumed on a new stream)."""
     response = VoiceResponse()
-    connect = response.connect()
+    connect = response.connect(action=next_url, method="POST")
     connect.stream(url=url).parameter(name=TOKEN_PARAMETER, value=token)
-    response.redirect(next_url, method="POST")
     return str(response)
 
 

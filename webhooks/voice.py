@@ -2,9 +2,12 @@
 
 - POST /twilio/voice: a call arrives; it starts on the CallRunner with the CallSid as its id
   and is answered with `<Connect><Stream>` carrying a one-time token that also holds the
-  first line actions, then a `<Redirect>` to /twilio/next for when the stream ends.
+  first line actions; the `<Connect>`'s action is /twilio/next, for when the stream ends.
 - POST /twilio/next: the stream ended; the call's stored actions say what follows: a
-  `<Dial action=…>` for a transfer, a hang-up, or a new stream.
+  `<Dial action=…>` for a transfer, a hang-up, or a new stream. A stream that ended without
+  saying so (the process holding it died) is taken over here, on whichever node Twilio
+  reached: the call, rebuilt from its events, hears CallResumed (an apology and its question
+  again) on a new stream; what the caller said and keyed is kept, its ticket is the same.
 - POST /twilio/dial-result: the transfer ended → TransferFinished into the resumed call.
 - POST /twilio/whisper: what the officer hears first (the ticket reference).
 - POST /twilio/status: call status callbacks, kept once per (CallSid, SequenceNumber); a final
@@ -135,7 +138,14 @@ def next_step() -> Response:
     if runner.session.ended:
         return _xml(twiml.hang_up())
     transfer = runner.session.pending_transfer
-    return _answer(runner, [transfer] if transfer is not None else [])
+    if transfer is not None:
+        return _answer(runner, [transfer])
+    with app_context.services().database.session() as db:
+        orphaned = twilio_store.end_live_streams(db, sid)
+    if orphaned:
+        log.warning("call %s: its stream's process died; the call resumes here", sid)
+        return _answer(runner, runner.feed(ev.CallResumed(at=app_context.current_time())))
+    return _answer(runner, [])
 
 
 @blueprint.post("/dial-result")

@@ -59,6 +59,9 @@ class CallServices:
     database: Database
     flows: FlowRegistry
     matcher: IntentMatcher
+    carrier: str | None = None
+    """The node this process is, when the calls it starts die with it (a SIP node's name,
+    `ivr.storage.line_nodes`); None where another process can take a call over."""
 
 
 @dataclass
@@ -122,6 +125,7 @@ class CallRunner:
                 flow_version=loaded.version,
                 language=language,
                 at=at,
+                carried_by=services.carrier,
             )
         session = CallSession(flow, services.matcher)
         runner = cls(services, loaded, call_id, session, observe=observe)

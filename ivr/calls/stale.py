@@ -14,7 +14,12 @@ from its events and fed CallerHungUp at its last activity, so a half-made report
 draft ticket through the engine and the usual effects; the runner then stores its end with
 the outcome "swept" (the dashboard counts it as abandoned). A call whose replay fails is
 logged and ended without it, so one such row never holds up the others. The worker sweeps
-every SWEEP_EVERY (`calls.sweep_stale` jobs, queued by `schedule_sweep`)."""
+every SWEEP_EVERY (`calls.sweep_stale` jobs, queued by `schedule_sweep`).
+
+A call whose node died (an `ivr sip` node not seen for `line_nodes.NODE_TIMEOUT`, or started
+again since the call began: its audio died with it) is swept at once, whatever its age, and
+its caller is offered a callback by SMS (`ivr.calls.lost`); the SIP node also sweeps when it
+starts, so the calls of its previous life end before it takes new ones."""
 
 from __future__ import annotations
 
@@ -27,9 +32,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from ivr.calls.lost import offer_callback
 from ivr.calls.runner import CallRunner, CallServices
 from ivr.calls.unfiled import file_unfiled
 from ivr.engine import events as ev
+from ivr.storage import line_nodes
 from ivr.storage.calls import finish_call
 from ivr.storage.db import Database
 from ivr.storage.models import Call, CallEvent
@@ -61,52 +68,69 @@ def stale_calls(
             )
         ).all()
         for call_id, started_at in open_calls:
-            stored = func.coalesce(CallEvent.stored_at, CallEvent.at)
-            rows = db.execute(
-                select(
-                    CallEvent.type,
-                    func.max(CallEvent.seq),
-                    func.max(CallEvent.at),
-                    func.max(stored),
-                )
-                .where(CallEvent.call_id == call_id)
-                .group_by(CallEvent.type)
-            ).all()
-            last = max((at for _, _, at, _ in rows), default=started_at)
-            last_stored = max((when for _, _, _, when in rows), default=started_at)
-            seqs = {type_name: seq for type_name, seq, _, _ in rows}
-            in_transfer = seqs.get("Transfer", 0) > seqs.get("TransferFinished", 0)
+            last, last_stored, in_transfer = _activity(db, call_id, started_at)
             if last_stored < now - (TRANSFER_LIMIT if in_transfer else limit):
                 found.append((call_id, last))
     return found
 
 
+def lost_with_node(services: CallServices, now: datetime) -> list[tuple[str, datetime]]:
+    """The open calls whose node died (`line_nodes`), at once: (call id, last activity)."""
+    with services.database.session(read_only=True) as db:
+        return [
+            (call_id, _activity(db, call_id, db.get_one(Call, call_id).started_at)[0])
+            for call_id in line_nodes.lost_calls(db, now)
+        ]
+
+
+def _activity(db: Any, call_id: str, started_at: datetime) -> tuple[datetime, datetime, bool]:
+    """A call's last time, when its last row was stored, and whether it is in transfer."""
+    stored = func.coalesce(CallEvent.stored_at, CallEvent.at)
+    rows = db.execute(
+        select(CallEvent.type, func.max(CallEvent.seq), func.max(CallEvent.at), func.max(stored))
+        .where(CallEvent.call_id == call_id)
+        .group_by(CallEvent.type)
+    ).all()
+    last = max((at for _, _, at, _ in rows), default=started_at)
+    last_stored = max((when for _, _, _, when in rows), default=started_at)
+    seqs = {type_name: seq for type_name, seq, _, _ in rows}
+    return last, last_stored, seqs.get("Transfer", 0) > seqs.get("TransferFinished", 0)
+
+
 def sweep(services: CallServices, *, now: datetime, limit: timedelta) -> list[str]:
-    """End every stale call this sweeper claims; the ids of the calls it ended."""
+    """End every stale call this sweeper claims, and at once every call whose node died
+    (its caller offered a callback by SMS); the ids of the calls it ended."""
     swept = []
-    for call_id, last in stale_calls(services, now=now, limit=limit):
+    lost = dict(lost_with_node(services, now))
+    stale = [(i, last) for i, last in stale_calls(services, now=now, limit=limit) if i not in lost]
+    for call_id, last in [*lost.items(), *stale]:
         if not _claim(services, call_id):
             continue
         try:
-            ended = _hang_up(services, call_id, last)
+            runner = _hang_up(services, call_id, last)
         except SQLAlchemyError:
             raise  # the database is gone: the job is retried, the call stays claimed
         except Exception:  # a call the engine cannot replay must not stop the others
             logger.exception("stale call %s: its replay failed; ended without it", call_id)
-            ended = _end_unreplayed(services, call_id, last)
-        if ended:
+            _end_unreplayed(services, call_id, last)
             swept.append(call_id)
+            continue
+        if runner is None:
+            continue
+        if call_id in lost:
+            offer_callback(services, runner, now)
+        swept.append(call_id)
     return swept
 
 
-def _hang_up(services: CallServices, call_id: str, last: datetime) -> bool:
-    """Replay the call and give it the caller's hang-up; whether its end was stored."""
+def _hang_up(services: CallServices, call_id: str, last: datetime) -> CallRunner | None:
+    """Replay the call and give it the caller's hang-up; its runner once its end is stored."""
     runner = CallRunner.resume(services, call_id)
     runner.ending_outcome = SWEPT
     runner.feed(ev.CallerHungUp(at=last))
     if not runner.finished:  # the database failed: the call stays claimed, not ended
         logger.error("stale call %s: claimed but its end could not be stored", call_id)
-        return False
+        return None
     refs = runner.session.ticket_refs
     logger.info(
         "stale call %s swept (last activity %s at node %s)%s",
@@ -115,10 +139,10 @@ def _hang_up(services: CallServices, call_id: str, last: datetime) -> bool:
         runner.session.node,
         f"; draft ticket {refs[-1]}" if refs else "",
     )
-    return True
+    return runner
 
 
-def _end_unreplayed(services: CallServices, call_id: str, last: datetime) -> bool:
+def _end_unreplayed(services: CallServices, call_id: str, last: datetime) -> None:
     """Store the end of a claimed call at its last activity, without the engine (counted in
     the summaries by the local day of the current flow's city)."""
     zone = ZoneInfo(services.flows.current().flow.city.timezone)
@@ -126,7 +150,6 @@ def _end_unreplayed(services: CallServices, call_id: str, last: datetime) -> boo
         finish_call(
             db, call_id=call_id, at=last, outcome=SWEPT, department=None, ticket_id=None, zone=zone
         )
-    return True
 
 
 def _claim(services: CallServices, call_id: str) -> bool:

@@ -132,7 +132,7 @@ def _print_json(entry: Entry) -> None:
 
 
 def _verbs(twiml: str) -> str:
-    """A TwiML document in brief: `Connect(Stream) Redirect`."""
+    """A TwiML document in brief: `Connect(Stream)`, `Say Gather(Say) Redirect`."""
     try:
         root = ET.fromstring(twiml)
     except ET.ParseError:

@@ -7,11 +7,18 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from dataclasses import replace
+from datetime import timedelta
 from types import FrameType
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
+from ivr.calls import stale
+from ivr.calls.runner import CallServices
+from ivr.clock import utc_now
 from ivr.config import Settings
+from ivr.storage import line_nodes
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +61,9 @@ def sip(
     if flow:
         changes["flow_path"] = flow
     settings = settings.model_copy(update=changes)
+    node = SipNode.from_settings(settings)
+    name = settings.sip_node_name or f"sip:{settings.sip_host}:{settings.sip_port}"
+    node.services = replace(node.services, carrier=name)  # its calls die with it
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -62,10 +72,39 @@ def sip(
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    heart = alive(node.services, name, stop, timedelta(minutes=settings.stale_call_minutes))
     try:
-        SipNode.from_settings(settings).run_until(stop)
+        node.run_until(stop)
     except RegistrationFailed as error:
         raise click.ClickException(str(error)) from None
+    finally:
+        stop.set()
+        heart.join()
+
+
+def alive(
+    services: CallServices, name: str, stop: threading.Event, stale_limit: timedelta
+) -> threading.Thread:
+    """Announce the node (the calls of its previous life are lost: ended at once, their
+    callers offered a callback) and beat in the database until `stop` (`line_nodes`)."""
+    now = utc_now()
+    with services.database.session() as db:
+        line_nodes.announce(db, name, now)
+    swept = stale.sweep(services, now=now, limit=stale_limit)
+    if swept:
+        log.warning("node %s started again: %d calls of its previous life ended", name, len(swept))
+
+    def beat() -> None:
+        while not stop.wait(line_nodes.BEAT_EVERY.total_seconds()):
+            try:
+                with services.database.session() as db:
+                    line_nodes.beat(db, name, utc_now())
+            except SQLAlchemyError:
+                log.exception("node %s: heartbeat not stored", name)
+
+    heart = threading.Thread(target=beat, name="heartbeat", daemon=True)
+    heart.start()
+    return heart
 
 
 def register(main: click.Group) -> None:

@@ -113,6 +113,12 @@ class CallerHungUp(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CallResumed(Event):
+    """The call's audio is back after the process that carried it died: another process
+    took the call over (Twilio opened a new stream there); the caller heard nothing since."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class TicketCreated(Event):
     ref: str
     pin: str | None

@@ -60,8 +60,11 @@ place that says which events mean something in each mode:
     ENDED              nothing                          -
 
 Every mode but NEW and ENDED also takes CallerHungUp and StorageFailed (any storage action may
-fail, not only the one awaited). Keys and speech go through one dispatch on the mode and the
-node's type (`_on_input`); each branch reads the key or the utterance its own way.
+fail, not only the one awaited). The modes that ask the caller something (NOTICE, LISTENING,
+CONFIRMING, RECORDING) take CallResumed: the call came back on another process after its own
+died, and hears `texts.resumed` and the question again. Keys and speech go through one
+dispatch on the mode and the node's type (`_on_input`); each branch reads the key or the
+utterance its own way.
 
 Every transition lives in this module. An event its mode does not take is ignored: a caller's
 misbehaviour (a key during a transfer, a mark from an old prompt) never raises. Events only a
@@ -150,6 +153,8 @@ def _kinds(*kinds: type[ev.Event]) -> EventTypes:
 
 LIVE = _kinds(ev.CallerHungUp, ev.StorageFailed)
 """Taken in every mode between CallStarted and the end."""
+ASKING = _kinds(ev.CallResumed)
+"""Taken while the caller is asked something (it is asked again)."""
 INPUT = _kinds(ev.DigitsPressed, ev.SpeechRecognized)
 """Keys and speech, both read by `_on_input`."""
 HEARD = INPUT | _kinds(ev.SpeechStarted, ev.NoSpeech, ev.PromptFinished, ev.TimerExpired)
@@ -157,10 +162,10 @@ HEARD = INPUT | _kinds(ev.SpeechStarted, ev.NoSpeech, ev.PromptFinished, ev.Time
 TAKES: dict[Mode, EventTypes] = {
     Mode.NEW: _kinds(ev.CallStarted),
     Mode.IDLE: LIVE,
-    Mode.NOTICE: LIVE | INPUT | _kinds(ev.PromptFinished, ev.TimerExpired),
-    Mode.LISTENING: LIVE | HEARD,
-    Mode.CONFIRMING: LIVE | HEARD,
-    Mode.RECORDING: LIVE | _kinds(ev.RecordingFinished),
+    Mode.NOTICE: LIVE | ASKING | INPUT | _kinds(ev.PromptFinished, ev.TimerExpired),
+    Mode.LISTENING: LIVE | ASKING | HEARD,
+    Mode.CONFIRMING: LIVE | ASKING | HEARD,
+    Mode.RECORDING: LIVE | ASKING | _kinds(ev.RecordingFinished),
     Mode.AWAITING_TICKET: LIVE | _kinds(ev.TicketCreated),
     Mode.AWAITING_LOOKUP: LIVE | _kinds(ev.TicketLookedUp),
     Mode.AWAITING_CALLBACK: LIVE | _kinds(ev.CallbackScheduled),
@@ -247,6 +252,7 @@ class CallSession:
             ev.TimerExpired: self._on_timer,
             ev.TransferFinished: self._on_transfer_finished,
             ev.CallerHungUp: self._on_hang_up,
+            ev.CallResumed: self._on_resumed,
             ev.TicketCreated: self._on_ticket_created,
             ev.TicketLookedUp: self._on_ticket_looked_up,
             ev.CallbackScheduled: self._on_callback_scheduled,
@@ -1215,6 +1221,31 @@ class CallSession:
             self._s.outcomes.append("transferred")
             return self._end("transfer")
         return self._enter(node.on_no_answer, e.at)
+
+    def _on_resumed(self, e: ev.CallResumed) -> list[act.Action]:
+        """The call is back on another process after its own died: a short apology, then
+        what the caller was asked, again (a number half keyed is keyed anew, as after
+        "repeat"); all the caller said and keyed before stands."""
+        s = self._s
+        texts = self.flow.texts
+        if texts.resumed is None:
+            sorry = self._text("apology", texts.apology)
+        else:
+            sorry = self._text("resumed", texts.resumed)
+        mode, guess = s.mode, s.guess
+        said = [*self._idle(), sorry]
+        s.buffer = ""
+        match mode, self._current():
+            case Mode.NOTICE, NoticeNode() as notice:
+                return said + self._notice(s.node, notice)
+            case Mode.CONFIRMING, _ if guess is not None:
+                return said + self._ask(guess)
+            case _, CallbackNode() as offer:
+                return self._offer(offer, prefix=said)
+            case _, SurveyNode() as survey:
+                return said + self._survey(s.node, survey)
+            case _, node:
+                return self._prompt(node, prefix=said)
 
     def _on_hang_up(self, e: ev.CallerHungUp) -> list[act.Action]:
         s = self._s

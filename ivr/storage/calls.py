@@ -41,6 +41,7 @@ def start_call(
     flow_version: str,
     language: str | None,
     at: datetime,
+    carried_by: str | None = None,
 ) -> Call:
     call = Call(
         id=call_id,
@@ -49,6 +50,7 @@ def start_call(
         flow_version=flow_version,
         language=language,
         started_at=at,
+        carried_by=carried_by,
     )
     session.add(call)
     session.flush()

@@ -139,12 +139,25 @@ def end_stream(session: Session, token: str) -> None:
 
 def stream_live(session: Session, call_sid: str) -> bool:
     """A stream of the call started and has not ended: it will see the call end itself."""
+    return bool(_live_streams(session, call_sid))
+
+
+def end_live_streams(session: Session, call_sid: str) -> int:
+    """Mark the call's live streams over: those whose process died without saying so (Twilio
+    has moved on to the `<Connect>`'s action). How many there were."""
+    orphaned = _live_streams(session, call_sid)
+    for row in orphaned:
+        row.actions = {"actions": [], "ended": True}
+    return len(orphaned)
+
+
+def _live_streams(session: Session, call_sid: str) -> list[TwilioStreamToken]:
     used = session.scalars(
-        select(TwilioStreamToken.actions).where(
+        select(TwilioStreamToken).where(
             TwilioStreamToken.call_sid == call_sid, TwilioStreamToken.used_at.is_not(None)
         )
     )
-    return any(not actions.get("ended") for actions in used)
+    return [row for row in used if not row.actions.get("ended")]
 
 
 def claim_call_end(session: Session, call_sid: str, source: str, at: datetime) -> bool:

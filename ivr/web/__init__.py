@@ -4,13 +4,16 @@ The health page answers without a login; every other page of the supervisor site
 (`ivr.web.auth`), every form carries a CSRF token (Flask-WTF), and the session cookie is
 HttpOnly, SameSite=Lax and, with `CIVICLINE_SECURE_COOKIES`, Secure (and HSTS is sent).
 Jinja escapes every value it prints, so what a caller said or an SMS carried is shown as
-text, and the Content-Security-Policy (`ivr.web.headers`) runs no inline script.
+text, and the Content-Security-Policy (`ivr.web.headers`) runs no inline script. Behind
+`CIVICLINE_TRUSTED_PROXIES` proxies (nginx), the request's scheme, host and address are
+theirs (werkzeug's ProxyFix); without it, no X-Forwarded header is believed.
 """
 
 from __future__ import annotations
 
 from flask import Flask
 from flask_wtf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr.app_context import keep
 from ivr.bootstrap import call_services, open_database
@@ -72,4 +75,9 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     app.register_blueprint(browser_stream.blueprint)
     twilio_voice.init_app(app)
     open311.init_app(app)
+    if settings.trusted_proxies:
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
     return app

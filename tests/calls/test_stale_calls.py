@@ -5,6 +5,7 @@ recent calls and calls in transfer are left alone; two sweeps end a call once.""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,8 +25,17 @@ from ivr.calls.stale import (
 )
 from ivr.engine import actions as act
 from ivr.engine import events as ev
-from ivr.storage import calls
-from ivr.storage.models import Call, CallEvent, CallHourStats, Job, Ticket
+from ivr.storage import calls, line_nodes
+from ivr.storage.models import (
+    Call,
+    Callback,
+    CallEvent,
+    CallHourStats,
+    Job,
+    Officer,
+    SmsOutbox,
+    Ticket,
+)
 from menus.registry import FlowRegistry
 from speech.intents import PhraseMatcher
 
@@ -40,9 +50,10 @@ def services(any_database, tmp_path: Path) -> CallServices:
     return CallServices(database=any_database, flows=FlowRegistry(flow), matcher=PhraseMatcher())
 
 
-def abandoned_call(services: CallServices, *keys: str) -> tuple[str, datetime]:
+def abandoned_call(
+    services: CallServices, *keys: str, at: datetime = TUESDAY
+) -> tuple[str, datetime]:
     """A call keyed as far as `keys`, then left by its runner; its id and last activity."""
-    at = TUESDAY
     runner, actions = CallRunner.start(services, caller="+40722111222", channel="test", at=at,
                                        language="en")  # fmt: skip
     for digits in ("", *keys):
@@ -173,3 +184,47 @@ def test_a_call_that_cannot_be_replayed_is_ended_and_the_others_still_swept(serv
         assert db.get_one(Call, call_id).outcome == "swept"
         assert len(db.scalars(select(Ticket)).all()) == 1
     assert open_call_ids(services) == []
+
+
+def test_a_sip_call_whose_node_died_ends_at_once_with_a_draft_and_a_callback_offered(services):
+    node = replace(services, carrier="sip:10.0.0.21:5070")
+    with services.database.session() as db:
+        line_nodes.announce(db, node.carrier, TUESDAY)
+        db.add(Officer(name="Ana", department="sanitation", callback_capacity=1, active=True))
+    lost, last = abandoned_call(node, "1", "3")  # a report about waste, on the SIP node
+    alive, _ = abandoned_call(services, "1", "3")  # a call no node carries
+    soon = last + timedelta(seconds=1)
+    assert sweep(services, now=soon, limit=LIMIT) == []  # the node beats: its call lives
+    with services.database.session() as db:
+        line_nodes.beat(db, node.carrier, soon)
+    dead = soon + line_nodes.NODE_TIMEOUT + timedelta(seconds=1)
+    assert sweep(services, now=dead, limit=LIMIT) == [lost]  # long before the stale minutes
+    with services.database.session(read_only=True) as db:
+        call = db.get_one(Call, lost)
+        ticket = db.scalars(select(Ticket)).one()
+        callback = db.scalars(select(Callback)).one()
+        [sms] = db.scalars(select(SmsOutbox)).all()
+    assert call.ended_at is not None and call.outcome == "swept"
+    assert ticket.draft and ticket.category == "waste" and ticket.call_id == lost
+    assert (callback.caller, callback.department, callback.ticket_id) == (
+        "+40722111222",
+        "sanitation",
+        ticket.id,
+    )
+    assert callback.slot_start.astimezone(UTC) > dead
+    assert sms.template == "callback_sms.dropped" and sms.to == "+40722111222"
+    assert "cut off" in sms.body and "Reply 1 to confirm" in sms.body
+    assert open_call_ids(services) == [alive]
+
+
+def test_a_sip_node_started_again_ends_the_calls_of_its_previous_life_at_once(services):
+    node = replace(services, carrier="sip:10.0.0.21:5070")
+    with services.database.session() as db:
+        line_nodes.announce(db, node.carrier, TUESDAY)
+    lost, last = abandoned_call(node, "1")
+    with services.database.session() as db:
+        line_nodes.announce(db, node.carrier, last + timedelta(seconds=5))  # the restart
+    assert sweep(services, now=last + timedelta(seconds=5), limit=LIMIT) == [lost]
+    with services.database.session(read_only=True) as db:
+        [sms] = db.scalars(select(SmsOutbox)).all()
+    assert (sms.template, sms.to) == ("callback_sms.dropped", "+40722111222")

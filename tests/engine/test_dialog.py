@@ -420,3 +420,24 @@ def test_no_engine_module_imports_the_clock_threads_or_sockets(module):
     }
     assert not imported & banned
     assert "datetime.now" not in module.read_text() and "utcnow" not in module.read_text()
+
+
+def test_a_call_resumed_on_another_process_apologises_and_asks_its_question_again():
+    phone = Phone().press("1").press("1").fork()  # rebuilt from its events, as another node does
+    phone._send(ev.CallResumed(at=phone._tick()))
+    assert phone.prompts() == ["texts.resumed", "report_district.prompt"]
+    assert [a.node for a in phone.turn if isinstance(a, act.Listen)] == ["report_district"]
+    phone.press("3").record(5, "hole").press("1")
+    [ticket] = phone.of(act.CreateTicket)
+    assert (ticket.category, ticket.district) == ("pothole", 3)
+
+
+def test_a_resumed_call_asks_its_confirmation_again_and_a_transfer_under_way_ignores_it():
+    confirm = Phone().say("report a problem", confidence=0.5)
+    assert confirm.prompts() == ["texts.confirm"]
+    confirm._send(ev.CallResumed(at=confirm._tick()))
+    assert confirm.prompts() == ["texts.resumed", "texts.confirm"]
+    assert confirm.press("1").node == "report_category"
+    transferring = Phone().press("0")
+    assert transferring.of(act.Transfer)
+    assert transferring.session.handle(ev.CallResumed(at=transferring._tick())) == []

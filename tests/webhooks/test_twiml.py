@@ -20,9 +20,9 @@ def test_stream_connects_to_our_websocket_with_the_token() -> None:
     parameter = stream.find("Parameter")
     assert parameter is not None
     assert (parameter.get("name"), parameter.get("value")) == ("token", "tok&<1>")
-    redirect = root.find("Redirect")
-    assert redirect is not None and redirect.text == "https://city.example/twilio/next"
-    assert [child.tag for child in root] == ["Connect", "Redirect"]
+    connect = root.find("Connect")
+    assert connect is not None and connect.get("action") == "https://city.example/twilio/next"
+    assert [child.tag for child in root] == ["Connect"]
 
 
 def test_dial_a_number_with_timeout_caller_id_and_whisper() -> None:

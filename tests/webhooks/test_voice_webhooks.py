@@ -8,8 +8,17 @@ from datetime import UTC, datetime
 import pytest
 from flask import Flask
 from twilio.request_validator import RequestValidator
-from twilio_signing import PUBLIC_URL, Twilio, call_at_main, new_call_sid, stream_token
+from twilio_signing import (
+    PUBLIC_URL,
+    Twilio,
+    call_at_main,
+    new_call_sid,
+    stream_token,
+    walk_to_main,
+)
 
+from ivr.calls.runner import CallRunner
+from ivr.channels.line_actions import from_records
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.storage import calls as stored_calls
@@ -24,8 +33,8 @@ def test_an_incoming_call_starts_and_is_connected_to_our_stream(app: Flask, twil
     root = ET.fromstring(response.data)
     stream = root.find("./Connect/Stream")
     assert stream is not None and stream.get("url") == "wss://city.example/twilio/stream"
-    redirect = root.find("Redirect")
-    assert redirect is not None and redirect.text == "https://city.example/twilio/next"
+    connect = root.find("Connect")
+    assert connect is not None and connect.get("action") == "https://city.example/twilio/next"
     with app.extensions["civicline"].database.session() as db:
         call = db.get(Call, sid)
         assert call is not None and call.channel == "twilio" and call.caller == "+35988123456"
@@ -222,3 +231,30 @@ def test_a_status_callback_for_an_unknown_call_is_only_kept(app: Flask, twilio: 
     with app.extensions["civicline"].database.session() as db:
         assert twilio_store.call_status(db, sid) == "completed"
         assert db.get(Call, sid) is None
+
+
+def test_next_after_a_stream_whose_process_died_resumes_the_call_on_a_new_stream(
+    app: Flask, twilio: Twilio
+) -> None:
+    """The stream was started (its token redeemed) and never said it ended: its process
+    died, and Twilio asks the <Connect>'s action here; the same request again, before the new
+    stream began, does not apologise twice."""
+    sid = new_call_sid()
+    answer = twilio.post("/twilio/voice", {"CallSid": sid, "From": "+35988123456"})
+    runner = CallRunner.resume(app.extensions["civicline"], sid)
+    with app.extensions["civicline"].database.session() as db:
+        records = twilio_store.redeem_token(db, stream_token(answer.data), sid, datetime.now(UTC))
+    assert records is not None
+    walk_to_main(runner, from_records(records))
+    runner.feed(ev.DigitsPressed(at=datetime.now(UTC), digits="1"))  # the node dies here
+    resumed = twilio.post("/twilio/next", {"CallSid": sid})
+    again = twilio.post("/twilio/next", {"CallSid": sid})  # repeated before a stream began
+    with app.extensions["civicline"].database.session() as db:
+        first = twilio_store.redeem_token(db, stream_token(resumed.data), sid, datetime.now(UTC))
+        plain = twilio_store.redeem_token(db, stream_token(again.data), sid, datetime.now(UTC))
+        kinds = [row.type for row in stored_calls.call_events(db, sid)]
+    assert first is not None
+    said = [r["payload"]["prompt"] for r in first if r["type"] == "Say"]
+    assert said == ["texts.resumed", "report_district.prompt"]
+    assert [r["payload"]["node"] for r in first if r["type"] == "Listen"] == ["report_district"]
+    assert plain == [] and kinds.count("CallResumed") == 1

@@ -1,7 +1,14 @@
 """Every table of civicline, as typed declarative models on one MetaData (`Base.metadata`)."""
 
 from ivr.storage.models.base import Base
-from ivr.storage.models.calls import Call, CallChoice, CallEvent, CallWords, FlowVersion
+from ivr.storage.models.calls import (
+    Call,
+    CallChoice,
+    CallEvent,
+    CallWords,
+    FlowVersion,
+    LineNode,
+)
 from ivr.storage.models.directory import (
     AuditEntry,
     Category,
@@ -66,6 +73,7 @@ __all__ = [
     "Department",
     "FlowVersion",
     "Job",
+    "LineNode",
     "LoginThrottle",
     "NodeDayStats",
     "Officer",

@@ -55,6 +55,21 @@ class Call(Base):
     transcript: Mapped[str | None] = mapped_column(Text)
     """What the caller said on the line, turn after turn (" / "), kept as the call ends
     for the call log's word search."""
+    carried_by: Mapped[str | None]
+    """The SIP node whose process carries the call's audio (a LineNode's name); when that
+    process dies, the call dies with it. None on channels another process can take over."""
+
+
+class LineNode(Base):
+    """A process that carries calls' audio (an `ivr sip` node), by a name that outlives its
+    restarts: it beats (`seen_at`) while it runs; a node not seen for a while, or started
+    again after a call it carried began, has lost that call (`ivr.calls.stale`)."""
+
+    __tablename__ = "line_nodes"
+
+    name: Mapped[str] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
 
 
 class CallWords(Base):

@@ -1,0 +1,377 @@
+"""Two `ivr serve` nodes on one PostgreSQL behind real nginx (Debian's binary, with the
+shipped deploy/civicline-proxy.conf): a Twilio call whose requests alternate between the
+nodes, and a call whose stream's node is killed (`kill -9`) mid-call and goes on on the other.
+
+The faithful Twilio caller (`ivr.twilio_caller`) places both calls through nginx, which
+round-robins every request (webhooks and Media Streams alike) over the two nodes; the nodes
+know their public URL from nginx's X-Forwarded headers (CIVICLINE_TRUSTED_PROXIES=1), so
+Twilio's signatures are checked against the URL the caller requested. The nodes run on the
+machine's clock, so the test flow (the Korean one, its prompts unchanged) puts its city in a
+zone where it is midday now, with the office open every day, and transfers the caller to the
+operator once the report is filed; the transfer is not answered, so the call goes on to the
+callback node and ends. Keys are enough to walk it: the flow's language is keypad-only here,
+so no node spends seconds loading a speech model (the recording of a description is audio).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from pgserver import PostgresServer
+from sqlalchemy import select
+from twilio_signing import AUTH_TOKEN, KOREAN_FLOW
+
+from ivr.storage import calls as stored_calls
+from ivr.storage.db import Database
+from ivr.storage.models import Call, Job, Ticket, TwilioCallStatus, TwilioRecording
+from ivr.twilio_caller import TwilioCaller
+from ivr.twilio_caller.line import Request
+from ivr.twilio_caller.webhooks import Webhooks
+
+ROOT = Path(__file__).resolve().parents[2]
+NGINX = Path("/usr/sbin/nginx")
+START_SECONDS = 60.0
+CALLER = "+35988123456"
+SPEED = 25.0
+ESTABLISHED = "01"
+"""A TCP connection's state in /proc/net/tcp."""
+
+
+@dataclass
+class Node:
+    """One `ivr serve`, in a process group of its own (gunicorn's arbiter and worker)."""
+
+    port: int
+    data_dir: Path
+    environment: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        """Start the node; `wait` for it to answer."""
+        ivr = str(Path(sys.executable).with_name("ivr"))
+        self.process = subprocess.Popen(
+            [ivr, "serve", "--port", str(self.port), "--threads", "16"],
+            env=self.environment,
+            cwd=self.data_dir,
+            stdout=subprocess.DEVNULL,
+            stderr=(self.data_dir / "serve.log").open("ab"),
+            start_new_session=True,
+        )
+
+    def wait(self) -> None:
+        assert self.process is not None
+        wait_for(f"http://{self.address}/health", self.process, self.data_dir / "serve.log")
+
+    def kill(self) -> None:
+        """The node dies at once, as a machine does: SIGKILL to the arbiter and its worker."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=20)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=20)
+
+    def holds_a_connection(self) -> bool:
+        """Some client (nginx, carrying a stream) is connected to this node right now."""
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                if int(local.rsplit(":", 1)[1], 16) == self.port and state == ESTABLISHED:
+                    return True
+        return False
+
+
+@dataclass
+class Cluster:
+    url: str
+    """nginx, the only way in."""
+    nodes: list[Node]
+    database: Database
+    access_log: Path
+    seen: int = field(default=0)
+
+    def requests(self) -> list[tuple[str, str, str]]:
+        """(node address, path, status) of each request nginx passed on since the last look,
+        in the order they ended (a stream's when it closed); the node is the one that
+        answered (nginx names every node it tried)."""
+        lines = self.access_log.read_text().splitlines()
+        new, self.seen = lines[self.seen :], len(lines)
+        entries = [line.split("|") for line in new]
+        return [(tried.split(", ")[-1], path, status) for tried, path, status in entries]
+
+    def node_holding_a_stream(self) -> Node:
+        [holder] = [node for node in self.nodes if node.holds_a_connection()]
+        return holder
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            assert process.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() < deadline, f"{url} did not answer"
+            time.sleep(0.1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def midday_zone(now: datetime) -> str:
+    """A time zone where it is about midday at `now` (Etc/GMT-3 is UTC+3)."""
+    offset = 12 - now.astimezone(UTC).hour
+    return f"Etc/GMT{-offset:+d}"
+
+
+def cluster_flow(path: Path) -> Path:
+    """The Korean test flow, open every day all day in a zone where it is midday, and going
+    on to the operator after a report is filed."""
+    flow = yaml.safe_load(KOREAN_FLOW.read_text())
+    flow["city"]["timezone"] = midday_zone(datetime.now(UTC))
+    office = flow["schedules"]["office"]
+    office["weekly"] = {day: ["00:00-24:00"] for day in office["weekly"] | {"sat": 0, "sun": 0}}
+    office["public_holidays"] = False
+    flow["nodes"]["report_file"]["next"] = "operator"
+    del flow["languages"]["ko"]["model"]  # keypad only: no node loads a speech model
+    path.write_text(yaml.safe_dump(flow, allow_unicode=True))
+    return path
+
+
+def nginx_conf(root: Path, nodes: list[Node], port: int) -> Path:
+    """A private nginx (pid, logs and temporary files under `root`, no root needed) in front
+    of `nodes`, serving the shipped proxy configuration."""
+    servers = "\n".join(f"        server {n.address} max_fails=1 fail_timeout=10s;" for n in nodes)
+    conf = root / "nginx.conf"
+    conf.write_text(
+        f"""daemon off;
+worker_processes 1;
+pid {root}/nginx.pid;
+error_log {root}/error.log info;
+events {{ worker_connections 256; }}
+http {{
+    log_format nodes '$upstream_addr|$uri|$status';
+    access_log {root}/access.log nodes;
+    client_body_temp_path {root}/body;
+    proxy_temp_path {root}/proxy;
+    fastcgi_temp_path {root}/fastcgi;
+    uwsgi_temp_path {root}/uwsgi;
+    scgi_temp_path {root}/scgi;
+    upstream civicline {{
+{servers}
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        include {ROOT / "deploy" / "civicline-proxy.conf"};
+    }}
+}}
+"""
+    )
+    return conf
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    postgres_server: PostgresServer,
+    built_prompts: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Cluster]:
+    assert NGINX.exists(), "install Debian's nginx package (apt-get install nginx)"
+    root = tmp_path_factory.mktemp("cluster")
+    url = postgres_server.create_database(f"cluster_{os.getpid()}")
+    database = Database(url)
+    database.upgrade()
+    flow = cluster_flow(root / "flow.yaml")
+    nodes = []
+    for name in ("a", "b"):
+        data_dir = root / name
+        shutil.copytree(built_prompts, data_dir / "prompts")
+        environment = {
+            **os.environ,
+            "CIVICLINE_DATA_DIR": str(data_dir),
+            "CIVICLINE_DATABASE_URL": url,
+            "CIVICLINE_FLOW_PATH": str(flow),
+            "CIVICLINE_PUBLIC_URL": "",
+            "CIVICLINE_TRUSTED_PROXIES": "1",
+            "CIVICLINE_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+            "CIVICLINE_SECRET_KEY": "cluster-test",
+        }
+        nodes.append(Node(free_port(), data_dir, environment))
+    port = free_port()
+    nginx_root = root / "nginx"
+    nginx_root.mkdir()
+    conf = nginx_conf(nginx_root, nodes, port)
+    nginx = None
+    try:
+        for node in nodes:
+            node.start()
+        for node in nodes:
+            node.wait()
+        nginx = subprocess.Popen(
+            [
+                str(NGINX),
+                "-p",
+                str(nginx_root),
+                "-c",
+                str(conf),
+                "-e",
+                str(nginx_root / "error.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(f"http://127.0.0.1:{port}/health", nginx, nginx_root / "error.log")
+        cluster = Cluster(f"http://127.0.0.1:{port}", nodes, database, nginx_root / "access.log")
+        cluster.requests()  # the health checks
+        yield cluster
+    finally:
+        if nginx is not None:
+            nginx.terminate()
+            nginx.wait(timeout=20)
+        for node in nodes:
+            node.stop()
+        database.dispose()
+
+
+def caller(cluster: Cluster) -> TwilioCaller:
+    return TwilioCaller(
+        cluster.url,
+        auth_token=AUTH_TOKEN,
+        caller=CALLER,
+        speed=SPEED,
+        voice="ko",
+        talk_seconds=1.0,
+        dial_outcome="no-answer",
+    )
+
+
+def report_up_to_the_confirmation(call: TwilioCaller) -> None:
+    """Welcome, recording notice, main menu: a report (1), district 3, its description."""
+    call.dial()
+    call.listen()
+    call.press("1")
+    call.listen()
+    call.press("3")
+    call.listen()
+    call.say("나무가 쓰러졌어요")
+    call.listen()
+
+
+def file_it(call: TwilioCaller) -> None:
+    """At the confirmation: file the report (1); the operator does not answer, the callback
+    node finds no officer free, goodbye."""
+    call.press("1")
+    call.listen()
+    call.transfer("no-answer")
+    call.listen()
+    assert call.ended and call.ended_by == "ivr", "\n".join(map(str, call.transcript.entries))
+
+
+def test_a_call_whose_requests_alternate_between_two_nodes_behind_nginx(cluster: Cluster) -> None:
+    with caller(cluster) as call:
+        report_up_to_the_confirmation(call)
+        file_it(call)
+        sid = call.call_sid
+    recording_sid = "RE" + uuid.uuid4().hex
+    webhooks = Webhooks(cluster.url, cluster.url, AUTH_TOKEN, timeout=10)
+    recorded = {
+        "CallSid": sid,
+        "AccountSid": "AC" + uuid.uuid4().hex,
+        "RecordingSid": recording_sid,
+        "RecordingStatus": "completed",
+        "RecordingUrl": f"https://api.twilio.com/Recordings/{recording_sid}",
+    }
+    _, answer = webhooks.send(Request(f"{cluster.url}/twilio/recording?kind=call"), recorded)
+    assert answer.status_code == 204
+
+    served = cluster.requests()  # one request at a time: in the order they were made
+    assert [path for _, path, _ in served] == [
+        "/twilio/voice",
+        "/twilio/stream",
+        "/twilio/next",  # the transfer
+        "/twilio/dial-result",
+        "/twilio/stream",  # the callback node, goodbye
+        "/twilio/next",
+        "/twilio/status",
+        "/twilio/recording",
+    ]
+    assert {status for *_, status in served} <= {"200", "101", "204"}, served
+    nodes = [node for node, *_ in served]
+    assert set(nodes) == {node.address for node in cluster.nodes}
+    assert all(one != other for one, other in itertools.pairwise(nodes)), served
+
+    with cluster.database.session(read_only=True) as db:
+        call_row = db.get_one(Call, sid)
+        [ticket] = db.scalars(select(Ticket).where(Ticket.call_id == sid)).all()
+        kinds = [(row.kind, row.type) for row in stored_calls.call_events(db, sid)]
+        statuses = db.scalars(
+            select(TwilioCallStatus.status).where(TwilioCallStatus.call_sid == sid)
+        )
+        recording = db.get_one(TwilioRecording, recording_sid)
+        downloads = db.scalars(select(Job.payload).where(Job.kind == "twilio.recording")).all()
+    assert call_row.ended_at is not None and call_row.ticket_id == ticket.id
+    assert (ticket.draft, ticket.category, ticket.district) == (False, "fallen_tree", 3)
+    assert ("action", "Transfer") in kinds and ("event", "TransferFinished") in kinds
+    assert kinds.count(("event", "CallerHungUp")) == 0 and ("action", "HangUp") in kinds
+    assert list(statuses) == ["completed"]
+    assert recording.call_sid == sid and {"recording_sid": recording_sid} in downloads
+
+
+def test_a_call_whose_stream_node_is_killed_goes_on_on_the_other_node(cluster: Cluster) -> None:
+    with caller(cluster) as call:
+        report_up_to_the_confirmation(call)
+        dead = cluster.node_holding_a_stream()
+        dead.kill()
+        call.listen(reply=True)  # the stream broke: Twilio posts the <Connect> action
+        file_it(call)
+        sid = call.call_sid
+    [alive] = [node for node in cluster.nodes if node is not dead]
+    served = cluster.requests()
+    after = served[[path for _, path, _ in served].index("/twilio/next") :]
+    assert {node for node, *_ in after} == {alive.address}
+    assert [path for _, path, _ in after][:2] == ["/twilio/next", "/twilio/stream"]
+
+    with cluster.database.session(read_only=True) as db:
+        [ticket] = db.scalars(select(Ticket).where(Ticket.call_id == sid)).all()
+        rows = stored_calls.call_events(db, sid)
+    said = [row.payload["prompt"] for row in rows if row.type == "Say"]
+    resumed = said.index("texts.resumed")
+    assert said[resumed - 1 : resumed + 2] == [
+        "report_confirm.prompt",
+        "texts.resumed",
+        "report_confirm.prompt",
+    ]
+    assert [row.type for row in rows].count("CallResumed") == 1
+    assert (ticket.draft, ticket.category, ticket.district) == (False, "fallen_tree", 3)
+    assert ticket.recording_id is not None  # said on the dead node, kept
