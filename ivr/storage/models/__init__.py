@@ -1,5 +1,6 @@
 """Every table of civicline, as typed declarative models on one MetaData (`Base.metadata`)."""
 
+from ivr.storage.models.appointments import APPOINTMENT_STATUSES, Appointment, ServiceCounter
 from ivr.storage.models.base import Base
 from ivr.storage.models.calls import Call, CallChoice, CallEvent, CallWords, FlowVersion
 from ivr.storage.models.directory import (
@@ -47,7 +48,9 @@ from ivr.storage.models.twilio import (
 )
 
 __all__ = [
+    "APPOINTMENT_STATUSES",
     "JOB_STATUSES",
+    "Appointment",
     "AuditEntry",
     "Base",
     "Call",
@@ -71,6 +74,7 @@ __all__ = [
     "OfficerLeave",
     "PinAttempt",
     "Recording",
+    "ServiceCounter",
     "SiteSession",
     "SmsDelivery",
     "SmsInbound",
