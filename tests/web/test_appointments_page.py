@@ -1,0 +1,102 @@
+"""The appointments page: a day's visits per counter with numbers masked, only of the
+services a user may see; arrivals marked once; the day as CSV; counters edited by admins
+only; every change and export audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from site_data import Site, token
+from sqlalchemy import select
+
+from ivr.storage import appointments
+from ivr.storage.models import Appointment, AuditEntry, ServiceCounter
+
+CITIZEN = "+40722555666"
+
+
+def book(site: Site, caller: str | None = CITIZEN, service: str = "civil_status") -> Appointment:
+    services = site.app.extensions["civicline"]
+    with services.database.session() as session:
+        booking = appointments.book_first_free(
+            session,
+            services.flows.current().flow,
+            caller=caller,
+            service=service,
+            language="ro",
+            call_id=None,
+            at=datetime.now(UTC) + timedelta(days=1),
+        )
+        assert booking is not None
+        session.expunge(booking.appointment)
+        return booking.appointment
+
+
+def day_of(visit: Appointment) -> str:
+    return visit.slot_start.astimezone(ZoneInfo("Europe/Bucharest")).date().isoformat()
+
+
+def audited(site: Site, action: str) -> list[AuditEntry]:
+    with site.app.extensions["civicline"].database.session(read_only=True) as session:
+        return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+def test_the_day_shows_each_counter_with_masked_numbers_and_codes(site, supervisor, officer):
+    visit = book(site)
+    withheld = book(site, caller=None, service="local_taxes")
+    page = supervisor.get(f"/appointments?day={day_of(visit)}").get_data(as_text=True)
+    assert "ghișeul 5" in page and visit.code in page and "civil status" in page
+    assert CITIZEN not in page and "666" in page  # masked as elsewhere
+    if day_of(withheld) == day_of(visit):
+        assert "ghișeul 1" in page and withheld.code in page
+    roads_only = officer.get(f"/appointments?day={day_of(visit)}").get_data(as_text=True)
+    assert visit.code not in roads_only  # civil status is not a department of theirs
+    assert supervisor.get("/appointments?day=2026-13-01").status_code == 400
+
+
+def test_a_visit_is_marked_once_and_audited(site, supervisor):
+    visit = book(site)
+    url = f"/appointments/{visit.id}/no_show"
+    form = {"csrf_token": token(supervisor, f"/appointments?day={day_of(visit)}")}
+    assert supervisor.post(url, data=form).status_code == 302
+    supervisor.post(f"/appointments/{visit.id}/arrived", data=form)
+    with site.app.extensions["civicline"].database.session(read_only=True) as session:
+        assert session.get_one(Appointment, visit.id).status == "no_show"
+    [entry] = audited(site, "appointment.mark")
+    assert entry.target == str(visit.id) and entry.details == {"status": "no_show"}
+    assert supervisor.post(f"/appointments/{visit.id}/gone", data=form).status_code == 404
+
+
+def test_the_csv_masks_numbers_escapes_nothing_wrongly_and_is_audited(site, supervisor):
+    visit = book(site)
+    reply = supervisor.get(f"/appointments.csv?day={day_of(visit)}")
+    rows = list(csv.reader(io.StringIO(reply.get_data(as_text=True))))
+    assert rows[0] == ["slot", "counter", "service", "code", "caller", "status"]
+    [row] = [r for r in rows[1:] if r[3] == visit.code]
+    assert row[1:3] == ["ghișeul 5", "civil_status"] and row[5] == "booked"
+    assert CITIZEN not in row[4] and row[4].endswith("666")
+    assert [e.target for e in audited(site, "appointments.export")] == [day_of(visit)]
+
+
+def test_only_admins_change_a_counter_and_the_change_is_audited(site, admin, supervisor):
+    form = {
+        "counter-civil_status-counter": "ghișeul 7",
+        "counter-civil_status-slot_minutes": "15",
+        "counter-civil_status-capacity": "2",
+    }
+    url = "/appointments/counters/civil_status"
+    supervisor_form = {**form, "csrf_token": token(supervisor, "/appointments")}
+    assert supervisor.post(url, data=supervisor_form).status_code == 403
+    admin_form = {**form, "csrf_token": token(admin, "/appointments")}
+    assert admin.post(url, data=admin_form).status_code == 302
+    bad = {**admin_form, "counter-civil_status-capacity": "0"}
+    admin.post(url, data=bad)
+    with site.app.extensions["civicline"].database.session(read_only=True) as session:
+        counter = session.get_one(ServiceCounter, "civil_status")
+        assert (counter.counter, counter.slot_minutes, counter.capacity) == ("ghișeul 7", 15, 2)
+    [entry] = audited(site, "appointment.counter")
+    assert entry.details == {"before": ["ghișeul 5", 30, 1], "after": ["ghișeul 7", 15, 2]}
+    assert book(site).counter == "ghișeul 7"
