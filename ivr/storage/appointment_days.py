@@ -4,6 +4,7 @@ arrivals and no-shows marked once, and the figures of a span of days."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -40,11 +41,17 @@ def mark(appointment: Appointment, status: str, at: datetime, who: str) -> bool:
     return True
 
 
-def statuses_between(session: Session, start: datetime, end: datetime) -> Counter[str]:
-    """How many visits with a slot in [start, end) are in each status."""
+def statuses_between(
+    session: Session, start: datetime, end: datetime, services: Collection[str]
+) -> Counter[str]:
+    """How many visits to `services` with a slot in [start, end) are in each status."""
     rows = session.execute(
         select(Appointment.status, func.count())
-        .where(Appointment.slot_start >= start, Appointment.slot_start < end)
+        .where(
+            Appointment.slot_start >= start,
+            Appointment.slot_start < end,
+            Appointment.service.in_(services),
+        )
         .group_by(Appointment.status)
     )
     return Counter({status: count for status, count in rows})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import groupby
 from typing import Any
@@ -34,6 +35,31 @@ def _day() -> date:
 def _visible(visit: Appointment) -> bool:
     service = flow().services.get(visit.service)
     return may_see(service.department if service else None)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The dashboard's appointment figures: visits of the days shown by status, and for
+    each service the user may see, when its first free slot is (how long a citizen waits)."""
+
+    statuses: Counter[str]
+    first_free: list[tuple[str, datetime | None]]
+
+    @property
+    def no_show_share(self) -> float | None:
+        seen = self.statuses["arrived"] + self.statuses["no_show"]
+        return self.statuses["no_show"] / seen if seen else None
+
+
+def figures(first: date, last: date) -> Figures:
+    current, now = flow(), current_time()
+    shown = [code for code, s in current.services.items() if may_see(s.department)]
+    start = datetime.combine(first, time(0), zone())
+    end = datetime.combine(last + timedelta(days=1), time(0), zone())
+    with services().database.session() as session:  # a new service's counter is seeded
+        statuses = appointment_days.statuses_between(session, start, end, shown)
+        free = [(code, appointments.free_slots(session, current, code, now)) for code in shown]
+    return Figures(statuses, [(code, slots[0] if slots else None) for code, slots in free])
 
 
 def _visits(day: date) -> list[Appointment]:

@@ -89,7 +89,9 @@ class OfficerForm(FlaskForm):
 
 class CounterForm(FlaskForm):
     counter = StringField(_l("Counter"), validators=[DataRequired(), Length(max=60)])
-    slot_minutes = SelectField(_l("Minutes a slot"), choices=[(15, "15"), (30, "30")], coerce=int)
+    slot_minutes = SelectField(
+        _l("Minutes a slot"), choices=[SelectChoice(15, "15"), SelectChoice(30, "30")], coerce=int
+    )
     capacity = IntegerField(
         _l("People per slot"), validators=[InputRequired(), NumberRange(min=1, max=50)]
     )

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from site_data import Site, token
 from sqlalchemy import select
 
-from ivr.storage import appointments
+from ivr.storage import appointment_days, appointments
 from ivr.storage.models import Appointment, AuditEntry, ServiceCounter
 
 CITIZEN = "+40722555666"
@@ -100,3 +100,23 @@ def test_only_admins_change_a_counter_and_the_change_is_audited(site, admin, sup
     [entry] = audited(site, "appointment.counter")
     assert entry.details == {"before": ["ghișeul 5", 30, 1], "after": ["ghișeul 7", 15, 2]}
     assert book(site).counter == "ghișeul 7"
+
+
+def test_the_dashboard_shows_no_shows_and_each_service_s_first_free_slot(site, supervisor, officer):
+    services = site.app.extensions["civicline"]
+    flow = services.flows.current().flow
+    with services.database.session() as session:
+        for caller, status in (("+40722000001", "arrived"), ("+40722000002", "no_show")):
+            booking = appointments.book_first_free(
+                session, flow, caller=caller, service="local_taxes", language="ro",
+                call_id=None, at=datetime.now(UTC) - timedelta(days=6),
+            )  # fmt: skip
+            assert booking is not None
+            appointment_days.mark(booking.appointment, status, datetime.now(UTC), "clerk")
+    page = supervisor.get("/?days=7").get_data(as_text=True)
+    assert 'id="visits-arrived">1<' in page and 'id="visits-no-shows">1 (50 %)<' in page
+    first_free = page[page.index('id="first-free"') :]
+    for name in ("urbanism certificate", "local taxes", "civil status"):
+        assert f'<th scope="row">{name}</th>' in first_free
+    roads_only = officer.get("/?days=7").get_data(as_text=True)
+    assert 'id="visits-no-shows">0<' in roads_only  # local taxes is not theirs
