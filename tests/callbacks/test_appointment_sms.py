@@ -8,15 +8,18 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from callback_flows import DEMO_FLOW_PATH, demo_flow
 from callback_twilio import SignedTwilio
 from hand_clock import Clock
 from sqlalchemy import select
 
 from ivr.appointments.reminders import AppointmentJobs
+from ivr.engine.render import fill
 from ivr.storage import appointments, callbacks
 from ivr.storage.db import Database
 from ivr.storage.models import Appointment, Job, SmsOutbox
+from ivr.storage.outbox import gsm_fitted, segments
 from menus.registry import FlowRegistry
 
 CITIZEN = "+40722111222"
@@ -117,3 +120,21 @@ def test_the_reminder_goes_the_day_before_once_and_not_for_a_moved_slot(
     jobs.remind(payload)
     with demo_db.session(read_only=True) as session:
         assert len(session.scalars(select(SmsOutbox)).all()) == 1
+
+
+@pytest.mark.parametrize("language", ["ro", "en"])
+def test_every_appointment_template_fits_in_two_segments(language: str) -> None:
+    flow = demo_flow()
+    texts = flow.texts.appointment_sms
+    assert texts is not None
+    longest = {
+        "service": max((s.name[language] for s in flow.services.values()), key=len),
+        "counter": max((s.counter for s in flow.services.values()), key=len),
+        "code": "000000",
+        "when": "24.12 10:00",
+    }
+    filled = {
+        name: gsm_fitted(fill(getattr(texts, name)[language], longest))
+        for name in type(texts).model_fields
+    }
+    assert {name: body for name, body in filled.items() if segments(body) > 2} == {}
