@@ -468,6 +468,16 @@ def _statuses(check: _Check) -> Iterator[Problem]:
             yield check.problem(("texts", "statuses"), f"missing `{status}`")
 
 
+def _appointment_texts(check: _Check) -> Iterator[Problem]:
+    """A booked visit is texted (its code, and replies 1/2/0 to move or cancel it)."""
+    if check.flow.texts.appointment_sms is not None:
+        return
+    for name, node in check.flow.nodes.items():
+        if isinstance(node, AppointmentNode):
+            message = "no `texts.appointment_sms` to text the booking"
+            yield check.problem(("nodes", name, "type"), message)
+
+
 RULES: tuple[Callable[[_Check], Iterator[Problem]], ...] = (
     _unknown_nodes,
     _unreachable_nodes,
@@ -490,4 +500,5 @@ RULES: tuple[Callable[[_Check], Iterator[Problem]], ...] = (
     _confirmation,
     _surveys_last,
     _ladder_numbers,
+    _appointment_texts,
 )
