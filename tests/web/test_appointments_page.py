@@ -1,6 +1,6 @@
 """The appointments page: a day's visits per counter with numbers masked, only of the
 services a user may see; arrivals marked once; the day as CSV; counters edited by admins
-only; every change and export audited."""
+only; every change and export audited; the dashboard's appointment figures."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from ivr.storage.models import Appointment, AuditEntry, ServiceCounter
 CITIZEN = "+40722555666"
 
 
-def book(site: Site, caller: str | None = CITIZEN, service: str = "civil_status") -> Appointment:
+def book(site: Site, caller: str | None = CITIZEN, service: str = "local_taxes") -> Appointment:
     services = site.app.extensions["civicline"]
     with services.database.session() as session:
         booking = appointments.book_first_free(
@@ -44,62 +44,57 @@ def audited(site: Site, action: str) -> list[AuditEntry]:
         return list(session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
 
 
-def test_the_day_shows_each_counter_with_masked_numbers_and_codes(site, supervisor, officer):
+def test_a_clerk_s_day_marks_and_csv(site, supervisor, officer):
     visit = book(site)
-    withheld = book(site, caller=None, service="local_taxes")
-    page = supervisor.get(f"/appointments?day={day_of(visit)}").get_data(as_text=True)
-    assert "ghișeul 5" in page and visit.code in page and "civil status" in page
+    withheld = book(site, caller=None)  # local taxes: three people a slot, the same slot
+    day = day_of(visit)
+    page = supervisor.get(f"/appointments?day={day}").get_data(as_text=True)
+    assert "ghișeul 1" in page and "local taxes" in page
+    assert visit.code in page and withheld.code in page and "withheld" in page
     assert CITIZEN not in page and "666" in page  # masked as elsewhere
-    if day_of(withheld) == day_of(visit):
-        assert "ghișeul 1" in page and withheld.code in page
-    roads_only = officer.get(f"/appointments?day={day_of(visit)}").get_data(as_text=True)
-    assert visit.code not in roads_only  # civil status is not a department of theirs
+    roads_only = officer.get(f"/appointments?day={day}").get_data(as_text=True)
+    assert visit.code not in roads_only  # local taxes is not a department of theirs
     assert supervisor.get("/appointments?day=2026-13-01").status_code == 400
 
-
-def test_a_visit_is_marked_once_and_audited(site, supervisor):
-    visit = book(site)
-    url = f"/appointments/{visit.id}/no_show"
-    form = {"csrf_token": token(supervisor, f"/appointments?day={day_of(visit)}")}
-    assert supervisor.post(url, data=form).status_code == 302
-    supervisor.post(f"/appointments/{visit.id}/arrived", data=form)
+    form = {"csrf_token": token(supervisor, f"/appointments?day={day}")}
+    assert supervisor.post(f"/appointments/{visit.id}/no_show", data=form).status_code == 302
+    supervisor.post(f"/appointments/{visit.id}/arrived", data=form)  # marked once only
+    assert supervisor.post(f"/appointments/{visit.id}/gone", data=form).status_code == 404
     with site.app.extensions["civicline"].database.session(read_only=True) as session:
         assert session.get_one(Appointment, visit.id).status == "no_show"
     [entry] = audited(site, "appointment.mark")
     assert entry.target == str(visit.id) and entry.details == {"status": "no_show"}
-    assert supervisor.post(f"/appointments/{visit.id}/gone", data=form).status_code == 404
 
-
-def test_the_csv_masks_numbers_escapes_nothing_wrongly_and_is_audited(site, supervisor):
-    visit = book(site)
-    reply = supervisor.get(f"/appointments.csv?day={day_of(visit)}")
+    reply = supervisor.get(f"/appointments.csv?day={day}")
     rows = list(csv.reader(io.StringIO(reply.get_data(as_text=True))))
     assert rows[0] == ["slot", "counter", "service", "code", "caller", "status"]
     [row] = [r for r in rows[1:] if r[3] == visit.code]
-    assert row[1:3] == ["ghișeul 5", "civil_status"] and row[5] == "booked"
+    assert row[1:3] == ["ghișeul 1", "local_taxes"] and row[5] == "no_show"
     assert CITIZEN not in row[4] and row[4].endswith("666")
-    assert [e.target for e in audited(site, "appointments.export")] == [day_of(visit)]
+    assert [e.target for e in audited(site, "appointments.export")] == [day]
 
 
-def test_only_admins_change_a_counter_and_the_change_is_audited(site, admin, supervisor):
+def test_only_admins_change_a_counter_and_a_formula_in_its_name_stays_text(site, admin, supervisor):
     form = {
-        "counter-civil_status-counter": "ghișeul 7",
-        "counter-civil_status-slot_minutes": "15",
-        "counter-civil_status-capacity": "2",
+        "counter-local_taxes-counter": "=HYPERLINK(1)",
+        "counter-local_taxes-slot_minutes": "30",
+        "counter-local_taxes-capacity": "2",
     }
-    url = "/appointments/counters/civil_status"
+    url = "/appointments/counters/local_taxes"
     supervisor_form = {**form, "csrf_token": token(supervisor, "/appointments")}
     assert supervisor.post(url, data=supervisor_form).status_code == 403
     admin_form = {**form, "csrf_token": token(admin, "/appointments")}
     assert admin.post(url, data=admin_form).status_code == 302
-    bad = {**admin_form, "counter-civil_status-capacity": "0"}
-    admin.post(url, data=bad)
+    admin.post(url, data={**admin_form, "counter-local_taxes-capacity": "0"})  # refused
     with site.app.extensions["civicline"].database.session(read_only=True) as session:
-        counter = session.get_one(ServiceCounter, "civil_status")
-        assert (counter.counter, counter.slot_minutes, counter.capacity) == ("ghișeul 7", 15, 2)
+        counter = session.get_one(ServiceCounter, "local_taxes")
+        assert (counter.counter, counter.slot_minutes, counter.capacity) == ("=HYPERLINK(1)", 30, 2)
     [entry] = audited(site, "appointment.counter")
-    assert entry.details == {"before": ["ghișeul 5", 30, 1], "after": ["ghișeul 7", 15, 2]}
-    assert book(site).counter == "ghișeul 7"
+    assert entry.details == {"before": ["ghișeul 1", 15, 3], "after": ["=HYPERLINK(1)", 30, 2]}
+    visit = book(site)
+    assert visit.counter == "=HYPERLINK(1)"
+    exported = supervisor.get(f"/appointments.csv?day={day_of(visit)}").get_data(as_text=True)
+    assert "'=HYPERLINK(1)" in exported
 
 
 def test_the_dashboard_shows_no_shows_and_each_service_s_first_free_slot(site, supervisor, officer):
