@@ -15,6 +15,8 @@ from hand_clock import Clock
 from sqlalchemy import select
 
 from ivr.appointments.reminders import AppointmentJobs
+from ivr.bootstrap import job_handlers
+from ivr.config import Settings
 from ivr.engine.render import fill
 from ivr.storage import appointments, callbacks
 from ivr.storage.db import Database
@@ -93,8 +95,9 @@ def test_replies_move_confirm_and_cancel_the_newest_offer(
 
 
 def test_the_reminder_goes_the_day_before_once_and_not_for_a_moved_slot(
-    demo_db: Database, clock: Clock
+    demo_db: Database, demo_settings: Settings, clock: Clock
 ) -> None:
+    assert appointments.REMIND in job_handlers(demo_settings, demo_db)  # `ivr worker` runs it
     friday = date.today() + timedelta(days=1 + (3 - date.today().weekday()) % 7)
     clock.now = datetime.combine(friday, time(15), tzinfo=ZoneInfo("Europe/Bucharest"))
     # after Friday's closing: the slot is the next working morning, over a day ahead
