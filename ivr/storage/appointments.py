@@ -42,7 +42,11 @@ class Booking:
 
 
 def counter_of(session: Session, flow: Flow, service: str, at: datetime) -> ServiceCounter:
-    """The service's counter and capacity; seeded from the flow the first time it is asked."""
+    """The service's counter and capacity; seeded from the flow the first time it is asked
+    (that once, a write)."""
+    found = session.get(ServiceCounter, service)
+    if found is not None:
+        return found
     seed = flow.services[service]
     values = dict(
         service=service,
