@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from ivr.appointments.reminders import AppointmentJobs
 from ivr.callbacks.jobs import CallbackJobs, LoggingOutboundCaller
 from ivr.calls.runner import CallRunner, CallServices
 from ivr.calls.stale import sweep_handlers
@@ -63,6 +64,7 @@ def job_handlers(
     files = recording_files(settings)
     handlers = sms_job_handlers(settings, database)
     handlers.update(callback_job_handlers(settings, database))
+    handlers.update(AppointmentJobs(database, FlowRegistry(settings.flow_path)).handlers())
     handlers.update(twilio_recording_handlers(settings, database))
     if pusher := open311_pusher(settings, database):
         handlers.update(pusher.handlers())

@@ -113,6 +113,9 @@ class Settings(Model):
     callback_window_hours: int = Field(48, gt=0)
     callback_slot_minutes: int = Field(30, gt=0)
     callbacks_per_department: int = Field(1, gt=0)
+    appointments_per_service: int = Field(1, gt=0)
+    """Upcoming appointments one number may hold per service; booking beyond them reads back
+    the held one, never a second."""
     """Upcoming callbacks one number may hold per department; booking beyond them hands
     back the held one (which the caller keeps or moves), never a second."""
     max_failure_hops: int = Field(3, ge=1)
@@ -153,6 +156,22 @@ class EscalationLevel(Model):
     role: str
     name: Localized
     transfer: TransferTarget = None
+
+
+class Service(Model):
+    """A service citizens book a visit to (`appointment` nodes): at a counter of a department,
+    in that department's opening hours. `counter`, `slot_minutes` and `capacity` seed the
+    database, where an admin changes them on the site; the flow is not read for them again."""
+
+    name: Localized
+    department: str
+    counter: str
+    """The counter's name as it is said and shown ("ghișeul 3")."""
+    slot_minutes: Literal[15, 30] = 30
+    capacity: int = Field(1, gt=0, le=50)
+    """People the counter sees in one slot for this service."""
+    bring: Localized
+    """What to bring, said once the visit is booked."""
 
 
 class Intent(Model):
@@ -221,6 +240,25 @@ class CallbackSms(Model):
     """{ref}: NOT SOLVED <ref> reopened a resolved or closed report."""
 
 
+class AppointmentSms(Model):
+    """The SMS of appointments; replies 1 (confirm), 2 (the next free slot) and 0 (cancel)
+    apply to them when an appointment is the number's newest pending offer. Each must fit in
+    2 SMS segments with its placeholders filled."""
+
+    booked: Localized
+    """{code}, {when}, {service}, {counter}"""
+    reminder: Localized
+    """{code}, {when}, {service}, {counter}: the day before."""
+    confirmed: Localized
+    """{when}, {service}"""
+    moved: Localized
+    """{when}, {service}, {code}: the next free slot, now held for the caller."""
+    no_other_slot: Localized
+    """{when}: the slot the caller keeps."""
+    cancelled: Localized
+    """{when}, {service}"""
+
+
 class CallbackCall(Model):
     """What the two legs of a callback hear (`webhooks.callback_calls`)."""
 
@@ -277,6 +315,8 @@ class Texts(Model):
     confirm_no: Phrases = {}
     callback_sms: CallbackSms | None = None
     """Without it the line answers no SMS and sends no callback reminders."""
+    appointment_sms: AppointmentSms | None = None
+    """Without it no appointment SMS is sent (the code is read twice instead)."""
     callback_call: CallbackCall | None = None
     """Without it callbacks are not placed by phone (officers call back by hand)."""
 
@@ -382,6 +422,38 @@ class CallbackNode(NodeBase):
     next: str
 
 
+class AppointmentNode(NodeBase):
+    """Books a visit to the service in the call's `service` slot (set by a menu before it),
+    else its own `service`: the first free slot of the service's counter is held and offered
+    (1 or yes takes it, 2 or no the next one), then the booking's code is read digit by digit,
+    sent by SMS, and the service's `bring` text said."""
+
+    type: Literal["appointment"]
+    service: str | None = None
+    offer: Localized
+    """{when}, {counter}, {service}"""
+    booked: Localized
+    """{when}, {counter}, {service}, {code}: tells of the SMS to come."""
+    booked_no_sms: Localized | None = None
+    """{when}, {counter}, {service}, {code}: said instead of `booked` when no SMS can go to
+    the caller (the number is withheld or opted out); the code is read twice."""
+    held: Localized
+    """{when}, {counter}, {service}, {code}: the number holds as many upcoming visits to the
+    service as allowed already; the newest is read back instead of booking another."""
+    full: Localized
+    next: str
+
+
+class AppointmentStatusNode(NodeBase):
+    """Asks an appointment's code (the prompt) and reads when and where the visit is."""
+
+    type: Literal["appointment_status"]
+    not_found: Localized
+    result: Localized
+    """{code}, {when}, {counter}, {service}"""
+    next: str
+
+
 class TransferNode(NodeBase):
     """Connects to a department in its hours (the prompt is said first); else `after_hours`."""
 
@@ -429,13 +501,15 @@ Node = Annotated[
     | TicketNode
     | StatusNode
     | CallbackNode
+    | AppointmentNode
+    | AppointmentStatusNode
     | TransferNode
     | HangupNode
     | NoticeNode
     | SurveyNode,
     Field(discriminator="type"),
 ]
-INPUT_NODE_TYPES = ("language", "menu", "number", "record", "status")
+INPUT_NODE_TYPES = ("language", "menu", "number", "record", "status", "appointment_status")
 SERVICE_NODE_TYPES = ("transfer", "ticket", "callback")
 """Nodes where a caller reaches a human, a ticket or a callback."""
 
@@ -453,6 +527,7 @@ class Flow(Model):
     schedules: dict[str, Schedule]
     departments: dict[str, Department]
     categories: dict[str, Category]
+    services: dict[str, Service] = {}
     districts: int = Field(gt=0)
     escalation: list[EscalationLevel]
     texts: Texts

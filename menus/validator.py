@@ -33,6 +33,7 @@ from menus.localized import localized_texts
 from menus.problems import Problem
 from menus.schema import (
     SERVICE_NODE_TYPES,
+    AppointmentNode,
     CallbackNode,
     Flow,
     Intent,
@@ -51,15 +52,19 @@ STATUS_FOLLOW_UP = ("solved", "closed", "reopened", "add_note", "record_note", "
 OFFICER_ROLE = "officer"
 """The rung of the ladder whose numbers are the officers' (kept in the database)."""
 REQUIRED_STATUSES = ("draft", "registered", "in_progress", "resolved", "closed", "rejected")
-SLOTS_SET_BY_INTENTS = ("category", "department")
-NODE_PLACEHOLDERS = frozenset({"category", "district", "department"})
+SLOTS_SET_BY_INTENTS = ("category", "department", "service")
+NODE_PLACEHOLDERS = frozenset({"category", "district", "department", "service"})
 PLACEHOLDERS_BY_NODE_TYPE = {"ticket": frozenset({"ref", "pin"})}
+APPOINTMENT_PLACES = frozenset({"when", "counter", "service", "code"})
 PLACEHOLDERS_BY_NODE_FIELD = {
     ("status", "result"): frozenset({"ref", "status", "deadline"}),
     **{("status", name): frozenset({"ref"}) for name in STATUS_FOLLOW_UP},
     ("callback", "confirm"): frozenset({"when"}),
     ("callback", "confirm_no_sms"): frozenset({"when"}),
     ("callback", "offer"): frozenset({"when"}),
+    **{("appointment", name): APPOINTMENT_PLACES for name in ("offer", "booked", "booked_no_sms")},
+    ("appointment", "held"): APPOINTMENT_PLACES,
+    ("appointment_status", "result"): APPOINTMENT_PLACES,
 }
 PLACEHOLDERS_BY_TEXT: dict[Location, frozenset[str]] = {
     ("texts", "sms_ticket"): frozenset({"category", "ref"}),
@@ -83,6 +88,12 @@ PLACEHOLDERS_BY_TEXT: dict[Location, frozenset[str]] = {
     ("texts", "callback_sms", "note_added"): frozenset({"ref"}),
     ("texts", "callback_sms", "closed"): frozenset({"ref"}),
     ("texts", "callback_sms", "reopened"): frozenset({"ref"}),
+    ("texts", "appointment_sms", "booked"): APPOINTMENT_PLACES,
+    ("texts", "appointment_sms", "reminder"): APPOINTMENT_PLACES,
+    ("texts", "appointment_sms", "confirmed"): frozenset({"when", "service"}),
+    ("texts", "appointment_sms", "moved"): frozenset({"when", "service", "code"}),
+    ("texts", "appointment_sms", "no_other_slot"): frozenset({"when"}),
+    ("texts", "appointment_sms", "cancelled"): frozenset({"when", "service"}),
     ("texts", "callback_call", "officer"): frozenset({"ref", "department"}),
     ("texts", "callback_call", "citizen"): frozenset({"department"}),
     ("texts", "callback_call", "officer_no_report"): frozenset({"department"}),
@@ -162,9 +173,16 @@ def _named_departments(check: _Check) -> Iterator[Problem]:
         if category.department not in check.flow.departments:
             location = ("categories", name, "department")
             yield check.problem(location, f"unknown department `{category.department}`")
+    for name, service in check.flow.services.items():
+        if service.department not in check.flow.departments:
+            location = ("services", name, "department")
+            yield check.problem(location, f"unknown department `{service.department}`")
+    services = check.flow.services
     for name, node in check.flow.nodes.items():
         if isinstance(node, TransferNode | CallbackNode) and node.department is not None:
             yield from _node_department(check, name, node.department, node.type)
+        if isinstance(node, AppointmentNode) and node.service not in (None, *services):
+            yield check.problem(("nodes", name, "service"), f"unknown service `{node.service}`")
 
 
 def _default_language(check: _Check) -> Iterator[Problem]:
@@ -185,12 +203,14 @@ def _slots_set(check: _Check) -> Iterator[Problem]:
     known: dict[str, Mapping[str, object]] = {
         "category": check.flow.categories,
         "department": check.flow.departments,
+        "service": check.flow.services,
     }
     for location, intent in all_choices(check.flow):
         for slot, value in intent.set.items():
             where = location + ("set", slot)
             if slot not in SLOTS_SET_BY_INTENTS:
-                yield check.problem(where, f"unknown slot `{slot}` (only category, department)")
+                known_slots = ", ".join(SLOTS_SET_BY_INTENTS)
+                yield check.problem(where, f"unknown slot `{slot}` (only {known_slots})")
             elif value not in known[slot]:
                 yield check.problem(where, f"unknown {slot} `{value}`")
 
@@ -318,6 +338,7 @@ AUTOMATIC_EDGES = {
     "say": "next",
     "ticket": "next",
     "callback": "next",
+    "appointment": "next",
     "transfer": "after_hours",
     "notice": "next",
 }
@@ -492,6 +513,16 @@ def _statuses(check: _Check) -> Iterator[Problem]:
             yield check.problem(("texts", "statuses"), f"missing `{status}`")
 
 
+def _appointment_texts(check: _Check) -> Iterator[Problem]:
+    """A booked visit is texted (its code, and replies 1/2/0 to move or cancel it)."""
+    if check.flow.texts.appointment_sms is not None:
+        return
+    for name, node in check.flow.nodes.items():
+        if isinstance(node, AppointmentNode):
+            message = "no `texts.appointment_sms` to text the booking"
+            yield check.problem(("nodes", name, "type"), message)
+
+
 RULES: tuple[Callable[[_Check], Iterator[Problem]], ...] = (
     _unknown_nodes,
     _unreachable_nodes,
@@ -516,4 +547,5 @@ RULES: tuple[Callable[[_Check], Iterator[Problem]], ...] = (
     _ladder_numbers,
     _department_emails,
     _citizen_follow_ups,
+    _appointment_texts,
 )

@@ -75,12 +75,15 @@ def prompts(flow: Flow, language: str) -> dict[str, str]:
                 found[f"{node}.{field}"] = texts[language]
             case ("texts", str(field)) if not field.startswith("sms_"):
                 found[f"texts.{field}"] = texts[language]
+            case ("services", str(service), "bring"):
+                found[f"services.{service}.bring"] = texts[language]
     return found
 
 
 def values(flow: Flow, language: str) -> set[str]:
-    """Flow texts that fill placeholders whole: category and department names, statuses, and
-    each intent's first phrase (a language node's options in every language's words)."""
+    """Flow texts that fill placeholders whole: category, department and service names,
+    statuses, the counters the flow seeds, and each intent's first phrase (a language node's
+    options in every language's words)."""
     found = {
         intent.phrases[language][0]
         for _, intent in all_choices(flow)
@@ -91,10 +94,10 @@ def values(flow: Flow, language: str) -> set[str]:
             found |= {p for option in node.options.values() for p in _every_phrase(option)[:1]}
     for location, texts in localized_texts(flow):
         match location:
-            case ("categories" | "departments", _, "name") | ("texts", "statuses", _):
+            case ("categories" | "departments" | "services", _, "name") | ("texts", "statuses", _):
                 if language in texts:
                     found.add(texts[language])
-    return found
+    return found | {service.counter for service in flow.services.values()}
 
 
 def _every_phrase(intent: Intent) -> list[str]:

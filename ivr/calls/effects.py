@@ -2,10 +2,10 @@
 
 CreateTicket → TicketCreated (and, with a recording whose file is here, a transcription job
 in the same transaction), LookupTicket / CheckTicketPin → TicketLookedUp,
-ScheduleCallback → CallbackScheduled; QueueSms, RememberLanguage and the owner's follow-ups
-(AddNote, MarkSolved) need no answer. A database error becomes StorageFailed, so the caller
-hears an apology and is offered a human instead of silence; what was stored before stays
-stored.
+ScheduleCallback → CallbackScheduled, BookAppointment → AppointmentBooked, LookupAppointment →
+AppointmentLookedUp; QueueSms, RememberLanguage and the owner's follow-ups (AddNote,
+MarkSolved) need no answer. A database error becomes StorageFailed, so the caller hears an
+apology and is offered a human instead of silence; what was stored before stays stored.
 
 The call runner carries an action out inside its own transaction (`within`), so the call's
 rows and the action's effect are one commit; `carry_out` opens a transaction of its own.
@@ -25,6 +25,7 @@ from ivr.email import notices
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.storage import (
+    appointments,
     callbacks,
     citizen,
     escalations,
@@ -36,7 +37,7 @@ from ivr.storage import (
     twilio,
 )
 from ivr.storage.db import Database
-from ivr.storage.models import Callback, Ticket
+from ivr.storage.models import Appointment, Callback, Ticket
 from ivr.storage.pin_pool import pins
 from menus.schema import Flow
 
@@ -53,6 +54,9 @@ STORAGE_ACTIONS = (
     act.RecordSurvey,
     act.AddNote,
     act.MarkSolved,
+    act.BookAppointment,
+    act.ConfirmAppointment,
+    act.LookupAppointment,
 )
 UNANSWERED_ACTIONS = (act.QueueSms, act.RememberLanguage)
 """Storage actions the engine never waits on: the runner carries them out with the rows that
@@ -120,6 +124,12 @@ class Effects:
                 preferences.remember_language(session, action.caller, action.language, at)
             case act.ConfirmCallback():
                 session.get_one(Callback, action.callback_id).confirmed_at = at
+            case act.BookAppointment():
+                return self._book_appointment(session, action, at)
+            case act.ConfirmAppointment():
+                session.get_one(Appointment, action.appointment_id).confirmed_at = at
+            case act.LookupAppointment():
+                return self._look_up_appointment(session, action, at)
             case act.RecordSurvey():
                 surveys.record_survey(
                     session,
@@ -230,8 +240,55 @@ class Effects:
         else:
             citizen.mark_solved(session, self.flow, ticket, solved=a.solved, source="phone", at=at)
 
+    def _book_appointment(self, session: Session, a: act.BookAppointment, at: datetime) -> ev.Event:
+        """Hold the first free slot of the service's counter (or move the held visit to the
+        next free one), under the service's lock, so a slot never takes more than it holds."""
+        if a.appointment_id is not None:
+            held = session.get(Appointment, a.appointment_id)
+            if held is None or held.status != appointments.BOOKED:
+                return ev.AppointmentBooked(at=at, slot=None)
+            appointments.move_to_next(session, self.flow, held, at)
+            return _booked(held, at, held=False)
+        booking = appointments.book_first_free(
+            session,
+            self.flow,
+            caller=a.caller,
+            service=a.service,
+            language=a.language,
+            call_id=self.call_id,
+            at=a.requested_at,
+        )
+        if booking is None:
+            return ev.AppointmentBooked(at=at, slot=None)
+        return _booked(booking.appointment, at, held=booking.held)
+
+    @staticmethod
+    def _look_up_appointment(session: Session, a: act.LookupAppointment, at: datetime) -> ev.Event:
+        found = appointments.find_upcoming(session, a.code, at)
+        if found is None:
+            return ev.AppointmentLookedUp(at=at, code=a.code, found=False)
+        return ev.AppointmentLookedUp(
+            at=at,
+            code=a.code,
+            found=True,
+            slot=found.slot_start,
+            service=found.service,
+            counter=found.counter,
+        )
+
     def _queue_sms(self, session: Session, a: act.QueueSms, at: datetime) -> None:
         outbox.queue_sms_about(
             session, a.ticket_ref, to=a.to, body=a.text, template=a.template,
             language=a.language, at=at,
         )  # fmt: skip
+
+
+def _booked(appointment: Appointment, at: datetime, *, held: bool) -> ev.AppointmentBooked:
+    return ev.AppointmentBooked(
+        at=at,
+        slot=appointment.slot_start,
+        appointment_id=appointment.id,
+        code=appointment.code,
+        counter=appointment.counter,
+        held=held,
+    )

@@ -2,7 +2,8 @@
 
 Channels carry out what touches the line (Say, Listen, Record, Transfer, HangUp, timers);
 the shell carries out what touches storage (tickets, SMS, callbacks) and answers some of them
-with an event (TicketCreated, TicketLookedUp, CallbackScheduled, StorageFailed).
+with an event (TicketCreated, TicketLookedUp, CallbackScheduled, AppointmentBooked,
+AppointmentLookedUp, StorageFailed).
 """
 
 from __future__ import annotations
@@ -147,6 +148,32 @@ class ConfirmCallback(Action):
     """The caller took the slot offered (key 1 or yes)."""
 
     callback_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class BookAppointment(Action):
+    """Hold the first free slot of `service`'s counter, or move booking `appointment_id` to
+    the first free slot after its own (the caller wants another)."""
+
+    caller: str | None
+    service: str
+    language: str
+    requested_at: datetime
+    appointment_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfirmAppointment(Action):
+    """The caller took the slot offered (key 1 or yes)."""
+
+    appointment_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class LookupAppointment(Action):
+    """An upcoming appointment by its code (`appointment_status` nodes)."""
+
+    code: str
 
 
 @dataclass(frozen=True, kw_only=True)

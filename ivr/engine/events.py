@@ -150,6 +150,30 @@ class CallbackScheduled(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AppointmentBooked(Event):
+    """The answer to BookAppointment: the slot held (UTC), or None when none is free."""
+
+    slot: datetime | None
+    appointment_id: int | None = None
+    code: str | None = None
+    counter: str = ""
+    held: bool = False
+    """The number held as many upcoming visits to the service as allowed: this is the newest
+    of them, not a new booking."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppointmentLookedUp(Event):
+    """The answer to LookupAppointment; `found` only for an upcoming, booked visit."""
+
+    code: str
+    found: bool
+    slot: datetime | None = None
+    service: str | None = None
+    counter: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class StorageFailed(Event):
     """The shell could not carry out a storage action (database down, disk full)."""
 

@@ -12,8 +12,13 @@ Input is read by the node's type: a menu maps one key or an utterance to an inte
 global intent: repeat, back, main menu, operator); number and status nodes collect digits
 until `#`, enough digits, or the inter-digit timer, and read speech as the digits it says
 (the matcher's `digits`: "Trei.", "twenty six", "이 육"), from whichever channel heard it.
-Nodes that need storage (ticket, status, callback) emit a storage action and wait for the
-shell's answer event; anything else that arrives meanwhile is ignored.
+Nodes that need storage (ticket, status, callback, appointment, appointment_status) emit a
+storage action and wait for the shell's answer event; anything else that arrives meanwhile is
+ignored.
+
+Callback and appointment nodes hold the first free slot and offer it: 1 (or yes) takes it, 2
+(or no) moves the held booking to the next free slot and offers that; silence keeps it booked.
+An appointment's code is read digit by digit; `appointment_status` nodes read a code's visit.
 
 Recording consent: a `notice` node says the call is recorded and listens only for its
 `decline` key or phrases, while it plays and for `decline_seconds` after. Heard without a
@@ -55,6 +60,8 @@ place that says which events mean something in each mode:
     AWAITING_TICKET    the answer to CreateTicket       TicketCreated
     AWAITING_LOOKUP    to LookupTicket / CheckTicketPin TicketLookedUp
     AWAITING_CALLBACK  to ScheduleCallback              CallbackScheduled
+    AWAITING_VISIT     to BookAppointment or            AppointmentBooked,
+                       LookupAppointment                AppointmentLookedUp
     TRANSFERRING       the transfer's result            TransferFinished
     IDLE               nothing (only inside a turn)     -
     ENDED              nothing                          -
@@ -87,6 +94,8 @@ from ivr.engine.ports import IntentMatcher
 from ivr.engine.render import digits, fill, sms_slot, spoken_date, spoken_slot
 from menus.schema import (
     INPUT_NODE_TYPES,
+    AppointmentNode,
+    AppointmentStatusNode,
     CallbackNode,
     Flow,
     Intent,
@@ -110,10 +119,12 @@ INTER_DIGIT = "inter_digit"
 DECLINE_WINDOW = "decline_window"
 REF_DIGITS = 8
 PIN_DIGITS = 4
+CODE_DIGITS = 6
+"""An appointment's code (`ivr.storage.appointments`)."""
 MAX_ENTERS_WITHOUT_INPUT = 50
 MIN_RECORDING_SECONDS = 0.5
 REPORT_SLOTS = ("category", "district", "description")
-OUTCOME_ORDER = ("transferred", "ticket", "message", "callback", "status", "draft")
+OUTCOME_ORDER = ("transferred", "ticket", "message", "callback", "appointment", "status", "draft")
 GLOBAL = "@"
 """Prefix of global intents among a node's choices, so a node may reuse their names."""
 YES, NO = "yes", "no"
@@ -140,6 +151,7 @@ class Mode(Enum):
     AWAITING_TICKET = "waiting for a ticket to be created"
     AWAITING_LOOKUP = "waiting for a ticket lookup"
     AWAITING_CALLBACK = "waiting for a callback to be scheduled"
+    AWAITING_VISIT = "waiting for an appointment to be booked or looked up"
     TRANSFERRING = "waiting for a transfer"
     ENDED = "ended"
 
@@ -169,11 +181,18 @@ TAKES: dict[Mode, EventTypes] = {
     Mode.AWAITING_TICKET: LIVE | _kinds(ev.TicketCreated),
     Mode.AWAITING_LOOKUP: LIVE | _kinds(ev.TicketLookedUp),
     Mode.AWAITING_CALLBACK: LIVE | _kinds(ev.CallbackScheduled),
+    Mode.AWAITING_VISIT: LIVE | _kinds(ev.AppointmentBooked, ev.AppointmentLookedUp),
     Mode.TRANSFERRING: LIVE | _kinds(ev.TransferFinished),
     Mode.ENDED: _kinds(),
 }
 """The events that mean something in each mode; any other is ignored, or see ASKED_ONLY."""
-ASKED_ONLY = _kinds(ev.TicketCreated, ev.TicketLookedUp, ev.CallbackScheduled)
+ASKED_ONLY = _kinds(
+    ev.TicketCreated,
+    ev.TicketLookedUp,
+    ev.CallbackScheduled,
+    ev.AppointmentBooked,
+    ev.AppointmentLookedUp,
+)
 """Storage answers: one outside its mode was never asked for, a bug in the shell."""
 
 
@@ -231,6 +250,8 @@ class _State:
     offer_slot: datetime | None = None
     offer_id: int | None = None
     """The callback booked for the caller, held while its slot is offered."""
+    visit: ev.AppointmentBooked | None = None
+    """The appointment booked for the caller, held while its slot is offered."""
 
 
 class CallSession:
@@ -256,6 +277,8 @@ class CallSession:
             ev.TicketCreated: self._on_ticket_created,
             ev.TicketLookedUp: self._on_ticket_looked_up,
             ev.CallbackScheduled: self._on_callback_scheduled,
+            ev.AppointmentBooked: self._on_appointment_booked,
+            ev.AppointmentLookedUp: self._on_appointment_looked_up,
             ev.StorageFailed: self._on_storage_failed,
         }
 
@@ -387,12 +410,14 @@ class CallSession:
                 return actions + self._notice(name, node)
             case "record" if unrecorded:
                 return actions + self._enter(node.unrecorded or node.next, at)
-            case "language" | "menu" | "number" | "record" | "status":
+            case "language" | "menu" | "number" | "record" | "status" | "appointment_status":
                 return actions + self._prompt(node)
             case "ticket":
                 return actions + self._create_ticket(node.kind, draft=False)
             case "callback":
                 return actions + self._book_callback(name, node, at)
+            case "appointment":
+                return actions + self._book_appointment(name, node, at)
             case "transfer":
                 return actions + self._transfer(name, node, at)
             case "survey":
@@ -421,7 +446,7 @@ class CallSession:
 
     def _listen(self, node: Node) -> act.Listen:
         lang = self.language
-        if isinstance(node, NumberNode | StatusNode):
+        if isinstance(node, NumberNode | StatusNode | AppointmentStatusNode):
             return act.Listen(
                 node=self._s.node,
                 language=lang,
@@ -437,9 +462,11 @@ class CallSession:
             keys="".join(i.keys for i in self._choices(node).values() if i.keys),
         )
 
-    def _max_digits(self, node: NumberNode | StatusNode) -> int:
+    def _max_digits(self, node: NumberNode | StatusNode | AppointmentStatusNode) -> int:
         if isinstance(node, NumberNode):
             return len(str(node.max_value))
+        if isinstance(node, AppointmentStatusNode):
+            return CODE_DIGITS
         return PIN_DIGITS if self._s.asking_pin else REF_DIGITS
 
     @staticmethod
@@ -503,9 +530,8 @@ class CallSession:
         s.marks += 1
         s.last_mark = f"m{s.marks}"
         values = {**self._slot_params(), **(params or {})}
-        prompt = f"{owner}.{field_name}" if owner in self.flow.nodes else f"texts.{field_name}"
         return act.Say(
-            prompt=prompt,
+            prompt=f"{owner}.{field_name}",
             language=self.language,
             text=fill(texts[self.language], values),
             params=values,
@@ -532,16 +558,24 @@ class CallSession:
         return self._say("texts", texts, field_name=name)
 
     def _sms(
-        self, to: str, template: str, params: Mapping[str, str], ticket_ref: str | None
+        self,
+        to: str,
+        template: str,
+        params: Mapping[str, str],
+        ticket_ref: str | None,
+        texts: Mapping[str, str] | None = None,
     ) -> act.QueueSms:
-        """An SMS from one of the flow's text templates, filled like a prompt."""
+        """An SMS from one of the flow's text templates (`texts.<template>`, or `texts`
+        given), filled like a prompt."""
         values = {**self._slot_params(), **params}
+        if texts is None:
+            texts = getattr(self.flow.texts, template)
         return act.QueueSms(
             to=to,
             template=template,
             language=self.language,
             params=values,
-            text=fill(getattr(self.flow.texts, template)[self.language], values),
+            text=fill(texts[self.language], values),
             ticket_ref=ticket_ref,
         )
 
@@ -555,6 +589,8 @@ class CallSession:
             params["department"] = flow.departments[department].name[lang]
         if "district" in slots:
             params["district"] = slots["district"]
+        if slots.get("service") in flow.services:
+            params["service"] = flow.services[slots["service"]].name[lang]
         return params
 
     # -- input ----------------------------------------------------------------------------
@@ -598,7 +634,7 @@ class CallSession:
 
     def _on_no_input(self, at: datetime) -> list[act.Action]:
         """Silence (LISTENING or CONFIRMING): an offer or survey goes on, a question is retried."""
-        if isinstance(self._current(), CallbackNode | SurveyNode):
+        if isinstance(self._current(), CallbackNode | AppointmentNode | SurveyNode):
             return self._idle() + self._follow_up(None, at)
         if self._s.follow_up is not None:
             return self._idle() + self._status_follow_up(None, at)
@@ -611,12 +647,12 @@ class CallSession:
                 return self._notice_input(notice, e)
             case Mode.CONFIRMING, _:
                 return self._answered(self._yes_or_no(e), e.at)
-            case Mode.LISTENING, CallbackNode() | SurveyNode() as follow_up:
+            case Mode.LISTENING, CallbackNode() | AppointmentNode() | SurveyNode() as follow_up:
                 return self._idle() + self._follow_up(self._follow_up_key(follow_up, e), e.at)
             case Mode.LISTENING, StatusNode() as status if self._s.follow_up is not None:
                 key = self._follow_up_key(status, e)
                 return self._idle() + self._status_follow_up(key, e.at)
-            case Mode.LISTENING, NumberNode() | StatusNode():
+            case Mode.LISTENING, NumberNode() | StatusNode() | AppointmentStatusNode():
                 return self._digits_input(e)
             case Mode.LISTENING, node:
                 return self._menu_input(node, e)
@@ -633,7 +669,7 @@ class CallSession:
 
     def _follow_up_key(
         self,
-        node: CallbackNode | SurveyNode | StatusNode,
+        node: CallbackNode | AppointmentNode | SurveyNode | StatusNode,
         e: ev.DigitsPressed | ev.SpeechRecognized,
     ) -> str:
         """The key pressed, or the key an utterance stands for ("" when it stands for none)."""
@@ -774,7 +810,7 @@ class CallSession:
     def _collect_digits(self, keys: str, at: datetime) -> list[act.Action]:
         s = self._s
         node = self._current()
-        assert isinstance(node, NumberNode | StatusNode)
+        assert isinstance(node, NumberNode | StatusNode | AppointmentStatusNode)
         actions = self._cancel_timer(NO_INPUT) + self._cancel_timer(INTER_DIGIT)
         for key in keys:
             if key == "*":
@@ -798,6 +834,9 @@ class CallSession:
             self._succeeded()
             s.slots[node.slot] = str(int(value))
             return actions + self._enter(node.next, at)
+        if isinstance(node, AppointmentStatusNode):
+            self._wait_for(Mode.AWAITING_VISIT)
+            return [*actions, act.LookupAppointment(code=value)]
         if s.asking_pin:
             assert s.status_ref is not None  # a PIN is asked only after a ticket was found
             self._wait_for(Mode.AWAITING_LOOKUP)
@@ -872,6 +911,8 @@ class CallSession:
         node = self._current()
         if isinstance(node, NumberNode):
             return bool(value) and node.min_value <= int(value) <= node.max_value
+        if isinstance(node, AppointmentStatusNode):
+            return len(value) == CODE_DIGITS
         if self._s.asking_pin:
             return len(value) == PIN_DIGITS and self._s.status_ref is not None
         return len(value) == REF_DIGITS
@@ -1143,17 +1184,122 @@ class CallSession:
         s.offer_id = None
         return [self._sms(s.caller, "sms_callback", {"when": when}, ref)] if s.texts else []
 
+    # -- appointments at a counter ------------------------------------------------------
+
+    def _book_appointment(self, name: str, node: AppointmentNode, at: datetime) -> list[act.Action]:
+        """Hold the first free slot of the service chosen before (or the node's own)."""
+        s = self._s
+        service = s.slots.get("service") or node.service
+        if service is None:
+            return [self._say(name, node.full, field_name="full")] + self._enter(node.next, at)
+        s.slots["service"] = service
+        return [self._say(name, node.prompt), self._visit_action(service, at)]
+
+    def _visit_action(
+        self, service: str, at: datetime, moved: ev.AppointmentBooked | None = None
+    ) -> act.BookAppointment:
+        """Book a visit to `service`, or move the `moved` booking to the next free slot."""
+        self._wait_for(Mode.AWAITING_VISIT)
+        return act.BookAppointment(
+            caller=self._s.caller,
+            service=service,
+            language=self.language,
+            requested_at=at,
+            appointment_id=moved.appointment_id if moved else None,
+        )
+
+    def _on_appointment_booked(self, e: ev.AppointmentBooked) -> list[act.Action]:
+        self._wait_for(Mode.IDLE)  # the answer came
+        s = self._s
+        node = self._current()
+        assert isinstance(node, AppointmentNode)
+        if e.slot is None or e.code is None or e.appointment_id is None:
+            s.visit = None
+            return [self._say(s.node, node.full, field_name="full")] + self._enter(node.next, e.at)
+        s.visit = e
+        if e.held:
+            said = self._say(s.node, node.held, field_name="held", params=self._visit_params())
+            s.visit = None
+            return [said] + self._enter(node.next, e.at)
+        return self._offer(node)
+
+    def _visit_answered(self, node: AppointmentNode, takes: bool, at: datetime) -> list[act.Action]:
+        """1 (or yes) books the slot offered; 2 (or no) asks for the next free one."""
+        visit = self._s.visit
+        assert visit is not None and visit.appointment_id is not None
+        if not takes:
+            return [self._visit_action(self._s.slots["service"], at, moved=visit)]
+        confirmed = act.ConfirmAppointment(appointment_id=visit.appointment_id)
+        return [confirmed, *self._visit_booked(node, at)]
+
+    def _visit_booked(self, node: AppointmentNode, at: datetime) -> list[act.Action]:
+        """The slot is the caller's: its code said (and texted), what to bring, then on."""
+        s = self._s
+        params = self._visit_params()
+        said = self._promising_sms(node.booked, node.booked_no_sms, "booked", params)
+        service = s.slots["service"]
+        texts = self.flow.services[service].bring
+        bring = self._say(f"services.{service}", texts, field_name="bring", params={})
+        return [said, bring, *self._visit_sms()] + self._enter(node.next, at)
+
+    def _visit_sms(self) -> list[act.Action]:
+        """The booking's SMS (when one can go to the caller); the visit is no longer held."""
+        s = self._s
+        visit, texts = s.visit, self.flow.texts.appointment_sms
+        assert visit is not None and visit.slot is not None
+        s.outcomes.append("appointment")
+        s.visit = None
+        if not (s.texts and s.caller and texts):
+            return []
+        when = sms_slot(visit.slot, self.zone, self.language)
+        params = {"when": when, "code": visit.code or "", "counter": visit.counter}
+        return [self._sms(s.caller, "appointment_sms.booked", params, None, texts.booked)]
+
+    def _visit_params(self) -> dict[str, str]:
+        visit = self._s.visit
+        assert visit is not None and visit.slot is not None
+        return {
+            "when": spoken_slot(visit.slot, self.zone, self.language),
+            "counter": visit.counter,
+            "code": digits(visit.code or ""),
+        }
+
+    def _on_appointment_looked_up(self, e: ev.AppointmentLookedUp) -> list[act.Action]:
+        self._wait_for(Mode.IDLE)  # the answer came
+        s = self._s
+        node = self._current()
+        assert isinstance(node, AppointmentStatusNode)
+        if not e.found or e.slot is None or e.service not in self.flow.services:
+            said = [self._say(s.node, node.not_found, field_name="not_found")]
+            return self._retry("no_match", e.at, said=said)
+        self._succeeded()
+        s.outcomes.append("status")
+        params = {
+            "code": digits(e.code),
+            "when": spoken_slot(e.slot, self.zone, self.language),
+            "counter": e.counter,
+            "service": self.flow.services[e.service].name[self.language],
+        }
+        result = self._say(s.node, node.result, field_name="result", params=params)
+        return [result] + self._enter(node.next, e.at)
+
     # -- after the business: the callback's slot offered, the survey ----------------------
 
-    def _offer(self, node: CallbackNode, prefix: Sequence[act.Action] = ()) -> list[act.Action]:
+    def _offer(
+        self, node: CallbackNode | AppointmentNode, prefix: Sequence[act.Action] = ()
+    ) -> list[act.Action]:
         """The held slot, offered: 1 (or yes) takes it, 2 (or no) asks for the next one."""
         s = self._s
-        assert node.offer is not None and s.offer_slot is not None
-        when = spoken_slot(s.offer_slot, self.zone, self.language)
+        assert node.offer is not None
+        if isinstance(node, AppointmentNode):
+            params = self._visit_params()
+        else:
+            assert s.offer_slot is not None
+            params = {"when": spoken_slot(s.offer_slot, self.zone, self.language)}
         self._wait_for(Mode.LISTENING)
         return [
             *prefix,
-            self._say(s.node, node.offer, field_name="offer", params={"when": when}),
+            self._say(s.node, node.offer, field_name="offer", params=params),
             act.Listen(
                 node=s.node, language=self.language, intents=self._yes_no(), keys=YES_KEY + NO_KEY
             ),
@@ -1169,7 +1315,7 @@ class CallSession:
         """A key (None: silence) at a callback's offer or at the survey."""
         s = self._s
         node = self._current()
-        assert isinstance(node, CallbackNode | SurveyNode)
+        assert isinstance(node, CallbackNode | AppointmentNode | SurveyNode)
         if isinstance(node, SurveyNode) and key in SURVEY_SCORES:
             self._succeeded()
             score = act.RecordSurvey(score=int(key), language=self.language)
@@ -1181,10 +1327,15 @@ class CallSession:
             if key == NO_KEY:
                 return [self._schedule(s.slots["department"], at, callback_id=s.offer_id)]
             return [act.ConfirmCallback(callback_id=s.offer_id)] + self._callback_booked(node, at)
+        if isinstance(node, AppointmentNode) and key in (YES_KEY, NO_KEY):
+            self._succeeded()
+            return self._visit_answered(node, key == YES_KEY, at)
         s.attempts += 1
         if s.attempts > self.flow.settings.retries:  # no answer: the slot stays booked
             if isinstance(node, SurveyNode):
                 return self._enter(node.next, at)
+            if isinstance(node, AppointmentNode):
+                return self._visit_booked(node, at)
             return self._callback_booked(node, at)
         kind = "no_input" if key is None else "no_match"
         said = [self._text(kind, getattr(self.flow.texts, kind))]
@@ -1257,4 +1408,6 @@ class CallSession:
             s.outcomes.append("draft")
         if s.offer_id is not None and awaited is not Mode.AWAITING_CALLBACK:  # at the offer
             actions += self._callback_sms()
+        if s.visit is not None and awaited is not Mode.AWAITING_VISIT:  # at the offer
+            actions += self._visit_sms()
         return actions

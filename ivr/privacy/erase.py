@@ -5,7 +5,8 @@ deleted; its calls and tickets stay, anonymised (no caller, description, transcr
 recording), so registration numbers, statuses and statistics still add up (survey scores
 stay, cut off from the calls and callbacks they scored); SMS sent and
 received, opt-out, remembered language, PIN look-ups, recordings and the carrier's records
-of its calls are deleted or blanked; any other row that mentions the number has the text
+of its calls are deleted or blanked (its callbacks and appointments still to come are
+cancelled, their places freed); any other row that mentions the number has the text
 that mentions it replaced. An audit entry says what was done, naming the number only masked.
 Recording files are deleted after the commit (a file already missing is reported); a crash
 in between leaves files without rows, which the retention purge removes.
@@ -40,13 +41,15 @@ ANONYMISED: dict[str, dict[str, Any]] = {
     "ticket_notes": {"body": ERASED, "recording_id": None},
     "ticket_status_changes": {"note": None},
     "callbacks": {"caller": "", "resolution": None},
+    "appointments": {"caller": None},
     "sms_outbox": {"to": "", "body": ""},
     "callback_attempts": {"to": ""},
     "survey_responses": {"call_id": None, "callback_id": None},
 }
 """What is blanked in rows that are kept (their ids and statuses are the city's records)."""
 UNSENT = {"queued": "failed", "sending": "failed"}
-UNCALLED = {"booked": "cancelled"}
+UNBOOKED = {"callbacks": "booked", "appointments": "booked"}
+"""A callback or visit still to come is cancelled: its place is free for someone else."""
 
 
 class OpenTickets(Exception):
@@ -147,8 +150,8 @@ def _linked_to_calls(table: Table, rows: list[dict[str, Any]], held: Holdings) -
 def _status(table: str, row: dict[str, Any]) -> dict[str, Any]:
     if table == "sms_outbox" and row["status"] in UNSENT:
         return {"status": UNSENT[row["status"]], "error": "erased on request"}
-    if table == "callbacks" and row["status"] in UNCALLED:
-        return {"status": UNCALLED[row["status"]]}
+    if table in UNBOOKED and row["status"] == UNBOOKED[table]:
+        return {"status": "cancelled"}
     return {}
 
 

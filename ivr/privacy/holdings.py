@@ -3,8 +3,9 @@
 The rows that belong to a number are found by rule: its calls (by caller ID) and whatever
 hangs off them (events, recordings, Twilio's call records), its tickets (by caller ID, or
 filed in one of its calls) and what hangs off them (notes, status history, SMS, callbacks,
-PIN look-ups, recordings), its callbacks' calls and survey scores, its SMS (sent and
-received), opt-out and remembered language.
+PIN look-ups, recordings), its callbacks' calls and survey scores, its appointments at a
+counter (by caller ID, or booked in one of its calls), its SMS (sent and received), opt-out
+and remembered language.
 A table no rule names is still searched: every text and JSON column of every table is
 looked through for the number (`Subject.national`), so data added by a later feature is
 never missed by an export or left behind by an erasure.
@@ -79,6 +80,7 @@ RULES: dict[str, list[Rule]] = {
     "ticket_status_changes": [_in("ticket_id", _tickets)],
     "ticket_notes": [_in("ticket_id", _tickets)],
     "callbacks": [_number("caller"), _in("ticket_id", _tickets), _in("call_id", _calls)],
+    "appointments": [_number("caller"), _in("call_id", _calls)],
     "sms_outbox": [_number("to"), _in("ticket_id", _tickets)],
     "sms_inbound": [_number("sender")],
     "sms_opt_outs": [_number("number")],

@@ -3,6 +3,7 @@
 Each kind of personal data has its own retention (`CIVICLINE_RETENTION_*`, in days):
 recordings (rows and files), transcripts and descriptions of closed tickets, callers'
 numbers (calls, closed tickets, past callbacks and the citizen's calls placed for them,
+past appointments at a counter,
 sent SMS, PIN look-ups, received SMS, the link from a survey score to the call or
 callback it scored, and the errors of SMS and finished jobs), the language remembered per
 number, SMS bodies (sent and received), and call events (with the line actions of Twilio
@@ -104,6 +105,13 @@ def purge(
         callbacks,
         (callbacks.c.slot_start < numbers) & (callbacks.c.caller != ""),
         {"caller": ""},
+    )
+    visits = t["appointments"]
+    step(
+        "appointment_callers",
+        visits,
+        (visits.c.slot_start < numbers) & visits.c.caller.is_not(None),
+        {"caller": None},
     )
     attempts = t["callback_attempts"]
     step(

@@ -1,8 +1,9 @@
 """The SMS conversation (DESIGN §5): one inbound message + its sender + the state the shell
 loaded for it → the replies to send and the changes to make. Pure: no database, no clock.
 
-Commands, case and spacing ignored: `1` confirms the sender's newest pending callback, `2`
-moves it to the next free slot, `0` cancels it (each reply names the slot); `STATUS <ref>`
+Commands, case and spacing ignored: `1` confirms the sender's newest pending offer (a
+callback or an appointment at a counter, whichever was booked last), `2` moves it to the next
+free slot, `0` cancels it (each reply names the slot, in that offer's own texts); `STATUS <ref>`
 reads a report's status, only to the number that filed it; `ESCALATE <ref>` takes it one
 level up the flow's ladder (once per cooldown: a repeat is told where the report is); STOP
 (and Twilio's other stop words) opts the number out, START opts it back in (silently:
@@ -29,7 +30,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from ivr.engine.render import fill, sms_slot
-from menus.schema import CallbackSms, Flow
+from menus.schema import AppointmentSms, CallbackSms, Flow
 from routing import statuses
 from routing.escalation import escalation_level, next_level
 
@@ -95,6 +96,19 @@ class Offer:
 
 
 @dataclass(frozen=True)
+class VisitOffer:
+    """The sender's newest pending appointment (booked, slot not begun yet), when it is newer
+    than any pending callback."""
+
+    appointment_id: int
+    slot: datetime
+    service: str
+    code: str
+    next_free: datetime | None = None
+    """The next free slot after `slot` (only loaded for a `2`)."""
+
+
+@dataclass(frozen=True)
 class TicketFacts:
     ref: str
     caller: str | None
@@ -117,7 +131,7 @@ class SmsState:
     """E.164, or None when the sender is no phone number we can answer (a short code)."""
     language: str
     opted_out: bool
-    offer: Offer | None = None
+    offer: Offer | VisitOffer | None = None
     ticket: TicketFacts | None = None
 
 
@@ -144,6 +158,22 @@ class MoveCallback:
 @dataclass(frozen=True)
 class CancelCallback:
     callback_id: int
+
+
+@dataclass(frozen=True)
+class ConfirmAppointment:
+    appointment_id: int
+
+
+@dataclass(frozen=True)
+class MoveAppointment:
+    appointment_id: int
+    slot: datetime
+
+
+@dataclass(frozen=True)
+class CancelAppointment:
+    appointment_id: int
 
 
 @dataclass(frozen=True)
@@ -179,6 +209,9 @@ Change = (
     ConfirmCallback
     | MoveCallback
     | CancelCallback
+    | ConfirmAppointment
+    | MoveAppointment
+    | CancelAppointment
     | OptOut
     | OptIn
     | Escalate
@@ -275,9 +308,11 @@ def _answer(write: _Writer, command: Command, state: SmsState) -> Outcome:
     return Outcome((write.reply("help", {}),))
 
 
-def _answer_offer(write: _Writer, command: Command, offer: Offer | None) -> Outcome:
+def _answer_offer(write: _Writer, command: Command, offer: Offer | VisitOffer | None) -> Outcome:
     if offer is None:
         return Outcome((write.reply("no_offer", {}),))
+    if isinstance(offer, VisitOffer):
+        return _answer_visit(write, command, offer)
     params = {"when": write.slot(offer.slot), "department": write.department(offer.department)}
     if command.kind == "confirm":
         return Outcome((write.reply("confirmed", params),), (ConfirmCallback(offer.callback_id),))
@@ -289,6 +324,22 @@ def _answer_offer(write: _Writer, command: Command, offer: Offer | None) -> Outc
     return Outcome(
         (write.reply("moved", moved),), (MoveCallback(offer.callback_id, offer.next_free),)
     )
+
+
+def _answer_visit(write: _Writer, command: Command, offer: VisitOffer) -> Outcome:
+    """1, 2 or 0 about an appointment, answered in the appointment SMS texts."""
+    params = {"when": write.slot(offer.slot), "service": write.service(offer.service)}
+    if command.kind == "confirm":
+        confirmed = ConfirmAppointment(offer.appointment_id)
+        return Outcome((write.visit_reply("confirmed", params),), (confirmed,))
+    if command.kind == "cancel":
+        cancelled = CancelAppointment(offer.appointment_id)
+        return Outcome((write.visit_reply("cancelled", params),), (cancelled,))
+    if offer.next_free is None:
+        return Outcome((write.visit_reply("no_other_slot", params),))
+    moved = {**params, "when": write.slot(offer.next_free), "code": offer.code}
+    change = MoveAppointment(offer.appointment_id, offer.next_free)
+    return Outcome((write.visit_reply("moved", moved),), (change,))
 
 
 def _owned(command: Command, state: SmsState) -> TicketFacts | None:
@@ -364,12 +415,31 @@ class _Writer:
         return self.flow.language_or_default(self.state.language)
 
     def reply(self, template: str, params: Mapping[str, str], ref: str | None = None) -> Reply:
+        return self._reply(self.texts, "callback_sms", template, params, ref)
+
+    def visit_reply(self, template: str, params: Mapping[str, str]) -> Reply:
+        texts = self.flow.texts.appointment_sms
+        assert texts is not None  # the shell loads no appointment offer without its texts
+        return self._reply(texts, "appointment_sms", template, params, None)
+
+    def _reply(
+        self,
+        texts: CallbackSms | AppointmentSms,
+        group: str,
+        template: str,
+        params: Mapping[str, str],
+        ref: str | None,
+    ) -> Reply:
         assert self.state.sender is not None  # converse answers only a known sender
-        text = fill(getattr(self.texts, template)[self.language], params)
-        return Reply(self.state.sender, f"callback_sms.{template}", self.language, text, ref)
+        text = fill(getattr(texts, template)[self.language], params)
+        return Reply(self.state.sender, f"{group}.{template}", self.language, text, ref)
 
     def slot(self, at: datetime) -> str:
         return sms_slot(at, ZoneInfo(self.flow.city.timezone), self.language)
+
+    def service(self, code: str) -> str:
+        service = self.flow.services.get(code)
+        return service.name[self.language] if service else code
 
     def department(self, code: str) -> str:
         department = self.flow.departments.get(code)

@@ -1,8 +1,9 @@
 """The shell around the SMS conversation: one inbound SMS, handled once, in one transaction.
 
 The message is stored first, keyed by its MessageSid (a repeat finds it and does nothing);
-the state its command needs is loaded and locked (the sender's newest pending callback, the
-slots' booking lock, the ticket named); `ivr.sms.conversation.converse` decides; its changes
+the state its command needs is loaded and locked (the sender's newest pending offer: a
+callback or an appointment, whichever was booked last; the slots' booking lock; the ticket
+named); `ivr.sms.conversation.converse` decides; its changes
 are applied and its replies queued in the outbox, so the sending rules apply to them (opt-out,
 `sending` before the request, no resend without a look-up). Nothing is answered inline.
 """
@@ -16,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from ivr.phones import normalize_number
 from ivr.sms import conversation as conv
-from ivr.storage import callbacks, citizen, escalations, outbox, preferences, tickets
+from ivr.storage import appointments, callbacks, citizen, escalations, outbox, preferences, tickets
 from ivr.storage.db import Database
-from ivr.storage.models import Callback, SmsInbound, Ticket
+from ivr.storage.models import Appointment, Callback, SmsInbound, Ticket
 from ivr.storage.upsert import insert_once
 from menus.schema import Flow
 
@@ -65,14 +66,17 @@ def _state(
 ) -> conv.SmsState:
     if sender is None:
         return conv.SmsState(sender=None, language=flow.default_language, opted_out=False)
-    offer: conv.Offer | None = None
+    offer: conv.Offer | conv.VisitOffer | None = None
     facts: conv.TicketFacts | None = None
     language = preferences.remembered_language(session, sender)
     if command.kind in ("confirm", "another", "cancel"):
-        pending = callbacks.pending_offer(session, sender, at)
-        if pending is not None:
-            offer = _offer(session, flow, pending, at, another=command.kind == "another")
-            language = language or pending.language
+        pending = _newest_offer(session, flow, sender, at)
+        another = command.kind == "another"
+        if isinstance(pending, Appointment):
+            offer = _visit_offer(session, flow, pending, at, another=another)
+        elif pending is not None:
+            offer = _offer(session, flow, pending, at, another=another)
+        language = language or (pending.language if pending else None)
     if command.ref is not None:
         ticket = tickets.find_ticket(session, command.ref)
         if ticket is not None:
@@ -89,8 +93,9 @@ def _state(
 
 
 def _language_of(session: Session, sender: str) -> str | None:
-    """The language of the sender's newest callback or report, when nothing else tells."""
-    for model in (Callback, Ticket):
+    """The language of the sender's newest callback, appointment or report, when nothing
+    else tells."""
+    for model in (Callback, Appointment, Ticket):
         language = session.scalar(
             select(model.language)
             .where(model.caller == sender)
@@ -100,6 +105,35 @@ def _language_of(session: Session, sender: str) -> str | None:
         if language:
             return str(language)
     return None
+
+
+def _newest_offer(
+    session: Session, flow: Flow, sender: str, at: datetime
+) -> Callback | Appointment | None:
+    """The sender's newest pending callback or appointment (DESIGN §5: a reply applies to the
+    number's newest pending offer); appointments only when the flow has their SMS texts."""
+    found: list[Callback | Appointment] = []
+    callback = callbacks.pending_offer(session, sender, at)
+    if callback is not None:
+        found.append(callback)
+    if flow.texts.appointment_sms is not None:
+        visit = appointments.pending_offer(session, sender, at)
+        if visit is not None:
+            found.append(visit)
+    return max(found, key=lambda offer: offer.created_at, default=None)
+
+
+def _visit_offer(
+    session: Session, flow: Flow, pending: Appointment, at: datetime, *, another: bool
+) -> conv.VisitOffer:
+    next_free = None
+    if another:
+        appointments.lock_service(session, pending.service)
+        free = appointments.free_slots(
+            session, flow, pending.service, at, after=pending.slot_start, exclude=pending.id
+        )
+        next_free = free[0] if free else None
+    return conv.VisitOffer(pending.id, pending.slot_start, pending.service, pending.code, next_free)
 
 
 def _offer(
@@ -159,6 +193,15 @@ def _apply(session: Session, flow: Flow, change: conv.Change, at: datetime) -> N
             assert moved  # the slot was found free under the lock this transaction holds
         case conv.CancelCallback(callback_id):
             callbacks.cancel_callback(session.get_one(Callback, callback_id), at, "SMS 0")
+        case conv.ConfirmAppointment(appointment_id):
+            session.get_one(Appointment, appointment_id).confirmed_at = at
+        case conv.MoveAppointment(appointment_id, slot):
+            new_slot = appointments.move_to_next(
+                session, flow, session.get_one(Appointment, appointment_id), at
+            )
+            assert new_slot == slot  # the slot was found free under the lock this transaction holds
+        case conv.CancelAppointment(appointment_id):
+            appointments.cancel(session.get_one(Appointment, appointment_id), at, "SMS 0")
         case conv.OptOut(number):
             outbox.opt_out(session, number, at)
         case conv.OptIn(number):

@@ -40,7 +40,7 @@ PLACE, REMIND = "callback.place", "callback.remind"
 def lock_slots(session: Session, department: str, role: str = OFFICER) -> None:
     """Serialise bookings of one department's slots (or one rung's) until the transaction
     ends: a PostgreSQL advisory lock; nothing on SQLite, whose writers queue already."""
-    _advisory_lock(session, f"callbacks:{role if role != OFFICER else department}")
+    advisory_lock(session, f"callbacks:{role if role != OFFICER else department}")
 
 
 def booked_slots(
@@ -314,10 +314,10 @@ def rebook(
 def lock_line(session: Session, number: str) -> None:
     """Serialise the placing of calls to one officer's number until the transaction ends
     (PostgreSQL; SQLite's writers queue already), so two workers never ring it at once."""
-    _advisory_lock(session, f"line:{number}")
+    advisory_lock(session, f"line:{number}")
 
 
-def _advisory_lock(session: Session, name: str) -> None:
+def advisory_lock(session: Session, name: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(zlib.crc32(name.encode()))))
 

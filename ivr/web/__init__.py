@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
 
     from ivr.web import (
         account,
+        appointments,
         audit,
         auth,
         callbacks,
@@ -66,8 +67,9 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     names.init_app(app)
     language.init_app(app)
     app.register_blueprint(language.blueprint)
-    for module in (health, auth, dashboard, calls, tickets, callbacks, live, audit, phone):
+    for module in (health, auth, dashboard, calls, tickets, callbacks, appointments, live, audit):
         app.register_blueprint(module.blueprint)
+    app.register_blueprint(phone.blueprint)
     app.register_blueprint(officers.blueprint)
     app.register_blueprint(privacy.blueprint)
     app.register_blueprint(account.blueprint)

@@ -29,7 +29,16 @@ from ivr.web.export import STREAMED, csv_download
 from ivr.web.names import TURN_RESULTS, choice_name
 
 blueprint = Blueprint("calls", __name__)
-OUTCOMES = ("handled", "transferred", "ticket", "message", "callback", "status", "draft")
+OUTCOMES = (
+    "handled",
+    "transferred",
+    "ticket",
+    "message",
+    "callback",
+    "appointment",
+    "status",
+    "draft",
+)
 EXTRA_OUTCOMES = ("failed", "abandoned", "swept")
 
 

@@ -1,6 +1,7 @@
 """The dashboard: calls per day (handled by the IVR, transferred, abandoned), calls by hour
-of day, tickets opened and closed, top menu choices, where callers get lost and the survey
-scores; each chart with its numbers in a plain table under it. Read from the summary tables
+of day, tickets opened and closed, top menu choices, where callers get lost, the survey
+scores, and appointments at the counters (no-shows, the first free slot of each service);
+each chart with its numbers in a plain table under it. Read from the summary tables
 (`ivr.storage.stats`, `ivr.storage.surveys`), scoped to the departments the user may see;
 drawn as SVG by the template (`ivr.web.charts`): no script, no CDN. Beyond 92 days, a bar is
 a week."""
@@ -17,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 
 from ivr.app_context import current_time, services
 from ivr.storage import stats, surveys
-from ivr.web import params
+from ivr.web import appointments, params
 from ivr.web.access import departments, flow, zone
 from ivr.web.charts import Chart, horizontal, vertical
 from ivr.web.names import choice_name, node_name
@@ -126,6 +127,8 @@ def index() -> Any:
         groups=GROUPS,
         charts=charts,
         nodes=summary.nodes,
+        visits=appointments.figures(first, today) if flow().services else None,
+        zone=local,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -26,6 +27,12 @@ from wtforms.validators import (
     Optional,
     Regexp,
 )
+
+
+def flash_errors(form: FlaskForm) -> None:
+    """Each field's errors, flashed back to the page the form came from."""
+    for field, errors in form.errors.items():
+        flash(f"{field}: {'; '.join(str(e) for e in errors)}")
 
 
 class LoginForm(FlaskForm):
@@ -81,6 +88,16 @@ class OfficerForm(FlaskForm):
         _l("Callbacks per slot"), validators=[InputRequired(), NumberRange(min=0, max=50)]
     )
     active = BooleanField(_l("Active"), default=True)
+
+
+class CounterForm(FlaskForm):
+    counter = StringField(_l("Counter"), validators=[DataRequired(), Length(max=60)])
+    slot_minutes = SelectField(
+        _l("Minutes a slot"), choices=[SelectChoice(15, "15"), SelectChoice(30, "30")], coerce=int
+    )
+    capacity = IntegerField(
+        _l("People per slot"), validators=[InputRequired(), NumberRange(min=1, max=50)]
+    )
 
 
 class LeaveForm(FlaskForm):

@@ -22,6 +22,7 @@ OUTCOMES = {
     "ticket": _l("Report filed"),
     "message": _l("Message left"),
     "callback": _l("Callback booked"),
+    "appointment": _l("Appointment booked"),
     "status": _l("Status heard"),
     "transferred": _l("Transferred"),
     "draft": _l("Unfinished report"),
@@ -62,6 +63,11 @@ def _localized(names: dict[str, str], current: Flow) -> str:
 def localized(names: dict[str, str] | None) -> str:
     """A name the flow gives in several languages, in the site's."""
     return _localized(names, flow()) if names else ""
+
+
+def service_name(code: str) -> str:
+    found = flow().services.get(code)
+    return _localized(found.name, flow()) if found else code
 
 
 def department_name(code: str | None) -> str:
@@ -137,8 +143,8 @@ def flow_names() -> dict[str, dict[str, str]]:
 def init_app(app: Flask) -> None:
     app.context_processor(flow_names)
     filters = (
-        localized, department_name, category_name, status_name, outcome_name, node_name,
-        note_kind, note_source,
+        localized, department_name, service_name, category_name, status_name, outcome_name,
+        node_name, note_kind, note_source,
     )  # fmt: skip
     for function in filters:
         app.add_template_filter(function)

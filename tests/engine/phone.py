@@ -24,6 +24,8 @@ from speech.intents import PhraseMatcher
 ROOT = Path(__file__).resolve().parents[2]
 BUCHAREST = ZoneInfo("Europe/Bucharest")
 CALLER = "+40722111222"
+VISIT_CODE = "048213"
+VISIT_STEP = timedelta(minutes=30)
 
 
 def load(path: Path) -> Flow:
@@ -61,6 +63,8 @@ class FakeStore:
     failed_pins: int = 0
     slot: datetime | None = field(default_factory=lambda: local("2026-11-25T09:00"))
     broken: bool = False
+    visits: list[act.BookAppointment] = field(default_factory=list)
+    """Appointments asked for; each is booked `VISIT_STEP` after the last (full: `slot` None)."""
 
     def answer(self, action: act.Action, at: datetime) -> ev.Event | None:
         if self.broken and isinstance(
@@ -88,6 +92,24 @@ class FakeStore:
             return self._access(action.ref, ticket, ok, at, pin_checked=True)
         if isinstance(action, act.ScheduleCallback):
             return ev.CallbackScheduled(at=at, slot=self.slot)
+        if isinstance(action, act.BookAppointment):
+            self.visits.append(action)
+            if self.slot is None:
+                return ev.AppointmentBooked(at=at, slot=None)
+            slot = self.slot + VISIT_STEP * (len(self.visits) - 1)
+            return ev.AppointmentBooked(
+                at=at, slot=slot, appointment_id=1, code=VISIT_CODE, counter="ghișeul 3"
+            )
+        if isinstance(action, act.LookupAppointment):
+            found = action.code == VISIT_CODE and self.slot is not None
+            return ev.AppointmentLookedUp(
+                at=at,
+                code=action.code,
+                found=found,
+                slot=self.slot if found else None,
+                service="local_taxes" if found else None,
+                counter="ghișeul 1" if found else "",
+            )
         return None
 
     def _access(self, ref, ticket, granted, at, *, pin_checked):
@@ -264,6 +286,10 @@ def moves(flow: Flow, name: str, declined: bool = False) -> list[tuple[str, str]
             return [("record", node.next)] + failing
         case "status":
             return [("owned", node.next)] + failing
+        case "appointment_status":
+            return [(f"{VISIT_CODE}#", node.next)] + failing
+        case "appointment":
+            return [("1", node.next)]
         case "notice":
             return [("", node.next), ("decline", node.next)]
         case "say" | "ticket" | "callback":

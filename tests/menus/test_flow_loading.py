@@ -152,7 +152,7 @@ def test_an_unknown_node_type(demo: FlowText) -> None:
     broken = demo.replace("    type: hangup", "    type: hang_up")
     expected = (
         "'say', 'language', 'menu', 'number', 'record', 'ticket', 'status', 'callback', "
-        "'transfer', 'hangup', 'notice', 'survey'"
+        "'appointment', 'appointment_status', 'transfer', 'hangup', 'notice', 'survey'"
     )
     message = f"nodes.goodbye.type: unknown type `hang_up` (expected one of {expected})"
     assert broken.problems() == [broken.at("type: hang_up", message)]

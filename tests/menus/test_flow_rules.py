@@ -208,7 +208,7 @@ def test_global_operator_without_goto(demo: FlowText) -> None:
             "set: {district: noise}",
             "set: {district: noise}",
             "nodes.report_category.intents.noise.set.district: "
-            "unknown slot `district` (only category, department)",
+            "unknown slot `district` (only category, department, service)",
         ),
         (
             '    department: public_relations\n    prompt:\n      ro: "Vă programez',
@@ -402,7 +402,7 @@ def test_schedules_that_extend_themselves_or_nothing(
             "For emergencies, call 112. Your number is {ref}.",
             'en: "Welcome to Demo City Hall',
             "nodes.welcome.prompt.en: unknown placeholder `{ref}` "
-            "(allowed: {category}, {department}, {district})",
+            "(allowed: {category}, {department}, {district}, {service})",
         ),
         (
             "will call you on {when}.",
@@ -415,7 +415,7 @@ def test_schedules_that_extend_themselves_or_nothing(
             'ro: "Veți fi sunat pe {when} ({ref}). Veți',
             'ro: "Veți fi sunat pe {when} ({ref})',
             "nodes.callback.confirm.ro: unknown placeholder `{ref}` "
-            "(allowed: {category}, {department}, {district}, {when})",
+            "(allowed: {category}, {department}, {district}, {service}, {when})",
         ),
         (
             '  goodbye:\n    ro: "Vă mulțumim că ați sunat. La revedere!"',

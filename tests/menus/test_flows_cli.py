@@ -32,7 +32,7 @@ def test_check_says_ok_for_good_files(
     result = run_check(str(demo_path), str(bulgarian_path), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
-        f"{demo_path}: ok (34 nodes, languages ro, en)",
+        f"{demo_path}: ok (37 nodes, languages ro, en)",
         f"{bulgarian_path}: ok (17 nodes, languages bg, en)",
     ]
 

@@ -1,5 +1,6 @@
 """Every table of civicline, as typed declarative models on one MetaData (`Base.metadata`)."""
 
+from ivr.storage.models.appointments import APPOINTMENT_STATUSES, Appointment, ServiceCounter
 from ivr.storage.models.base import Base
 from ivr.storage.models.calls import (
     Call,
@@ -55,7 +56,9 @@ from ivr.storage.models.twilio import (
 )
 
 __all__ = [
+    "APPOINTMENT_STATUSES",
     "JOB_STATUSES",
+    "Appointment",
     "AuditEntry",
     "Base",
     "Call",
@@ -84,6 +87,7 @@ __all__ = [
     "Open311Report",
     "PinAttempt",
     "Recording",
+    "ServiceCounter",
     "SiteSession",
     "SmsDelivery",
     "SmsInbound",

@@ -1,0 +1,1 @@
+"""Appointments at a counter outside the call: the day-before reminder job."""
