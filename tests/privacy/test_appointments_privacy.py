@@ -16,6 +16,7 @@ from ivr.privacy.erase import erase
 from ivr.privacy.export import export
 from ivr.privacy.retention import purge
 from ivr.privacy.subject import subject
+from ivr.recordings.files import LocalFiles
 from ivr.storage import appointments
 from ivr.storage.db import Database
 from ivr.storage.models import Appointment
@@ -47,11 +48,11 @@ def test_export_and_erasure_take_the_visits_and_free_the_place(
     mine, theirs = book(any_database, PERSON, TUESDAY), book(any_database, OTHER, TUESDAY)
     person = subject(PERSON, "RO")
     out = io.BytesIO()
-    export(any_database, person, tmp_path, out, actor="test", at=TUESDAY)
+    export(any_database, person, LocalFiles(tmp_path), out, actor="test", at=TUESDAY)
     data = json.loads(zipfile.ZipFile(out).read("data.json"))
     [row] = data["tables"]["appointments"]
     assert row["id"] == mine and row["caller"] == PERSON
-    report = erase(any_database, person, tmp_path, actor="test", at=TUESDAY)
+    report = erase(any_database, person, LocalFiles(tmp_path), actor="test", at=TUESDAY)
     assert report.anonymised["appointments"] == 1
     erased = visit(any_database, mine)
     assert erased.caller is None and erased.status == "cancelled"
@@ -63,7 +64,7 @@ def test_export_and_erasure_take_the_visits_and_free_the_place(
 def test_the_purge_blanks_the_numbers_of_visits_past_their_retention(database: Database) -> None:
     old = TUESDAY - timedelta(days=DEFAULTS.caller_numbers + 30)
     past, recent = book(database, PERSON, old), book(database, PERSON, TUESDAY)
-    done = purge(database, DEFAULTS, Path("/nonexistent"), now=TUESDAY)
+    done = purge(database, DEFAULTS, LocalFiles(Path("/nonexistent")), now=TUESDAY)
     assert done["appointment_callers"] == 1
     assert visit(database, past).caller is None and visit(database, past).code
     assert visit(database, recent).caller == PERSON
