@@ -279,7 +279,9 @@ def concurrent_streams(model: object, setup: Ours, turns: list[Turn], count: int
     return streams
 
 
-def measure_concurrency(model: object, setup: Ours, turns: list[Turn]) -> None:
+def measure_concurrency(
+    model: object, setup: Ours, turns: list[Turn], latency_streams: int
+) -> None:
     carried = 0
     for count in STREAM_COUNTS:
         streams = concurrent_streams(model, setup, turns, count)
@@ -290,13 +292,13 @@ def measure_concurrency(model: object, setup: Ours, turns: list[Turn]) -> None:
             break
         carried = count
     print(f"concurrent streams before any falls behind real time: {carried}")
-    streams = concurrent_streams(model, setup, turns, LATENCY_STREAMS)
+    streams = concurrent_streams(model, setup, turns, latency_streams)
     latencies = sorted(x for s in streams for x in s.latencies)
     ending = sorted(x for s in streams for x in s.ending_cpu)
     audio = sum(seconds(pcm, PHONE_RATE) for s in streams for _, pcm, _ in s.turns)
     silence = VoskRecognizer.vad_silence_seconds
     print(
-        f"end of speech → result, {LATENCY_STREAMS} streams: "
+        f"end of speech → result, {latency_streams} streams: "
         f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
         f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms over {len(latencies)} turns; "
         f"beyond the {silence * 1000:.0f} ms endpoint silence: "
@@ -345,6 +347,9 @@ def main() -> None:
         "--complete-silence", type=float, default=Ours.complete_silence,
         help="trailing silence (s) that ends a complete phrase; 0.3: as long as any turn",
     )  # fmt: skip
+    parser.add_argument(
+        "--latency-streams", type=int, default=LATENCY_STREAMS, help="streams of the latency run"
+    )
     add_arguments(parser)
     options = parser.parse_args()
     calibrate(options.cpus)
@@ -367,7 +372,7 @@ def main() -> None:
         transcribe(model, long, PHONE_RATE)
         free = (time.perf_counter() - started) / seconds(long, PHONE_RATE)
         print(f"free-form RTF {free:.3f} over {seconds(long, PHONE_RATE):.0f} s of audio")
-    measure_concurrency(model, setup, turns)
+    measure_concurrency(model, setup, turns, options.latency_streams)
     print(f"peak resident memory: {rss_mb():.0f} MB")
 
 
