@@ -2,9 +2,9 @@
 
 CreateTicket → TicketCreated (and, with a recording whose file is here, a transcription job
 in the same transaction), LookupTicket / CheckTicketPin → TicketLookedUp,
-ScheduleCallback → CallbackScheduled; QueueSms and RememberLanguage need no answer. A database
-error becomes StorageFailed, so the caller hears an apology and is offered a human instead of
-silence; what was stored before stays stored.
+ScheduleCallback → CallbackScheduled; QueueSms, RememberLanguage and CountAnnouncements need
+no answer. A database error becomes StorageFailed, so the caller hears an apology and is
+offered a human instead of silence; what was stored before stays stored.
 
 The call runner carries an action out inside its own transaction (`within`), so the call's
 rows and the action's effect are one commit; `carry_out` opens a transaction of its own.
@@ -25,6 +25,7 @@ from ivr.engine import events as ev
 from ivr.storage import (
     callbacks,
     escalations,
+    notices,
     outbox,
     preferences,
     surveys,
@@ -48,8 +49,9 @@ STORAGE_ACTIONS = (
     act.RememberLanguage,
     act.ConfirmCallback,
     act.RecordSurvey,
+    act.CountAnnouncements,
 )
-UNANSWERED_ACTIONS = (act.QueueSms, act.RememberLanguage)
+UNANSWERED_ACTIONS = (act.QueueSms, act.RememberLanguage, act.CountAnnouncements)
 """Storage actions the engine never waits on: the runner carries them out with the rows that
 follow, and their failure is only logged."""
 
@@ -115,6 +117,8 @@ class Effects:
                 preferences.remember_language(session, action.caller, action.language, at)
             case act.ConfirmCallback():
                 session.get_one(Callback, action.callback_id).confirmed_at = at
+            case act.CountAnnouncements():
+                notices.count_announcements(session, action.ids, skipped=action.skipped)
             case act.RecordSurvey():
                 surveys.record_survey(
                     session,

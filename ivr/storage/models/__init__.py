@@ -21,6 +21,7 @@ from ivr.storage.models.messaging import (
     SmsOptOut,
     SmsOutbox,
 )
+from ivr.storage.models.notices import Announcement, OfficeClosure
 from ivr.storage.models.open311 import Open311Hit, Open311Key, Open311Push, Open311Report
 from ivr.storage.models.signin import LoginThrottle, SiteSession
 from ivr.storage.models.stats import (
@@ -49,6 +50,7 @@ from ivr.storage.models.twilio import (
 
 __all__ = [
     "JOB_STATUSES",
+    "Announcement",
     "AuditEntry",
     "Base",
     "Call",
@@ -68,6 +70,7 @@ __all__ = [
     "Job",
     "LoginThrottle",
     "NodeDayStats",
+    "OfficeClosure",
     "Officer",
     "OfficerLeave",
     "Open311Hit",
