@@ -67,6 +67,12 @@ def announcements_on(session: Session, day: date) -> tuple[SaidAnnouncement, ...
     )
 
 
+def announcements_between(session: Session, first: date, last: date) -> list[Announcement]:
+    """The announcements in force on some day from `first` to `last`, with their counts."""
+    query = select(Announcement).where(Announcement.starts <= last, Announcement.ends >= first)
+    return list(session.scalars(query.order_by(Announcement.starts, Announcement.id)))
+
+
 def closures_from(session: Session, day: date) -> tuple[Closure, ...]:
     """The site's closures on the local `day` and after (routing looks ahead from a day)."""
     rows = session.scalars(

@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         language,
         live,
         names,
+        notices,
         numbers,
         officers,
         phone,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
     for module in (health, auth, dashboard, calls, tickets, callbacks, live, audit, phone):
         app.register_blueprint(module.blueprint)
     app.register_blueprint(officers.blueprint)
+    app.register_blueprint(notices.blueprint)
     app.register_blueprint(privacy.blueprint)
     app.register_blueprint(account.blueprint)
     app.register_blueprint(users.blueprint)

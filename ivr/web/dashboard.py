@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ivr.app_context import current_time, services
-from ivr.storage import stats, surveys
+from ivr.storage import notices, stats, surveys
 from ivr.web import params
 from ivr.web.access import departments, flow, zone
 from ivr.web.charts import Chart, horizontal, vertical
@@ -47,6 +47,7 @@ def index() -> Any:
             label: surveys.score_summary(session, first, today, allowed, kind)
             for kind, label in SURVEYS.items()
         }
+        announcements = notices.announcements_between(session, first, today)
     buckets = _buckets(first, days)
     labels = [label for label, _ in buckets]
     totals: Counter[str] = Counter()
@@ -126,6 +127,7 @@ def index() -> Any:
         groups=GROUPS,
         charts=charts,
         nodes=summary.nodes,
+        announcements=announcements,
     )
 
 

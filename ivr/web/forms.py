@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -24,6 +25,12 @@ from wtforms.validators import (
     Optional,
     Regexp,
 )
+
+
+def flash_errors(form: FlaskForm) -> None:
+    """Each field's errors flashed back to the page the form came from."""
+    for field, errors in form.errors.items():
+        flash(f"{field}: {'; '.join(str(e) for e in errors)}")
 
 
 class LoginForm(FlaskForm):
@@ -105,3 +112,36 @@ class NewPasswordForm(FlaskForm):
 
 class ChangePasswordForm(NewPasswordForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+
+
+class AnnouncementForm(FlaskForm):
+    """A text per line language is added by `announcement_form` (the flow's languages)."""
+
+    starts = DateField(_l("From"), validators=[DataRequired()])
+    ends = DateField(_l("To (included)"), validators=[DataRequired()])
+    placement = SelectField(
+        _l("Where"),
+        choices=[
+            SelectChoice("main", _l("before the main menu")),
+            SelectChoice("after_hours", _l("after hours only (before the after-hours menu)")),
+        ],
+        validators=[DataRequired()],
+    )
+
+
+def announcement_form(languages: dict[str, str]) -> AnnouncementForm:
+    """The form with one required text field per language (code → its name)."""
+
+    class Form(AnnouncementForm):
+        pass
+
+    for code, name in languages.items():
+        field = TextAreaField(name, validators=[DataRequired(), Length(max=600)])
+        setattr(Form, f"text_{code}", field)
+    return Form(prefix="announcement")
+
+
+class ClosureForm(FlaskForm):
+    day = DateField(_l("Day"), validators=[DataRequired()])
+    department = SelectField(_l("Department"))
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])

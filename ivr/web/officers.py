@@ -17,7 +17,13 @@ from ivr.storage.accounts import departments_of, link_departments
 from ivr.storage.models import Officer, OfficerLeave, User
 from ivr.storage.officers import BadLeave, add_leave, add_officer, local_days, officers_with_leave
 from ivr.web.access import flow, record, require_role, zone
-from ivr.web.forms import AccountDepartmentsForm, ActionForm, LeaveForm, OfficerForm
+from ivr.web.forms import (
+    AccountDepartmentsForm,
+    ActionForm,
+    LeaveForm,
+    OfficerForm,
+    flash_errors,
+)
 
 blueprint = Blueprint("officers", __name__)
 
@@ -47,11 +53,6 @@ def _account_form(user: User, departments: list[str]) -> AccountDepartmentsForm:
 
 def _back() -> Response:
     return redirect(url_for("officers.page"))
-
-
-def _flash_errors(form: Any) -> None:
-    for field, errors in form.errors.items():
-        flash(f"{field}: {'; '.join(str(e) for e in errors)}")
 
 
 @blueprint.get("/officers")
@@ -91,7 +92,7 @@ def create() -> Response:
     form = _officer_form()
     phone = _phone(form) if form.validate() else False
     if phone is False:
-        _flash_errors(form)
+        flash_errors(form)
         return _back()
     with services().database.session() as session:
         officer = add_officer(
@@ -120,7 +121,7 @@ def update(officer_id: int) -> Response:
         form = _officer_form(officer)
         phone = _phone(form) if form.validate() else False
         if phone is False:
-            _flash_errors(form)
+            flash_errors(form)
             return _back()
         before = _fields(officer)
         officer.name = form.name.data or ""
@@ -139,7 +140,7 @@ def update(officer_id: int) -> Response:
 def leave(officer_id: int) -> Response:
     form = LeaveForm(prefix=f"leave-{officer_id}")
     if not form.validate():
-        _flash_errors(form)
+        flash_errors(form)
         return _back()
     assert form.first.data is not None and form.last.data is not None
     with services().database.session() as session:
@@ -192,7 +193,7 @@ def account(user_id: int) -> Response:
             abort(404)
         form = _account_form(user, [])
         if not form.validate():
-            _flash_errors(form)
+            flash_errors(form)
             return _back()
         before = departments_of(session, user.id)
         link_departments(session, user, form.departments.data or [])
