@@ -7,14 +7,17 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ivr.engine.announcements import PROMPT_PREFIX
-from speech.prompts import BuildReport, build_texts
+from speech.prompts import WORDS_PER_MINUTE, BuildReport, build_texts
 from speech.synthesis import Synthesizer
 
 RENDER_TIMEOUT_SECONDS = 30.0
 
 
 def render_announcements(
-    root: Path, announcements: Iterable[tuple[int, Mapping[str, str]]]
+    root: Path,
+    announcements: Iterable[tuple[int, Mapping[str, str]]],
+    *,
+    words_per_minute: int = WORDS_PER_MINUTE,
 ) -> list[BuildReport]:
     """Render each (id, language → text) under its prompt id; SynthesisError when one fails."""
     by_language: dict[str, dict[str, str]] = {}
@@ -25,6 +28,6 @@ def render_announcements(
         return []
     with Synthesizer(timeout_seconds=RENDER_TIMEOUT_SECONDS) as synthesizer:
         return [
-            build_texts(root, language, texts, synthesizer)
+            build_texts(root, language, texts, synthesizer, words_per_minute=words_per_minute)
             for language, texts in sorted(by_language.items())
         ]

@@ -117,8 +117,8 @@ class ChangePasswordForm(NewPasswordForm):
 class AnnouncementForm(FlaskForm):
     """A text per line language is added by `announcement_form` (the flow's languages)."""
 
-    starts = DateField(_l("From"), validators=[DataRequired()])
-    ends = DateField(_l("To (included)"), validators=[DataRequired()])
+    starts = DateField(_l("From"), validators=[InputRequired()])
+    ends = DateField(_l("To (included)"), validators=[InputRequired()])
     placement = SelectField(
         _l("Where"),
         choices=[
@@ -142,6 +142,6 @@ def announcement_form(languages: dict[str, str]) -> AnnouncementForm:
 
 
 class ClosureForm(FlaskForm):
-    day = DateField(_l("Day"), validators=[DataRequired()])
+    day = DateField(_l("Day"), validators=[InputRequired()])
     department = SelectField(_l("Department"))
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
