@@ -14,9 +14,7 @@ def _count(site, model) -> int:
         return session.scalar(select(func.count()).select_from(model))
 
 
-def test_an_announcement_missing_a_language_or_ending_before_it_starts_is_refused(
-    site, supervisor
-):
+def test_an_announcement_missing_a_language_or_ending_before_it_starts_is_refused(site, supervisor):
     csrf = token(supervisor, "/notices")
     base = {
         "announcement-csrf_token": csrf,
@@ -26,24 +24,15 @@ def test_an_announcement_missing_a_language_or_ending_before_it_starts_is_refuse
         "announcement-ends": "2027-01-12",
         "announcement-placement": "main",
     }
-    missing = supervisor.post(
-        "/notices/announcements",
-        data={**base, "announcement-text_en": "  "},
-        follow_redirects=True,
-    )
-    assert "text_en: This field is required." in missing.get_data(as_text=True)
-    backwards = supervisor.post(
-        "/notices/announcements",
-        data={**base, "announcement-ends": "2027-01-09"},
-        follow_redirects=True,
-    )
-    assert "cannot end before it starts" in backwards.get_data(as_text=True)
-    elsewhere = supervisor.post(
-        "/notices/announcements",
-        data={**base, "announcement-placement": "everywhere"},
-        follow_redirects=True,
-    )
-    assert "placement: Not a valid choice." in elsewhere.get_data(as_text=True)
+    refused = {
+        "text_en": ("  ", "text_en: This field is required."),
+        "ends": ("2027-01-09", "cannot end before it starts"),
+        "placement": ("everywhere", "placement: Not a valid choice."),
+    }
+    for field, (value, message) in refused.items():
+        data = {**base, f"announcement-{field}": value}
+        reply = supervisor.post("/notices/announcements", data=data, follow_redirects=True)
+        assert message in reply.get_data(as_text=True), field
     bad_day = supervisor.post(
         "/notices/closures",
         data={"closure-csrf_token": csrf, "closure-day": "31.12.2026",
