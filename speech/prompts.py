@@ -14,7 +14,9 @@ with a timeout), converts recorded WAVs to the line's format, and merges the flo
 templates into the index, so calls still running on an older flow version keep their
 prompts. `PromptLibrary.compose` turns a Say into the files to play, in order: a recorded
 prompt, or the template's pieces with each placeholder's value made of pre-rendered numbers,
-digits, words and flow texts. Nothing is synthesised while a caller waits.
+digits, words and flow texts. `build_texts` adds prompts that are not in the flow (the
+site's announcements, rendered when saved) to the same cache. Nothing is synthesised while a
+caller waits.
 """
 
 from __future__ import annotations

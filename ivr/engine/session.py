@@ -478,11 +478,16 @@ class CallSession:
     # -- modes ----------------------------------------------------------------------------
 
     def _wait_for(
-        self, mode: Mode, *, guess: _Guess | None = None, transfer: act.Transfer | None = None
+        self,
+        mode: Mode,
+        *,
+        guess: _Guess | None = None,
+        transfer: act.Transfer | None = None,
+        announcing: tuple[str, tuple[int, ...]] | None = None,
     ) -> None:
         """The one place the mode changes: its data comes with it, or is dropped with the last."""
         s = self._s
-        s.mode, s.guess, s.transfer = mode, guess, transfer
+        s.mode, s.guess, s.transfer, s.announcing = mode, guess, transfer, announcing
 
     def _idle(self) -> list[act.Action]:
         """Stop waiting for anything (a turn is over): cancel the timers of the last one."""
@@ -839,12 +844,12 @@ class CallSession:
                     mark=s.last_mark,
                 )
             )
-        self._wait_for(Mode.ANNOUNCING)
-        s.announcing = (name, tuple(a.id for a in due))
+        self._wait_for(Mode.ANNOUNCING, announcing=(name, tuple(a.id for a in due)))
         # No barge-in: a voice must not cut the announcements; a key skips them (the next
-        # node's prompt flushes them on the line).
+        # node's prompt flushes them on the line). `#` is left out of `keys` only so that no
+        # channel waits for a `#` closing an entry: any key pressed is taken.
         listen = act.Listen(
-            node=name, language=self.language, intents={}, keys="0123456789*#", barge_in=False
+            node=name, language=self.language, intents={}, keys="0123456789*", barge_in=False
         )
         return [*said, listen]
 
@@ -852,7 +857,6 @@ class CallSession:
         """The announcements played to the end or were skipped: on to the node they precede."""
         assert self._s.announcing is not None
         name, ids = self._s.announcing
-        self._s.announcing = None
         counted = act.CountAnnouncements(ids=ids, skipped=skipped)
         return [counted, *self._enter(name, at)]
 
