@@ -9,8 +9,10 @@ from typing import Literal
 
 Placement = Literal["main", "after_hours"]
 PLACEMENTS: tuple[Placement, ...] = ("main", "after_hours")
-PROMPT_PREFIX = "announcements."
-"""Say.prompt of an announcement: `announcements.<id>`, its audio pre-rendered when saved."""
+PROMPT_OWNER = "@announcement"
+"""Owner of an announcement's Say.prompt, `@announcement.<id>` (its audio pre-rendered when
+saved): no node of a flow, so the call log never reads it as one."""
+PROMPT_PREFIX = f"{PROMPT_OWNER}."
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -47,8 +47,8 @@ def _prompts(actions: list[act.Action]) -> list[str]:
 
 def test_an_announcement_is_said_before_the_main_menu_and_a_key_skips_it_choosing_nothing():
     session, actions = _started(announcements=(WATER, NIGHT))
-    assert _prompts(actions)[-1] == "announcements.1" and session.mode is Mode.ANNOUNCING
-    assert "announcements.2" not in _prompts(actions)
+    assert _prompts(actions)[-1] == "@announcement.1" and session.mode is Mode.ANNOUNCING
+    assert "@announcement.2" not in _prompts(actions)
     assert session.handle(ev.SpeechRecognized(at=TUESDAY_MORNING, text="status")) == []
     skipped = session.handle(ev.DigitsPressed(at=TUESDAY_MORNING, digits="2"))
     assert skipped[0] == act.CountAnnouncements(ids=(1,), skipped=True)
@@ -72,7 +72,7 @@ def test_a_closure_sends_the_operator_to_the_after_hours_menu_with_its_announcem
             if isinstance(a, act.Transfer)]  # fmt: skip
     session, _ = _started(announcements=(NIGHT,), closures=(STAFF_DAY,))
     closed = session.handle(ev.DigitsPressed(at=TUESDAY_MORNING, digits="0"))
-    assert _prompts(closed) == ["announcements.2"] and session.mode is Mode.ANNOUNCING
+    assert _prompts(closed) == ["@announcement.2"] and session.mode is Mode.ANNOUNCING
     mark = [a for a in closed if isinstance(a, act.Say)][-1].mark
     menu = session.handle(ev.PromptFinished(at=TUESDAY_MORNING, mark=mark))
     assert _prompts(menu) == ["after_hours.prompt"]

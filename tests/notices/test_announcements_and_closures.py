@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from ivr.bootstrap import open_database
+from ivr.calls.turns import turns
 from ivr.config import Settings
-from ivr.storage import callbacks, notices
+from ivr.storage import callbacks, calls, notices
 from ivr.storage.models import Announcement
 from menus.loader import load_flow
 from routing.hours import is_open
@@ -105,14 +106,19 @@ def test_an_announcement_is_heard_before_the_main_menu_during_its_dates_and_a_ke
 
 
 def test_an_after_hours_announcement_is_heard_only_before_the_after_hours_menu(line):
-    data_dir, _database, today = line
+    data_dir, database, today = line
     day = _open_day(today)
     in_hours = _call(data_dir, _at(day, 10), "", "0", "0")  # skip, then the operator
     assert any(r.get("action") == "Transfer" for r in in_hours)
     assert NIGHT not in _said(in_hours)
-    evening = _said(_call(data_dir, _at(day, 20), "", "0", "0", ""))
+    rows = _call(data_dir, _at(day, 20), "", "0", "0", "")
+    evening = _said(rows)
     menu = next(i for i, text in enumerate(evening) if "office is closed now" in text)
     assert evening[menu - 1] == NIGHT
+    with database.session() as session:  # the call log: "0" at the main menu led after hours
+        stored = calls.call_events(session, rows[-1]["call_id"])
+        choices = [(t.node, t.target) for t in turns(stored) if t.result == "choice"]
+    assert ("main", "after_hours") in choices
 
 
 def test_a_closure_closes_the_department_at_once_and_moves_its_callback_slots(line):

@@ -49,7 +49,7 @@ def test_a_supervisor_adds_an_announcement_and_a_closure(served, browser):  # no
     announcement_id = row.get_attribute("id").removeprefix("announcement-")
     library = site.app.extensions[PROMPTS]
     for language, text in (("en", WATER_EN), ("ro", WATER_RO)):
-        say = Say(prompt=f"announcements.{announcement_id}", language=language, text=text, mark="m")
+        say = Say(prompt=f"@announcement.{announcement_id}", language=language, text=text, mark="m")
         assert all(path.stat().st_size > 1000 for path in library.compose(say))
 
     with site.app.extensions["civicline"].database.session() as session:
