@@ -16,6 +16,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from menus.schema import Flow
+from routing.closures import Closure
 from routing.hours import open_intervals
 
 SEARCH_DAYS = 31
@@ -58,6 +59,7 @@ def callback_slots(
     slot_minutes: int,
     count: int = 3,
     after: datetime | None = None,
+    closures: Sequence[Closure] = (),
 ) -> list[datetime]:
     """The first `count` free slots (UTC starts) of `department` for a request at `requested_at`.
 
@@ -67,7 +69,7 @@ def callback_slots(
     belongs to the window when it starts before `requested_at + window_hours`; the window's
     free slots are returned (up to `count`, maybe fewer), and only when none is free the
     first free slots after the window, looked for up to SEARCH_DAYS after the request. An
-    empty list means nothing is free in that time.
+    empty list means nothing is free in that time. `closures` are the site's (`routing.closures`).
     """
     if window_hours <= 0 or slot_minutes <= 0 or count <= 0:
         raise ValueError(
@@ -79,18 +81,24 @@ def callback_slots(
     holds = capacity if callable(capacity) else (lambda _start, _end: capacity)
     free = [
         slot
-        for slot in _slots(flow, department, requested_at, length)
+        for slot in _slots(flow, department, requested_at, length, closures)
         if (after is None or slot > after) and booked.get(slot, 0) < holds(slot, slot + length)
     ]
     in_window = [slot for slot in free if slot < window_end]
     return (in_window or free)[:count]
 
 
-def _slots(flow: Flow, department: str, start: datetime, length: timedelta) -> Iterator[datetime]:
+def _slots(
+    flow: Flow,
+    department: str,
+    start: datetime,
+    length: timedelta,
+    closures: Sequence[Closure],
+) -> Iterator[datetime]:
     """Every slot from `start` on, within SEARCH_DAYS, in order."""
     zone = ZoneInfo(flow.city.timezone)
     end = start + timedelta(days=SEARCH_DAYS)
-    for opens, closes in open_intervals(flow, department, start, end):
+    for opens, closes in open_intervals(flow, department, start, end, closures):
         slot = _next_boundary(opens, zone, length)
         while slot + length <= closes:
             yield slot

@@ -5,6 +5,9 @@ This module owns the meaning of a flow's `schedules`: the week of a schedule (re
 a clock: every function takes the instant it is about. Instants come in aware (any zone)
 and go out in UTC; schedules are in the city's local time (`flow.city.timezone`).
 
+Closures added on the supervisor site (`routing.closures`) are an input of every function here
+(`closures`), read from storage by the caller.
+
 A department without a schedule is a bad flow (the validator rejects it) and raises here.
 
 Local days and daylight saving time
@@ -27,11 +30,13 @@ whether the department is open, and the date's intervals never reach into the ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from menus.schema import WEEKDAYS, Flow, Schedule, TimeRange, Weekday
+from routing.closures import Closure, closures_of
 from routing.departments import department
 from routing.public_holidays import holiday_name
 
@@ -46,15 +51,17 @@ def weekly_hours(flow: Flow, schedule: str) -> dict[Weekday, tuple[TimeRange, ..
     return _resolve(flow, schedule).week
 
 
-def is_open(flow: Flow, department: str, at: datetime) -> bool:
+def is_open(flow: Flow, department: str, at: datetime, closures: Sequence[Closure] = ()) -> bool:
     """Whether `department` is open at the instant `at` (aware)."""
-    return closed_reason(flow, department, at) is None
+    return closed_reason(flow, department, at, closures) is None
 
 
-def closed_reason(flow: Flow, department: str, at: datetime) -> str | None:
+def closed_reason(
+    flow: Flow, department: str, at: datetime, closures: Sequence[Closure] = ()
+) -> str | None:
     """None when `department` is open at `at`; else why it is closed, in short English."""
     _require_aware(at, "at")
-    calendar = _Calendar.of(flow, department)
+    calendar = _Calendar.of(flow, department, closures)
     day = at.astimezone(calendar.zone).date()
     reason = calendar.day_off(day)
     if reason is not None:
@@ -65,14 +72,25 @@ def closed_reason(flow: Flow, department: str, at: datetime) -> str | None:
 
 
 def next_opening(
-    flow: Flow, department: str, at: datetime, horizon_days: int = 31
+    flow: Flow,
+    department: str,
+    at: datetime,
+    horizon_days: int = 31,
+    closures: Sequence[Closure] = (),
 ) -> datetime | None:
     """The first instant at or after `at` when `department` is open, within `horizon_days`."""
-    intervals = open_intervals(flow, department, at, at + timedelta(days=horizon_days))
+    end = at + timedelta(days=horizon_days)
+    intervals = open_intervals(flow, department, at, end, closures)
     return intervals[0][0] if intervals else None
 
 
-def open_intervals(flow: Flow, department: str, start: datetime, end: datetime) -> list[Interval]:
+def open_intervals(
+    flow: Flow,
+    department: str,
+    start: datetime,
+    end: datetime,
+    closures: Sequence[Closure] = (),
+) -> list[Interval]:
     """The intervals within [start, end) when `department` is open, in order, in UTC.
 
     Intervals that touch are merged, so an interval may span several ranges or days.
@@ -80,7 +98,7 @@ def open_intervals(flow: Flow, department: str, start: datetime, end: datetime) 
     _require_aware(start, "start")
     _require_aware(end, "end")
     start, end = start.astimezone(UTC), end.astimezone(UTC)
-    calendar = _Calendar.of(flow, department)
+    calendar = _Calendar.of(flow, department, closures)
     day, last = start.astimezone(calendar.zone).date(), end.astimezone(calendar.zone).date()
     merged: list[Interval] = []
     while day <= last:
@@ -112,13 +130,16 @@ class _Calendar:
     country: str
     zone: ZoneInfo
     hours: _Hours
+    added: dict[date, str] = field(default_factory=dict)
+    """Closures from the site: local day → reason."""
 
     @classmethod
-    def of(cls, flow: Flow, name: str) -> _Calendar:
+    def of(cls, flow: Flow, name: str, closures: Sequence[Closure] = ()) -> _Calendar:
         schedule = department(flow, name).schedule
         if schedule is None:
             raise ValueError(f"department {name!r} has no schedule")
-        return cls(flow.city.country, ZoneInfo(flow.city.timezone), _resolve(flow, schedule))
+        zone, hours = ZoneInfo(flow.city.timezone), _resolve(flow, schedule)
+        return cls(flow.city.country, zone, hours, closures_of(closures, name))
 
     def day_off(self, day: date) -> str | None:
         """Why the whole local `day` is closed (a holiday or a closure), or None."""
@@ -128,6 +149,8 @@ class _Calendar:
                 return f"public holiday: {name}"
         if day in self.hours.closures:
             return "closure"
+        if day in self.added:
+            return f"closure: {self.added[day]}"
         return None
 
     def day_intervals(self, day: date) -> list[Interval]:

@@ -14,7 +14,9 @@ with a timeout), converts recorded WAVs to the line's format, and merges the flo
 templates into the index, so calls still running on an older flow version keep their
 prompts. `PromptLibrary.compose` turns a Say into the files to play, in order: a recorded
 prompt, or the template's pieces with each placeholder's value made of pre-rendered numbers,
-digits, words and flow texts. Nothing is synthesised while a caller waits.
+digits, words and flow texts. `build_texts` adds prompts that are not in the flow (the
+site's announcements, rendered when saved) to the same cache. Nothing is synthesised while a
+caller waits.
 """
 
 from __future__ import annotations
@@ -85,7 +87,53 @@ def _build_language(
     folder = root / language
     report = BuildReport(language, voice=language)
     index = _read_index(folder)
-    for text in sorted(catalogue.pieces(flow, language)):
+    pieces = catalogue.pieces(flow, language)
+    _render(folder, pieces, index, report, synthesizer, words_per_minute)
+    templates = catalogue.prompts(flow, language)
+    _add_templates(index, templates)
+    index["recorded"] = _recorded(root, language, templates, report)
+    _write_index(folder, index)
+    return report
+
+
+def build_texts(
+    root: Path,
+    language: str,
+    texts: dict[str, str],
+    synthesizer: Synthesizer,
+    *,
+    words_per_minute: int = WORDS_PER_MINUTE,
+) -> BuildReport:
+    """Render prompts that are not in the flow (announcements: prompt id → plain text, no
+    placeholders) into the cache of `language`, beside the flow's."""
+    folder = root / language
+    report = BuildReport(language, voice=language)
+    index = _read_index(folder, keep_recorded=True)
+    templates = {prompt_id: plain_template(text) for prompt_id, text in texts.items()}
+    pieces = {
+        s.text for template in templates.values() for s in catalogue.split(template) if s.text
+    }
+    _render(folder, pieces, index, report, synthesizer, words_per_minute)
+    _add_templates(index, templates)
+    _write_index(folder, index)
+    return report
+
+
+def plain_template(text: str) -> str:
+    """A text said as it is written, as a template: its braces are no placeholders."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+def _render(
+    folder: Path,
+    pieces: set[str],
+    index: dict[str, Any],
+    report: BuildReport,
+    synthesizer: Synthesizer,
+    words_per_minute: int,
+) -> None:
+    """Render the pieces whose file is missing; every piece goes into the index."""
+    for text in sorted(pieces):
         name = piece_name(text, report.voice, words_per_minute)
         if (folder / name).exists():
             report.cached += 1
@@ -93,25 +141,32 @@ def _build_language(
             synthesizer.render(Utterance(text, report.voice, words_per_minute, folder / name))
             report.rendered.append(text)
         index["pieces"][text] = name
-    templates = catalogue.prompts(flow, language)
+
+
+def _add_templates(index: dict[str, Any], templates: dict[str, str]) -> None:
     for prompt_id, template in templates.items():
         segments = [
             {"text": s.text} if s.text is not None else {"param": s.param}
             for s in catalogue.split(template)
         ]
         index["prompts"].setdefault(prompt_id, {})[template] = segments
-    index["recorded"] = _recorded(root, language, templates, report)
+
+
+def _write_index(folder: Path, index: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / (INDEX + ".partial")
     partial.write_text(json.dumps(index, ensure_ascii=False, indent=1, sort_keys=True))
     partial.replace(folder / INDEX)
-    return report
 
 
-def _read_index(folder: Path) -> dict[str, Any]:
+def _read_index(folder: Path, *, keep_recorded: bool = False) -> dict[str, Any]:
+    """The index as built so far; its recorded prompts only when no build re-reads them."""
     path = folder / INDEX
     index: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-    return {"prompts": index.get("prompts", {}), "pieces": index.get("pieces", {})}
+    kept = {"prompts": index.get("prompts", {}), "pieces": index.get("pieces", {})}
+    if keep_recorded:
+        kept["recorded"] = index.get("recorded", {})
+    return kept
 
 
 def _recorded(

@@ -28,6 +28,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -38,13 +39,14 @@ from ivr.clock import Clock, utc_now
 from ivr.email.notices import tell_officer
 from ivr.engine.ports import OutboundCaller
 from ivr.jobs import Handler, PermanentJobError
-from ivr.storage import escalations
+from ivr.storage import escalations, notices
 from ivr.storage.callbacks import OFFICER, PENDING, PLACE, REMIND, lock_line, staff_on_duty
 from ivr.storage.db import Database
 from ivr.storage.models import Callback, CallbackAttempt, Ticket
 from ivr.storage.queue import enqueue
 from menus.registry import FlowRegistry
 from menus.schema import Flow
+from routing.closures import Closure
 from routing.escalation import next_level
 from routing.hours import is_open, next_opening
 
@@ -113,7 +115,7 @@ class CallbackJobs:
         """A callback due while its office is closed, or whose slot passed more than
         `stale_after` ago (the worker was down), is booked again and the citizen told,
         instead of being dialled late."""
-        if not is_open(flow, callback.department, now):
+        if not is_open(flow, callback.department, now, _closures(session, flow, now)):
             why = "the office was closed when it was due"
         elif now - callback.slot_start > self.stale_after:
             why = f"not placed until {now - callback.slot_start} after its time"
@@ -133,7 +135,7 @@ class CallbackJobs:
             callback = session.get(Callback, callback_id)
             if callback is None or callback.status != "placed":
                 return
-            if not is_open(flow, callback.department, now):
+            if not is_open(flow, callback.department, now, _closures(session, flow, now)):
                 missed(session, flow, callback, now, "the office closed before the retry")
                 return
             to = callback.caller
@@ -200,9 +202,10 @@ class CallbackJobs:
         now: datetime,
     ) -> bool:
         """True (and the job queued again for the next opening) when the office is closed."""
-        if is_open(flow, department, now):
+        closures = _closures(session, flow, now)
+        if is_open(flow, department, now, closures):
             return False
-        opening = next_opening(flow, department, now)
+        opening = next_opening(flow, department, now, closures=closures)
         if opening is None:
             raise PermanentJobError(f"{department} does not open in the next month")
         log.warning("%s due while %s is closed: waiting for %s", kind, department, opening)
@@ -305,6 +308,11 @@ def _officer_number(session: Session, flow: Flow, callback: Callback, now: datet
         tell_officer(session, flow, callback, now)
     officer = next((o for o in on_duty if o.id == callback.officer_id), None)
     return officer.phone if officer is not None else None
+
+
+def _closures(session: Session, flow: Flow, now: datetime) -> tuple[Closure, ...]:
+    """The site's closures that may close an office from `now` on."""
+    return notices.closures_at(session, ZoneInfo(flow.city.timezone), now)
 
 
 class LoggingOutboundCaller:

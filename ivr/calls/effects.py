@@ -3,9 +3,10 @@
 CreateTicket → TicketCreated (and, with a recording whose file is here, a transcription job
 in the same transaction), LookupTicket / CheckTicketPin → TicketLookedUp,
 ScheduleCallback → CallbackScheduled, BookAppointment → AppointmentBooked, LookupAppointment →
-AppointmentLookedUp; QueueSms, RememberLanguage and the owner's follow-ups (AddNote,
-MarkSolved) need no answer. A database error becomes StorageFailed, so the caller hears an
-apology and is offered a human instead of silence; what was stored before stays stored.
+AppointmentLookedUp; QueueSms, RememberLanguage, CountAnnouncements and the owner's
+follow-ups (AddNote, MarkSolved) need no answer. A database error becomes StorageFailed, so
+the caller hears an apology and is offered a human instead of silence; what was stored
+before stays stored.
 
 The call runner carries an action out inside its own transaction (`within`), so the call's
 rows and the action's effect are one commit; `carry_out` opens a transaction of its own.
@@ -21,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from ivr.email import notices
+from ivr.email.notices import tell_department
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.storage import (
@@ -29,6 +30,7 @@ from ivr.storage import (
     callbacks,
     citizen,
     escalations,
+    notices,
     outbox,
     preferences,
     surveys,
@@ -57,8 +59,9 @@ STORAGE_ACTIONS = (
     act.BookAppointment,
     act.ConfirmAppointment,
     act.LookupAppointment,
+    act.CountAnnouncements,
 )
-UNANSWERED_ACTIONS = (act.QueueSms, act.RememberLanguage)
+UNANSWERED_ACTIONS = (act.QueueSms, act.RememberLanguage, act.CountAnnouncements)
 """Storage actions the engine never waits on: the runner carries them out with the rows that
 follow, and their failure is only logged."""
 
@@ -130,6 +133,8 @@ class Effects:
                 session.get_one(Appointment, action.appointment_id).confirmed_at = at
             case act.LookupAppointment():
                 return self._look_up_appointment(session, action, at)
+            case act.CountAnnouncements():
+                notices.count_announcements(session, action.ids, skipped=action.skipped)
             case act.RecordSurvey():
                 surveys.record_survey(
                     session,
@@ -172,7 +177,7 @@ class Effects:
         if not a.draft and a.kind == "report":
             escalations.schedule_deadline(session, self.flow, ticket, at)
         if not a.draft:
-            notices.tell_department(session, self.flow, ticket, "new", at)
+            tell_department(session, self.flow, ticket, "new", at)
         if a.recording_id is not None or a.draft:
             transcriptions.lock_call(session, self.call_id)
             if a.recording_id is None:  # a hang-up during a Twilio `<Record>`, maybe

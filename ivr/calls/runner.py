@@ -40,7 +40,7 @@ from ivr.engine.ports import IntentMatcher
 from ivr.engine.records import event_from_record, to_record
 from ivr.engine.session import CallSession
 from ivr.phones import normalize_number
-from ivr.storage import calls, outbox, preferences, tickets
+from ivr.storage import calls, notices, outbox, preferences, tickets
 from ivr.storage.db import Database
 from ivr.storage.models import Call
 from menus.loader import LoadedFlow, load_stored_flow
@@ -116,6 +116,9 @@ class CallRunner:
             if language is None and number is not None:
                 language = preferences.remembered_language(db, number)
             texts = number is not None and not outbox.is_opted_out(db, number)
+            today = at.astimezone(ZoneInfo(flow.city.timezone)).date()
+            announcements = notices.announcements_on(db, today)
+            closures = notices.closures_from(db, today)
             calls.save_flow_version(db, loaded.version, loaded.source, loaded.path, at)
             calls.start_call(
                 db,
@@ -130,7 +133,14 @@ class CallRunner:
         session = CallSession(flow, services.matcher)
         runner = cls(services, loaded, call_id, session, observe=observe)
         started = ev.CallStarted(
-            at=at, call_id=call_id, caller=number, channel=channel, language=language, texts=texts
+            at=at,
+            call_id=call_id,
+            caller=number,
+            channel=channel,
+            language=language,
+            texts=texts,
+            announcements=announcements,
+            closures=closures,
         )
         return runner, runner.feed(started)
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from ivr.engine.announcements import PROMPT_OWNER
+
 INPUT_EVENTS = ("DigitsPressed", "SpeechRecognized", "NoSpeech", "TimerExpired")
 HIDDEN = "•"
 
@@ -108,7 +110,7 @@ def _settle(turn: Turn, owner: str, say: dict[str, Any] | None = None) -> None:
         turn.result = "no_input"
     elif prompt == "texts.confirm":
         turn.result = "confirm"
-    elif owner == "texts":
+    elif owner in ("texts", PROMPT_OWNER):  # the node after them settles the turn
         return
     elif owner != turn.node:
         turn.result, turn.target = "choice", owner

@@ -175,7 +175,7 @@ class TerminalCall:
         if self.held:
             if kind in ("keys", "say"):
                 act_out()
-                if not self._line().marks:
+                if not any(mark in self._line().marks for mark in self.held):  # flushed
                     self.held = []
                     return
             self._heard_all()

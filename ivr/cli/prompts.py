@@ -1,15 +1,23 @@
-"""`ivr prompts build`: every prompt of the flow rendered ahead of calls, in each language."""
+"""`ivr prompts build`: every prompt of the flow rendered ahead of calls, in each language,
+and the site's announcements in force or to come (each is also rendered when it is saved)."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
+from ivr.announcement_audio import render_announcements
+from ivr.bootstrap import open_database
+from ivr.clock import utc_now
 from ivr.config import Settings
+from ivr.storage import notices
 from menus.loader import load_flow
 from menus.problems import FlowError
-from speech.prompts import WORDS_PER_MINUTE, build
+from menus.schema import Flow
+from speech.prompts import WORDS_PER_MINUTE, BuildReport, build
 from speech.synthesis import SynthesisError, Synthesizer
 
 
@@ -20,6 +28,19 @@ def register(main: click.Group) -> None:
 @click.group()
 def prompts() -> None:
     """Pre-rendered prompts (pyttsx3 with espeak-ng voices, or recorded WAVs)."""
+
+
+def _announcements(settings: Settings, flow: Flow, root: Path, rate: int) -> list[BuildReport]:
+    """The site's announcements in force or to come, rendered again (a cache built anew)."""
+    today = utc_now().astimezone(ZoneInfo(flow.city.timezone)).date()
+    database = open_database(settings)
+    try:
+        with database.session(read_only=True) as session:
+            rows = notices.announcements_between(session, today, date.max)
+            found = [(row.id, dict(row.texts)) for row in rows]
+    finally:
+        database.dispose()
+    return render_announcements(root, found, words_per_minute=rate)
 
 
 @prompts.command("build")
@@ -39,6 +60,10 @@ def build_prompts(settings: Settings, flow_path: Path | None, rate: int, timeout
     try:
         with Synthesizer(timeout_seconds=timeout) as synthesizer:
             reports = build(flow, root, synthesizer, words_per_minute=rate)
+    except SynthesisError as error:
+        raise click.ClickException(str(error)) from None
+    try:
+        reports += _announcements(settings, flow, root, rate)
     except SynthesisError as error:
         raise click.ClickException(str(error)) from None
     for report in reports:

@@ -204,5 +204,13 @@ class MarkSolved(Action):
 
 
 @dataclass(frozen=True, kw_only=True)
+class CountAnnouncements(Action):
+    """The caller heard these announcements to the end, or skipped them with a key."""
+
+    ids: tuple[int, ...]
+    skipped: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class HangUp(Action):
     reason: str

@@ -12,6 +12,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
 
+from ivr.engine.announcements import Announcement
+from routing.closures import Closure
+
 TransferResult = Literal["answered", "no-answer", "busy", "failed"]
 ASCII_DIGIT = re.compile("[0-9]")
 """The digits the engine reads in keys and speech; `str.isdigit` would also take "²"."""
@@ -40,6 +43,10 @@ class CallStarted(Event):
     """Known ahead (chosen on the command line, or remembered for this number)."""
     texts: bool = True
     """SMS may go to the caller: false when the number opted out (STOP)."""
+    announcements: tuple[Announcement, ...] = ()
+    """In force on the call's local date (the shell reads them from storage)."""
+    closures: tuple[Closure, ...] = ()
+    """Closures added on the site from the call's local date on: routing takes them too."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -53,6 +53,7 @@ place that says which events mean something in each mode:
     NEW                before CallStarted               CallStarted
     NOTICE             the recording notice playing     keys, speech, PromptFinished,
                        or its decline window            TimerExpired
+    ANNOUNCING         the day's announcements playing  keys (any key skips), PromptFinished
     LISTENING          an answer to the node's question keys, speech, SpeechStarted,
                        (or a callback offer, a survey)  NoSpeech, PromptFinished, TimerExpired
     CONFIRMING         yes or no to "did you mean …?"   as LISTENING
@@ -66,10 +67,16 @@ place that says which events mean something in each mode:
     IDLE               nothing (only inside a turn)     -
     ENDED              nothing                          -
 
+Announcements: CallStarted carries the ones in force (`ivr.engine.announcements`); entering
+the flow's `main` node, or a transfer's `after_hours` node, the first time says those placed
+there, and the node is entered once they have played or a key skipped them (the key is not
+taken as a choice); CountAnnouncements tells the shell which.
+
 Every mode but NEW and ENDED also takes CallerHungUp and StorageFailed (any storage action may
 fail, not only the one awaited). The modes that ask the caller something (NOTICE, LISTENING,
 CONFIRMING, RECORDING) take CallResumed: the call came back on another process after its own
-died, and hears `texts.resumed` and the question again. Keys and speech go through one
+died, and hears `texts.resumed` and the question again (ANNOUNCING too: the announcements
+count as skipped, and the node they preceded is entered). Keys and speech go through one
 dispatch on the mode and the node's type (`_on_input`); each branch reads the key or the
 utterance its own way.
 
@@ -90,6 +97,7 @@ from zoneinfo import ZoneInfo
 
 from ivr.engine import actions as act
 from ivr.engine import events as ev
+from ivr.engine.announcements import Announcement, Placement
 from ivr.engine.ports import IntentMatcher
 from ivr.engine.render import digits, fill, sms_slot, spoken_date, spoken_slot
 from menus.schema import (
@@ -111,6 +119,7 @@ from menus.schema import (
     TransferNode,
 )
 from routing import statuses
+from routing.closures import Closure
 from routing.departments import deadline_days, department_for_category, transfer_target
 from routing.hours import is_open
 
@@ -145,6 +154,7 @@ class Mode(Enum):
     NEW = "not started"
     IDLE = "between two turns"
     NOTICE = "saying the recording notice"
+    ANNOUNCING = "saying the announcements"
     LISTENING = "listening to the caller"
     CONFIRMING = "asking the caller to confirm"
     RECORDING = "recording the caller"
@@ -175,6 +185,7 @@ TAKES: dict[Mode, EventTypes] = {
     Mode.NEW: _kinds(ev.CallStarted),
     Mode.IDLE: LIVE,
     Mode.NOTICE: LIVE | ASKING | INPUT | _kinds(ev.PromptFinished, ev.TimerExpired),
+    Mode.ANNOUNCING: LIVE | ASKING | _kinds(ev.DigitsPressed, ev.PromptFinished),
     Mode.LISTENING: LIVE | ASKING | HEARD,
     Mode.CONFIRMING: LIVE | ASKING | HEARD,
     Mode.RECORDING: LIVE | ASKING | _kinds(ev.RecordingFinished),
@@ -252,6 +263,12 @@ class _State:
     """The callback booked for the caller, held while its slot is offered."""
     visit: ev.AppointmentBooked | None = None
     """The appointment booked for the caller, held while its slot is offered."""
+    announcements: tuple[Announcement, ...] = ()
+    closures: tuple[Closure, ...] = ()
+    announced: set[Placement] = field(default_factory=set)
+    """Placements whose announcements were said (each once a call)."""
+    announcing: tuple[str, tuple[int, ...]] | None = None
+    """ANNOUNCING only: the node entered next, and the announcements being said."""
 
 
 class CallSession:
@@ -261,6 +278,13 @@ class CallSession:
         self._matcher = matcher
         self._globals: dict[str, Intent] = {GLOBAL + n: i for n, i in flow.global_intents}
         """The flow's global intents under their prefixed names, built once per call."""
+        self._placements: dict[str, Placement] = {
+            node.after_hours: "after_hours"
+            for node in flow.nodes.values()
+            if isinstance(node, TransferNode)
+        }
+        self._placements[flow.main] = "main"
+        """The nodes announcements are said before, and which."""
         self._s = _State()
         self._handlers: dict[type[ev.Event], Callable[[Any], list[act.Action]]] = {
             ev.CallStarted: self._start,
@@ -379,6 +403,7 @@ class CallSession:
         self._wait_for(Mode.IDLE)
         s.call_id, s.caller, s.channel = e.call_id, e.caller, e.channel
         s.texts = e.caller is not None and e.texts
+        s.announcements, s.closures = e.announcements, e.closures
         if e.language in self.flow.languages:
             s.language = e.language
         return self._enter(self.flow.start, e.at)
@@ -390,6 +415,9 @@ class CallSession:
             raise ProtocolError(f"flow loops without input through node {name!r}")
         node = self.flow.nodes[name]
         actions = self._idle()
+        announced = self._announce(name)
+        if announced:
+            return actions + announced
         s.node, s.attempts, s.buffer, s.asking_pin, s.follow_up = name, 0, "", False, None
         unrecorded = node.type == "record" and s.consent != "accepted"
         if (
@@ -494,11 +522,16 @@ class CallSession:
     # -- modes ----------------------------------------------------------------------------
 
     def _wait_for(
-        self, mode: Mode, *, guess: _Guess | None = None, transfer: act.Transfer | None = None
+        self,
+        mode: Mode,
+        *,
+        guess: _Guess | None = None,
+        transfer: act.Transfer | None = None,
+        announcing: tuple[str, tuple[int, ...]] | None = None,
     ) -> None:
         """The one place the mode changes: its data comes with it, or is dropped with the last."""
         s = self._s
-        s.mode, s.guess, s.transfer = mode, guess, transfer
+        s.mode, s.guess, s.transfer, s.announcing = mode, guess, transfer, announcing
 
     def _idle(self) -> list[act.Action]:
         """Stop waiting for anything (a turn is over): cancel the timers of the last one."""
@@ -605,6 +638,8 @@ class CallSession:
             node = self._current()
             assert isinstance(node, NoticeNode)
             return self._notice_heard(node, e)
+        if s.mode is Mode.ANNOUNCING:
+            return self._announced(skipped=False, at=e.at) if e.mark == s.last_mark else []
         if e.mark != s.last_mark or s.buffer or NO_INPUT in s.timers:
             return []
         return [self._start_timer(NO_INPUT, self.flow.settings.no_input_seconds)]
@@ -643,6 +678,8 @@ class CallSession:
     def _on_input(self, e: ev.DigitsPressed | ev.SpeechRecognized) -> list[act.Action]:
         """Keys or speech, by what the session waits for and where: one ladder for both."""
         match self._s.mode, self._current():
+            case Mode.ANNOUNCING, _:
+                return self._announced(skipped=True, at=e.at)
             case Mode.NOTICE, NoticeNode() as notice:
                 return self._notice_input(notice, e)
             case Mode.CONFIRMING, _:
@@ -844,6 +881,47 @@ class CallSession:
         s.status_ref = f"{value[:2]}-{value[2:]}"
         self._wait_for(Mode.AWAITING_LOOKUP)
         return [*actions, act.LookupTicket(ref=s.status_ref, caller=s.caller)]
+
+    # -- announcements -------------------------------------------------------------------
+
+    def _announce(self, name: str) -> list[act.Action]:
+        """Say the announcements placed before node `name`, if any are due; else nothing."""
+        s = self._s
+        placement = self._placements.get(name)
+        if placement is None or placement in s.announced:
+            return []
+        s.announced.add(placement)
+        due = [a for a in s.announcements if a.placement == placement]
+        if not due:
+            return []
+        said: list[act.Action] = []
+        for announcement in due:
+            s.marks += 1
+            s.last_mark = f"m{s.marks}"
+            text = announcement.texts.get(self.language) or next(iter(announcement.texts.values()))
+            said.append(
+                act.Say(
+                    prompt=announcement.prompt_id(),
+                    language=self.language,
+                    text=text,
+                    mark=s.last_mark,
+                )
+            )
+        self._wait_for(Mode.ANNOUNCING, announcing=(name, tuple(a.id for a in due)))
+        # No barge-in: a voice must not cut the announcements; a key skips them (the next
+        # node's prompt flushes them on the line). `#` is left out of `keys` only so that no
+        # channel waits for a `#` closing an entry: any key pressed is taken.
+        listen = act.Listen(
+            node=name, language=self.language, intents={}, keys="0123456789*", barge_in=False
+        )
+        return [*said, listen]
+
+    def _announced(self, *, skipped: bool, at: datetime) -> list[act.Action]:
+        """The announcements played to the end or were skipped: on to the node they precede."""
+        assert self._s.announcing is not None
+        name, ids = self._s.announcing
+        counted = act.CountAnnouncements(ids=ids, skipped=skipped)
+        return [counted, *self._enter(name, at)]
 
     # -- the recording notice ------------------------------------------------------------
 
@@ -1359,7 +1437,7 @@ class CallSession:
         s = self._s
         s.slots["department"] = node.department
         target = transfer_target(self.flow, node.department)
-        if target is None or not is_open(self.flow, node.department, at):
+        if target is None or not is_open(self.flow, node.department, at, self._s.closures):
             return self._enter(node.after_hours, at)
         transfer = act.Transfer(target=target, department=node.department)
         self._wait_for(Mode.TRANSFERRING, transfer=transfer)
@@ -1383,6 +1461,8 @@ class CallSession:
             sorry = self._text("apology", texts.apology)
         else:
             sorry = self._text("resumed", texts.resumed)
+        if s.mode is Mode.ANNOUNCING:
+            return [sorry, *self._announced(skipped=True, at=e.at)]
         mode, guess = s.mode, s.guess
         said = [*self._idle(), sorry]
         s.buffer = ""

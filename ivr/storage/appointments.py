@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from ivr.storage import notices
 from ivr.storage.callbacks import advisory_lock
 from ivr.storage.models import Appointment, ServiceCounter
 from ivr.storage.queue import enqueue
@@ -122,6 +123,7 @@ def free_slots(
         slot_minutes=minutes,
         count=count,
         after=after,
+        closures=notices.closures_at(session, zone, at),
     )
 
 

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ivr.storage import notices
 from ivr.storage.models import Callback, CallEvent, Job, Officer, OfficerLeave
 from ivr.storage.queue import enqueue
 from menus.schema import Flow
@@ -152,6 +153,7 @@ def free_slots(
         settings.callback_slot_minutes,
         count=count,
         after=after,
+        closures=notices.closures_at(session, ZoneInfo(flow.city.timezone), requested_at),
     )
 
 

@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         language,
         live,
         names,
+        notices,
         numbers,
         officers,
         phone,
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, clock: Clock = utc_now) -> Flas
         app.register_blueprint(module.blueprint)
     app.register_blueprint(phone.blueprint)
     app.register_blueprint(officers.blueprint)
+    app.register_blueprint(notices.blueprint)
     app.register_blueprint(privacy.blueprint)
     app.register_blueprint(account.blueprint)
     app.register_blueprint(users.blueprint)

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from ivr.app_context import recordings, services
 from ivr.calls.turns import shown_input, turns
+from ivr.engine.announcements import PROMPT_OWNER
 from ivr.recordings.files import BadKey
 from ivr.storage.calls import call_events
 from ivr.storage.conversations import conversation
@@ -185,7 +186,7 @@ def _route(events: list[Any]) -> list[str]:
             node = row.payload.get("node")
         elif row.kind == "action" and row.type == "Say":
             owner = str(row.payload.get("prompt", "")).split(".")[0]
-            node = owner if owner != "texts" else None
+            node = owner if owner not in ("texts", PROMPT_OWNER) else None
         if node and (not route or route[-1] != node):
             route.append(node)
     return route

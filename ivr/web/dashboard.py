@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ivr.app_context import current_time, services
-from ivr.storage import stats, surveys
+from ivr.storage import notices, stats, surveys
 from ivr.web import appointments, params
 from ivr.web.access import departments, flow, zone
 from ivr.web.charts import Chart, horizontal, vertical
@@ -48,6 +48,7 @@ def index() -> Any:
             label: surveys.score_summary(session, first, today, allowed, kind)
             for kind, label in SURVEYS.items()
         }
+        announcements = notices.announcements_between(session, first, today)
     buckets = _buckets(first, days)
     labels = [label for label, _ in buckets]
     totals: Counter[str] = Counter()
@@ -129,6 +130,7 @@ def index() -> Any:
         nodes=summary.nodes,
         visits=appointments.figures(first, today) if flow().services else None,
         zone=local,
+        announcements=announcements,
     )
 
 

@@ -125,3 +125,36 @@ class NewPasswordForm(FlaskForm):
 
 class ChangePasswordForm(NewPasswordForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=200)])
+
+
+class AnnouncementForm(FlaskForm):
+    """A text per line language is added by `announcement_form` (the flow's languages)."""
+
+    starts = DateField(_l("From"), validators=[InputRequired()])
+    ends = DateField(_l("To (included)"), validators=[InputRequired()])
+    placement = SelectField(
+        _l("Where"),
+        choices=[
+            SelectChoice("main", _l("before the main menu")),
+            SelectChoice("after_hours", _l("after hours only (before the after-hours menu)")),
+        ],
+        validators=[DataRequired()],
+    )
+
+
+def announcement_form(languages: dict[str, str]) -> AnnouncementForm:
+    """The form with one required text field per language (code → its name)."""
+
+    class Form(AnnouncementForm):
+        pass
+
+    for code, name in languages.items():
+        field = TextAreaField(name, validators=[DataRequired(), Length(max=600)])
+        setattr(Form, f"text_{code}", field)
+    return Form(prefix="announcement")
+
+
+class ClosureForm(FlaskForm):
+    day = DateField(_l("Day"), validators=[InputRequired()])
+    department = SelectField(_l("Department"))
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])

@@ -29,6 +29,7 @@ from ivr.storage.models.messaging import (
     SmsOptOut,
     SmsOutbox,
 )
+from ivr.storage.models.notices import Announcement, OfficeClosure
 from ivr.storage.models.open311 import Open311Hit, Open311Key, Open311Push, Open311Report
 from ivr.storage.models.signin import LoginThrottle, SiteSession
 from ivr.storage.models.stats import (
@@ -58,6 +59,7 @@ from ivr.storage.models.twilio import (
 __all__ = [
     "APPOINTMENT_STATUSES",
     "JOB_STATUSES",
+    "Announcement",
     "Appointment",
     "AuditEntry",
     "Base",
@@ -79,6 +81,7 @@ __all__ = [
     "LineNode",
     "LoginThrottle",
     "NodeDayStats",
+    "OfficeClosure",
     "Officer",
     "OfficerLeave",
     "Open311Hit",
