@@ -106,8 +106,10 @@ class CallRunner:
         language: str | None = None,
         call_id: str | None = None,
         observe: Observer | None = None,
+        can_give_up: bool = False,
     ) -> tuple[CallRunner, list[act.Action]]:
-        """A new call on the current flow version; the first line actions to carry out."""
+        """A new call on the current flow version; the first line actions to carry out.
+        `can_give_up`: the channel stops a ringing transfer when the caller presses `*`."""
         loaded = services.flows.current()
         flow = loaded.flow
         number = normalize_number(caller, flow.city.country)
@@ -130,7 +132,13 @@ class CallRunner:
         session = CallSession(flow, services.matcher)
         runner = cls(services, loaded, call_id, session, observe=observe)
         started = ev.CallStarted(
-            at=at, call_id=call_id, caller=number, channel=channel, language=language, texts=texts
+            at=at,
+            call_id=call_id,
+            caller=number,
+            channel=channel,
+            language=language,
+            texts=texts,
+            can_give_up=can_give_up,
         )
         return runner, runner.feed(started)
 

@@ -40,6 +40,10 @@ class CallStarted(Event):
     """Known ahead (chosen on the command line, or remembered for this number)."""
     texts: bool = True
     """SMS may go to the caller: false when the number opted out (STOP)."""
+    can_give_up: bool = False
+    """The channel stops a ringing transfer when the caller presses `*` (as no answer, so
+    the flow goes on): the connecting prompt tells the caller so. False where nothing can
+    (Twilio's `<Dial>` takes no key while it rings)."""
 
 
 @dataclass(frozen=True, kw_only=True)
