@@ -192,10 +192,10 @@ def agent_scenario(folder: Path, transfer: str) -> str:
             scenario = AGENT_ANSWERS.format(voice=agent_voice(folder / "agent.ulaw"))
         case "busy":
             scenario = AGENT_REFUSES
-        case "no-answer" | "ringing":
+        case "no-answer":
             scenario = AGENT_RINGS
         case _:
-            raise ValueError(f"transfer is answered, busy, no-answer or ringing, not {transfer!r}")
+            raise ValueError(f"transfer is answered, busy or no-answer, not {transfer!r}")
     return scenario
 
 
