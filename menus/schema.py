@@ -296,6 +296,13 @@ class Texts(Model):
     resumed: Localized | None = None
     """Said when a call comes back after the process carrying it died, before the question
     it was at is asked again (without it, the apology is said)."""
+    transfer_busy: Localized | None = None
+    """Said when a transferred call finds the department busy, before the transfer node's
+    `on_no_answer` (whose words then follow); {department}. Without it, busy is told like
+    no answer."""
+    transfer_give_up: Localized | None = None
+    """Said after a transfer's prompt on channels where the caller can press `*` while it
+    rings to stop waiting (SIP, the terminal): the flow then goes on as after no answer."""
     goodbye: Localized
     statuses: dict[str, Localized]
     sms_ticket: Localized

@@ -72,6 +72,7 @@ PLACEHOLDERS_BY_TEXT: dict[Location, frozenset[str]] = {
     ("texts", "sms_status_changed"): frozenset({"ref", "status"}),
     ("texts", "replies"): frozenset({"ref"}),
     ("texts", "confirm"): frozenset({"choice"}),
+    ("texts", "transfer_busy"): frozenset({"department"}),
     ("texts", "callback_sms", "confirmed"): frozenset({"when", "department"}),
     ("texts", "callback_sms", "moved"): frozenset({"when", "department"}),
     ("texts", "callback_sms", "no_other_slot"): frozenset({"when"}),

@@ -106,8 +106,10 @@ class CallRunner:
         language: str | None = None,
         call_id: str | None = None,
         observe: Observer | None = None,
+        can_give_up: bool = False,
     ) -> tuple[CallRunner, list[act.Action]]:
-        """A new call on the current flow version; the first line actions to carry out."""
+        """A new call on the current flow version; the first line actions to carry out.
+        `can_give_up`: the channel stops a ringing transfer when the caller presses `*`."""
         loaded = services.flows.current()
         flow = loaded.flow
         number = normalize_number(caller, flow.city.country)
@@ -141,6 +143,7 @@ class CallRunner:
             texts=texts,
             announcements=announcements,
             closures=closures,
+            can_give_up=can_give_up,
         )
         return runner, runner.feed(started)
 

@@ -44,6 +44,9 @@ BEEP_MARK = "\0beep"
 """The line's own mark: the beep before a recording has played; never shown to the engine."""
 BEEP_SECONDS = 0.25
 BEEP_HZ = 1000
+GIVE_UP_KEY = "*"
+"""Pressed while a transfer rings, on channels that can stop it (SIP bridging, the terminal):
+stop waiting; it counts as no answer, so the flow goes on (e.g. to a callback offer)."""
 TRAILING_HASH_SECONDS = 3.0
 """How long after an entry completed on its last digit a `#` is still taken as its end."""
 RECORD_SILENCE_SECONDS = 4.0

@@ -2,7 +2,8 @@
 
 Inputs follow DESIGN §10: `keys:12#`, `say:text`, `wav:PATH`, `silence`; a bare value of
 only digits, `*` and `#` is keys, other bare text is speech, an empty value is silence.
-`transfer:answered|no-answer|busy|failed` says how a transfer ends (answered by default).
+`transfer:answered|no-answer|busy|failed` says how a transfer ends; `*` while it rings gives
+up waiting (no answer, as on SIP); any other input means it was answered.
 
 The line is the one every channel shares (`ivr.channels.line`); the terminal is its phone:
 keys go one at a time, as a phone sends them (`keys:3#` is a 3, then a #); a prompt has
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ivr.calls.runner import CallRunner, CallServices, Observer
 from ivr.channels import line as ln
@@ -67,6 +68,16 @@ def parse_input(line: str) -> Input:
     return Input("say", text)
 
 
+def transfer_result(given: Input) -> ev.TransferResult:
+    """How the transfer ringing when `given` came ends: as typed (`transfer:busy`), no answer
+    when the caller gives up with `*`, else answered (the caller talks to the department)."""
+    if given.kind == "transfer":
+        return cast(ev.TransferResult, given.value)
+    if given.kind == "keys" and given.value.startswith(ln.GIVE_UP_KEY):
+        return "no-answer"
+    return "answered"
+
+
 @dataclass
 class TerminalCall:
     """One call driven by lines of input; `show` receives every line action."""
@@ -96,6 +107,7 @@ class TerminalCall:
             at=self.now,
             language=language,
             observe=observe,
+            can_give_up=True,
         )
         self.line = ln.Line(
             feed=self.runner.feed,
@@ -122,9 +134,8 @@ class TerminalCall:
         line = self._line()
         self._catch_up()
         if self.transferring:
-            result = given.value if given.kind == "transfer" else "answered"
             self.transferring = False
-            line.transfer_finished(result)  # type: ignore[arg-type]
+            line.transfer_finished(transfer_result(given))
         elif line.recording is not None:
             self._record(given)
         elif given.kind == "transfer":

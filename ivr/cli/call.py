@@ -193,7 +193,10 @@ def _show_text(action: act.Action) -> None:
         case act.StartCallRecording():
             click.echo("  [the call is recorded from now on; the terminal has no audio to keep]")
         case act.Transfer():
-            click.echo(f"  [transferring to {action.target}: answered, or type transfer:no-answer]")
+            click.echo(
+                f"  [transferring to {action.target}: answered, * to give up,"
+                " or type transfer:busy or transfer:no-answer]"
+            )
         case act.HangUp():
             click.echo("  [the IVR hangs up]")
 

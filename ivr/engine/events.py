@@ -47,6 +47,10 @@ class CallStarted(Event):
     """In force on the call's local date (the shell reads them from storage)."""
     closures: tuple[Closure, ...] = ()
     """Closures added on the site from the call's local date on: routing takes them too."""
+    can_give_up: bool = False
+    """The channel stops a ringing transfer when the caller presses `*` (as no answer, so
+    the flow goes on): the connecting prompt tells the caller so. False where nothing can
+    (Twilio's `<Dial>` takes no key while it rings)."""
 
 
 @dataclass(frozen=True, kw_only=True)

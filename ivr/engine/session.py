@@ -222,6 +222,8 @@ class _State:
     texts: bool = False
     """SMS may go to the caller: the number is known and did not opt out."""
     channel: str = ""
+    can_give_up: bool = False
+    """The channel stops a ringing transfer on `*` (CallStarted says)."""
     language: str | None = None
     node: str = ""
     back_stack: list[str] = field(default_factory=list)
@@ -402,6 +404,7 @@ class CallSession:
         s = self._s
         self._wait_for(Mode.IDLE)
         s.call_id, s.caller, s.channel = e.call_id, e.caller, e.channel
+        s.can_give_up = e.can_give_up
         s.texts = e.caller is not None and e.texts
         s.announcements, s.closures = e.announcements, e.closures
         if e.language in self.flow.languages:
@@ -1441,15 +1444,23 @@ class CallSession:
             return self._enter(node.after_hours, at)
         transfer = act.Transfer(target=target, department=node.department)
         self._wait_for(Mode.TRANSFERRING, transfer=transfer)
-        return [self._say(name, node.prompt), transfer]
+        said = [self._say(name, node.prompt)]
+        give_up = self.flow.texts.transfer_give_up
+        if s.can_give_up and give_up is not None:
+            said.append(self._text("transfer_give_up", give_up))
+        return [*said, transfer]
 
     def _on_transfer_finished(self, e: ev.TransferFinished) -> list[act.Action]:
+        """Answered ends the call here; otherwise the flow goes on, a busy line told as busy
+        (no answer and failures have the no-answer node's own words)."""
         node = self._current()
         assert isinstance(node, TransferNode)
         if e.result == "answered":
             self._s.outcomes.append("transferred")
             return self._end("transfer")
-        return self._enter(node.on_no_answer, e.at)
+        busy = self.flow.texts.transfer_busy
+        said = [self._text("transfer_busy", busy)] if e.result == "busy" and busy else []
+        return said + self._enter(node.on_no_answer, e.at)
 
     def _on_resumed(self, e: ev.CallResumed) -> list[act.Action]:
         """The call is back on another process after its own died: a short apology, then

@@ -38,6 +38,9 @@ treats its calls as withheld)."""
 DIALLING_CHANNELS = ["terminal", "twilio", "gather", "sip"]
 """Channels that can put a caller through (the browser cannot dial: a transfer ends its
 stream, and the call ends as if the caller had hung up)."""
+GIVING_UP_CHANNELS = ["terminal", "sip"]
+"""Channels where `*` stops a transfer that rings (Twilio's `<Dial>` takes no key while it
+rings): only there does "Connecting you…" say so."""
 
 
 def first_mark(rows: list[Row], prompt: str) -> str:
@@ -200,7 +203,7 @@ def test_a_description_starts_after_the_beep_and_ends_on_silence(phone_on: Phone
 @pytest.mark.parametrize("result", ["answered", "busy", "no-answer"])
 @pytest.mark.parametrize("phone_on", DIALLING_CHANNELS, indirect=True)
 def test_a_transfer_is_dialled_after_its_prompt_and_its_end_is_told(
-    phone_on: PhoneFactory, result: str
+    phone_on: PhoneFactory, result: str, request: pytest.FixtureRequest
 ) -> None:
     with phone_on(caller="+359888300007", transfer=result) as phone:
         at_the_main_menu(phone)
@@ -216,8 +219,32 @@ def test_a_transfer_is_dialled_after_its_prompt_and_its_end_is_told(
         assert connecting is not None  # "Connecting you…" was heard in full before dialling
     [transfer] = [r for r in rows if r.type == "TransferFinished"]
     assert transfer.payload["result"] == result
+    said = [r.payload["prompt"] for r in rows if r.type == "Say"]
     if ended is not None:
         assert ended.outcome == "transferred"
+    else:  # busy is told as busy, just before the offer; no answer is not
+        before_offer = said[said.index("callback.prompt") - 1]
+        assert (before_offer == "texts.transfer_busy") == (result == "busy")
+    channel = request.node.callspec.params["phone_on"]
+    assert ("texts.transfer_give_up" in said) == (channel in GIVING_UP_CHANNELS)
+
+
+# The terminal here; SIP's `*` is tests/sip/test_sip_calls.py's (the department's phone sees
+# our CANCEL long before the transfer would ring out).
+@pytest.mark.parametrize("phone_on", ["terminal"], indirect=True)
+def test_star_while_a_transfer_rings_gives_up_for_the_callback_offer(
+    phone_on: PhoneFactory,
+) -> None:
+    with phone_on(caller="+359888300009", transfer="ringing") as phone:
+        at_the_main_menu(phone)
+        phone.press("0")
+        until(phone, "texts.transfer_give_up", played=True)
+        phone.press("*")
+        until(phone, "callback.prompt")
+        rows = rows_of(phone.database, phone.call_id)
+    [transfer] = [r for r in rows if r.type == "TransferFinished"]
+    assert transfer.payload["result"] == "no-answer"
+    assert "*" not in keys_after(rows, "operator.prompt")  # the line's, not the flow's
 
 
 @pytest.mark.parametrize(

@@ -137,6 +137,7 @@ class Phone:
         store: FakeStore | None = None,
         texts: bool = True,
         declines: bool = False,
+        can_give_up: bool = False,
     ) -> None:
         self.session = CallSession(flow, PhraseMatcher())
         self.declines = declines  # press a notice's decline key while it plays
@@ -154,6 +155,7 @@ class Phone:
                 channel="test",
                 language=language,
                 texts=texts,
+                can_give_up=can_give_up,
             )
         )
 

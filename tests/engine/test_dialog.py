@@ -311,10 +311,28 @@ def test_a_transfer_is_pending_from_its_action_until_it_ends_also_when_replayed(
     assert Phone().press("4").session.pending_transfer is None
 
 
-def test_a_busy_line_is_not_announced_as_nobody_answered():
-    phone = Phone().press("4").press("1").transfer_result("busy")
-    assert phone.prompts() == ["no_answer.prompt"]
-    assert "answered" not in phone.texts()[0] and "Urban planning" in phone.texts()[0]
+def test_a_busy_line_is_told_as_busy_before_the_offer_and_no_answer_keeps_its_words():
+    busy = Phone().press("4").press("1").transfer_result("busy")
+    assert busy.prompts() == ["texts.transfer_busy", "no_answer.prompt"]
+    assert busy.texts()[0] == "The Urban planning line is busy."
+    unanswered = Phone().press("4").press("1").transfer_result("no-answer")
+    assert unanswered.prompts() == ["no_answer.prompt"]
+    assert "busy" not in unanswered.texts()[0]
+
+
+def test_without_a_busy_text_busy_is_told_like_no_answer():
+    flow = DEMO.model_copy(update={"texts": DEMO.texts.model_copy(update={"transfer_busy": None})})
+    assert Phone(flow).press("4").press("1").transfer_result("busy").prompts() == [
+        "no_answer.prompt"
+    ]
+
+
+def test_the_connecting_prompt_tells_how_to_give_up_only_where_the_channel_can():
+    can = Phone(can_give_up=True).press("4").press("1")
+    assert can.prompts() == ["transfer_urbanism.prompt", "texts.transfer_give_up"]
+    assert "press star" in can.texts()[1]
+    cannot = Phone().press("4").press("1")
+    assert cannot.prompts() == ["transfer_urbanism.prompt"]
 
 
 def test_after_hours_message_becomes_a_ticket_for_that_department():

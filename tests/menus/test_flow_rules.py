@@ -424,6 +424,12 @@ def test_schedules_that_extend_themselves_or_nothing(
             "texts.goodbye.ro: unknown placeholder `{caller}` (allowed: none)",
         ),
         (
+            'en: "The {department} line is busy."',
+            'en: "The {department} line is busy ({ref})."',
+            "line is busy ({ref})",
+            "texts.transfer_busy.en: unknown placeholder `{ref}` (allowed: {department})",
+        ),
+        (
             'Again: {ref}. Its PIN is {pin}."',
             'Again: {ref}. Its PIN is {pin."',
             "Its PIN is {pin.",

@@ -222,8 +222,9 @@ def test_a_busy_transfer_comes_back_into_the_flow(
         done = call(
             tmp_path,
             kamailio.port,
-            # busy at once: the busy tone (2 s), then the callback offer; a hang-up keeps it
-            [Pause(WELCOME_AND_NOTICE_MS), Keys("0"), Pause(6000), HangUp()],
+            # "Connecting you…, press star to…" (4 s), busy at once: the busy tone (2 s), then
+            # busy said and the callback offer; a hang-up keeps it
+            [Pause(WELCOME_AND_NOTICE_MS), Keys("0"), Pause(9000), HangUp()],
             caller=caller,
         )
         target.communicate(timeout=30)
@@ -232,6 +233,8 @@ def test_a_busy_transfer_comes_back_into_the_flow(
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     found, rows = last_call(node, caller)
     assert [p["result"] for kind, t, p in rows if t == "TransferFinished"] == ["busy"]
+    said = [p["prompt"] for kind, t, p in rows if t == "Say"]
+    assert said[said.index("texts.transfer_busy") + 1] == "callback.prompt"  # busy, then the offer
     assert any(t == "CallbackScheduled" for kind, t, p in rows)  # the flow's on_no_answer
     assert found.outcome == "callback"
     with node.services.database.session() as db:
@@ -252,11 +255,12 @@ def test_star_gives_up_a_ringing_transfer_for_the_callback_offer(
         done = call(
             tmp_path,
             kamailio.port,
-            # "Connecting you…", then ringing: the caller presses * instead of waiting 25 s
+            # "Connecting you…, press star to…" (4 s), then ringing: the caller presses *
+            # instead of waiting 25 s
             [
                 Pause(WELCOME_AND_NOTICE_MS),
                 Keys("0"),
-                Pause(5000),
+                Pause(6000),
                 Keys("*"),
                 Pause(4000),
                 HangUp(),

@@ -9,7 +9,7 @@ the prompt's last frame is sent; everything a caller meets is the line's.
 - Transfer (once "Connecting you…" has played): a REFER (the caller's PBX calls the target)
   or a second leg we place and bridge by relaying audio (DESIGN §8). The caller hears
   ringback while it rings; `ring_seconds` without an answer is no answer, and so is the
-  caller pressing `GIVE_UP_KEY` meanwhile (the flow goes on, e.g. to a callback offer).
+  caller pressing `*` (`line.GIVE_UP_KEY`) meanwhile (the flow goes on, e.g. to a callback offer).
 - StartCallRecording: from then on both directions are kept, and stored as a "call"
   recording when the call ends. Without it no call audio is kept at all.
 - No RTP for `media_timeout` seconds: the caller is treated as gone (logged).
@@ -63,8 +63,6 @@ BUSY = (0.5, 0.5)
 BUSY_SECONDS = 2.0
 """played this long when the department is busy, before the flow goes on."""
 BUSY_MARK = "sip:busy-tone"
-GIVE_UP_KEY = "*"
-"""Pressed while a bridged transfer rings: stop waiting (no answer: the flow goes on)."""
 
 
 def relay(playout: Playout, pcm: bytes) -> None:
@@ -131,7 +129,11 @@ class SipCall:
             self.started_at, self.started = utc_now(), time.monotonic()
             caller = self.call.request.headers["From"].get("number")
             self.runner, actions = CallRunner.start(
-                self.services, caller=caller, channel="sip", at=self.started_at
+                self.services,
+                caller=caller,
+                channel="sip",
+                at=self.started_at,
+                can_give_up=self.transfer_mode == "bridge",  # a REFER's ringing is the PBX's
             )
             log.info("SIP call %s answered as call %s", call_id, self.runner.call_id)
             self.line = self._line(self.runner)
@@ -193,7 +195,7 @@ class SipCall:
                     relay(self.transfer.agent.media.playout, pcm)
             case KeyPressed(key=key) if self.transfer is None:
                 line.key(key)
-            case KeyPressed(key=key) if key == GIVE_UP_KEY and self._ringing():
+            case KeyPressed(key=key) if key == ln.GIVE_UP_KEY and self._ringing():
                 self._stop_ringing("the caller gave up waiting for the transfer")
             case Played(mark=mark) if mark == BUSY_MARK:
                 self._transfer_ended("busy")
