@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from ivr.bootstrap import call_services, open_database
 from ivr.channels.sip.node import SipNode
 from ivr.cli import main
 from ivr.config import Settings
@@ -22,12 +23,18 @@ def test_flags_override_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_pat
     started: list[Settings] = []
 
     class Node:
+        """A node that registers nowhere, on a real database (the command announces it and
+        sweeps the calls of its previous life there)."""
+
+        def __init__(self, settings: Settings) -> None:
+            self.services = call_services(settings, open_database(settings))
+
         def run_until(self, stop: threading.Event) -> None:
             pass
 
     def from_settings(settings: Settings) -> Node:
         started.append(settings)
-        return Node()
+        return Node(settings)
 
     monkeypatch.setattr(SipNode, "from_settings", staticmethod(from_settings))
     monkeypatch.setattr("ivr.cli.sip.signal.signal", lambda *args: None)  # not pytest's
