@@ -328,7 +328,7 @@ class Scaling:
     nodes: int
     carried: int = 0
     call_seconds: float = 0.0
-    """One speech call's length alone."""
+    """One keypad call's length alone."""
     p95: dict[str, float] = field(default_factory=dict)
     """EoS→reply and key→reply p95 at the carried level (seconds)."""
 
@@ -336,7 +336,7 @@ class Scaling:
 async def alone(front: Front, words: dict[str, list[str]]) -> dict[str, float]:
     """A speech call straight to each node (each loads its speech model), then one speech
     and one keypad call through nginx side by side: their reply times' p50 (the baselines)
-    and the speech call's length."""
+    and the keypad call's length (a speech call's depends on what was heard)."""
     warm_ups = [streams.Call(f"http://127.0.0.1:{n.port}", words, False) for n in front.nodes]
     speech, keypad = streams.Call(front.base, words, False), streams.Call(front.base, words, True)
     for calls in (warm_ups, [speech, keypad]):
@@ -346,7 +346,7 @@ async def alone(front: Front, words: dict[str, list[str]]) -> dict[str, float]:
     return {
         "EoS": streams.percentile([t.seconds for t in speech.eos_to_reply], 0.5),
         "key": streams.percentile([t.seconds for t in keypad.key_to_reply], 0.5),
-        "seconds": speech.ended - speech.started,
+        "seconds": keypad.ended - keypad.started,
     }
 
 
