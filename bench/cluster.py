@@ -66,7 +66,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--failure-calls", type=int, default=10, help="concurrent calls when a node is killed"
     )
-    parser.add_argument("--no-failure", action="store_true", help="measure scaling only")
+    parts = parser.add_mutually_exclusive_group()
+    parts.add_argument("--no-failure", action="store_true", help="measure scaling only")
+    parts.add_argument("--no-scaling", action="store_true", help="measure the node failure only")
     parser.add_argument(
         "--calls-per-caller",
         type=int,
@@ -479,17 +481,22 @@ def main() -> None:
         ivr = str(Path(sys.executable).with_name("ivr"))
         subprocess.run([ivr, "prompts", "build"], env=environment, check=True, capture_output=True)
         try:
-            with running_nodes(root, environment, node_cores[-1:], threads) as front:
-                one = scale(front, words, arguments.levels, arguments.spread)
+            if not arguments.no_scaling:
+                with running_nodes(root, environment, node_cores[-1:], threads) as front:
+                    one = scale(front, words, arguments.levels, arguments.spread)
             with running_nodes(root, environment, node_cores, threads) as front:
-                two = scale(front, words, arguments.levels, arguments.spread)
-                share = ratio(two.carried, one.carried)
-                print(
-                    f"carried calls: 1 node {one.carried}, 2 nodes {two.carried}, ratio"
-                    f" {'n/a' if share is None else f'{share:.2f}'} (goal ≥ {GOAL_RATIO})"
-                )
+                if arguments.no_scaling:
+                    call_seconds = asyncio.run(alone(front, words))["seconds"]
+                else:
+                    two = scale(front, words, arguments.levels, arguments.spread)
+                    share = ratio(two.carried, one.carried)
+                    print(
+                        f"carried calls: 1 node {one.carried}, 2 nodes {two.carried}, ratio"
+                        f" {'n/a' if share is None else f'{share:.2f}'} (goal ≥ {GOAL_RATIO})"
+                    )
+                    call_seconds = two.call_seconds
                 if not arguments.no_failure:
-                    spread = arguments.spread * two.call_seconds
+                    spread = arguments.spread * call_seconds
                     fail_over(front, words, arguments.failure_calls, spread, database)
         finally:
             database.dispose()

@@ -56,3 +56,10 @@ def test_a_call_is_lost_when_it_failed_or_finished_without_a_filed_ticket() -> N
 def test_a_ticket_number_given_twice_in_a_year_is_reused() -> None:
     assert reused_numbers([(2026, 1), (2026, 2), (2027, 1)]) == 0
     assert reused_numbers([(2026, 1), (2026, 1), (2026, 1), (2026, 2), (2026, 2)]) == 2
+
+
+def test_either_part_may_be_left_out_but_not_both() -> None:
+    assert parse_arguments(["--no-scaling"]).no_scaling
+    assert parse_arguments(["--no-failure"]).no_failure
+    with pytest.raises(SystemExit):
+        parse_arguments(["--no-scaling", "--no-failure"])
