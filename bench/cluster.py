@@ -155,6 +155,15 @@ class Node:
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         return [pid, *map(int, children)]
 
+    def connections(self) -> int:
+        """Established connections to this node now (nginx carrying streams, mostly)."""
+        count = 0
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            for line in Path(table).read_text().splitlines()[1:]:
+                local, state = line.split()[1], line.split()[3]
+                count += int(local.rsplit(":", 1)[1], 16) == self.port and state == "01"
+        return count
+
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, sig)
@@ -406,7 +415,9 @@ def scale(front: Front, words: dict[str, list[str]], counts: list[int], spread: 
 async def failure_run(
     front: Front, words: dict[str, list[str]], count: int, spread: float
 ) -> list[ResumingCall]:
-    """`count` keypad callers; once all are on a call, the second node is killed."""
+    """`count` keypad callers; once all are on a call, the node holding more connections
+    (streams) is killed: nginx's round robin alternates a call's webhook and its stream, so
+    calls arriving one by one may put every stream on one node."""
     arrivals = random.Random(count)
     callers = [
         ResumingCaller(front.base, words, True, arrivals.uniform(0, spread)) for _ in range(count)
@@ -414,8 +425,13 @@ async def failure_run(
 
     async def kill_later() -> None:
         await asyncio.sleep(spread + 10)
-        front.nodes[1].kill()
-        print(f"  node :{front.nodes[1].port} killed (kill -9) at {count} concurrent calls")
+        held = [node.connections() for node in front.nodes]
+        victim = front.nodes[held.index(max(held))]
+        victim.kill()
+        print(
+            f"  node :{victim.port} killed (kill -9) at {count} concurrent calls; connections"
+            f" held by the nodes then: {held}"
+        )
 
     await asyncio.gather(kill_later(), *(caller.run() for caller in callers))
     return [call for caller in callers for call in caller.calls]
