@@ -58,11 +58,14 @@ deploy/tls/kamailio.crt:
 		-keyout deploy/tls/kamailio.key -out $@
 	chmod 600 deploy/tls/kamailio.key
 
-# A trial cluster on this machine (deploy/Procfile, run by honcho): PostgreSQL, two `ivr serve`
-# behind nginx on http://127.0.0.1:8080, two `ivr worker`, all in data-cluster/; Ctrl-C stops it.
+# A trial cluster on this machine (deploy/Procfile, run by honcho): PostgreSQL, SeaweedFS, two
+# `ivr serve` behind nginx on http://127.0.0.1:8080, two `ivr worker`, and with
+# CIVICLINE_SIP_PASSWORD Kamailio and two `ivr sip`, all in data-cluster/; Ctrl-C stops it.
+CLUSTER_WITHOUT_SIP = postgres s3 serve1 serve2 nginx worker1 worker2
 cluster: test-system-packages $(INSTALLED)
 	CIVICLINE_DATA_DIR=data-cluster/node $(BIN)/ivr prompts build
-	$(BIN)/honcho -f deploy/Procfile -e deploy/cluster.env -d "$(CURDIR)" start
+	$(BIN)/honcho -f deploy/Procfile -e deploy/cluster.env -d "$(CURDIR)" start \
+		$$([ -n "$$CIVICLINE_SIP_PASSWORD" ] || echo $(CLUSTER_WITHOUT_SIP))
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -387,11 +387,14 @@ class Caller:
     async def run(self) -> None:
         await asyncio.sleep(self.offset)
         for _ in range(CALLS_PER_CALLER):
-            call = Call(self.base, self.words, self.keypad)
+            call = self.new_call()
             self.calls.append(call)
             await call.run()
             if call.error:
                 return
+
+    def new_call(self) -> Call:
+        return Call(self.base, self.words, self.keypad)
 
 
 @dataclass
