@@ -218,8 +218,8 @@ def wait_for(url: str, process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def running_nginx(root: Path, nodes: list[Node]) -> Iterator[str]:
-    """A private nginx on a free port, round-robin over `nodes`, with the shipped proxy
-    configuration; its URL."""
+    """A private nginx on a free port, `least_conn` over `nodes` as deploy/nginx.conf, with
+    the shipped proxy configuration; its URL."""
     port = free_port()
     upstream = "".join(f"server 127.0.0.1:{n.port} max_fails=1 fail_timeout=10s; " for n in nodes)
     conf = root / "nginx.conf"
@@ -229,7 +229,7 @@ def running_nginx(root: Path, nodes: list[Node]) -> Iterator[str]:
         " events { worker_connections 4096; }"
         f" http {{ access_log off; client_body_temp_path {root}/body; {temp}"
         f" uwsgi_temp_path {root}/uwsgi; scgi_temp_path {root}/scgi;"
-        f" upstream civicline {{ {upstream}}}"
+        f" upstream civicline {{ least_conn; {upstream}}}"
         f" server {{ listen 127.0.0.1:{port}; include {PROXY_CONF}; }} }}\n"
     )
     process = subprocess.Popen(
