@@ -7,12 +7,13 @@ from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ivr.clock import utc_now
 from ivr.storage.models import Category, Department, User
+from ivr.storage.upsert import upsert
 
 if TYPE_CHECKING:
     from menus.schema import Flow
@@ -22,35 +23,28 @@ ROLES = ("admin", "supervisor", "officer")
 
 def sync_departments(session: Session, flow: Flow, at: datetime) -> None:
     """Make the departments and categories match `flow`: add new ones, update the others,
-    deactivate those the flow no longer names (rows stay: tickets point at their codes)."""
-    _sync_department_rows(session, flow, at)
-    _sync_category_rows(session, flow, at)
-
-
-def _sync_department_rows(session: Session, flow: Flow, at: datetime) -> None:
-    stored = {row.code: row for row in session.scalars(select(Department))}
+    deactivate those the flow no longer names (rows stay: tickets point at their codes).
+    Each row is one upsert, so nodes starting at once on a shared database never collide."""
+    synced = {"active": True, "synced_at": at}
     for code, department in flow.departments.items():
-        row = stored.pop(code, None) or Department(code=code)
-        row.name = dict(department.name)
-        row.schedule = department.schedule
-        row.transfer = department.transfer
-        row.active, row.synced_at = True, at
-        session.add(row)
-    for row in stored.values():
-        row.active, row.synced_at = False, at
-
-
-def _sync_category_rows(session: Session, flow: Flow, at: datetime) -> None:
-    stored = {row.code: row for row in session.scalars(select(Category))}
+        row = {
+            "code": code,
+            "name": dict(department.name),
+            "schedule": department.schedule,
+            "transfer": department.transfer,
+        }
+        upsert(session, Department, row | synced, ["code"])
     for code, category in flow.categories.items():
-        row = stored.pop(code, None) or Category(code=code)
-        row.name = dict(category.name)
-        row.department = category.department
-        row.deadline_days = category.deadline_days
-        row.active, row.synced_at = True, at
-        session.add(row)
-    for row in stored.values():
-        row.active, row.synced_at = False, at
+        row = {
+            "code": code,
+            "name": dict(category.name),
+            "department": category.department,
+            "deadline_days": category.deadline_days,
+        }
+        upsert(session, Category, row | synced, ["code"])
+    for model, named in ((Department, flow.departments), (Category, flow.categories)):
+        gone = update(model).where(model.code.not_in(list(named)), model.active.is_(True))
+        session.execute(gone.values(active=False, synced_at=at))
 
 
 def add_user(
