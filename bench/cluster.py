@@ -34,7 +34,7 @@ import time
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -270,10 +270,16 @@ def running_nodes(
             node.kill(signal.SIGTERM)
 
 
+class Resumed(Exception):
+    """The stream broke and the call went on on a new one: the question is asked again."""
+
+
 @dataclass
 class ResumingCall(streams.Call):
     """A caller of bench/twilio_streams.py that, as Twilio, posts the `<Connect>`'s action
-    when its stream breaks and plays the stream the answer starts (or ends, on a hang-up)."""
+    when its stream breaks and plays the stream the answer starts (or ends, on a hang-up).
+    The resumed call says sorry and asks the question again, so the script's step under
+    way starts over after the apology (a description half said is said again)."""
 
     sid: str | None = None
     silences: list[float] = field(default_factory=list)
@@ -294,12 +300,23 @@ class ResumingCall(streams.Call):
             self.sid = str(start["callSid"])
         await super()._send(event, **body)
 
+    async def _step(self, step: Callable[[], Awaitable[None]]) -> None:
+        apology = 0
+        while True:
+            try:
+                await self._until_marks(apology)
+                await step()
+                return
+            except Resumed:
+                apology = 1
+
     async def _frame(self, payload: str = streams.SILENCE) -> None:
         try:
             await super()._frame(payload)
         except ConnectionClosed:
             if not await self._resume():
                 raise
+            raise Resumed from None
         if self.heard_since is not None and self.media_at is not None:
             self.silences.append(self.media_at - self.heard_since)
             self.heard_since = None

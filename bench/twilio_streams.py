@@ -36,6 +36,7 @@ import urllib.parse
 import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -244,23 +245,43 @@ class Call:
         media_format = {"encoding": "audio/x-mulaw", "sampleRate": PHONE_RATE, "channels": 1}
         start = {"callSid": sid, "customParameters": {"token": token}, "mediaFormat": media_format}
         await self._send("start", start=start)
+        steps = (self._consent, self._main_menu, self._district, self._description, self._confirm)
+        for step in steps:
+            await self._step(step)
+
+    async def _step(self, step: Callable[[], Awaitable[None]]) -> None:
+        """One question of the script: hear its prompts, then answer."""
+        await step()
+
+    async def _consent(self) -> None:
         await self._until_marks(2)  # welcome, then the notice: heard, so the call is recorded
+
+    async def _main_menu(self) -> None:
         await self._until_marks(1)  # the main menu, after consent and the call recording began
-        acked = self.acked_at[1]
-        self.mark_round_trip.append(Timing(acked, self.first_media_after_ack[2] - acked))
+        if len(self.acked_at) == 3 and 2 in self.first_media_after_ack:  # all on one stream
+            acked = self.acked_at[1]
+            self.mark_round_trip.append(Timing(acked, self.first_media_after_ack[2] - acked))
         if self.keypad:
-            await self._press("1", until_mark=True)  # main menu → the district question
+            await self._press("1")  # → the district question
         else:
             await self._speak(self.words["나무"])
-        await self._press("3", until_mark=True)  # → the description
-        await self._until_marks(1)  # the beep: the recording starts after it
+
+    async def _district(self) -> None:
+        await self._until_marks(1)
+        await self._press("3")  # → the description
+
+    async def _description(self) -> None:
+        await self._until_marks(2)  # the question, then the beep: the recording starts after it
         for payload in self.words["description"]:
             await self._frame(payload)
-        await self._press("#", until_mark=True)  # → the confirmation question
+        await self._press("#")  # → the confirmation question
+
+    async def _confirm(self) -> None:
+        await self._until_marks(1)
         if self.keypad:
-            await self._press("1", until_mark=False)  # confirmed: ticket filed, goodbye
+            await self._press("1")  # confirmed: ticket filed, goodbye
         else:
-            await self._speak(self.words["한국어"], last=True)
+            await self._speak(self.words["한국어"])
         await self._until_closed()
 
     async def _send(self, event: str, **body: object) -> None:
@@ -287,9 +308,10 @@ class Call:
     async def _listen(self) -> None:
         """Play what arrives: audio queues up at the playhead; a mark is acknowledged once
         the audio before it has played; `clear` drops the queue."""
-        assert self.ws is not None
+        ws = self.ws
+        assert ws is not None
         loop = asyncio.get_running_loop()
-        async for text in self.ws:
+        async for text in ws:
             now = loop.time()
             if isinstance(text, str) and text.startswith('{"event": "media"'):
                 if self.media_at is None and now >= self.listening_since:
@@ -300,11 +322,15 @@ class Call:
                 continue
             message = json.loads(text)
             if message["event"] == "mark":
-                loop.call_at(max(self.playhead, now), self._ack, message["mark"])
+                loop.call_at(max(self.playhead, now), self._ack, ws, message["mark"])
             elif message["event"] == "clear":
                 self.playhead = now
 
-    def _ack(self, mark: object) -> None:
+    def _ack(self, ws: ClientConnection, mark: object) -> None:
+        """Acknowledge `mark` on its stream: a stream gone since (Twilio's dead leg) is not."""
+        if ws is not self.ws:
+            return
+
         async def ack() -> None:
             try:
                 await self._send("mark", mark=mark)
@@ -339,19 +365,17 @@ class Call:
             await self._frame()
         return self.media_at
 
-    async def _press(self, digit: str, *, until_mark: bool) -> None:
-        """A key: key → reply; then the reply is heard to its mark (`until_mark`)."""
+    async def _press(self, digit: str) -> None:
+        """A key: key → reply (the next step hears the reply to its marks)."""
         await self._frame()
         self._expect_reply()
         pressed = asyncio.get_running_loop().time()
         await self._send("dtmf", dtmf={"digit": digit})
         self.key_to_reply.append(Timing(pressed, await self._until_reply() - pressed))
-        if until_mark:
-            await self._until_marks(1)
 
-    async def _speak(self, frames: list[str], *, last: bool = False) -> None:
-        """0.3 s of silence, the words, then silence until the reply: EoS → reply. The reply
-        is heard to its mark, unless it is the `last` (the goodbye)."""
+    async def _speak(self, frames: list[str]) -> None:
+        """0.3 s of silence, the words, then silence until the reply: EoS → reply (the next
+        step hears the reply to its marks)."""
         for _ in range(15):
             await self._frame()
         for payload in frames:
@@ -359,8 +383,6 @@ class Call:
         self._expect_reply()
         end = asyncio.get_running_loop().time()
         self.eos_to_reply.append(Timing(end, await self._until_reply() - end))
-        if not last:
-            await self._until_marks(1)
 
     async def _until_closed(self) -> None:
         """After the goodbye the server closes the stream (once its marks are acknowledged)."""

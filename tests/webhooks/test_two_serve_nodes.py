@@ -370,7 +370,14 @@ def test_a_call_whose_stream_node_is_killed_goes_on_on_the_other_node(cluster: C
     served = cluster.requests()
     after = served[[path for _, path, _ in served].index("/twilio/next") :]
     assert {node for node, *_ in after} == {alive.address}
-    assert [path for _, path, _ in after][:2] == ["/twilio/next", "/twilio/stream"]
+    assert [(path, status) for _, path, status in after][:6] == [
+        ("/twilio/next", "200"),  # the broken stream: the call resumes here
+        ("/twilio/stream", "101"),  # the apology, the question again; the transfer closes it
+        ("/twilio/next", "200"),
+        ("/twilio/dial-result", "200"),
+        ("/twilio/stream", "101"),  # the goodbye: the server closed it after its last mark
+        ("/twilio/next", "200"),
+    ]
 
     with cluster.database.session(read_only=True) as db:
         [ticket] = db.scalars(select(Ticket).where(Ticket.call_id == sid)).all()
