@@ -127,7 +127,7 @@ def running_s3() -> Iterator[S3Server]:
     log = root / "weed.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [str(weed_binary()), "server", *_options(root, http, grpc)],
+            [str(weed_binary()), f"-logdir={root}", "server", *_options(root, http, grpc)],
             stdout=output,
             stderr=subprocess.STDOUT,
             cwd=root,
