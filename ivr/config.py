@@ -98,7 +98,7 @@ class Settings(BaseSettings):
     callback_stale_minutes: int = Field(30, ge=1)
     """A callback not placed this long after its slot began (the worker was down) is booked
     again and the citizen texted the new time, instead of being dialled late."""
-    max_recognizers: int = Field(10, ge=0)
+    max_recognizers: int = Field(20, ge=0)
     """Live speech recognisers per process; beyond them a new call is served keypad-first."""
     sip_registrar_host: str = "127.0.0.1"
     sip_registrar_port: int = 5060
