@@ -20,7 +20,7 @@ run: system-packages $(INSTALLED)
 		$(BIN)/ivr serve
 
 test: test-system-packages $(INSTALLED)
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
