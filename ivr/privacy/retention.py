@@ -1,7 +1,8 @@
 """The retention purge: what is past its time is removed or anonymised, in small batches.
 
 Each kind of personal data has its own retention (`CIVICLINE_RETENTION_*`, in days):
-recordings (rows and files), transcripts and descriptions of closed tickets, callers'
+recordings (rows and files), transcripts, descriptions and the citizen's own notes (said or
+texted) of closed tickets, callers'
 numbers (calls, closed tickets, past callbacks and the citizen's calls placed for them,
 past appointments at a counter,
 sent SMS, PIN look-ups, received SMS, the link from a survey score to the call or
@@ -43,6 +44,8 @@ PURGE_JOB = "privacy.purge"
 PURGE_EVERY = timedelta(days=1)
 PURGE_AT = timedelta(hours=2)
 """The purge runs daily at 02:00 UTC, once however many workers there are."""
+CITIZEN_SOURCES = ("phone", "sms")
+"""Notes a citizen added (`TicketNote.source`): their words go with the report's description."""
 
 
 def purge(
@@ -89,6 +92,18 @@ def purge(
         & (tickets.c.updated_at < before(retention.transcripts))
         & (tickets.c.description.is_not(None) | tickets.c.transcript.is_not(None)),
         {"description": None, "transcript": null()},  # SQL NULL, not JSON null
+    )
+    notes = t["ticket_notes"]  # what the citizen added by phone or SMS: their own words
+    old_closed = select(tickets.c.id).where(
+        closed & (tickets.c.updated_at < before(retention.transcripts))
+    )
+    step(
+        "citizen_notes",
+        notes,
+        notes.c.ticket_id.in_(old_closed)
+        & notes.c.source.in_(CITIZEN_SOURCES)
+        & ((notes.c.body != "") | notes.c.recording_id.is_not(None)),
+        {"body": "", "recording_id": None},
     )
     numbers = before(retention.caller_numbers)
     step("call_callers", calls, (calls.c.started_at < numbers) & calls.c.caller.is_not(None),
@@ -188,6 +203,7 @@ def _recordings(
 ) -> dict[str, int]:
     t = Base.metadata.tables
     recordings, tickets, twilio = t["recordings"], t["tickets"], t["twilio_recordings"]
+    notes = t["ticket_notes"]
     deleted = missing = 0
     while True:
         with database.session() as session:
@@ -199,6 +215,8 @@ def _recordings(
             session.execute(update(tickets).where(tickets.c.recording_id.in_(ids))
                             .values(recording_id=None))  # fmt: skip
             session.execute(update(twilio).where(twilio.c.recording_id.in_(ids))
+                            .values(recording_id=None))  # fmt: skip
+            session.execute(update(notes).where(notes.c.recording_id.in_(ids))
                             .values(recording_id=None))  # fmt: skip
             session.execute(delete(recordings).where(recordings.c.id.in_(ids)))
         for row in rows:

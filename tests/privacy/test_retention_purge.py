@@ -26,6 +26,7 @@ from ivr.storage.models import (
     Job,
     Recording,
     Ticket,
+    TicketNote,
 )
 
 OLD = TUESDAY - timedelta(days=400)
@@ -76,6 +77,40 @@ def test_what_is_past_its_time_goes_and_the_rest_stays(aged) -> None:
         [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "privacy.purge"))
         assert entry.details["call_events"] > 0
     assert purge(database, DEFAULTS, LocalFiles(root), now=TUESDAY)["recordings"] == 0
+
+
+def test_the_citizens_own_notes_go_with_the_description_and_the_officers_stay(aged) -> None:
+    database, root, old_ref, new_ref = aged
+    with database.session() as session:
+        tickets = {t.ref: t for t in session.scalars(select(Ticket))}
+        recording = session.scalars(select(Recording).order_by(Recording.created_at)).first()
+        for ref, at in ((old_ref, OLD), (new_ref, RECENT)):
+            said = {"body": "said on the phone", "recording_id": recording.id}
+            for source, fields in (("sms", {"body": "my gate, again"}), ("phone", said)):
+                session.add(
+                    TicketNote(
+                        ticket_id=tickets[ref].id,
+                        kind="note",
+                        author="citizen",
+                        source=source,
+                        at=at,
+                        **fields,
+                    )
+                )
+    done = purge(database, DEFAULTS, LocalFiles(root), now=TUESDAY)
+    assert done["citizen_notes"] == 2
+    with database.session() as session:
+        notes = session.execute(
+            select(Ticket.ref, TicketNote.source, TicketNote.body, TicketNote.recording_id)
+            .join(Ticket)
+            .order_by(Ticket.ref, TicketNote.id)
+        ).all()
+    by_ticket = {ref: {(n.source, n.body) for n in notes if n.ref == ref} for ref in tickets}
+    assert ("sms", "") in by_ticket[old_ref] and ("phone", "") in by_ticket[old_ref]
+    assert ("sms", "my gate, again") in by_ticket[new_ref], "an open report keeps its notes"
+    assert any(s == "officer" and "called from" in b for s, b in by_ticket[old_ref])
+    # the purged recording leaves no note pointing at it, on any ticket
+    assert all(n.recording_id != recording.id for n in notes)
 
 
 def test_a_purge_stopped_half_way_is_finished_by_the_next(aged, monkeypatch) -> None:

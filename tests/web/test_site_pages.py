@@ -232,3 +232,20 @@ def test_a_ticket_shows_its_transcript_or_why_there_is_none(site, supervisor):
     assert "deep hole &lt;script&gt;alert(" in transcribed and XSS not in transcribed
     assert "(confidence 87 %)" in transcribed
     assert "not transcribed: no model" in _body(supervisor, f"/tickets/{site.taxes_ref}")
+
+
+def test_a_citizens_note_emptied_by_the_retention_purge_says_so(site, supervisor):
+    with _database(site).session() as session:
+        ticket = session.scalars(select(Ticket).where(Ticket.ref == site.taxes_ref)).one()
+        session.add(
+            TicketNote(
+                ticket_id=ticket.id,
+                kind="note",
+                body="",
+                author="citizen",
+                source="sms",
+                at=ticket.created_at,
+            )
+        )
+    notes = _body(supervisor, f"/tickets/{site.taxes_ref}").split('id="notes"')[1]
+    assert "removed after the retention period" in notes.split("</table>")[0]
