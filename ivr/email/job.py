@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ivr.clock import Clock, utc_now
 from ivr.config import Settings
-from ivr.email.message import Notice, compose
+from ivr.email.message import Notice, compose, translations
 from ivr.email.notices import EMAIL
 from ivr.email.smtp import EmailRefused, SmtpServer, send
 from ivr.jobs import PermanentJobError
@@ -31,7 +31,6 @@ from menus.registry import FlowRegistry
 from menus.schema import Flow
 
 log = logging.getLogger(__name__)
-SOURCES = {"phone": "by phone", "sms": "by SMS", "officer": "by an officer"}
 
 
 def email_handlers(
@@ -53,7 +52,14 @@ def email_handlers(
             notice = _notice(session, flow, payload, site)
         at = clock()
         message_id = f"<{payload['key']}@civicline>".replace(":", ".")
-        message = compose(notice, sender=sender, to=payload["to"], message_id=message_id, at=at)
+        message = compose(
+            notice,
+            sender=sender,
+            to=payload["to"],
+            message_id=message_id,
+            at=at,
+            language=translations(flow.default_language),
+        )
         try:
             send(message, server, timeout=settings.smtp_timeout_seconds, context=context)
         except EmailRefused as error:
@@ -83,7 +89,7 @@ def _notice(session: Session, flow: Flow, payload: dict[str, Any], site: str) ->
         if department in flow.departments
         else department or "",
         "caller": mask_number(ticket.caller if ticket else callback.caller if callback else None)
-        or "withheld",
+        or "",
         "status": name(flow.texts.statuses.get(ticket.status)) if ticket else "",
     }
     if ticket is not None:
@@ -92,10 +98,9 @@ def _notice(session: Session, flow: Flow, payload: dict[str, Any], site: str) ->
         facts["district"] = ticket.district
         facts["description"] = _transcript(ticket)
     if note is not None:
-        facts["note"] = (
-            note.body or "(said on the phone; the recording and its transcript are on the site)"
-        )
-        facts["source"] = SOURCES.get(note.source, note.source)
+        facts["note"] = note.body
+        facts["note_recorded"] = note.recording_id is not None
+        facts["source"] = note.source
     if payload.get("level") is not None and payload["level"] < len(flow.escalation):
         facts["level"] = name(flow.escalation[payload["level"]].name)
     if callback is not None:

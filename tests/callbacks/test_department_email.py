@@ -29,6 +29,7 @@ from storage.filing import call_on
 from ivr.config import Settings
 from ivr.email import notices
 from ivr.email.job import email_handlers
+from ivr.email.message import Notice, compose, translations
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.jobs import Lane, Worker
@@ -219,11 +220,11 @@ def test_each_event_emails_the_department_once_through_starttls(
     assert sorted(subjects) == sorted(
         f"[civicline] {subject}"
         for subject in (
-            f"New report {ref}",
-            f"Report {ref} escalated to șeful de serviciu",
-            f"Callback assigned: {ref} on 2026-12-02 10:00",
-            f"The citizen reopened report {ref}: not solved",
-            f"The citizen added to report {ref}",
+            f"Sesizare nouă {ref}",
+            f"Sesizarea {ref} a fost escaladată la șeful de serviciu",
+            f"Apel înapoi atribuit: {ref}, 2026-12-02 10:00",
+            f"Cetățeanul a redeschis sesizarea {ref}: nerezolvată",
+            f"Cetățeanul a completat sesizarea {ref}",
         )
     )
     for to, message in subjects.values():
@@ -233,12 +234,13 @@ def test_each_event_emails_the_department_once_through_starttls(
         assert f"{SITE}/tickets/{ref}" in body
         assert MASKED in body and CITIZEN not in body
         assert message["Message-ID"].endswith("@civicline>")
-    new_to, new = subjects[f"[civicline] New report {ref}"]
-    assert new_to == [ROADS] and "Category: groapă în carosabil" in new.get_content()
-    callback_to, _ = subjects[f"[civicline] Callback assigned: {ref} on 2026-12-02 10:00"]
+    new_to, new = subjects[f"[civicline] Sesizare nouă {ref}"]
+    assert new_to == [ROADS] and "Categorie: groapă în carosabil" in new.get_content()
+    callback_to, _ = subjects[f"[civicline] Apel înapoi atribuit: {ref}, 2026-12-02 10:00"]
     assert sorted(callback_to) == sorted([ROADS, OFFICER])
-    _, note = subjects[f"[civicline] The citizen added to report {ref}"]
-    assert "Citizen's note: Groapa e <b>mai mare</b> acum" in note.get_content()
+    _, note = subjects[f"[civicline] Cetățeanul a completat sesizarea {ref}"]
+    assert "Nota cetățeanului: Groapa e <b>mai mare</b> acum" in note.get_content()
+    assert "la sesizare (prin SMS)." in note.get_content()
 
     with demo_db.session() as session:
         ticket = session.get_one(Ticket, 1)
@@ -275,4 +277,26 @@ def test_a_refused_login_is_a_clear_retried_error_and_smtps_delivers(
     )
     assert run_email_jobs(smtps, demo_db) == 1
     [(to, message)] = mailbox.received
-    assert to == [ROADS] and message["Subject"] == f"[civicline] New report {ref}"
+    assert to == [ROADS] and message["Subject"] == f"[civicline] Sesizare nouă {ref}"
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "said"),
+    [
+        (
+            "bg",
+            "Гражданинът допълни сигнал 2026-00007",
+            "Бележка на гражданина: (казано по телефона",
+        ),
+        ("ko", "The citizen added to report 2026-00007", "Citizen's note: (said on the phone"),
+    ],
+)
+def test_a_message_is_in_the_citys_language_or_english(language, subject, said) -> None:
+    """Bulgarian from the site's catalogue; a language it lacks (Korean) gets English."""
+    notice = Notice(event="note", ref="2026-00007", link=f"{SITE}/tickets/2026-00007",
+                    department="Drumuri", caller="", status="nouă", note_recorded=True,
+                    source="phone")  # fmt: skip
+    message = compose(notice, sender=SENDER, to=[ROADS], message_id="<x@civicline>", at=AT,
+                      language=translations(language))  # fmt: skip
+    assert message["Subject"] == f"[civicline] {subject}"
+    assert said in message.get_content()
