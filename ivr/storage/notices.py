@@ -54,11 +54,35 @@ def add_closure(
     return row
 
 
+def withdraw_announcement(
+    session: Session, announcement_id: int, *, actor: str, at: datetime
+) -> Announcement | None:
+    """Stop an announcement before its end date (no-op if it was withdrawn already); None
+    when there is no such announcement."""
+    row = session.get(Announcement, announcement_id)
+    if row is not None and row.withdrawn_at is None:
+        row.withdrawn_at, row.withdrawn_by = at, actor
+    return row
+
+
+def remove_closure(session: Session, closure_id: int) -> OfficeClosure | None:
+    """Open the day again (the slots it moved stay where they went); the removed closure,
+    or None when there is no such closure."""
+    row = session.get(OfficeClosure, closure_id)
+    if row is not None:
+        session.delete(row)
+    return row
+
+
 def announcements_on(session: Session, day: date) -> tuple[SaidAnnouncement, ...]:
-    """The announcements in force on the local `day`, oldest first."""
+    """The announcements in force on the local `day` and not withdrawn, oldest first."""
     rows = session.scalars(
         select(Announcement)
-        .where(Announcement.starts <= day, Announcement.ends >= day)
+        .where(
+            Announcement.starts <= day,
+            Announcement.ends >= day,
+            Announcement.withdrawn_at.is_(None),
+        )
         .order_by(Announcement.id)
     )
     return tuple(

@@ -1,14 +1,15 @@
 """The announcements and closures page (supervisors and admins): what callers hear before a
 menu during some dates, and the days a department (or every one) is closed. Both take effect
-for the next call without editing the flow; each addition is audited. An announcement's
-audio is rendered when it is saved, so no caller waits for synthesis."""
+for the next call without editing the flow, and so does withdrawing an announcement (the
+water is back on before Friday) or removing a closure; each change is audited. An
+announcement's audio is rendered when it is saved, so no caller waits for synthesis."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -17,9 +18,20 @@ from werkzeug.wrappers import Response
 from ivr.announcement_audio import render_announcements
 from ivr.app_context import current_time, prompts, services
 from ivr.storage.models import Announcement, OfficeClosure
-from ivr.storage.notices import add_announcement, add_closure
+from ivr.storage.notices import (
+    add_announcement,
+    add_closure,
+    remove_closure,
+    withdraw_announcement,
+)
 from ivr.web.access import flow, record, require_role, zone
-from ivr.web.forms import AnnouncementForm, ClosureForm, announcement_form, flash_errors
+from ivr.web.forms import (
+    ActionForm,
+    AnnouncementForm,
+    ClosureForm,
+    announcement_form,
+    flash_errors,
+)
 from ivr.web.names import department_name
 from speech.synthesis import SynthesisError
 
@@ -76,6 +88,7 @@ def page() -> Any:
         closures=closures,
         new_announcement=announcement_form(_languages()),
         new_closure=_closure_form(),
+        act=ActionForm(),
         languages=_languages(),
         today=today,
     )
@@ -148,6 +161,35 @@ def create_closure() -> Response:
             reason=row.reason,
         )
     flash(_("Closure added."))
+    return _back()
+
+
+@blueprint.post("/notices/announcements/<int:announcement_id>/withdraw")
+@require_role("admin", "supervisor")
+def withdraw(announcement_id: int) -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    with services().database.session() as session:
+        row = withdraw_announcement(session, announcement_id, actor=_actor(), at=current_time())
+        if row is None:
+            abort(404)
+        record(session, "announcement.withdraw", str(row.id), heard=row.heard, skipped=row.skipped)
+    flash(_("Announcement withdrawn: the next call does not hear it."))
+    return _back()
+
+
+@blueprint.post("/notices/closures/<int:closure_id>/remove")
+@require_role("admin", "supervisor")
+def remove(closure_id: int) -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    with services().database.session() as session:
+        row = remove_closure(session, closure_id)
+        if row is None:
+            abort(404)
+        record(session, "closure.remove", str(row.id), day=row.day.isoformat(),
+               department=row.department, reason=row.reason)  # fmt: skip
+    flash(_("Closure removed: the day is open again."))
     return _back()
 
 

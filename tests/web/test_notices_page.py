@@ -1,12 +1,16 @@
 """The announcements and closures page refuses what it cannot use, with a message, and
-stores nothing then; officers cannot open it."""
+stores nothing then; a supervisor withdraws an announcement and removes a closure; officers
+can do none of it."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 from site_data import token
 from sqlalchemy import func, select
 
 from ivr.storage.models import Announcement, AuditEntry, OfficeClosure
+from ivr.storage.notices import add_announcement, add_closure, announcements_on, closures_from
 
 
 def _count(site, model) -> int:
@@ -50,3 +54,36 @@ def test_officers_cannot_see_or_add_announcements(site, officer):
     assert officer.get("/notices").status_code == 403
     assert officer.post("/notices/closures", data={}).status_code in (400, 403)
     assert _count(site, OfficeClosure) == 0
+
+
+def test_an_announcement_is_withdrawn_and_a_closure_removed_at_once_and_audited(site, supervisor):
+    database = site.app.extensions["civicline"].database
+    today = datetime.now(UTC).date()  # the demo city's zone is at most a day away
+    with database.session() as session:
+        water = add_announcement(session, texts={"ro": "Apa.", "en": "Water."},
+                                 starts=today - timedelta(days=1), ends=today + timedelta(days=3),
+                                 placement="main", actor="super", at=datetime.now(UTC))  # fmt: skip
+        closure = add_closure(session, day=today + timedelta(days=2), department="roads",
+                              reason="staff day", actor="super", at=datetime.now(UTC))  # fmt: skip
+        water_id, closure_id = water.id, closure.id
+    csrf = token(supervisor, "/notices")
+    assert supervisor.post(f"/notices/announcements/{water_id}/withdraw").status_code == 400
+    for path in (f"announcements/{water_id}/withdraw", f"closures/{closure_id}/remove"):
+        reply = supervisor.post(f"/notices/{path}", data={"csrf_token": csrf})
+        assert reply.status_code == 302, path
+    for gone in ("announcements/999/withdraw", f"closures/{closure_id}/remove"):
+        assert supervisor.post(f"/notices/{gone}", data={"csrf_token": csrf}).status_code == 404
+    page = supervisor.get("/notices").get_data(as_text=True)
+    assert "withdrawn by super" in page and f'id="closure-{closure_id}"' not in page
+    with database.session() as session:
+        for day in range(-1, 4):
+            assert announcements_on(session, today + timedelta(days=day)) == ()
+        assert closures_from(session, today) == ()
+        actions = dict(session.execute(select(AuditEntry.action, AuditEntry.target)).all())
+    assert actions["announcement.withdraw"] == str(water_id)
+    assert actions["closure.remove"] == str(closure_id)
+
+
+def test_officers_cannot_withdraw_or_remove(site, officer):
+    assert officer.post("/notices/announcements/1/withdraw", data={}).status_code in (400, 403)
+    assert officer.post("/notices/closures/1/remove", data={}).status_code in (400, 403)

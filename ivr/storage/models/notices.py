@@ -14,7 +14,8 @@ from ivr.storage.models.base import Base
 
 class Announcement(Base):
     """Said from `starts` to `ends` (local dates in the flow's zone, both included) before the
-    main menu, or before the after-hours menu only; `heard` and `skipped` count the calls."""
+    main menu, or before the after-hours menu only, unless withdrawn; `heard` and `skipped`
+    count the calls."""
 
     __tablename__ = "announcements"
     __table_args__ = (
@@ -32,6 +33,9 @@ class Announcement(Base):
     skipped: Mapped[int] = mapped_column(default=0)
     created_by: Mapped[str]
     created_at: Mapped[datetime]
+    withdrawn_at: Mapped[datetime | None]
+    """Set when a supervisor stopped it early: no call hears it from then on."""
+    withdrawn_by: Mapped[str | None]
 
 
 class OfficeClosure(Base):
