@@ -8,6 +8,8 @@
   saying so (the process holding it died) is taken over here, on whichever node Twilio
   reached: the call, rebuilt from its events, hears CallResumed (an apology and its question
   again) on a new stream; what the caller said and keyed is kept, its ticket is the same.
+  The same request again (its answer lost, retried by Twilio or by nginx) gets a stream of
+  the same actions, never a second CallResumed (`_again`); so does a retried /twilio/voice.
 - POST /twilio/dial-result: the transfer ended → TransferFinished into the resumed call.
 - POST /twilio/whisper: what the officer hears first (the ticket reference).
 - POST /twilio/status: call status callbacks, kept once per (CallSid, SequenceNumber); a final
