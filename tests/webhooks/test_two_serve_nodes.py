@@ -1,6 +1,8 @@
 """Two `ivr serve` nodes on one PostgreSQL behind real nginx (Debian's binary, with the
 shipped deploy/civicline-proxy.conf): a Twilio call whose requests alternate between the
-nodes, and a call whose stream's node is killed (`kill -9`) mid-call and goes on on the other.
+nodes, a call whose stream's node is killed (`kill -9`) mid-call and goes on on the other, and
+a webhook whose node dies with it in hand, answered by the other (the killed node is started
+again for it).
 
 The faithful Twilio caller (`ivr.twilio_caller`) places both calls through nginx, which
 round-robins every request (webhooks and Media Streams alike) over the two nodes; the nodes
@@ -26,6 +28,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,6 +84,18 @@ class Node:
         assert self.process is not None
         wait_for(f"http://{self.address}/health", self.process, self.data_dir / "serve.log")
 
+    def revive(self) -> None:
+        """Start the node again if an earlier test killed it."""
+        assert self.process is not None
+        if self.process.poll() is not None:
+            self.start()
+            self.wait()
+
+    def freeze(self) -> None:
+        """The node stops running (SIGSTOP): connections reach it, nothing answers them."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
     def kill(self) -> None:
         """The node dies at once, as a machine does: SIGKILL to the arbiter and its worker."""
         assert self.process is not None
@@ -120,10 +135,13 @@ class Cluster:
         """(node address, path, status) of each request nginx passed on since the last look,
         in the order they ended (a stream's when it closed); the node is the one that
         answered (nginx names every node it tried)."""
+        return [(tried.split(", ")[-1], path, status) for tried, path, status in self.tries()]
+
+    def tries(self) -> list[tuple[str, str, str]]:
+        """(every node nginx tried, path, status) of each request since the last look."""
         lines = self.access_log.read_text().splitlines()
         new, self.seen = lines[self.seen :], len(lines)
-        entries = [line.split("|") for line in new]
-        return [(tried.split(", ")[-1], path, status) for tried, path, status in entries]
+        return [(tried, path, status) for tried, path, status in (x.split("|") for x in new)]
 
     def node_holding_a_stream(self) -> Node:
         [holder] = [node for node in self.nodes if node.holds_a_connection()]
@@ -181,8 +199,9 @@ def cluster_flow(path: Path) -> Path:
 
 def nginx_conf(root: Path, nodes: list[Node], port: int) -> Path:
     """A private nginx (pid, logs and temporary files under `root`, no root needed) in front
-    of `nodes`, serving the shipped proxy configuration."""
-    servers = "\n".join(f"        server {n.address} max_fails=1 fail_timeout=10s;" for n in nodes)
+    of `nodes`, serving the shipped proxy configuration. A node that failed is tried again
+    after 1 s (deploy/nginx.conf: 10 s), as the tests start killed nodes again."""
+    servers = "\n".join(f"        server {n.address} max_fails=1 fail_timeout=1s;" for n in nodes)
     conf = root / "nginx.conf"
     conf.write_text(
         f"""daemon off;
@@ -392,3 +411,36 @@ def test_a_call_whose_stream_node_is_killed_goes_on_on_the_other_node(cluster: C
     assert [row.type for row in rows].count("CallResumed") == 1
     assert (ticket.draft, ticket.category, ticket.district) == (False, "fallen_tree", 3)
     assert ticket.recording_id is not None  # said on the dead node, kept
+
+
+def test_a_webhook_taken_by_a_node_that_dies_before_answering_is_answered_by_the_other(
+    cluster: Cluster,
+) -> None:
+    """nginx sent a status callback to a node that took the connection and died before
+    answering: it is sent on to the other node (`proxy_next_upstream ... non_idempotent`),
+    and Twilio gets its answer, not a 502."""
+    for node in cluster.nodes:
+        node.revive()
+    cluster.requests()
+    victim, other = cluster.nodes
+    webhooks = Webhooks(cluster.url, cluster.url, AUTH_TOKEN, timeout=20)
+    sid = "CA" + uuid.uuid4().hex
+    victim.freeze()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for sequence in range(3):  # nginx takes turns: one of the first two reaches it
+            form = {"CallSid": sid, "CallStatus": "ringing", "SequenceNumber": str(sequence)}
+            sent = pool.submit(webhooks.send, Request(f"{cluster.url}/twilio/status"), form)
+            while not sent.done() and not victim.holds_a_connection():
+                time.sleep(0.01)
+            if not sent.done():
+                break
+        victim.kill()  # with the request in its hands
+        _, answer = sent.result(timeout=30)
+    webhooks.close()
+    assert answer.status_code == 204
+    assert cluster.tries()[-1] == (f"{victim.address}, {other.address}", "/twilio/status", "204")
+    with cluster.database.session(read_only=True) as db:
+        kept = db.scalars(
+            select(TwilioCallStatus.sequence_number).where(TwilioCallStatus.call_sid == sid)
+        )
+        assert int(form["SequenceNumber"]) in set(kept)
