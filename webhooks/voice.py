@@ -37,6 +37,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from ivr import app_context
 from ivr.bootstrap import call_recognizer, twilio_client
+from ivr.calls.heartbeat import serve_node_name
 from ivr.calls.runner import CallRunner, CallServices
 from ivr.channels.line_actions import LINE_ACTIONS, from_records, to_records
 from ivr.channels.stream import StreamCall
@@ -261,6 +262,7 @@ def stream(ws: websocket.WebSocket) -> None:
         call_recognizer,
         started_at=app_context.current_time(),
         recordings=app_context.recordings(),
+        node=serve_node_name(),
     )
     serve(ws, call)
 

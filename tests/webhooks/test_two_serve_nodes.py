@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -39,12 +39,18 @@ from pgserver import PostgresServer
 from sqlalchemy import select
 from twilio_signing import AUTH_TOKEN, KOREAN_FLOW
 
+from ivr.calls import stale
+from ivr.calls.runner import CallServices
 from ivr.storage import calls as stored_calls
+from ivr.storage import line_nodes
+from ivr.storage import twilio as twilio_store
 from ivr.storage.db import Database
 from ivr.storage.models import Call, Job, Ticket, TwilioCallStatus, TwilioRecording
 from ivr.twilio_caller import TwilioCaller
 from ivr.twilio_caller.line import Request
 from ivr.twilio_caller.webhooks import Webhooks
+from menus.registry import FlowRegistry
+from speech.intents import PhraseMatcher
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = Path("/usr/sbin/nginx")
@@ -91,6 +97,13 @@ class Node:
             self.start()
             self.wait()
 
+    def worker_name(self) -> str:
+        """The node name its gunicorn worker beats under in `line_nodes`."""
+        assert self.process is not None
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        [worker] = children.read_text().split()
+        return f"serve:{socket.gethostname()}:{worker}"
+
     def freeze(self) -> None:
         """The node stops running (SIGSTOP): connections reach it, nothing answers them."""
         assert self.process is not None
@@ -129,6 +142,7 @@ class Cluster:
     nodes: list[Node]
     database: Database
     access_log: Path
+    flow: Path
     seen: int = field(default=0)
 
     def requests(self) -> list[tuple[str, str, str]]:
@@ -281,7 +295,9 @@ def cluster(
             stderr=subprocess.DEVNULL,
         )
         wait_for(f"http://127.0.0.1:{port}/health", nginx, nginx_root / "error.log")
-        cluster = Cluster(f"http://127.0.0.1:{port}", nodes, database, nginx_root / "access.log")
+        cluster = Cluster(
+            f"http://127.0.0.1:{port}", nodes, database, nginx_root / "access.log", flow
+        )
         drain_health_checks(cluster)
         yield cluster
     finally:
@@ -291,6 +307,14 @@ def cluster(
         for node in nodes:
             node.stop()
         database.dispose()
+
+
+def sweep_after_beats_missed(cluster: Cluster) -> list[str]:
+    """The worker's sweep of calls lost with their node, once every node has missed its beats
+    (`NODE_TIMEOUT` from now): the calls it ended."""
+    services = CallServices(cluster.database, FlowRegistry(cluster.flow), PhraseMatcher())
+    now = datetime.now(UTC) + line_nodes.NODE_TIMEOUT + timedelta(seconds=1)
+    return stale.sweep(services, now=now, limit=timedelta(days=1))
 
 
 def caller(cluster: Cluster) -> TwilioCaller:
@@ -381,7 +405,10 @@ def test_a_call_whose_stream_node_is_killed_goes_on_on_the_other_node(cluster: C
     with caller(cluster) as call:
         report_up_to_the_confirmation(call)
         dead = cluster.node_holding_a_stream()
+        with cluster.database.session(read_only=True) as db:
+            assert db.get_one(Call, call.call_sid).carried_by == dead.worker_name()
         dead.kill()
+        assert sweep_after_beats_missed(cluster) == []  # Twilio is moving it: not ended
         call.listen(reply=True)  # the stream broke: Twilio posts the <Connect> action
         file_it(call)
         sid = call.call_sid
@@ -444,3 +471,28 @@ def test_a_webhook_taken_by_a_node_that_dies_before_answering_is_answered_by_the
             select(TwilioCallStatus.sequence_number).where(TwilioCallStatus.call_sid == sid)
         )
         assert int(form["SequenceNumber"]) in set(kept)
+
+
+def test_a_caller_who_hangs_up_as_the_stream_node_dies_is_ended_once_its_beats_stop(
+    cluster: Cluster,
+) -> None:
+    """The worker holding the stream dies as the caller hangs up: Twilio reports the call
+    completed (to the living node), which leaves it to the stream; the worker's sweep ends it
+    as soon as the dead worker has missed its beats, its report kept as a draft."""
+    for node in cluster.nodes:
+        node.revive()
+    with caller(cluster) as call:
+        report_up_to_the_confirmation(call)
+        holder = cluster.node_holding_a_stream()
+        holder.kill()
+        call.hang_up()
+        sid = call.call_sid
+    with cluster.database.session(read_only=True) as db:
+        assert db.get_one(Call, sid).ended_at is None
+        assert twilio_store.call_status(db, sid) == "completed"
+    assert sid in sweep_after_beats_missed(cluster)
+    with cluster.database.session(read_only=True) as db:
+        call_row = db.get_one(Call, sid)
+        [ticket] = db.scalars(select(Ticket).where(Ticket.call_id == sid)).all()
+    assert call_row.ended_at is not None and call_row.outcome == "swept"
+    assert (ticket.draft, ticket.category, ticket.district) == (True, "fallen_tree", 3)
