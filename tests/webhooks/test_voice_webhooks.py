@@ -14,11 +14,8 @@ from twilio_signing import (
     call_at_main,
     new_call_sid,
     stream_token,
-    walk_to_main,
 )
 
-from ivr.calls.runner import CallRunner
-from ivr.channels.line_actions import from_records
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.storage import calls as stored_calls
@@ -245,13 +242,7 @@ def test_next_after_a_stream_whose_process_died_resumes_the_call_on_a_new_stream
     died, and Twilio asks the <Connect>'s action here. Its answer is lost and the request
     retried (by Twilio, or by nginx): each answer's stream would play the apology and the
     question, and Twilio opens only the last one's; the engine hears CallResumed once."""
-    sid = new_call_sid()
-    answer = twilio.post("/twilio/voice", {"CallSid": sid, "From": "+35988123456"})
-    runner = CallRunner.resume(app.extensions["civicline"], sid)
-    with app.extensions["civicline"].database.session() as db:
-        records = twilio_store.redeem_token(db, stream_token(answer.data), sid, datetime.now(UTC))
-    assert records is not None
-    walk_to_main(runner, from_records(records))
+    sid, runner = call_at_main(app, twilio, stream_dies=True)
     runner.feed(ev.DigitsPressed(at=datetime.now(UTC), digits="1"))  # the node dies here
     answers = [twilio.post("/twilio/next", {"CallSid": sid}) for _ in range(3)]
     with app.extensions["civicline"].database.session() as db:
@@ -270,13 +261,7 @@ def test_next_after_a_resumed_stream_died_before_a_word_asks_again_without_a_sec
 ) -> None:
     """The node that took the resumed stream died too before it played anything: the next
     stream plays the same apology and question; the engine is not told twice."""
-    sid = new_call_sid()
-    answer = twilio.post("/twilio/voice", {"CallSid": sid, "From": "+35988123456"})
-    runner = CallRunner.resume(app.extensions["civicline"], sid)
-    with app.extensions["civicline"].database.session() as db:
-        records = twilio_store.redeem_token(db, stream_token(answer.data), sid, datetime.now(UTC))
-    assert records is not None
-    walk_to_main(runner, from_records(records))
+    sid, _ = call_at_main(app, twilio, stream_dies=True)
     resumed = twilio.post("/twilio/next", {"CallSid": sid})
     with app.extensions["civicline"].database.session() as db:  # its stream starts, then dies
         assert twilio_store.redeem_token(db, stream_token(resumed.data), sid, datetime.now(UTC))
