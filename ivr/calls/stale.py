@@ -105,7 +105,7 @@ def _activity(db: Any, call_id: str, started_at: datetime) -> tuple[datetime, da
 
 def sweep(services: CallServices, *, now: datetime, limit: timedelta) -> list[str]:
     """End every stale call this sweeper claims, and at once every call whose node died
-    (its caller offered a callback by SMS); the ids of the calls it ended."""
+    (a caller it dropped offered a callback by SMS); the ids of the calls it ended."""
     swept = []
     lost = lost_with_node(services, now)
     dropped = {call_id for call_id, _, drop in lost if drop}

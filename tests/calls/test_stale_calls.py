@@ -33,6 +33,7 @@ from ivr.storage.models import (
     CallEvent,
     CallHourStats,
     Job,
+    LineNode,
     Officer,
     SmsOutbox,
     Ticket,
@@ -270,3 +271,19 @@ def test_a_twilio_call_whose_stream_node_died_ends_at_once_only_when_twilio_says
     assert call.ended_at is not None and call.outcome == "swept"
     assert ticket.draft and ticket.category == "waste"
     assert texts == [] and carried == fresh
+
+
+def test_a_dead_node_is_forgotten_a_day_after_its_last_beat_unless_it_carries_an_open_call(
+    services,
+):
+    gone, carrying = "serve:web1:4242", "sip:10.0.0.21:5070"
+    with services.database.session() as db:
+        for name in (gone, carrying):
+            line_nodes.announce(db, name, TUESDAY)
+    abandoned_call(replace(services, carrier=carrying), "1")
+    later = TUESDAY + line_nodes.FORGOTTEN_AFTER + timedelta(minutes=1)
+    with services.database.session() as db:
+        line_nodes.announce(db, "serve:web1:5151", later)
+    with services.database.session(read_only=True) as db:
+        names = set(db.scalars(select(LineNode.name)))
+    assert names == {carrying, "serve:web1:5151"}
