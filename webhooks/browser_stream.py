@@ -26,6 +26,7 @@ from flask_login import current_user
 
 from ivr import app_context
 from ivr.bootstrap import call_recognizer
+from ivr.calls.heartbeat import serve_node_name
 from ivr.channels.stream import StreamCall
 from ivr.engine import events as ev
 from webhooks import websocket
@@ -47,6 +48,7 @@ def stream(ws: websocket.WebSocket) -> None:
         call_recognizer,
         started_at=now,
         recordings=app_context.recordings(),
+        node=serve_node_name(),
     )
     serve(ws, call)
     runner = call.runner

@@ -8,6 +8,8 @@
   saying so (the process holding it died) is taken over here, on whichever node Twilio
   reached: the call, rebuilt from its events, hears CallResumed (an apology and its question
   again) on a new stream; what the caller said and keyed is kept, its ticket is the same.
+  The same request again (its answer lost, retried by Twilio or by nginx) gets a stream of
+  the same actions, never a second CallResumed (`_again`); so does a retried /twilio/voice.
 - POST /twilio/dial-result: the transfer ended → TransferFinished into the resumed call.
 - POST /twilio/whisper: what the officer hears first (the ticket reference).
 - POST /twilio/status: call status callbacks, kept once per (CallSid, SequenceNumber); a final
@@ -35,8 +37,9 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from ivr import app_context
 from ivr.bootstrap import call_recognizer, twilio_client
+from ivr.calls.heartbeat import serve_node_name
 from ivr.calls.runner import CallRunner, CallServices
-from ivr.channels.line_actions import to_records
+from ivr.channels.line_actions import LINE_ACTIONS, from_records, to_records
 from ivr.channels.stream import StreamCall
 from ivr.engine import actions as act
 from ivr.engine import events as ev
@@ -119,7 +122,7 @@ def voice() -> Response:
     with services.database.session() as db:
         known = db.get(Call, sid) is not None
     if known:  # Twilio retried the webhook: the call goes on where it is
-        return _answer(_resume(sid), [])
+        return _answer(_resume(sid), _again(sid, ev.CallStarted) or [])
     runner, actions = CallRunner.start(
         services,
         caller=_form("From") or None,
@@ -140,12 +143,16 @@ def next_step() -> Response:
     transfer = runner.session.pending_transfer
     if transfer is not None:
         return _answer(runner, [transfer])
-    with app_context.services().database.session() as db:
-        orphaned = twilio_store.end_live_streams(db, sid)
-    if orphaned:
+    database = app_context.services().database
+    with database.session(read_only=True) as db:
+        orphaned = twilio_store.stream_live(db, sid)
+    actions = _again(sid, ev.CallResumed)
+    if actions is None and orphaned:
         log.warning("call %s: its stream's process died; the call resumes here", sid)
-        return _answer(runner, runner.feed(ev.CallResumed(at=app_context.current_time())))
-    return _answer(runner, [])
+        actions = runner.feed(ev.CallResumed(at=app_context.current_time()))
+    with database.session() as db:
+        twilio_store.end_live_streams(db, sid)
+    return _answer(runner, actions or [])
 
 
 @blueprint.post("/dial-result")
@@ -255,6 +262,7 @@ def stream(ws: websocket.WebSocket) -> None:
         call_recognizer,
         started_at=app_context.current_time(),
         recordings=app_context.recordings(),
+        node=serve_node_name(),
     )
     serve(ws, call)
 
@@ -311,6 +319,24 @@ def _consented(sid: str) -> bool:
             r.kind == "action" and r.type == "StartCallRecording"
             for r in stored_calls.call_events(db, sid)
         )
+
+
+def _again(sid: str, event: type[ev.Event]) -> list[act.Action] | None:
+    """The line actions the call's last event gave, when that event is an `event`: the same
+    request again (Twilio, or nginx for a node that died, retried it after its answer was
+    lost) gets them again instead of feeding the event twice. Twilio opens only the stream of
+    the answer it received, so the actions play once. None when the last event is another."""
+    with app_context.services().database.session(read_only=True) as db:
+        rows = stored_calls.since_last_event(db, sid)
+    if not rows or rows[0].type != event.__name__:
+        return None
+    return from_records(
+        [
+            {"type": row.type, "payload": row.payload}
+            for row in rows[1:]
+            if row.kind == "action" and row.type in LINE_ACTIONS
+        ]
+    )
 
 
 def _resume(sid: str) -> CallRunner:

@@ -16,10 +16,15 @@ the outcome "swept" (the dashboard counts it as abandoned). A call whose replay 
 logged and ended without it, so one such row never holds up the others. The worker sweeps
 every SWEEP_EVERY (`calls.sweep_stale` jobs, queued by `schedule_sweep`).
 
-A call whose node died (an `ivr sip` node not seen for `line_nodes.NODE_TIMEOUT`, or started
-again since the call began: its audio died with it) is swept at once, whatever its age, and
-its caller is offered a callback by SMS (`ivr.calls.lost`); the SIP node also sweeps when it
-starts, so the calls of its previous life end before it takes new ones."""
+A call whose node died (not seen for `line_nodes.NODE_TIMEOUT`, or a SIP node started again
+since the call began: its audio died with it) is swept at once, whatever its age, and a
+caller it dropped is offered a callback by SMS (`ivr.calls.lost`); the SIP node also sweeps
+when it starts, so the calls of its previous life end before it takes new ones. A Twilio
+call whose stream's node (an `ivr serve` worker) died is swept at once only when Twilio has
+reported the call's end (a final status callback: the caller hung up as the node died, no
+callback offered): without it, Twilio is moving the call to `/twilio/next` on another node,
+and a sweep would end a call about to resume. Such a call whose status callback never comes
+(none configured) is left to the stale sweep."""
 
 from __future__ import annotations
 
@@ -74,12 +79,13 @@ def stale_calls(
     return found
 
 
-def lost_with_node(services: CallServices, now: datetime) -> list[tuple[str, datetime]]:
-    """The open calls whose node died (`line_nodes`), at once: (call id, last activity)."""
+def lost_with_node(services: CallServices, now: datetime) -> list[tuple[str, datetime, bool]]:
+    """The open calls whose node died (`line_nodes`), at once: (call id, last activity,
+    whether it dropped under its caller)."""
     with services.database.session(read_only=True) as db:
         return [
-            (call_id, _activity(db, call_id, db.get_one(Call, call_id).started_at)[0])
-            for call_id in line_nodes.lost_calls(db, now)
+            (call_id, _activity(db, call_id, db.get_one(Call, call_id).started_at)[0], dropped)
+            for call_id, dropped in line_nodes.lost_calls(db, now)
         ]
 
 
@@ -99,11 +105,15 @@ def _activity(db: Any, call_id: str, started_at: datetime) -> tuple[datetime, da
 
 def sweep(services: CallServices, *, now: datetime, limit: timedelta) -> list[str]:
     """End every stale call this sweeper claims, and at once every call whose node died
-    (its caller offered a callback by SMS); the ids of the calls it ended."""
+    (a caller it dropped offered a callback by SMS); the ids of the calls it ended."""
     swept = []
-    lost = dict(lost_with_node(services, now))
-    stale = [(i, last) for i, last in stale_calls(services, now=now, limit=limit) if i not in lost]
-    for call_id, last in [*lost.items(), *stale]:
+    lost = lost_with_node(services, now)
+    dropped = {call_id for call_id, _, drop in lost if drop}
+    lost_ids = {call_id for call_id, _, _ in lost}
+    stale = [
+        (i, last) for i, last in stale_calls(services, now=now, limit=limit) if i not in lost_ids
+    ]
+    for call_id, last in [*((i, last) for i, last, _ in lost), *stale]:
         if not _claim(services, call_id):
             continue
         try:
@@ -117,7 +127,7 @@ def sweep(services: CallServices, *, now: datetime, limit: timedelta) -> list[st
             continue
         if runner is None:
             continue
-        if call_id in lost:
+        if call_id in dropped:
             offer_callback(services, runner, now)
         swept.append(call_id)
     return swept

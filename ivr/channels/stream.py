@@ -62,6 +62,9 @@ class StreamCall:
     """The whole call, both directions, from StartCallRecording (or this stream's start,
     when the caller consented on an earlier stream) to the stream's end."""
     saved: bool = False
+    node: str | None = None
+    """The `ivr serve` worker holding the stream: it carries the call while the stream is
+    open (`line_nodes`), so the call is known lost when that worker dies."""
 
     @property
     def now(self) -> datetime:
@@ -138,7 +141,9 @@ class StreamCall:
     def _start(self, started: ms.Started) -> bool:
         token = started.parameters.get(ms.TOKEN_PARAMETER, "")
         with self.services.database.session() as db:
-            records = twilio_store.redeem_token(db, token, started.call_sid, self.now)
+            records = twilio_store.redeem_token(
+                db, token, started.call_sid, self.now, node=self.node
+            )
         if records is None:
             log.warning("stream %s: refused, no valid token", started.stream_sid)
             return False
@@ -177,7 +182,7 @@ class StreamCall:
         if self.token is None:
             return
         with self.services.database.session() as db:
-            twilio_store.end_stream(db, self.token)
+            twilio_store.end_stream(db, self.token, node=self.node)
         self.token = None
         self._ended_at_twilio()
 

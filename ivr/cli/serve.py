@@ -1,9 +1,11 @@
-"""`ivr serve`: the web application under gunicorn's threaded workers (DESIGN §1)."""
+"""`ivr serve`: the web application under gunicorn's threaded workers (DESIGN §1); the
+worker beats in `line_nodes` as a node of its own (`ivr.calls.heartbeat`)."""
 
 from __future__ import annotations
 
 import gc
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,8 @@ import click
 from gunicorn import glogging
 from gunicorn.app.base import BaseApplication
 
+from ivr import app_context
+from ivr.calls import heartbeat
 from ivr.config import MissingSecretKey, Settings
 from ivr.logs import protect
 
@@ -65,6 +69,15 @@ class _Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type 
         return app
 
 
+def beat_while_working(worker: Any) -> None:
+    """gunicorn's post_worker_init: the worker, which holds the Media Streams, beats as a node
+    of its own (`ivr.calls.heartbeat`) until it exits, so the calls whose streams it held are
+    known lost soon after it dies (`ivr.calls.stale`)."""
+    with worker.wsgi.app_context():
+        database = app_context.services().database
+    heartbeat.start_beating(database, heartbeat.serve_node_name(), threading.Event())
+
+
 def control_socket(settings: Settings, port: int) -> Path:
     """gunicorn's control socket (for `gunicornc`), one per instance: in its data directory
     and named for its port, instead of gunicorn's default shared by every server of the user
@@ -100,5 +113,6 @@ def serve(settings: Settings, host: str | None, port: int | None, threads: int) 
             "preload_app": True,
             "control_socket": str(control_socket(settings, port)),
             "logger_class": _Logger,
+            "post_worker_init": beat_while_working,
         },
     ).run()

@@ -12,13 +12,11 @@ from datetime import timedelta
 from types import FrameType
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
-from ivr.calls import stale
+from ivr.calls import heartbeat, stale
 from ivr.calls.runner import CallServices
 from ivr.clock import utc_now
 from ivr.config import Settings
-from ivr.storage import line_nodes
 
 log = logging.getLogger(__name__)
 
@@ -85,25 +83,12 @@ def sip(
 def alive(
     services: CallServices, name: str, stop: threading.Event, stale_limit: timedelta
 ) -> threading.Thread:
-    """Announce the node (the calls of its previous life are lost: ended at once, their
-    callers offered a callback) and beat in the database until `stop` (`line_nodes`)."""
-    now = utc_now()
-    with services.database.session() as db:
-        line_nodes.announce(db, name, now)
-    swept = stale.sweep(services, now=now, limit=stale_limit)
+    """Announce the node and beat until `stop` (`ivr.calls.heartbeat`); the calls of its
+    previous life are lost: ended at once, their callers offered a callback."""
+    heart = heartbeat.start_beating(services.database, name, stop)
+    swept = stale.sweep(services, now=utc_now(), limit=stale_limit)
     if swept:
         log.warning("node %s started again: %d calls of its previous life ended", name, len(swept))
-
-    def beat() -> None:
-        while not stop.wait(line_nodes.BEAT_EVERY.total_seconds()):
-            try:
-                with services.database.session() as db:
-                    line_nodes.beat(db, name, utc_now())
-            except SQLAlchemyError:
-                log.exception("node %s: heartbeat not stored", name)
-
-    heart = threading.Thread(target=beat, name="heartbeat", daemon=True)
-    heart.start()
     return heart
 
 

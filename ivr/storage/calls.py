@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ivr.storage import stats, surveys
@@ -131,6 +131,21 @@ def transcript(events: list[CallEvent]) -> str | None:
 def call_events(session: Session, call_id: str) -> list[CallEvent]:
     """A call's events and actions in the order they happened."""
     statement = select(CallEvent).where(CallEvent.call_id == call_id).order_by(CallEvent.seq)
+    return list(session.scalars(statement))
+
+
+def since_last_event(session: Session, call_id: str) -> list[CallEvent]:
+    """The call's last event and the actions it gave (what the engine said to it last)."""
+    last = (
+        select(func.max(CallEvent.seq))
+        .where(CallEvent.call_id == call_id, CallEvent.kind == "event")
+        .scalar_subquery()
+    )
+    statement = (
+        select(CallEvent)
+        .where(CallEvent.call_id == call_id, CallEvent.seq >= last)
+        .order_by(CallEvent.seq)
+    )
     return list(session.scalars(statement))
 
 

@@ -3,11 +3,12 @@ ends and the recordings Twilio made for us.
 
 A token is kept only as its SHA-256 and redeemed once (an UPDATE that only one request can
 win), within TOKEN_LIFETIME of being issued; the browser phone's stream uses the same
-tokens. Status callbacks are stored once per (CallSid, SequenceNumber) and a call's status only
-moves forward: a late `ringing` never undoes `in-progress` or `completed`. A call's end is
-claimed once (`claim_call_end`), by the stream's `stop` or a final status callback, whichever
-comes first. A recording is kept once per RecordingSid, with the job that downloads it
-enqueued in the same transaction.
+tokens. While a stream is open, the `ivr serve` worker holding it carries the call
+(`calls.carried_by`, see `line_nodes`). Status callbacks are stored once per (CallSid,
+SequenceNumber) and a call's status only moves forward: a late `ringing` never undoes
+`in-progress` or `completed`. A call's end is claimed once (`claim_call_end`), by the
+stream's `stop` or a final status callback, whichever comes first. A recording is kept once
+per RecordingSid, with the job that downloads it enqueued in the same transaction.
 
 A gather-mode description reaches its ticket whatever the order of the three requests a
 hang-up during `<Record>` brings (the Record action, the final status callback, the recording
@@ -35,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from ivr.storage import transcriptions
 from ivr.storage.models import (
+    Call,
     CallEvent,
     Ticket,
     TwilioCallEnd,
@@ -92,10 +94,11 @@ TOKEN_LIFETIME = timedelta(minutes=2)
 
 
 def redeem_token(
-    session: Session, token: str, call_sid: str, at: datetime
+    session: Session, token: str, call_sid: str, at: datetime, node: str | None = None
 ) -> list[dict[str, Any]] | None:
     """The first actions of the stream `token` was issued for, once; None when the token is
-    unknown, used already, expired or issued for another call."""
+    unknown, used already, expired or issued for another call. The stream's `node` (an
+    `ivr serve` worker) carries the call from now on (`line_nodes`)."""
     digest = _digest(token)
     issued = session.get(TwilioStreamToken, digest)
     if issued is None or issued.call_sid != call_sid or at - issued.issued_at > TOKEN_LIFETIME:
@@ -107,7 +110,11 @@ def redeem_token(
         .values(used_at=at, actions={"actions": []})
         .execution_options(synchronize_session=False)
     )
-    return actions if won.rowcount == 1 else None  # type: ignore[attr-defined]
+    if won.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
+        return None
+    if node is not None:
+        _carried_by(session, call_sid, node)
+    return actions
 
 
 def record_status(
@@ -127,14 +134,14 @@ def call_status(session: Session, call_sid: str) -> str | None:
     return max(statuses, key=lambda s: STATUS_ORDER.get(s, -1), default=None)
 
 
-def end_stream(session: Session, token: str) -> None:
-    """The stream `token` started is over."""
-    session.execute(
-        update(TwilioStreamToken)
-        .where(TwilioStreamToken.token_hash == _digest(token))
-        .values(actions={"actions": [], "ended": True})
-        .execution_options(synchronize_session=False)
-    )
+def end_stream(session: Session, token: str, node: str | None = None) -> None:
+    """The stream `token` started is over: its `node` no longer carries the call."""
+    row = session.get(TwilioStreamToken, _digest(token))
+    if row is None:
+        return
+    row.actions = {"actions": [], "ended": True}
+    if node is not None:
+        _carried_by(session, row.call_sid, None, if_by=node)
 
 
 def stream_live(session: Session, call_sid: str) -> bool:
@@ -148,6 +155,8 @@ def end_live_streams(session: Session, call_sid: str) -> int:
     orphaned = _live_streams(session, call_sid)
     for row in orphaned:
         row.actions = {"actions": [], "ended": True}
+    if orphaned:
+        _carried_by(session, call_sid, None)
     return len(orphaned)
 
 
@@ -268,6 +277,17 @@ def note_lost(session: Session, recording_sid: str, problem: str, at: datetime) 
     transcriptions.lock_call(session, call_sid)
     session.get_one(TwilioRecording, recording_sid).problem = problem
     transcriptions.note_lost_for_linked(session, call_sid, recording_sid, problem, at)
+
+
+def _carried_by(
+    session: Session, call_sid: str, node: str | None, *, if_by: str | None = None
+) -> None:
+    """Set the node holding the call's stream (`line_nodes`); with `if_by`, only while that
+    node holds it (a stream that ends leaves a newer stream's node in place)."""
+    statement = update(Call).where(Call.id == call_sid)
+    if if_by is not None:
+        statement = statement.where(Call.carried_by == if_by)
+    session.execute(statement.values(carried_by=node).execution_options(synchronize_session=False))
 
 
 def _digest(token: str) -> str:

@@ -26,12 +26,14 @@ from ivr.calls.stale import (
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.storage import calls, line_nodes
+from ivr.storage import twilio as twilio_store
 from ivr.storage.models import (
     Call,
     Callback,
     CallEvent,
     CallHourStats,
     Job,
+    LineNode,
     Officer,
     SmsOutbox,
     Ticket,
@@ -51,10 +53,10 @@ def services(any_database, tmp_path: Path) -> CallServices:
 
 
 def abandoned_call(
-    services: CallServices, *keys: str, at: datetime = TUESDAY
+    services: CallServices, *keys: str, at: datetime = TUESDAY, channel: str = "test"
 ) -> tuple[str, datetime]:
     """A call keyed as far as `keys`, then left by its runner; its id and last activity."""
-    runner, actions = CallRunner.start(services, caller="+40722111222", channel="test", at=at,
+    runner, actions = CallRunner.start(services, caller="+40722111222", channel=channel, at=at,
                                        language="en")  # fmt: skip
     for digits in ("", *keys):
         if digits:
@@ -228,3 +230,60 @@ def test_a_sip_node_started_again_ends_the_calls_of_its_previous_life_at_once(se
     with services.database.session(read_only=True) as db:
         [sms] = db.scalars(select(SmsOutbox)).all()
     assert (sms.template, sms.to) == ("callback_sms.dropped", "+40722111222")
+
+
+def carried_stream(services: CallServices, call_id: str, node: str, at: datetime) -> None:
+    """A Media Stream of the call starts on the serve worker `node`."""
+    with services.database.session() as db:
+        token = twilio_store.issue_token(db, call_id, [], at)
+        assert twilio_store.redeem_token(db, token, call_id, at, node=node) == []
+
+
+def test_a_twilio_call_whose_stream_node_died_ends_at_once_only_when_twilio_says_it_ended(
+    services,
+):
+    """Twilio moves a call whose stream broke to /twilio/next on another node, unless the
+    caller is gone: the sweeper ends it at once only after a final status callback, as the
+    caller's hang-up (a draft, no callback offered)."""
+    node, fresh = "serve:web1:4242", "serve:web2:77"
+    with services.database.session() as db:
+        line_nodes.announce(db, node, TUESDAY)
+    lost, last = abandoned_call(services, "1", "3", channel="twilio")
+    carried_stream(services, lost, node, last)
+    with services.database.session() as db:
+        line_nodes.beat(db, node, last)
+        line_nodes.announce(db, fresh, last)  # a worker started after the next call began
+    moved, _ = abandoned_call(services, "1", at=last - timedelta(seconds=10), channel="twilio")
+    carried_stream(services, moved, fresh, last)
+    dead = last + line_nodes.NODE_TIMEOUT + timedelta(seconds=1)
+    with services.database.session() as db:
+        line_nodes.beat(db, fresh, dead)
+    assert sweep(services, now=dead, limit=LIMIT) == []  # Twilio is resuming it elsewhere
+    with services.database.session() as db:
+        for call_id in (lost, moved):
+            twilio_store.record_status(db, call_id, 9, "completed", dead)
+    assert sweep(services, now=dead, limit=LIMIT) == [lost]  # `moved`'s stream sees the end
+    with services.database.session(read_only=True) as db:
+        call = db.get_one(Call, lost)
+        ticket = db.scalars(select(Ticket).where(Ticket.call_id == lost)).one()
+        texts = db.scalars(select(SmsOutbox)).all()
+        carried = db.get_one(Call, moved).carried_by
+    assert call.ended_at is not None and call.outcome == "swept"
+    assert ticket.draft and ticket.category == "waste"
+    assert texts == [] and carried == fresh
+
+
+def test_a_dead_node_is_forgotten_a_day_after_its_last_beat_unless_it_carries_an_open_call(
+    services,
+):
+    gone, carrying = "serve:web1:4242", "sip:10.0.0.21:5070"
+    with services.database.session() as db:
+        for name in (gone, carrying):
+            line_nodes.announce(db, name, TUESDAY)
+    abandoned_call(replace(services, carrier=carrying), "1")
+    later = TUESDAY + line_nodes.FORGOTTEN_AFTER + timedelta(minutes=1)
+    with services.database.session() as db:
+        line_nodes.announce(db, "serve:web1:5151", later)
+    with services.database.session(read_only=True) as db:
+        names = set(db.scalars(select(LineNode.name)))
+    assert names == {carrying, "serve:web1:5151"}

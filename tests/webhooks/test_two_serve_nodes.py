@@ -1,6 +1,8 @@
 """Two `ivr serve` nodes on one PostgreSQL behind real nginx (Debian's binary, with the
 shipped deploy/civicline-proxy.conf): a Twilio call whose requests alternate between the
-nodes, and a call whose stream's node is killed (`kill -9`) mid-call and goes on on the other.
+nodes, a call whose stream's node is killed (`kill -9`) mid-call and goes on on the other, and
+a webhook whose node dies with it in hand, answered by the other (the killed node is started
+again for it).
 
 The faithful Twilio caller (`ivr.twilio_caller`) places both calls through nginx, which
 round-robins every request (webhooks and Media Streams alike) over the two nodes; the nodes
@@ -26,8 +28,9 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -36,12 +39,18 @@ from pgserver import PostgresServer
 from sqlalchemy import select
 from twilio_signing import AUTH_TOKEN, KOREAN_FLOW
 
+from ivr.calls import stale
+from ivr.calls.runner import CallServices
 from ivr.storage import calls as stored_calls
+from ivr.storage import line_nodes
+from ivr.storage import twilio as twilio_store
 from ivr.storage.db import Database
 from ivr.storage.models import Call, Job, Ticket, TwilioCallStatus, TwilioRecording
 from ivr.twilio_caller import TwilioCaller
 from ivr.twilio_caller.line import Request
 from ivr.twilio_caller.webhooks import Webhooks
+from menus.registry import FlowRegistry
+from speech.intents import PhraseMatcher
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX = Path("/usr/sbin/nginx")
@@ -81,6 +90,25 @@ class Node:
         assert self.process is not None
         wait_for(f"http://{self.address}/health", self.process, self.data_dir / "serve.log")
 
+    def revive(self) -> None:
+        """Start the node again if an earlier test killed it."""
+        assert self.process is not None
+        if self.process.poll() is not None:
+            self.start()
+            self.wait()
+
+    def worker_name(self) -> str:
+        """The node name its gunicorn worker beats under in `line_nodes`."""
+        assert self.process is not None
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        [worker] = children.read_text().split()
+        return f"serve:{socket.gethostname()}:{worker}"
+
+    def freeze(self) -> None:
+        """The node stops running (SIGSTOP): connections reach it, nothing answers them."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signal.SIGSTOP)
+
     def kill(self) -> None:
         """The node dies at once, as a machine does: SIGKILL to the arbiter and its worker."""
         assert self.process is not None
@@ -114,16 +142,30 @@ class Cluster:
     nodes: list[Node]
     database: Database
     access_log: Path
+    flow: Path
     seen: int = field(default=0)
 
     def requests(self) -> list[tuple[str, str, str]]:
         """(node address, path, status) of each request nginx passed on since the last look,
         in the order they ended (a stream's when it closed); the node is the one that
         answered (nginx names every node it tried)."""
+        return [(tried.split(", ")[-1], path, status) for tried, path, status in self.tries()]
+
+    def tries(self) -> list[tuple[str, str, str]]:
+        """(every node nginx tried, path, status) of each request since the last look."""
         lines = self.access_log.read_text().splitlines()
         new, self.seen = lines[self.seen :], len(lines)
-        entries = [line.split("|") for line in new]
-        return [(tried.split(", ")[-1], path, status) for tried, path, status in entries]
+        return [(tried, path, status) for tried, path, status in (x.split("|") for x in new)]
+
+    def logged(self, count: int) -> list[tuple[str, str, str]]:
+        """`tries` once nginx has logged `count` requests (it logs each after its answer)."""
+        deadline = time.monotonic() + START_SECONDS
+        found = self.tries()
+        while len(found) < count:
+            assert time.monotonic() < deadline, f"nginx logged {found}, not {count} requests"
+            time.sleep(0.01)
+            found += self.tries()
+        return found
 
     def node_holding_a_stream(self) -> Node:
         [holder] = [node for node in self.nodes if node.holds_a_connection()]
@@ -181,8 +223,9 @@ def cluster_flow(path: Path) -> Path:
 
 def nginx_conf(root: Path, nodes: list[Node], port: int) -> Path:
     """A private nginx (pid, logs and temporary files under `root`, no root needed) in front
-    of `nodes`, serving the shipped proxy configuration."""
-    servers = "\n".join(f"        server {n.address} max_fails=1 fail_timeout=10s;" for n in nodes)
+    of `nodes`, serving the shipped proxy configuration. A node that failed is tried again
+    after 1 s (deploy/nginx.conf: 10 s), as the tests start killed nodes again."""
+    servers = "\n".join(f"        server {n.address} max_fails=1 fail_timeout=1s;" for n in nodes)
     conf = root / "nginx.conf"
     conf.write_text(
         f"""daemon off;
@@ -262,7 +305,9 @@ def cluster(
             stderr=subprocess.DEVNULL,
         )
         wait_for(f"http://127.0.0.1:{port}/health", nginx, nginx_root / "error.log")
-        cluster = Cluster(f"http://127.0.0.1:{port}", nodes, database, nginx_root / "access.log")
+        cluster = Cluster(
+            f"http://127.0.0.1:{port}", nodes, database, nginx_root / "access.log", flow
+        )
         drain_health_checks(cluster)
         yield cluster
     finally:
@@ -272,6 +317,14 @@ def cluster(
         for node in nodes:
             node.stop()
         database.dispose()
+
+
+def sweep_after_beats_missed(cluster: Cluster) -> list[str]:
+    """The worker's sweep of calls lost with their node, once every node has missed its beats
+    (`NODE_TIMEOUT` from now): the calls it ended."""
+    services = CallServices(cluster.database, FlowRegistry(cluster.flow), PhraseMatcher())
+    now = datetime.now(UTC) + line_nodes.NODE_TIMEOUT + timedelta(seconds=1)
+    return stale.sweep(services, now=now, limit=timedelta(days=1))
 
 
 def caller(cluster: Cluster) -> TwilioCaller:
@@ -362,7 +415,10 @@ def test_a_call_whose_stream_node_is_killed_goes_on_on_the_other_node(cluster: C
     with caller(cluster) as call:
         report_up_to_the_confirmation(call)
         dead = cluster.node_holding_a_stream()
+        with cluster.database.session(read_only=True) as db:
+            assert db.get_one(Call, call.call_sid).carried_by == dead.worker_name()
         dead.kill()
+        assert sweep_after_beats_missed(cluster) == []  # Twilio is moving it: not ended
         call.listen(reply=True)  # the stream broke: Twilio posts the <Connect> action
         file_it(call)
         sid = call.call_sid
@@ -392,3 +448,62 @@ def test_a_call_whose_stream_node_is_killed_goes_on_on_the_other_node(cluster: C
     assert [row.type for row in rows].count("CallResumed") == 1
     assert (ticket.draft, ticket.category, ticket.district) == (False, "fallen_tree", 3)
     assert ticket.recording_id is not None  # said on the dead node, kept
+
+
+def test_a_webhook_taken_by_a_node_that_dies_before_answering_is_answered_by_the_other(
+    cluster: Cluster,
+) -> None:
+    """nginx sent a status callback to a node that took the connection and died before
+    answering: it is sent on to the other node (`proxy_next_upstream ... non_idempotent`),
+    and Twilio gets its answer, not a 502."""
+    for node in cluster.nodes:
+        node.revive()
+    cluster.requests()
+    victim, other = cluster.nodes
+    webhooks = Webhooks(cluster.url, cluster.url, AUTH_TOKEN, timeout=20)
+    sid = "CA" + uuid.uuid4().hex
+    victim.freeze()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        for sequence in range(3):  # nginx takes turns: one of the first two reaches it
+            form = {"CallSid": sid, "CallStatus": "ringing", "SequenceNumber": str(sequence)}
+            sent = pool.submit(webhooks.send, Request(f"{cluster.url}/twilio/status"), form)
+            while not sent.done() and not victim.holds_a_connection():
+                time.sleep(0.01)
+            if not sent.done():
+                break
+        victim.kill()  # with the request in its hands
+        _, answer = sent.result(timeout=30)
+    webhooks.close()
+    assert answer.status_code == 204
+    served = cluster.logged(sequence + 1)
+    assert served[-1] == (f"{victim.address}, {other.address}", "/twilio/status", "204"), served
+    with cluster.database.session(read_only=True) as db:
+        kept = db.scalars(
+            select(TwilioCallStatus.sequence_number).where(TwilioCallStatus.call_sid == sid)
+        )
+        assert int(form["SequenceNumber"]) in set(kept)
+
+
+def test_a_caller_who_hangs_up_as_the_stream_node_dies_is_ended_once_its_beats_stop(
+    cluster: Cluster,
+) -> None:
+    """The worker holding the stream dies as the caller hangs up: Twilio reports the call
+    completed (to the living node), which leaves it to the stream; the worker's sweep ends it
+    as soon as the dead worker has missed its beats, its report kept as a draft."""
+    for node in cluster.nodes:
+        node.revive()
+    with caller(cluster) as call:
+        report_up_to_the_confirmation(call)
+        holder = cluster.node_holding_a_stream()
+        holder.kill()
+        call.hang_up()
+        sid = call.call_sid
+    with cluster.database.session(read_only=True) as db:
+        assert db.get_one(Call, sid).ended_at is None
+        assert twilio_store.call_status(db, sid) == "completed"
+    assert sid in sweep_after_beats_missed(cluster)
+    with cluster.database.session(read_only=True) as db:
+        call_row = db.get_one(Call, sid)
+        [ticket] = db.scalars(select(Ticket).where(Ticket.call_id == sid)).all()
+    assert call_row.ended_at is not None and call_row.outcome == "swept"
+    assert (ticket.draft, ticket.category, ticket.district) == (True, "fallen_tree", 3)

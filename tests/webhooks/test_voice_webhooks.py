@@ -14,11 +14,8 @@ from twilio_signing import (
     call_at_main,
     new_call_sid,
     stream_token,
-    walk_to_main,
 )
 
-from ivr.calls.runner import CallRunner
-from ivr.channels.line_actions import from_records
 from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.storage import calls as stored_calls
@@ -58,9 +55,14 @@ def test_a_retried_voice_webhook_does_not_start_the_call_twice(app: Flask, twili
     sid = new_call_sid()
     assert twilio.post("/twilio/voice", {"CallSid": sid}).status_code == 200
     again = twilio.post("/twilio/voice", {"CallSid": sid})
-    assert again.status_code == 200 and stream_token(again.data)
+    assert again.status_code == 200
     with app.extensions["civicline"].database.session() as db:
         assert db.query(Call).filter_by(id=sid).count() == 1
+        call = db.get_one(Call, sid)
+        first = twilio_store.redeem_token(db, stream_token(again.data), sid, call.started_at)
+        kinds = [row.type for row in stored_calls.call_events(db, sid)]
+    assert first is not None and [r["type"] for r in first][:1] == ["Say"]  # the welcome
+    assert kinds.count("CallStarted") == 1
 
 
 def test_unsigned_forged_and_wrongly_addressed_requests_are_refused(
@@ -237,24 +239,36 @@ def test_next_after_a_stream_whose_process_died_resumes_the_call_on_a_new_stream
     app: Flask, twilio: Twilio
 ) -> None:
     """The stream was started (its token redeemed) and never said it ended: its process
-    died, and Twilio asks the <Connect>'s action here; the same request again, before the new
-    stream began, does not apologise twice."""
-    sid = new_call_sid()
-    answer = twilio.post("/twilio/voice", {"CallSid": sid, "From": "+35988123456"})
-    runner = CallRunner.resume(app.extensions["civicline"], sid)
-    with app.extensions["civicline"].database.session() as db:
-        records = twilio_store.redeem_token(db, stream_token(answer.data), sid, datetime.now(UTC))
-    assert records is not None
-    walk_to_main(runner, from_records(records))
+    died, and Twilio asks the <Connect>'s action here. Its answer is lost and the request
+    retried (by Twilio, or by nginx): each answer's stream would play the apology and the
+    question, and Twilio opens only the last one's; the engine hears CallResumed once."""
+    sid, runner = call_at_main(app, twilio, stream_dies=True)
     runner.feed(ev.DigitsPressed(at=datetime.now(UTC), digits="1"))  # the node dies here
-    resumed = twilio.post("/twilio/next", {"CallSid": sid})
-    again = twilio.post("/twilio/next", {"CallSid": sid})  # repeated before a stream began
+    answers = [twilio.post("/twilio/next", {"CallSid": sid}) for _ in range(3)]
     with app.extensions["civicline"].database.session() as db:
-        first = twilio_store.redeem_token(db, stream_token(resumed.data), sid, datetime.now(UTC))
-        plain = twilio_store.redeem_token(db, stream_token(again.data), sid, datetime.now(UTC))
+        last = twilio_store.redeem_token(db, stream_token(answers[-1].data), sid, datetime.now(UTC))
         kinds = [row.type for row in stored_calls.call_events(db, sid)]
-    assert first is not None
-    said = [r["payload"]["prompt"] for r in first if r["type"] == "Say"]
-    assert said == ["texts.resumed", "report_district.prompt"]
-    assert [r["payload"]["node"] for r in first if r["type"] == "Listen"] == ["report_district"]
-    assert plain == [] and kinds.count("CallResumed") == 1
+        said = [r.payload["prompt"] for r in stored_calls.call_events(db, sid) if r.type == "Say"]
+    assert last is not None
+    prompts = [r["payload"]["prompt"] for r in last if r["type"] == "Say"]
+    assert prompts == ["texts.resumed", "report_district.prompt"]
+    assert [r["payload"]["node"] for r in last if r["type"] == "Listen"] == ["report_district"]
+    assert kinds.count("CallResumed") == 1 and said.count("texts.resumed") == 1
+
+
+def test_next_after_a_resumed_stream_died_before_a_word_asks_again_without_a_second_apology(
+    app: Flask, twilio: Twilio
+) -> None:
+    """The node that took the resumed stream died too before it played anything: the next
+    stream plays the same apology and question; the engine is not told twice."""
+    sid, _ = call_at_main(app, twilio, stream_dies=True)
+    resumed = twilio.post("/twilio/next", {"CallSid": sid})
+    with app.extensions["civicline"].database.session() as db:  # its stream starts, then dies
+        assert twilio_store.redeem_token(db, stream_token(resumed.data), sid, datetime.now(UTC))
+    again = twilio.post("/twilio/next", {"CallSid": sid})
+    with app.extensions["civicline"].database.session() as db:
+        second = twilio_store.redeem_token(db, stream_token(again.data), sid, datetime.now(UTC))
+        kinds = [row.type for row in stored_calls.call_events(db, sid)]
+    assert second is not None
+    assert [r["payload"]["prompt"] for r in second if r["type"] == "Say"][:1] == ["texts.resumed"]
+    assert kinds.count("CallResumed") == 1

@@ -65,16 +65,20 @@ def walk_to_main(runner: CallRunner, actions: list[act.Action], *, decline: bool
         actions = [a for mark in marks for a in runner.feed(ev.PromptFinished(at=at, mark=mark))]
 
 
-def call_at_main(app: Flask, twilio: Twilio, *, decline: bool = False) -> tuple[str, CallRunner]:
+def call_at_main(
+    app: Flask, twilio: Twilio, *, decline: bool = False, stream_dies: bool = False
+) -> tuple[str, CallRunner]:
     """A call answered by /twilio/voice whose caller heard the prompts up to the main menu
-    (driven here, its stream over)."""
+    (driven here, its stream over; with `stream_dies`, its stream never says it ended, as
+    when its process dies)."""
     sid = new_call_sid()
     answer = twilio.post("/twilio/voice", {"CallSid": sid, "From": "+35988123456"})
     runner = CallRunner.resume(app.extensions["civicline"], sid)
     token = stream_token(answer.data)
     with app.extensions["civicline"].database.session() as db:
         records = twilio_store.redeem_token(db, token, sid, datetime.now(UTC))
-        twilio_store.end_stream(db, token)  # as for a transfer
+        if not stream_dies:
+            twilio_store.end_stream(db, token)  # as for a transfer
     assert records is not None
     walk_to_main(runner, from_records(records), decline=decline)
     return sid, runner

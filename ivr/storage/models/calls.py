@@ -56,14 +56,16 @@ class Call(Base):
     """What the caller said on the line, turn after turn (" / "), kept as the call ends
     for the call log's word search."""
     carried_by: Mapped[str | None]
-    """The SIP node whose process carries the call's audio (a LineNode's name); when that
-    process dies, the call dies with it. None on channels another process can take over."""
+    """The node whose process carries the call's audio (a LineNode's name): its SIP node, or
+    the `ivr serve` worker holding its Media Stream while the stream is open; when that
+    process dies the call is lost, unless Twilio resumes it elsewhere (`line_nodes`)."""
 
 
 class LineNode(Base):
-    """A process that carries calls' audio (an `ivr sip` node), by a name that outlives its
-    restarts: it beats (`seen_at`) while it runs; a node not seen for a while, or started
-    again after a call it carried began, has lost that call (`ivr.calls.stale`)."""
+    """A process that carries calls' audio: an `ivr sip` node, by a name that outlives its
+    restarts, or an `ivr serve` worker, named per process. It beats (`seen_at`) while it
+    runs; a node not seen for a while, or a SIP node started again after a call it carried
+    began, has lost that call (`ivr.calls.stale`)."""
 
     __tablename__ = "line_nodes"
 
