@@ -42,6 +42,7 @@ COMMAND_MODULES = (
     "open311",
     "privacy",
     "prompts",
+    "recordings",
     "serve",
     "sip",
     "tickets",

@@ -13,12 +13,19 @@ from ivr.recordings.files import LocalFiles, RecordingFiles
 from ivr.recordings.store import BadRecording, Recordings
 from ivr.storage.db import Database
 
-__all__ = ["BadRecording", "Recordings", "recording_files", "recording_store"]
+__all__ = ["BadRecording", "Recordings", "files_at", "recording_files", "recording_store"]
 
 
 def recording_files(settings: Settings) -> RecordingFiles:
     """The files `settings.recordings_url` names (the settings checked its form)."""
-    url = settings.recordings_url
+    return files_at(settings.recordings_url, settings)
+
+
+def files_at(url: str, settings: Settings) -> RecordingFiles:
+    """The files of the store `url` names (`file:///…`, `s3://…` with the settings' S3
+    endpoint and keys; empty: `<data dir>/recordings`); ValueError for another form."""
+    if url and not url.startswith(("file:///", "s3://")):
+        raise ValueError(f"{url!r}: use file:///a/directory or s3://bucket/prefix")
     if url.startswith("s3://"):
         from ivr.recordings.s3 import S3Files, S3Settings, parse_s3_url
 

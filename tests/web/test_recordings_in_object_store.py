@@ -151,3 +151,29 @@ def test_a_bad_recordings_url_is_refused_at_startup(tmp_path):
     )
     local = recording_files(Settings(recordings_url=f"file://{tmp_path}/r"))
     assert isinstance(local, LocalFiles) and local.root == tmp_path / "r"
+
+
+def test_recordings_kept_on_disk_are_copied_into_s3_once(tmp_path, s3_server: S3Server):
+    """`ivr recordings copy` moves a one-machine city's files into the bucket; run again it
+    copies only what is new; a SOURCE of another form is refused."""
+    disk = LocalFiles(tmp_path / "old")
+    for key in ("2026/11/a.wav", "2026/12/b.wav"):
+        disk.put(key, f"RIFF {key}".encode())
+    environment = {**s3_server.environment("moved"), "CIVICLINE_DATA_DIR": str(tmp_path)}
+    source = f"file://{tmp_path / 'old'}"
+
+    def ivr(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(main, ["recordings", "copy", *args], env=environment)
+        return result.exit_code, result.output
+
+    assert ivr(source, "--dry-run") == (0, "recording files: would copy 2, already there 0\n")
+    assert s3_server.keys("moved") == []
+    assert ivr(source) == (0, "recording files: copied 2, already there 0\n")
+    disk.put("2026/12/c.wav", b"RIFF c")
+    assert ivr(source) == (0, "recording files: copied 1, already there 2\n")
+    assert s3_server.keys("moved") == ["2026/11/a.wav", "2026/12/b.wav", "2026/12/c.wav"]
+    moved = recording_files(Settings(**{k.removeprefix("CIVICLINE_").lower(): v
+                                        for k, v in environment.items()}))  # fmt: skip
+    assert moved.get("2026/11/a.wav") == b"RIFF 2026/11/a.wav"
+    code, output = ivr("ftp://elsewhere/recordings")
+    assert code == 2 and "use file:///a/directory or s3://bucket/prefix" in output
