@@ -94,6 +94,10 @@ class CallRunner:
     """Stored as the call's outcome when it ends instead of the engine's (the sweeper's)."""
     unanswered: list[tuple[act.Action, datetime]] = field(default_factory=list)
     """Storage actions no event waits on, carried out with the next commit."""
+    opening: Callable[[Session], None] | None = None
+    """Writes the new call's own row, in the transaction of its first events: a call is
+    stored with what it began with or not at all (a retried webhook then starts it anew
+    instead of finding a call that has no events)."""
 
     @classmethod
     def start(
@@ -114,13 +118,15 @@ class CallRunner:
         flow = loaded.flow
         number = normalize_number(caller, flow.city.country)
         call_id = call_id or uuid.uuid4().hex
-        with services.database.session() as db:
+        with services.database.session(read_only=True) as db:
             if language is None and number is not None:
                 language = preferences.remembered_language(db, number)
             texts = number is not None and not outbox.is_opted_out(db, number)
             today = at.astimezone(ZoneInfo(flow.city.timezone)).date()
             announcements = notices.announcements_on(db, today)
             closures = notices.closures_from(db, today)
+
+        def opening(db: Session) -> None:
             calls.save_flow_version(db, loaded.version, loaded.source, loaded.path, at)
             calls.start_call(
                 db,
@@ -132,8 +138,9 @@ class CallRunner:
                 at=at,
                 carried_by=services.carrier,
             )
+
         session = CallSession(flow, services.matcher)
-        runner = cls(services, loaded, call_id, session, observe=observe)
+        runner = cls(services, loaded, call_id, session, observe=observe, opening=opening)
         started = ev.CallStarted(
             at=at,
             call_id=call_id,
@@ -273,8 +280,11 @@ class CallRunner:
         return answer
 
     def _write(self, db: Session) -> None:
-        """The rows waiting in memory, then the storage actions no one waits on (each alone
-        if it fails: an SMS that cannot be queued must not cost the call its rows)."""
+        """The call's row while it is new, the rows waiting in memory, then the storage
+        actions no one waits on (each alone if it fails: an SMS that cannot be queued must
+        not cost the call its rows)."""
+        if self.opening is not None:
+            self.opening(db)
         for row in self.backlog:
             calls.append_event(
                 db,
@@ -296,6 +306,7 @@ class CallRunner:
 
     def _written(self) -> None:
         """The transaction that wrote what waited has committed."""
+        self.opening = None
         self.backlog.clear()
         self.unanswered.clear()
 

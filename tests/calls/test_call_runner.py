@@ -298,6 +298,27 @@ def test_a_key_and_the_prompt_it_brings_are_stored_in_one_commit(services, datab
     assert "Say" in since_key and since_key[-1] == "Listen"
 
 
+def test_a_new_call_is_stored_with_its_first_events_in_one_commit_or_not_at_all(services, database):
+    """A process that dies before the first commit leaves no call without events (a retried
+    Twilio webhook then starts the call anew instead of resuming an empty one)."""
+    with database.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE call_events RENAME TO call_events_away"))
+    broken = Line(services)
+    assert broken.said(), "the caller hears the welcome all the same"
+    call_id = broken.runner.call_id
+    with database.session(read_only=True) as session:
+        assert session.get(Call, call_id) is None
+    with database.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE call_events_away RENAME TO call_events"))
+    broken.keys("5")
+    with database.session(read_only=True) as session:
+        assert session.get(Call, call_id) is not None
+        stored = session.scalars(
+            select(CallEvent.type).where(CallEvent.call_id == call_id).order_by(CallEvent.seq)
+        ).all()
+    assert stored[0] == "CallStarted" and "DigitsPressed" in stored
+
+
 def commits_of(database) -> list[str]:
     """Each commit from now on, as `durable` or `lazy` (committed without waiting for the disk)."""
     commits: list[str] = []
