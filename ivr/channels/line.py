@@ -45,8 +45,9 @@ BEEP_MARK = "\0beep"
 BEEP_SECONDS = 0.25
 BEEP_HZ = 1000
 GIVE_UP_KEY = "*"
-"""Pressed while a transfer rings, on channels that can stop it (SIP bridging, the terminal):
-stop waiting; it counts as no answer, so the flow goes on (e.g. to a callback offer)."""
+"""Pressed while a transfer rings (or while its prompt plays), on channels that can stop it
+(SIP bridging, the terminal): stop waiting; it counts as no answer, so the flow goes on
+(e.g. to a callback offer)."""
 TRAILING_HASH_SECONDS = 3.0
 """How long after an entry completed on its last digit a `#` is still taken as its end."""
 RECORD_SILENCE_SECONDS = 4.0
@@ -152,6 +153,9 @@ class Line:
     """Keep a description's 16-bit PCM; its recording id (None when not kept)."""
     observe: Callable[[act.Action], None] | None = None
     """Sees every line action carried out (the terminal prints them)."""
+    can_give_up: bool = False
+    """The channel stops a ringing transfer on GIVE_UP_KEY; pressed while the transfer's own
+    prompt still plays (which says so), the transfer is given up before it is dialled."""
     elapsed: float = 0.0
     """Seconds of line time since the call started: the media clock."""
     commands: list[Command] = field(default_factory=list)
@@ -218,7 +222,12 @@ class Line:
 
     def key(self, digit: str) -> None:
         """One key the caller pressed."""
-        if self.done or self.transfer is not None:
+        if self.done:
+            return
+        if self.transfer is not None:
+            if digit == GIVE_UP_KEY and self.can_give_up and not self.connected:
+                self._flush()
+                self.transfer_finished("no-answer")
             return
         swallow = digit == "#" and self.hash_until is not None and self.elapsed <= self.hash_until
         self.hash_until = None

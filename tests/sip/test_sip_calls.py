@@ -275,6 +275,25 @@ def test_star_gives_up_a_ringing_transfer_for_the_callback_offer(
     assert found.outcome == "callback"
 
 
+def test_star_during_the_connecting_prompt_dials_nobody_and_offers_the_callback(
+    node: SipNode, kamailio: Kamailio, tmp_path: Path
+) -> None:
+    """No department phone is registered: a transfer dialled would fail (404), so "no-answer"
+    right after the key says nobody was dialled."""
+    caller = "+359888100009"
+    done = call(
+        tmp_path,
+        kamailio.port,
+        [Pause(WELCOME_AND_NOTICE_MS), Keys("0"), Pause(1000), Keys("*"), Pause(3000), HangUp()],
+        caller=caller,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    _, rows = last_call(node, caller)
+    assert [p["result"] for kind, t, p in rows if t == "TransferFinished"] == ["no-answer"]
+    said = [p["prompt"] for kind, t, p in rows if t == "Say"]
+    assert said.index("texts.transfer_give_up") < said.index("callback.prompt")
+
+
 def test_a_refer_leaves_the_call_to_the_pbx(
     node: SipNode, kamailio: Kamailio, tmp_path: Path
 ) -> None:

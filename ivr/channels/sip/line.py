@@ -9,7 +9,8 @@ the prompt's last frame is sent; everything a caller meets is the line's.
 - Transfer (once "Connecting you…" has played): a REFER (the caller's PBX calls the target)
   or a second leg we place and bridge by relaying audio (DESIGN §8). The caller hears
   ringback while it rings; `ring_seconds` without an answer is no answer, and so is the
-  caller pressing `*` (`line.GIVE_UP_KEY`) meanwhile (the flow goes on, e.g. to a callback offer).
+  caller pressing `*` (`line.GIVE_UP_KEY`) meanwhile, or already during "Connecting you…"
+  (then nobody is dialled; the flow goes on, e.g. to a callback offer).
 - StartCallRecording: from then on both directions are kept, and stored as a "call"
   recording when the call ends. Without it no call audio is kept at all.
 - No RTP for `media_timeout` seconds: the caller is treated as gone (logged).
@@ -159,6 +160,7 @@ class SipCall:
             prompt_audio=lambda say: prompt_audio(self.prompts, say, PHONE_RATE),
             recognizer_for=lambda language: self.recognizers(runner, language, PHONE_RATE),
             keep_recording=self._keep_description,
+            can_give_up=self.transfer_mode == "bridge",
         )
 
     def _clock(self) -> float:
