@@ -134,6 +134,8 @@ class Urls:
     recorded: str
     recording: str
     """The recording status callback (a description recorded at Twilio)."""
+    step: int
+    """The rows the call had stored when this TwiML was written (`voice.STEP`)."""
 
 
 def render(actions: list[act.Action], flow: Flow, urls: Urls, prompts: PromptSource) -> str | None:
@@ -149,13 +151,13 @@ def render(actions: list[act.Action], flow: Flow, urls: Urls, prompts: PromptSou
         case act.Record():
             return twiml.record(
                 spoken,
-                action=f"{urls.recorded}?{urlencode({'mark': mark})}",
+                action=f"{urls.recorded}?{urlencode({'mark': mark, 'step': urls.step})}",
                 max_seconds=last.max_seconds,
                 beep=last.beep,
                 recording_callback=f"{urls.recording}?kind=description",
             )
         case act.Listen():
-            query = urlencode({"mark": mark, "digits": last.max_digits})
+            query = urlencode({"mark": mark, "digits": last.max_digits, "step": urls.step})
             phrases = [p for group in last.intents.values() for p in group]
             entry = _terminated(last)
             options = twiml.GatherOptions(

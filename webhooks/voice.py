@@ -11,6 +11,9 @@
   The same request again (its answer lost, retried by Twilio or by nginx) gets a stream of
   the same actions, never a second CallResumed (`_again`); so does a retried /twilio/voice.
 - POST /twilio/dial-result: the transfer ended → TransferFinished into the resumed call.
+  Its URL, and gather mode's, carries the `step` the call was at when the TwiML was written:
+  the same request again finds rows stored after that step and gets the line actions they
+  hold instead of feeding the caller's answer twice (`_answered_before`).
 - POST /twilio/whisper: what the officer hears first (the ticket reference).
 - POST /twilio/status: call status callbacks, kept once per (CallSid, SequenceNumber); a final
   one (completed, busy, no-answer, failed, canceled) ends a call still going on.
@@ -45,7 +48,7 @@ from ivr.engine import actions as act
 from ivr.engine import events as ev
 from ivr.storage import calls as stored_calls
 from ivr.storage import twilio as twilio_store
-from ivr.storage.models import Call
+from ivr.storage.models import Call, CallEvent
 from webhooks import gather, prompt_files, twiml, websocket
 from webhooks.recordings import start_call_recording
 from webhooks.signatures import twilio_signed
@@ -58,6 +61,9 @@ RECORDING_STATUSES = ("completed", "failed", "absent")
 RECORDING_KINDS = ("call", "description")
 REST_CLIENT = "civicline.twilio_rest"
 """Where the Twilio app keeps its REST client (tests put one there pointed at a stand-in)."""
+STEP = "step"
+"""The query parameter of an action URL: how many rows the call had stored when its TwiML was
+written (`_answered_before`)."""
 MAX_DIGITS = 64
 MAX_SPEECH = 500
 """Longer answers are cut: no question of ours needs more."""
@@ -161,6 +167,9 @@ def dial_result() -> Response:
     sid = _call_sid()
     result = DIAL_RESULTS.get(_form("DialCallStatus"), "failed")
     runner = _resume(sid)
+    again = _answered_before(sid)
+    if again is not None:
+        return _answer(runner, again)
     if runner.session.ended:
         return _xml(twiml.hang_up())
     actions = runner.feed(ev.TransferFinished(at=app_context.current_time(), result=result))
@@ -177,6 +186,9 @@ def gathered() -> Response:
     except ValueError:
         abort(400, description="bad digits")
     runner = _resume(sid)
+    again = _answered_before(sid)
+    if again is not None:
+        return _answer(runner, again)
     if runner.session.ended:
         return _xml(twiml.hang_up())
     form = {
@@ -199,6 +211,9 @@ def recorded() -> Response:
     """Gather mode: a `<Record>` ended (its file comes to /twilio/recording later)."""
     sid = _call_sid()
     runner = _resume(sid)
+    again = _answered_before(sid)
+    if again is not None:
+        return _answer(runner, again)
     if runner.session.ended:
         return _xml(twiml.hang_up())
     form = {
@@ -330,13 +345,26 @@ def _again(sid: str, event: type[ev.Event]) -> list[act.Action] | None:
         rows = stored_calls.since_last_event(db, sid)
     if not rows or rows[0].type != event.__name__:
         return None
-    return from_records(
-        [
-            {"type": row.type, "payload": row.payload}
-            for row in rows[1:]
-            if row.kind == "action" and row.type in LINE_ACTIONS
-        ]
-    )
+    return _line_actions(rows[1:])
+
+
+def _answered_before(sid: str) -> list[act.Action] | None:
+    """The line actions this request got the first time, when it is a retry (its answer was
+    lost; Twilio or nginx asked again): the call stored rows after the `step` its URL
+    carries, which only answering it can have done. None for a first request, and for a URL
+    without a step."""
+    step = request.args.get(STEP, "")
+    if not step.isdigit():
+        return None
+    with app_context.services().database.session(read_only=True) as db:
+        rows = [row for row in stored_calls.call_events(db, sid) if row.seq > int(step)]
+    return _line_actions(rows) if rows else None
+
+
+def _line_actions(rows: list[CallEvent]) -> list[act.Action]:
+    """The line actions among stored rows, as the engine gave them."""
+    records = [{"type": r.type, "payload": r.payload} for r in rows if r.kind == "action"]
+    return from_records([r for r in records if r["type"] in LINE_ACTIONS])
 
 
 def _resume(sid: str) -> CallRunner:
@@ -368,7 +396,7 @@ def _answer(runner: CallRunner, actions: list[act.Action]) -> Response:
         return _xml(
             twiml.dial(
                 transfer.target,
-                action=f"{_base_url()}/twilio/dial-result",
+                action=f"{_base_url()}/twilio/dial-result?{urlencode({STEP: runner.seq})}",
                 timeout=settings.twilio_dial_timeout,
                 caller_id=settings.twilio_from or None,
                 whisper_url=whisper_url,
@@ -385,6 +413,7 @@ def _answer(runner: CallRunner, actions: list[act.Action]) -> Response:
             gather=f"{_base_url()}/twilio/gather",
             recorded=f"{_base_url()}/twilio/recorded",
             recording=f"{_base_url()}/twilio/recording",
+            step=runner.seq,
         )
         says = [a for a in actions if isinstance(a, act.Say)]
         document = gather.render(actions, flow, urls, _prompts())

@@ -137,3 +137,25 @@ def test_a_call_that_ended_answers_hang_up(app: Flask, twilio: Twilio) -> None:
     assert twilio.post("/twilio/status", form).status_code == 204
     call.answer(Digits="1")
     assert call.root.find("Hangup") is not None
+
+
+def test_a_retried_answer_is_answered_alike_and_taken_once(app: Flask, twilio: Twilio) -> None:
+    """The answer to a Gather's or Record's action is lost and the request comes again (nginx
+    passes it to another node): the same question back, the caller's answer taken once."""
+    call = GatherCall(app, twilio)
+    call.answer()
+    call.answer(Digits="1")
+    district = call.gather
+    asked = ET.tostring(call.root)
+    call.answer(Digits="3")
+    description = ET.tostring(call.root)
+    call.root = ET.fromstring(asked)  # the district's answer lost: Twilio asks again
+    call.answer(Digits="3")
+    assert ET.tostring(call.root) == description and call.node() == "report_description"
+    assert call.stored().count("DigitsPressed") == 2  # "1" and "3", each once
+    call.answer(RecordingDuration="12", RecordingUrl="https://api.twilio.com/x")
+    confirm = ET.tostring(call.root)
+    call.root = ET.fromstring(description)
+    call.answer(RecordingDuration="12", RecordingUrl="https://api.twilio.com/x")
+    assert ET.tostring(call.root) == confirm and call.stored().count("RecordingFinished") == 1
+    assert district.get("action") != call.gather.get("action"), "each question its own step"
