@@ -464,13 +464,16 @@ def test_a_webhook_taken_by_a_node_that_dies_before_answering_is_answered_by_the
     sid = "CA" + uuid.uuid4().hex
     victim.freeze()
     with ThreadPoolExecutor(max_workers=1) as pool:
-        for sequence in range(3):  # nginx takes turns: one of the first two reaches it
+        # nginx takes turns, once it counts the revived node up again (after fail_timeout)
+        for sequence in range(100):
             form = {"CallSid": sid, "CallStatus": "ringing", "SequenceNumber": str(sequence)}
             sent = pool.submit(webhooks.send, Request(f"{cluster.url}/twilio/status"), form)
             while not sent.done() and not victim.holds_a_connection():
                 time.sleep(0.01)
             if not sent.done():
                 break
+            time.sleep(0.1)
+        assert victim.holds_a_connection(), "nginx never sent a request to the frozen node"
         victim.kill()  # with the request in its hands
         _, answer = sent.result(timeout=30)
     webhooks.close()
