@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
+from functools import cache
 from gettext import NullTranslations
 from pathlib import Path
 
@@ -46,6 +47,7 @@ SAID = N_("(said on the phone; the recording and its transcript are on the site)
 WITHHELD = N_("withheld")
 
 
+@cache
 def translations(language: str) -> NullTranslations:
     """The catalogue of `language`; English (the strings as written) when there is none."""
     return Translations.load(str(CATALOGUE), [language])
