@@ -9,9 +9,10 @@ with two (by default at 1.8 and 2 times what one carried), in one run; the ratio
 
 Each node gets the same CPU budget of its own, `--node-cpu` cores (by default half of all
 cores but one, at most one: 0.5 on 2 cores), as a quota of the kernel's cgroup CPU
-controller (v1 cpu.cfs_quota_us or v2 cpu.max, per 100 ms), with ten times the usual weight
-up to it so the machine's other users cannot take it; the load generator, nginx and
-PostgreSQL share the rest, in a group of their own for their accounting. Each level prints
+controller (v1 cpu.cfs_quota_us or v2 cpu.max, per 100 ms); the load generator, nginx and
+PostgreSQL share the rest, in a group of their own, without quota. Each group has ten times
+the weight of the machine's other processes, so that those cannot take a node's budget or
+delay the generator. Each level prints
 each node's CPU beside its quota, how often the quota stopped it, the CPU of the rest and of
 the machine's other users and the idle, and says when the machine was full (then the
 budget may not have been there). The groups are removed after, also on failure or Ctrl-C.
@@ -65,6 +66,7 @@ NGINX = Path("/usr/sbin/nginx")
 PROXY_CONF = ROOT / "deploy" / "civicline-proxy.conf"
 START_SECONDS = 90.0
 GOAL_RATIO = 1.8
+GENERATOR_BEHIND = "the load generator fell behind"
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -180,8 +182,9 @@ CGROUPS = Path("/sys/fs/cgroup")
 PERIOD_US = 100_000
 """The quota's period: a node at 0.5 core may run 50 ms of each 100 ms."""
 PRECEDENCE = 10
-"""A node's weight against a process outside the bench's groups (the machine's other users),
-so that its quota is its own: within the quota it gets the CPU first."""
+"""A bench group's weight against a process outside them (the machine's other users): a
+node's quota is its own, and the load generator, nginx and PostgreSQL get what they need
+(a generator that waits for the CPU sends its frames late, and the level is no figure)."""
 
 
 def cpu_stat(text: str) -> dict[str, int]:
@@ -207,16 +210,16 @@ class Cgroup:
 
     @classmethod
     def create(cls, name: str, cores: float | None) -> Cgroup:
-        """A new group `name` (`cores`: its CPU quota, with precedence up to it; None:
-        no quota and the usual weight, accounting only)."""
+        """A new group `name` with precedence over the machine's other users (`cores`: its
+        CPU quota; None: no quota)."""
         if (CGROUPS / "cgroup.controllers").exists():  # v2
             if "cpu" not in (CGROUPS / "cgroup.subtree_control").read_text().split():
                 (CGROUPS / "cgroup.subtree_control").write_text("+cpu")
             group = cls(CGROUPS / name)
             group.path.mkdir()
+            (group.path / "cpu.weight").write_text(str(100 * PRECEDENCE))
             if cores is not None:
                 (group.path / "cpu.max").write_text(f"{quota_us(cores)} {PERIOD_US}")
-                (group.path / "cpu.weight").write_text(str(100 * PRECEDENCE))
             return group
         if not (CGROUPS / "cpu" / "cpu.cfs_quota_us").exists():
             raise SystemExit(f"needs the cgroup CPU controller (v1 or v2) under {CGROUPS}")
@@ -224,10 +227,10 @@ class Cgroup:
         group.path.mkdir()
         assert group.accounting is not None
         group.accounting.mkdir(exist_ok=True)  # exists when cpu and cpuacct are one hierarchy
+        (group.path / "cpu.shares").write_text(str(1024 * PRECEDENCE))
         if cores is not None:
             (group.path / "cpu.cfs_period_us").write_text(str(PERIOD_US))
             (group.path / "cpu.cfs_quota_us").write_text(str(quota_us(cores)))
-            (group.path / "cpu.shares").write_text(str(1024 * PRECEDENCE))
         return group
 
     def directories(self) -> list[Path]:
@@ -627,6 +630,8 @@ class Scaling:
     """One keypad call's length alone."""
     p95: dict[str, float] = field(default_factory=dict)
     """EoS→reply and key→reply p95 at the carried level (seconds)."""
+    unmeasured: int | None = None
+    """The level the load generator fell behind at: the knee lies there or above."""
 
 
 async def alone(front: Front, words: dict[str, list[str]]) -> dict[str, float]:
@@ -696,7 +701,7 @@ def scale(
         reasons = [
             *(["replies late"] if any(p95[k] - base[k] > streams.LAG_LIMIT for k in p95) else []),
             *([f"{len(failed)} failed"] if failed else []),
-            *(["the load generator fell behind"] if lag > streams.GENERATOR_LAG_LIMIT else []),
+            *([GENERATOR_BEHIND] if lag > streams.GENERATOR_LAG_LIMIT else []),
         ]
         steps.append((count, not reasons))
         print(
@@ -711,6 +716,8 @@ def scale(
         for reason in sorted({str(f) for f in failed})[:3]:
             print(f"      failed: {reason}")
         if reasons:
+            if reasons == [GENERATOR_BEHIND]:
+                result.unmeasured = count
             break
         result.p95 = p95
     result.carried = carried(steps)
@@ -773,8 +780,8 @@ def main() -> None:
     cores = len(os.sched_getaffinity(0))
     print(
         f"each node a CPU quota of {arguments.node_cpu:.2f} core (cgroup, {PERIOD_US // 1000}"
-        f" ms periods, {PRECEDENCE}× the weight of other processes up to it) on {cores}"
-        " core(s); load generator, nginx and PostgreSQL without quota, usual weight;"
+        f" ms periods) on {cores} core(s); load generator, nginx and PostgreSQL without"
+        f" quota; all {PRECEDENCE}× the weight of the machine's other processes;"
         f" load average {os.getloadavg()[0]:.2f}",
         flush=True,
     )
@@ -835,17 +842,21 @@ def measure(arguments: argparse.Namespace, words: dict[str, list[str]], rest: Cg
 def summary(one: Scaling, two: Scaling) -> str:
     def figure(result: Scaling) -> str:
         p95 = result.p95
-        if not p95:
-            return f"{result.nodes} node(s) {result.carried}"
-        return (
-            f"{result.nodes} node(s) {result.carried} (EoS→reply p95 {p95['EoS'] * 1000:.0f} ms,"
-            f" key→reply p95 {p95['key'] * 1000:.0f} ms)"
-        )
+        text = f"{result.nodes} node(s) {result.carried}"
+        if p95:
+            text += (
+                f" (EoS→reply p95 {p95['EoS'] * 1000:.0f} ms, key→reply p95"
+                f" {p95['key'] * 1000:.0f} ms)"
+            )
+        if result.unmeasured is not None:
+            text += f" or more: at {result.unmeasured} {GENERATOR_BEHIND}, not the node(s)"
+        return text
 
     share = ratio(two.carried, one.carried)
+    unmeasured = one.unmeasured is not None or two.unmeasured is not None
     return (
         f"carried calls: {figure(one)}, {figure(two)}; ratio"
-        f" {'n/a' if share is None else f'{share:.2f}'} (goal ≥ {GOAL_RATIO})"
+        f" {'n/a' if share is None or unmeasured else f'{share:.2f}'} (goal ≥ {GOAL_RATIO})"
     )
 
 
