@@ -7,6 +7,7 @@ import argparse
 import pytest
 
 from bench.cluster import (
+    Scaling,
     Shares,
     Usage,
     budget_there,
@@ -24,6 +25,7 @@ from bench.cluster import (
     ratio,
     reused_numbers,
     shares,
+    summary,
     two_node_levels,
 )
 
@@ -151,3 +153,15 @@ def test_either_part_may_be_left_out_but_not_both() -> None:
     assert parse_arguments(["--no-failure"]).no_failure
     with pytest.raises(SystemExit):
         parse_arguments(["--no-scaling", "--no-failure"])
+
+
+def test_the_summary_gives_the_ratio_only_when_both_knees_were_found() -> None:
+    one = Scaling(1, carried=24, p95={"EoS": 0.48, "key": 0.14})
+    two = Scaling(2, carried=48, p95={"EoS": 0.5, "key": 0.15})
+    line = summary(one, two)
+    assert "1 node(s) 24 (EoS→reply p95 480 ms, key→reply p95 140 ms)" in line
+    assert "ratio 2.00 (goal ≥ 1.8)" in line
+    starved = Scaling(2, carried=0, unmeasured=44)
+    line = summary(one, starved)
+    assert "2 node(s) 0 or more: at 44 the load generator fell behind, not the node(s)" in line
+    assert "ratio n/a" in line
