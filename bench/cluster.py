@@ -23,7 +23,7 @@ posts the `<Connect>`'s action (/twilio/next, through nginx, so to the living no
 plays the stream that answers. Counted: calls lost (failed, or finished without a filed
 ticket), ticket numbers given twice, calls resumed, and the silence each resumed caller
 heard (the stream's break to the first audio of the new one).
-Needs root (it makes cgroups). `.venv/bin/python bench/cluster.py [--levels 12,20,28,36]
+Needs root (it makes cgroups). `.venv/bin/python bench/cluster.py [--levels 16,24,28]
 [--levels-two 44,48] [--node-cpu 0.5] [--failure-calls 10] [--no-failure | --no-scaling]`
 """
 
@@ -74,7 +74,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--levels",
         type=levels,
-        default=[12, 20, 28, 36],
+        default=[16, 24, 28],
         help="concurrent calls per level with 1 node, e.g. 10,20,30",
     )
     parser.add_argument(

@@ -32,7 +32,7 @@ from bench.cluster import (
 
 def test_the_defaults_and_the_flags_that_change_them() -> None:
     default = parse_arguments([])
-    assert (default.levels, default.levels_two) == ([12, 20, 28, 36], None)
+    assert (default.levels, default.levels_two) == ([16, 24, 28], None)
     assert (default.failure_calls, default.no_failure) == (10, False)
     assert (default.calls_per_caller, default.spread) == (2, 0.5)
     bigger = parse_arguments(
