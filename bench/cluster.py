@@ -742,7 +742,8 @@ async def failure_run(
         victim.kill()
         print(
             f"  node :{victim.port} killed (kill -9) at {count} concurrent calls; connections"
-            f" held by the nodes then: {held}"
+            f" held by the nodes then: {held}",
+            flush=True,
         )
 
     await asyncio.gather(kill_later(), *(caller.run() for caller in callers))
@@ -764,7 +765,8 @@ def fail_over(
         f" {lost_calls(finished, filed)}, ticket numbers reused"
         f" {reused_numbers([(row.year, row.number) for row in rows])}, resumed {len(resumed)},"
         f" silence heard p50 {streams.percentile(silences, 0.5):.1f} s"
-        f" p95 {streams.percentile(silences, 0.95):.1f} s"
+        f" p95 {streams.percentile(silences, 0.95):.1f} s",
+        flush=True,
     )
     for reason in sorted({str(call.error) for call in calls if call.error})[:3]:
         print(f"      failed: {reason}")
