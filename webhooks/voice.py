@@ -362,9 +362,12 @@ def _answered_before(sid: str) -> list[act.Action] | None:
 
 
 def _line_actions(rows: list[CallEvent]) -> list[act.Action]:
-    """The line actions among stored rows, as the engine gave them."""
+    """The line actions among stored rows, as the engine gave them, but a sentence that
+    carried a secret (a new ticket's PIN): it is stored redacted, and is left out rather than
+    read out as such."""
     records = [{"type": r.type, "payload": r.payload} for r in rows if r.kind == "action"]
-    return from_records([r for r in records if r["type"] in LINE_ACTIONS])
+    actions = from_records([r for r in records if r["type"] in LINE_ACTIONS])
+    return [a for a in actions if not (isinstance(a, act.Say) and a.secret)]
 
 
 def _resume(sid: str) -> CallRunner:

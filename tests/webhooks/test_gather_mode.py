@@ -159,3 +159,23 @@ def test_a_retried_answer_is_answered_alike_and_taken_once(app: Flask, twilio: T
     call.answer(RecordingDuration="12", RecordingUrl="https://api.twilio.com/x")
     assert ET.tostring(call.root) == confirm and call.stored().count("RecordingFinished") == 1
     assert district.get("action") != call.gather.get("action"), "each question its own step"
+
+
+def test_a_retried_confirmation_never_reads_a_redacted_pin(app: Flask, twilio: Twilio) -> None:
+    """The answer that filed the report (its number and PIN said) is lost and the request
+    comes again: the sentence with the PIN, stored redacted, is left out of the repeat (the
+    number also goes by SMS), the rest is said again."""
+    call = GatherCall(app, twilio)
+    for answer in ({}, {"Digits": "1"}, {"Digits": "3"}):
+        call.answer(**answer)
+    call.answer(RecordingDuration="12", RecordingUrl="https://api.twilio.com/x")
+    confirm = ET.tostring(call.root)
+    call.answer(Digits="1")
+    filed = call.said()
+    assert "TicketCreated" in call.stored() and not any("redacted" in text for text in filed)
+    call.root = ET.fromstring(confirm)
+    call.answer(Digits="1")
+    again = call.said()
+    assert call.stored().count("TicketCreated") == 1
+    assert not any("redacted" in text for text in again)
+    assert again and all(text in filed for text in again), "the rest is said again"
