@@ -36,7 +36,6 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,8 +49,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[0:0] = [str(ROOT), str(ROOT / "tests")]  # tests/: its throwaway PostgreSQL
+sys.path[0:0] = [str(ROOT), str(ROOT / "tests")]  # tests/: its throwaway PostgreSQL, ports
 
+from listening import free_port  # noqa: E402
 from pgserver import running_postgres  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
@@ -459,12 +459,6 @@ def describe(used: Shares, ports: list[int], quota: float) -> str:
         f" {used.nginx_postgres:.2f}, others {used.others:.2f}, idle {used.idle:.2f} —"
         f" {verdict}"
     )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def answers(url: str) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from listening import free_port
 
 FAST_UNSAFE = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 """For tests: a crash loses the server's data, which a throwaway server does not mind."""
@@ -61,12 +61,6 @@ def postgres_bindir() -> Path:
     )
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _as_postgres(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
@@ -79,7 +73,7 @@ def running_postgres(extra_options: str = "") -> Iterator[PostgresServer]:
     if os.geteuid() == 0:
         shutil.chown(root, user="postgres", group="postgres")
     data, log = root / "data", root / "server.log"
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         _as_postgres(
             [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]

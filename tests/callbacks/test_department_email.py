@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from callback_site import csrf_token, supervisor_client
 from callback_twilio import AUTH_TOKEN, PUBLIC_URL, SignedTwilio
 from flask import Flask
+from listening import free_port
 from sqlalchemy import func, select
 from storage.filing import call_on
 
@@ -83,12 +83,6 @@ class SmtpServers:
     starttls_port: int
     smtps_port: int
     ca_file: Path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,8 @@ same database, and an API key issued by the CLI."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +16,7 @@ from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "web"))
 
+from listening import free_port, wait_until_answering
 from site_data import Site, build_site, login
 
 from ivr.cli.call import call
@@ -81,7 +79,7 @@ def running_city(root: Path) -> Iterator[City]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(server, f"{base}/health", log)
+        wait_until_answering(f"{base}/health", server, log, START_SECONDS)
         admin = site.app.test_client()
         login(admin, "admin")
         yield City(f"{base}/open311/v2", site, admin, key)
@@ -89,22 +87,3 @@ def running_city(root: Path) -> Iterator[City]:
         server.terminate()
         server.wait(timeout=20)
         site.app.extensions["civicline"].database.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_for(server: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            assert server.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "ivr serve did not answer"
-            time.sleep(0.2)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from listening import free_port
 
 from ivr.config import Settings
 from ivr.web import create_app
@@ -69,16 +70,10 @@ def test_an_unquoted_transfer_number_is_seen_by_monitoring_with_its_line(tmp_pat
     assert client.get("/health").json["state"] == "ok"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_ivr_serve_answers_over_http(tmp_path):
     """Also: its data directory is its owner's alone, and gunicorn's control socket is the
     instance's own, in that directory, not the user's shared `~/.gunicorn/gunicorn.ctl`."""
-    port = _free_port()
+    port = free_port()
     home = tmp_path / "home"
     home.mkdir()
     env = {**os.environ, "CIVICLINE_DATA_DIR": str(tmp_path / "data"), "HOME": str(home)}

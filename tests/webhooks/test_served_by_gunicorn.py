@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from listening import free_port
 from simple_websocket import Client, ConnectionClosed
 from twilio.request_validator import RequestValidator
 from twilio_signing import AUTH_TOKEN, KOREAN_FLOW, new_call_sid
@@ -27,13 +27,6 @@ from ivr.storage.db import Database
 from ivr.storage.models import Call
 
 LIMIT_SECONDS = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +34,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from listening import free_port, wait_until_answering
 from pgserver import PostgresServer
 from sqlalchemy import select
 from twilio_signing import AUTH_TOKEN, KOREAN_FLOW
@@ -88,7 +88,12 @@ class Node:
 
     def wait(self) -> None:
         assert self.process is not None
-        wait_for(f"http://{self.address}/health", self.process, self.data_dir / "serve.log")
+        wait_until_answering(
+            f"http://{self.address}/health",
+            self.process,
+            self.data_dir / "serve.log",
+            START_SECONDS,
+        )
 
     def revive(self) -> None:
         """Start the node again if an earlier test killed it."""
@@ -180,25 +185,6 @@ def drain_health_checks(cluster: Cluster) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("nginx never logged the health check it answered")
         time.sleep(0.05)
-
-
-def wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            assert process.poll() is None, log.read_text(errors="replace")
-            assert time.monotonic() < deadline, f"{url} did not answer"
-            time.sleep(0.1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def midday_zone(now: datetime) -> str:
@@ -304,7 +290,7 @@ def cluster(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for(f"http://127.0.0.1:{port}/health", nginx, nginx_root / "error.log")
+        wait_until_answering(f"http://127.0.0.1:{port}/health", nginx, nginx_root / "error.log")
         cluster = Cluster(
             f"http://127.0.0.1:{port}", nodes, database, nginx_root / "access.log", flow
         )
