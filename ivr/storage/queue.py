@@ -43,17 +43,7 @@ def enqueue(
 ) -> Job:
     """Add a job of `kind`, due at `run_after` (at once by default), in the caller's
     transaction: it exists only if the work that asked for it is committed too."""
-    if max_attempts < 1:
-        raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
-    job = Job(
-        kind=kind,
-        payload=payload,
-        status="queued",
-        attempts=0,
-        max_attempts=max_attempts,
-        run_after=run_after or at,
-        created_at=at,
-    )
+    job = Job(**_queued(kind, payload, at, run_after, max_attempts))
     session.add(job)
     session.flush()
     return job
@@ -71,17 +61,29 @@ def enqueue_once(
 ) -> bool:
     """Add a `kind` job unless one with the same `key` was ever queued (the unique key, not a
     look-up: two sessions asking at once still queue one). Whether this call queued it."""
-    values = dict(
-        kind=kind,
-        unique_key=key,
-        payload=payload,
-        status="queued",
-        attempts=0,
-        max_attempts=max_attempts,
-        run_after=run_after or at,
-        created_at=at,
-    )
+    values = _queued(kind, payload, at, run_after, max_attempts) | {"unique_key": key}
     return insert_once(session, Job, values, [Job.unique_key])
+
+
+def _queued(
+    kind: str,
+    payload: dict[str, Any],
+    at: datetime,
+    run_after: datetime | None,
+    max_attempts: int,
+) -> dict[str, Any]:
+    """The columns of a new queued job."""
+    if max_attempts < 1:
+        raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
+    return {
+        "kind": kind,
+        "payload": payload,
+        "status": "queued",
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "run_after": run_after or at,
+        "created_at": at,
+    }
 
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
