@@ -167,7 +167,7 @@ def dial_result() -> Response:
     sid = _call_sid()
     result = DIAL_RESULTS.get(_form("DialCallStatus"), "failed")
     runner = _resume(sid)
-    again = _answered_before(sid)
+    again = _answered_before(runner)
     if again is not None:
         return _answer(runner, again)
     if runner.session.ended:
@@ -186,7 +186,7 @@ def gathered() -> Response:
     except ValueError:
         abort(400, description="bad digits")
     runner = _resume(sid)
-    again = _answered_before(sid)
+    again = _answered_before(runner)
     if again is not None:
         return _answer(runner, again)
     if runner.session.ended:
@@ -211,7 +211,7 @@ def recorded() -> Response:
     """Gather mode: a `<Record>` ended (its file comes to /twilio/recording later)."""
     sid = _call_sid()
     runner = _resume(sid)
-    again = _answered_before(sid)
+    again = _answered_before(runner)
     if again is not None:
         return _answer(runner, again)
     if runner.session.ended:
@@ -348,17 +348,17 @@ def _again(sid: str, event: type[ev.Event]) -> list[act.Action] | None:
     return _line_actions(rows[1:])
 
 
-def _answered_before(sid: str) -> list[act.Action] | None:
+def _answered_before(runner: CallRunner) -> list[act.Action] | None:
     """The line actions this request got the first time, when it is a retry (its answer was
     lost; Twilio or nginx asked again): the call stored rows after the `step` its URL
     carries, which only answering it can have done. None for a first request, and for a URL
     without a step."""
     step = request.args.get(STEP, "")
-    if not step.isdigit():
+    if not step.isdigit() or runner.seq <= int(step):  # seq: the rows the call has stored
         return None
     with app_context.services().database.session(read_only=True) as db:
-        rows = [row for row in stored_calls.call_events(db, sid) if row.seq > int(step)]
-    return _line_actions(rows) if rows else None
+        rows = stored_calls.call_events(db, runner.call_id)
+    return _line_actions([row for row in rows if row.seq > int(step)])
 
 
 def _line_actions(rows: list[CallEvent]) -> list[act.Action]:
