@@ -24,6 +24,14 @@ class MissingSecretKey(ValueError):
     """Several nodes share the database but no CIVICLINE_SECRET_KEY was set."""
 
 
+def store_url(url: str) -> str:
+    """`url` when it names a recordings store (`file:///…`, `s3://…`, or empty: the data
+    directory's); ValueError otherwise."""
+    if url and not url.startswith(("file:///", "s3://")):
+        raise ValueError("use file:///a/directory or s3://bucket/prefix")
+    return url
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CIVICLINE_", env_file=".env", extra="ignore")
 
@@ -170,9 +178,7 @@ class Settings(BaseSettings):
     @field_validator("recordings_url")
     @classmethod
     def _recordings_url(cls, url: str) -> str:
-        if url and not url.startswith(("file:///", "s3://")):
-            raise ValueError("use file:///a/directory or s3://bucket/prefix")
-        return url
+        return store_url(url)
 
     def retention(self) -> Retention:
         return Retention(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from ivr.config import Settings
+from ivr.config import Settings, store_url
 from ivr.recordings.files import LocalFiles, RecordingFiles
 from ivr.recordings.store import BadRecording, Recordings
 from ivr.storage.db import Database
@@ -24,9 +24,7 @@ def recording_files(settings: Settings) -> RecordingFiles:
 def files_at(url: str, settings: Settings) -> RecordingFiles:
     """The files of the store `url` names (`file:///…`, `s3://…` with the settings' S3
     endpoint and keys; empty: `<data dir>/recordings`); ValueError for another form."""
-    if url and not url.startswith(("file:///", "s3://")):
-        raise ValueError(f"{url!r}: use file:///a/directory or s3://bucket/prefix")
-    if url.startswith("s3://"):
+    if store_url(url).startswith("s3://"):
         from ivr.recordings.s3 import S3Files, S3Settings, parse_s3_url
 
         bucket, prefix = parse_s3_url(url)
