@@ -49,9 +49,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[0:0] = [str(ROOT), str(ROOT / "tests")]  # tests/: its throwaway PostgreSQL, ports
+sys.path[0:0] = [str(ROOT), str(ROOT / "tests")]  # tests/: its throwaway PostgreSQL, free ports
 
-from listening import free_port  # noqa: E402
+from local_servers import free_port  # noqa: E402
 from pgserver import running_postgres  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from listening import free_port
+from local_servers import free_port
 
 FAST_UNSAFE = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 """For tests: a crash loses the server's data, which a throwaway server does not mind."""

@@ -22,7 +22,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from callback_site import csrf_token, supervisor_client
 from callback_twilio import AUTH_TOKEN, PUBLIC_URL, SignedTwilio
 from flask import Flask
-from listening import free_port
+from local_servers import free_port
 from sqlalchemy import func, select
 from storage.filing import call_on
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "web"))
 
-from listening import free_port, wait_until_answering
+from local_servers import free_port, wait_until_answering
 from site_data import Site, build_site, login
 
 from ivr.cli.call import call

@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from listening import free_port
+from local_servers import free_port
 
 from ivr.config import Settings
 from ivr.web import create_app

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from listening import free_port
+from local_servers import free_port
 from simple_websocket import Client, ConnectionClosed
 from twilio.request_validator import RequestValidator
 from twilio_signing import AUTH_TOKEN, KOREAN_FLOW, new_call_sid

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from listening import free_port, wait_until_answering
+from local_servers import free_port, wait_until_answering
 from pgserver import PostgresServer
 from sqlalchemy import select
 from twilio_signing import AUTH_TOKEN, KOREAN_FLOW
